@@ -1,0 +1,305 @@
+"""Answer rules: the one place that decides what copier.yml accepts.
+
+copier.yml validators call :func:`check` through the Jinja extension, the
+model calls :func:`validate_all` before anything renders, and ``scaffold new``
+calls it before Copier runs. One rule set, three doors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from scaffold import quantities
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# host[:port]/path[/path...]: lowercase, no tag, no digest (OCI distribution spec).
+_REG_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+IMAGE_REGISTRY = re.compile(
+    rf"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{{1,5}})?"
+    rf"(?:/{_REG_COMPONENT})+$"
+)
+GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+CRON = re.compile(r"^(\S+\s+){4}\S+$")
+URL = re.compile(r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?$")
+MARKERS = ("{{", "}}", "{%", "%}", "{#", "${{")
+
+BLUEPRINTS = ("service", "worker", "cronjob")
+STACKS = ("python", "node", "go", "dotnet")
+CLOUDS = ("aws", "gcp", "azure", "none")
+GITOPS = ("argocd", "flux")
+DELIVERY = ("canary", "rolling")
+INGRESS = ("gateway", "ingress", "none")
+MIN_K8S_MINOR = 30
+
+
+class AnswerError(ValueError):
+    """A bad answer: names the field and says what is allowed."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+def show(value: Any) -> str:
+    """A short, inert rendering of a user value for error messages."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def shipped_k8s_minors() -> list[int]:
+    """Kubernetes minors kubernetes-validate can judge strictly, oldest first."""
+    import os
+
+    import kubernetes_validate
+
+    root = os.path.join(os.path.dirname(kubernetes_validate.__file__), "kubernetes-json-schema")
+    minors = set()
+    for name in os.listdir(root):
+        m = re.match(r"^v1\.(\d+)\.\d+-local-strict$", name)
+        if m:
+            minors.add(int(m.group(1)))
+    return sorted(minors)
+
+
+def _dns_label(value: Any, lo: int = 1, hi: int = 63) -> str | None:
+    if not isinstance(value, str) or not DNS_LABEL.match(value) or not lo <= len(value) <= hi:
+        return (
+            f"must be a DNS-1123 label: {lo}-{hi} characters of lowercase a-z, 0-9 and '-', "
+            f"starting and ending with a letter or digit; got {show(value)}"
+        )
+    return None
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, Mapping[str, Any]], str | None]:
+    def rule(value: Any, _: Mapping[str, Any]) -> str | None:
+        if value not in choices:
+            return f"must be one of {', '.join(choices)}; got {show(value)}"
+        return None
+
+    return rule
+
+
+def _int_between(lo: int, hi: int) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            return f"must be a whole number from {lo} to {hi}; got {show(value)}"
+        return None
+
+    return rule
+
+
+def percent(value: Any) -> Decimal | None:
+    """Parse a percentage decimal-safely (99.9 stays 99.9, never 99.90000000000001)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
+def _percent_rule(lo: str, hi: str) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        d = percent(value)
+        if d is None or not Decimal(lo) <= d < Decimal(hi) or d.as_tuple().exponent < -4:
+            return f"must be a percentage with at most 4 decimals, {lo} <= x < {hi}; got {show(value)}"
+        return None
+
+    return rule
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if not isinstance(value, str) or len(value) > limit:
+        return f"must be text of at most {limit} characters; got {show(value)}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return f"must be a single line without control characters; got {show(value)}"
+    if any(m in value for m in MARKERS):
+        return f"must not contain template markers ({', '.join(MARKERS)}); got {show(value)}"
+    return None
+
+
+def _service_name(v: Any, a: Mapping[str, Any]) -> str | None:
+    return _dns_label(v, 3, 40)
+
+
+def _team(v: Any, a: Mapping[str, Any]) -> str | None:
+    return _dns_label(v, 2, 40)
+
+
+def _environments(v: Any, a: Mapping[str, Any]) -> str | None:
+    allowed = "must be a list of 1 to 8 unique DNS-1123 labels of at most 20 characters (the last is production)"
+    if not isinstance(v, list) or not 1 <= len(v) <= 8:
+        return f"{allowed}; got {show(v)}"
+    for env in v:
+        if _dns_label(env, 2, 20):
+            return f"{allowed}; {show(env)} is not such a label"
+    if len(set(v)) != len(v):
+        dupes = sorted({e for e in v if v.count(e) > 1})
+        return f"{allowed}; {', '.join(dupes)} appears more than once"
+    return None
+
+
+def _k8s_version(v: Any, a: Mapping[str, Any]) -> str | None:
+    minors = shipped_k8s_minors()
+    newest = minors[-1]
+    m = re.match(r"^1\.(\d{1,2})$", v) if isinstance(v, str) else None
+    if not m or not MIN_K8S_MINOR <= int(m.group(1)) <= newest:
+        return f"must be a Kubernetes minor version from 1.{MIN_K8S_MINOR} to 1.{newest}, like \"1.{newest - 2}\"; got {show(v)}"
+    return None
+
+
+def _replicas_min(v: Any, a: Mapping[str, Any]) -> str | None:
+    return _int_between(1, 1000)(v)
+
+
+def _replicas_max(v: Any, a: Mapping[str, Any]) -> str | None:
+    if err := _int_between(1, 1000)(v):
+        return err
+    lo = a.get("replicas_min")
+    if isinstance(lo, int) and not isinstance(lo, bool) and v < lo:
+        return f"must be at least replicas_min ({lo}); got {v}"
+    return None
+
+
+def _quantity(kind: str) -> Callable[[Any, Mapping[str, Any]], str | None]:
+    def rule(v: Any, a: Mapping[str, Any]) -> str | None:
+        if quantities.parse(v, kind) is None:
+            example = "100m, 0.5 or 2" if kind == "cpu" else "128Mi, 1Gi or 500M"
+            return f"must be a Kubernetes {kind} quantity greater than zero, like {example}; got {show(v)}"
+        return None
+
+    return rule
+
+
+def _memory_limit(v: Any, a: Mapping[str, Any]) -> str | None:
+    if err := _quantity("memory")(v, a):
+        return err
+    req = quantities.parse(a.get("memory_request"), "memory")
+    if req is not None and quantities.parse(v, "memory") < req:
+        return f"must be at least memory_request ({a.get('memory_request')}); got {show(v)}"
+    return None
+
+
+def _image_registry(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or len(v) > 200 or not IMAGE_REGISTRY.match(v):
+        return (
+            "must be registry/org in lowercase, like ghcr.io/acme or 123.dkr.ecr.eu-west-1.amazonaws.com/team, "
+            f"with no tag, digest, scheme or trailing slash; got {show(v)}"
+        )
+    return None
+
+
+def _hostname(v: Any, a: Mapping[str, Any]) -> str | None:
+    allowed = "must be a lowercase DNS name with at least two labels, like api.example.com"
+    if not isinstance(v, str) or len(v) > 253 or "." not in v:
+        return f"{allowed}; got {show(v)}"
+    if not all(DNS_SUBDOMAIN_LABEL.match(p) for p in v.split(".")):
+        return f"{allowed}; got {show(v)}"
+    return None
+
+
+def _slo_latency_ms(v: Any, a: Mapping[str, Any]) -> str | None:
+    return _int_between(1, 60000)(v)
+
+
+def _slo_window_days(v: Any, a: Mapping[str, Any]) -> str | None:
+    if v not in (28, 30) or isinstance(v, bool):
+        return f"must be 28 or 30; got {show(v)}"
+    return None
+
+
+def _bool(v: Any, a: Mapping[str, Any]) -> str | None:
+    return None if isinstance(v, bool) else f"must be true or false; got {show(v)}"
+
+
+def _github_repo(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not GITHUB_REPO.match(v) or ".." in v:
+        return f"must be owner/name as on GitHub, like acme/payments-api; got {show(v)}"
+    return None
+
+
+def _url(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or len(v) > 300 or not URL.match(v) or ".." in v:
+        return f"must be an https:// URL without query, fragment or spaces; got {show(v)}"
+    return None
+
+
+def _assignee(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not re.match(r"^@?[A-Za-z0-9][A-Za-z0-9._-]{0,38}$", v):
+        return f"must be a handle like @sre-agent (letters, digits, '.', '_', '-'); got {show(v)}"
+    return None
+
+
+def _schedule(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not CRON.match(v.strip()) or _text(v, 100):
+        return f"must be a five-field cron expression, like \"*/15 * * * *\"; got {show(v)}"
+    return None
+
+
+def _description(v: Any, a: Mapping[str, Any]) -> str | None:
+    return _text(v, 300)
+
+
+def _slos(v: Any, a: Mapping[str, Any]) -> str | None:
+    from scaffold import slo_spec
+
+    return slo_spec.check_extra_slos(v)
+
+
+RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
+    "blueprint": _choice(BLUEPRINTS),
+    "service_name": _service_name,
+    "description": _description,
+    "team": _team,
+    "stack": _choice(STACKS),
+    "with_app": _bool,
+    "port": lambda v, a: _int_between(1024, 65535)(v),
+    "image_registry": _image_registry,
+    "environments": _environments,
+    "k8s_version": _k8s_version,
+    "replicas_min": _replicas_min,
+    "replicas_max": _replicas_max,
+    "cpu_request": _quantity("cpu"),
+    "memory_request": _quantity("memory"),
+    "memory_limit": _memory_limit,
+    "slo_availability": lambda v, a: _percent_rule("90", "100")(v),
+    "slo_latency_ms": _slo_latency_ms,
+    "slo_latency_target": lambda v, a: _percent_rule("90", "100")(v),
+    "slo_window_days": _slo_window_days,
+    "slos": _slos,
+    "cloud": _choice(CLOUDS),
+    "gitops": _choice(GITOPS),
+    "delivery": _choice(DELIVERY),
+    "ingress": _choice(INGRESS),
+    "hostname": _hostname,
+    "schedule": _schedule,
+    "github_repo": _github_repo,
+    "runbook_base_url": _url,
+    "dashboard_base_url": _url,
+    "backlog": _bool,
+    "backlog_assignee": _assignee,
+}
+
+
+def check(field: str, value: Any, answers: Mapping[str, Any]) -> str:
+    """The copier validator contract: '' when fine, else a message naming the field."""
+    rule = RULES.get(field)
+    if rule is None:
+        return f"{field}: unknown answer"
+    err = rule(value, answers)
+    return f"{field}: {err}" if err else ""
+
+
+def validate_all(answers: Mapping[str, Any]) -> None:
+    """Check every known answer, then the cross-field rules; raise the first error."""
+    for field in RULES:
+        if field in answers:
+            err = RULES[field](answers[field], answers)
+            if err:
+                raise AnswerError(field, err)

@@ -1,0 +1,156 @@
+"""The ``scaffold`` command line: thin, friendly doors onto the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scaffold import answers as rules
+from scaffold import yamlio
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(stderr=True)
+out = Console()
+
+_COPIER_VALIDATION = re.compile(r"^Validation error for question '[^']+': ", re.S)
+
+
+def template_root() -> str:
+    """The template this package was installed from: $SCAFFOLD_TEMPLATE or the source checkout."""
+    env = os.environ.get("SCAFFOLD_TEMPLATE")
+    if env:
+        return env
+    here = Path(__file__).resolve().parent.parent
+    if (here / "copier.yml").is_file():
+        return str(here)
+    raise typer.BadParameter("no template found: pass --template or set SCAFFOLD_TEMPLATE")
+
+
+def fail(message: str, code: int = 2) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)
+
+
+def parse_data(pairs: list[str], data_file: Optional[Path]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if data_file is not None:
+        try:
+            loaded = yamlio.load_file(data_file)
+        except Exception as exc:  # noqa: BLE001 - any parse error is the user's input
+            fail(f"--data-file {data_file}: not valid YAML ({exc.__class__.__name__})")
+        if not isinstance(loaded, dict):
+            fail(f"--data-file {data_file}: must be a YAML mapping of answers")
+        data.update({str(k): v for k, v in loaded.items()})
+    for pair in pairs:
+        if "=" not in pair:
+            fail(f"--data {pair!r}: expected KEY=VALUE")
+        key, value = pair.split("=", 1)
+        data[key.strip()] = value
+    unknown = sorted(k for k in data if k not in rules.RULES)
+    if unknown:
+        fail(f"unknown answer {unknown[0]!r}; known answers: {', '.join(sorted(rules.RULES))}")
+    return data
+
+
+def answer_error_message(exc: BaseException) -> str | None:
+    """The one clean line for a refused answer, from Copier's or our own error."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, rules.AnswerError):
+            return str(exc)
+        if isinstance(exc, ValueError) and str(exc).startswith("Validation error for question"):
+            return _COPIER_VALIDATION.sub("", str(exc)).strip()
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+@app.command()
+def new(
+    dest: Path = typer.Argument(..., help="Where to generate the package"),
+    template: Optional[str] = typer.Option(None, "--template", help="Template source (path or git URL)"),
+    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template tag or commit"),
+    defaults: bool = typer.Option(False, "--defaults", help="Use defaults for every unanswered question"),
+    data: list[str] = typer.Option([], "--data", "-d", help="KEY=VALUE answer (repeatable)"),
+    data_file: Optional[Path] = typer.Option(None, "--data-file", help="YAML file of answers"),
+    blueprint: Optional[str] = typer.Option(None, "--blueprint", help="service, worker or cronjob"),
+    skip_tasks: bool = typer.Option(False, "--skip-tasks", help="Do not run the backlog hook"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Generate a service's operational package (wraps copier.run_copy)."""
+    import copier
+
+    answers = parse_data(data, data_file)
+    if blueprint is not None:
+        answers["blueprint"] = blueprint
+    existed = dest.exists()
+    if existed and any(dest.iterdir()):
+        fail(f"{dest} exists and is not empty; use `copier update` for existing packages")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # dirty-template notes are noise here
+            copier.run_copy(
+                template or template_root(), str(dest), data=answers, vcs_ref=vcs_ref, defaults=defaults,
+                unsafe=True, quiet=quiet, skip_tasks=skip_tasks,
+            )
+    except Exception as exc:  # noqa: BLE001 - we translate, then clean up
+        if not existed and dest.exists():
+            shutil.rmtree(dest, ignore_errors=True)
+        message = answer_error_message(exc)
+        if message:
+            fail(message)
+        fail(f"{exc.__class__.__name__}: {exc}", code=1)
+    if not quiet:
+        console.print(f"[green]generated[/] {dest}  (next: scaffold validate {dest})")
+
+
+@app.command()
+def validate(
+    directory: Path = typer.Argument(Path("."), help="A generated package"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+    all_checks: bool = typer.Option(False, "--all", help="Include slow checks (checkov)"),
+    only: list[str] = typer.Option([], "--only", help="Run only this checker (repeatable)"),
+) -> None:
+    """Run every real validator over a generated package; exit 1 on any failure."""
+    from scaffold.package import PackageError
+    from scaffold.validate import run_all
+
+    try:
+        results = run_all(directory, include_slow=all_checks, only=only)
+    except (PackageError, rules.AnswerError) as exc:
+        fail(str(exc))
+    failed = [r for r in results if not r.ok]
+    if fmt == "json":
+        out.print_json(json.dumps({"ok": not failed, "results": [r.as_dict() for r in results]}))
+    else:
+        table = Table(title=f"scaffold validate {directory}")
+        for col in ("checker", "tool", "status", "file", "finding"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            style = {"pass": "green", "fail": "red", "skip": "yellow"}[r.status]
+            if r.findings:
+                for f in r.findings:
+                    table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", f.file, f.message)
+            else:
+                table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", "", r.detail)
+        out.print(table)
+        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    raise typer.Exit(1 if failed else 0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The Copier Jinja extension: the model, the answer rules and safe YAML filters.
+
+copier.yml lists it in ``_jinja_extensions``. Everything a template needs
+beyond layout comes from here, so templates never compute policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.ext import Extension
+from jinja2.runtime import Context
+
+from scaffold import answers as rules
+from scaffold import yamlio
+from scaffold.model import ServiceModel, slugify
+
+ANSWER_NAMES = tuple(rules.RULES)
+
+
+def _answers(ctx: Context) -> dict[str, Any]:
+    out = {}
+    for name in ANSWER_NAMES + ("service_name",):
+        value = ctx.get(name)
+        if value is not None and not _is_undefined(value):
+            out[name] = value
+    return out
+
+
+def _is_undefined(value: Any) -> bool:
+    from jinja2 import Undefined
+
+    return isinstance(value, Undefined)
+
+
+@pass_context
+def scaffold_check(ctx: Context, field: str) -> str:
+    """copier.yml ``validator:`` body: '' when valid, else the message."""
+    return rules.check(field, ctx.get(field), _answers(ctx))
+
+
+@pass_context
+def scaffold_model(ctx: Context) -> ServiceModel:
+    return ServiceModel.from_answers(_answers(ctx))
+
+
+@pass_context
+def scaffold_blueprint(ctx: Context) -> str:
+    """Used by ``_subdirectory``: Copier renders it before writing any file, so
+    the whole model (cross-field rules included) is checked first even for
+    ``--defaults``, whose values Copier never validates itself."""
+    return scaffold_model(ctx).blueprint
+
+
+class ScaffoldExtension(Extension):
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        environment.globals.update(
+            scaffold_check=scaffold_check,
+            scaffold_model=scaffold_model,
+            scaffold_blueprint=scaffold_blueprint,
+        )
+        environment.filters.update(
+            yaml=yamlio.scalar,
+            to_yaml=yamlio.dump,
+            slugify=slugify,
+        )

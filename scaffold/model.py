@@ -53,7 +53,8 @@ PRODUCTION_MIN_REPLICAS = 2
 CPU_LIMIT_FACTOR = 4  # burst headroom; throttling alerts watch the ceiling
 EPHEMERAL_REQUEST = "64Mi"
 EPHEMERAL_LIMIT = "256Mi"
-METRICS_PORT = 9464  # OpenTelemetry's Prometheus exporter default
+# Histogram buckets (seconds) every app skeleton exposes; the SLO threshold is added.
+BASE_BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10")
 
 
 def slugify(text: str, limit: int = 40) -> str:
@@ -208,6 +209,30 @@ class ServiceModel:
             "scaffold.dev/team": self.team,
         }
 
+    @property
+    def latency_seconds(self) -> Decimal:
+        return Decimal(self.slo_latency_ms) / 1000
+
+    @property
+    def latency_le(self) -> str:
+        """The ``le`` label value of the SLO bucket, as client libraries print it
+        (prometheus_client: ``0.3``, ``1.0``)."""
+        return le_label(self.latency_seconds)
+
+    @property
+    def latency_buckets(self) -> list[Decimal]:
+        """Histogram bounds in seconds, always including the SLO threshold."""
+        bounds = {Decimal(b) for b in BASE_BUCKETS} | {self.latency_seconds}
+        bounds |= {Decimal(s["latency_ms"]) / 1000 for s in self.extra_slos if "latency_ms" in s}
+        return sorted(bounds)
+
+    def dashboard_uid(self, kind: str) -> str:
+        """Grafana uids are at most 40 characters."""
+        return f"{self.name[: 39 - len(kind)].rstrip('-')}-{kind}"
+
+    def dashboard_url(self, kind: str) -> str:
+        return f"{self.dashboard_base_url}/d/{self.dashboard_uid(kind)}"
+
     def runbook_url(self, alert_name: str) -> str:
         return f"{self.runbook_base_url}/{alert_name}.md"
 
@@ -220,6 +245,11 @@ class ServiceModel:
 
     def to_json(self) -> str:
         return json.dumps(self.answers, sort_keys=True, default=str)
+
+
+def le_label(seconds: Decimal) -> str:
+    """Format a bucket bound like prometheus_client's floatToGoString (Python repr)."""
+    return repr(float(seconds))
 
 
 def _percent(value: Any) -> Decimal:
@@ -269,7 +299,7 @@ def _build(key: str) -> ServiceModel:
         stack=a["stack"],
         with_app=a["with_app"],
         port=a["port"],
-        metrics_port=METRICS_PORT if a["port"] != METRICS_PORT else METRICS_PORT + 1,
+        metrics_port=a["port"],  # /metrics is served on the app port
         image_registry=a["image_registry"],
         k8s_version=a["k8s_version"],
         cloud=a["cloud"],

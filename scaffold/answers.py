@@ -303,3 +303,47 @@ def validate_all(answers: Mapping[str, Any]) -> None:
             err = RULES[field](answers[field], answers)
             if err:
                 raise AnswerError(field, err)
+
+
+# Question types as copier.yml declares them (tests/test_answers.py checks they agree).
+TYPES: dict[str, str] = {
+    "with_app": "bool", "backlog": "bool",
+    "port": "int", "replicas_min": "int", "replicas_max": "int", "slo_latency_ms": "int",
+    "slo_window_days": "int",
+    "slo_availability": "float", "slo_latency_target": "float",
+    "environments": "yaml", "slos": "yaml",
+}
+_TRUE = {"y", "yes", "t", "true", "on", "1"}
+_FALSE = {"n", "no", "f", "false", "off", "0"}
+
+
+def coerce(field: str, raw: Any) -> Any:
+    """Parse a --data string the way Copier would, but fail naming the field."""
+    kind = TYPES.get(field, "str")
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if kind == "int":
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise AnswerError(field, f"must be a whole number; got {show(raw)}")
+        return int(text)
+    if kind == "float":
+        try:
+            value = float(text)
+        except ValueError:
+            raise AnswerError(field, f"must be a number; got {show(raw)}") from None
+        return value
+    if kind == "bool":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise AnswerError(field, f"must be true or false; got {show(raw)}")
+    if kind == "yaml":
+        from scaffold import yamlio
+
+        try:
+            return yamlio.load(raw)
+        except Exception:  # noqa: BLE001 - any YAML error is the user's input
+            raise AnswerError(field, f"must be valid YAML; got {show(raw)}") from None
+    return raw

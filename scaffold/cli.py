@@ -59,7 +59,14 @@ def parse_data(pairs: list[str], data_file: Optional[Path]) -> dict[str, Any]:
     unknown = sorted(k for k in data if k not in rules.RULES)
     if unknown:
         fail(f"unknown answer {unknown[0]!r}; known answers: {', '.join(sorted(rules.RULES))}")
-    return data
+    try:
+        typed = {k: rules.coerce(k, v) for k, v in data.items()}
+        for key, value in typed.items():  # per-field first: the clearest message
+            if message := rules.check(key, value, typed):
+                raise rules.AnswerError(key, message.split(": ", 1)[1])
+    except rules.AnswerError as exc:
+        fail(str(exc))
+    return typed
 
 
 def answer_error_message(exc: BaseException) -> str | None:
@@ -90,9 +97,9 @@ def new(
     """Generate a service's operational package (wraps copier.run_copy)."""
     import copier
 
-    answers = parse_data(data, data_file)
     if blueprint is not None:
-        answers["blueprint"] = blueprint
+        data = [*data, f"blueprint={blueprint}"]
+    answers = parse_data(data, data_file)
     existed = dest.exists()
     if existed and any(dest.iterdir()):
         fail(f"{dest} exists and is not empty; use `copier update` for existing packages")

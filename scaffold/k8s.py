@@ -1,11 +1,537 @@
-"""Kubernetes layout policy: which objects a package's base holds."""
+"""Kubernetes layout policy: which objects a package's base holds, and how
+each core object looks. Objects are plain dicts; templates only emit them.
+
+Other areas add their own base files to :func:`base_resources` (append a
+line in the marked block) and ship their own templates.
+"""
 
 from __future__ import annotations
 
-from scaffold.model import ServiceModel
+import math
+import re
+import textwrap
+from decimal import Decimal
+from typing import Any, Callable
+
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from scaffold import quantities, yamlio
+from scaffold.model import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
+
+Obj = dict[str, Any]
+
+CONTAINER = "app"
+PORT_NAME = "http"
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
+MONITORING_NAMESPACE = "monitoring"
+DNS_NAMESPACE = "kube-system"
+# Where north-south traffic comes from, per `ingress` answer.
+GATEWAY = {"name": "public", "namespace": "gateway-system"}
+INGRESS_CLASS = "nginx"
+INGRESS_NAMESPACE = "ingress-nginx"
+TLS_ISSUER = "letsencrypt"
+# One ClusterSecretStore per cloud, installed by the platform (external-secrets).
+SECRET_STORES = {"aws": "aws-secrets-manager", "gcp": "gcp-secret-manager",
+                 "azure": "azure-key-vault", "none": "vault"}
+TMP_SIZE = "64Mi"
+MAX_SURGE = "25%"
+HPA_CPU_UTILIZATION = 70
+HPA_MEMORY_UTILIZATION = 80
+SCALE_DOWN_WINDOW_SECONDS = 300
+# A PDB of maxUnavailable 1 allows one eviction even at one replica: drains never hang.
+PDB_MAX_UNAVAILABLE = 1
+CRON_STARTING_DEADLINE = 300
+CRON_ACTIVE_DEADLINE = 1800
+CRON_BACKOFF_LIMIT = 2
+CRON_HISTORY = 3
+CRON_PODS = 2  # Forbid: one running job pod, plus one finishing during a retry
+
+
+# -- names -----------------------------------------------------------------
+def configmap_name(m: ServiceModel) -> str:
+    return f"{m.name}-config"
+
+
+def secret_name(m: ServiceModel) -> str:
+    return f"{m.name}-secrets"
+
+
+def secret_store(m: ServiceModel) -> str:
+    return SECRET_STORES[m.cloud]
+
+
+def secret_key(m: ServiceModel, env: Environment) -> str:
+    """Path of the service's secrets in the cloud secret manager, per environment."""
+    return f"{m.team}/{m.name}/{env.name}"
+
+
+def env_hostname(m: ServiceModel, env: Environment) -> str:
+    """Production serves m.hostname; others prefix the env name (if it still fits 253)."""
+    if env.production:
+        return m.hostname
+    host = f"{env.name}.{m.hostname}"
+    return host if len(host) <= 253 else m.hostname
+
+
+def gateway_namespace(m: ServiceModel) -> str | None:
+    if not m.has_route:
+        return None
+    return GATEWAY["namespace"] if m.ingress == "gateway" else INGRESS_NAMESPACE
+
+
+def workload_kind(m: ServiceModel) -> str:
+    """The object that owns the pods: a Rollout when canary (rollout.yaml, IaC area)."""
+    if m.canary:
+        return "Rollout"
+    return m.workload_kind
+
+
+def workload_ref(m: ServiceModel) -> Obj:
+    """HPA scaleTargetRef / patch target for the pod owner."""
+    if m.canary:
+        return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": m.name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name}
+
+
+def pod_spec_path(m: ServiceModel) -> str:
+    """JSON-pointer to the pod spec inside the workload."""
+    return "/spec/jobTemplate/spec/template/spec" if m.blueprint == "cronjob" else "/spec/template/spec"
+
+
+def pss_labels(m: ServiceModel) -> dict[str, str]:
+    """Enforce restricted at the version the package targets; audit and warn on latest."""
+    out = {}
+    for mode in ("enforce", "audit", "warn"):
+        out[f"pod-security.kubernetes.io/{mode}"] = "restricted"
+        out[f"pod-security.kubernetes.io/{mode}-version"] = f"v{m.k8s_version}" if mode == "enforce" else "latest"
+    return out
+
+
+# -- which files -----------------------------------------------------------
+def _core_files(m: ServiceModel) -> list[str]:
+    files = ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "configmap.yaml", "externalsecret.yaml",
+             "networkpolicy.yaml"]
+    if m.blueprint == "cronjob":
+        files.append("cronjob.yaml")
+    elif not m.canary:
+        files.append("deployment.yaml")
+    if m.has_http:
+        files.append("service.yaml")
+    if m.scales:
+        files += ["hpa.yaml", "pdb.yaml"]
+    if m.has_route:
+        files.append("httproute.yaml" if m.ingress == "gateway" else "ingress.yaml")
+    return files
 
 
 def base_resources(m: ServiceModel) -> list[str]:
     """Files in k8s/base, in kustomization order. Each area adds its own entries here."""
-    resources: list[str] = []
+    resources: list[str] = _core_files(m)
+    # -- other areas: append your files below (conditionally, by the model) --
     return resources
+
+
+def base_file(m: ServiceModel, name: str) -> str:
+    """The file name when this package ships it, else '' (Copier skips empty names)."""
+    return name if name in base_resources(m) else ""
+
+
+# -- objects ---------------------------------------------------------------
+def _meta(m: ServiceModel, name: str | None = None, **extra: Any) -> Obj:
+    meta: Obj = {"name": name or m.name, "namespace": m.name, "labels": dict(m.labels)}
+    meta.update(extra)
+    return meta
+
+
+def namespace(m: ServiceModel) -> Obj:
+    labels = {**m.labels, **pss_labels(m)}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": m.name, "labels": labels}}
+
+
+def _q(value: str) -> Decimal:
+    """A quantity the model produced (m, Ki/Mi/Gi or plain) in base units."""
+    match = re.fullmatch(r"([0-9.]+)(m|Ki|Mi|Gi|Ti)?", value)
+    if not match:
+        raise ValueError(f"unexpected quantity {value!r}")
+    factor = {"m": Decimal("0.001"), "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20,
+              "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40}.get(match.group(2) or "", Decimal(1))
+    return Decimal(match.group(1)) * factor
+
+
+def pod_budget(m: ServiceModel, replicas_max: int) -> int:
+    """Pods a namespace may hold at once: max replicas plus rollout headroom."""
+    if m.blueprint == "cronjob":
+        return CRON_PODS
+    if m.canary:
+        return 2 * replicas_max  # stable and canary ReplicaSets both full at promotion
+    return replicas_max + math.ceil(replicas_max * int(MAX_SURGE.rstrip("%")) / 100)
+
+
+def quota_hard(m: ServiceModel, resources: Any, replicas_max: int) -> dict[str, str]:
+    pods = pod_budget(m, replicas_max)
+    spec = resources.as_k8s()
+    hard: dict[str, str] = {"pods": str(pods)}
+    for kind in ("requests", "limits"):
+        for res, value in spec[kind].items():
+            total = _q(value) * pods
+            hard[f"{kind}.{res}"] = quantities.format_cpu(total) if res == "cpu" else quantities.format_memory(total)
+    hard["services.loadbalancers"] = "0"
+    hard["services.nodeports"] = "0"
+    return hard
+
+
+def resource_quota(m: ServiceModel, env: Environment | None = None) -> Obj:
+    env = env or m.production
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": _meta(m),
+            "spec": {"hard": quota_hard(m, env.resources, env.replicas_max)}}
+
+
+def limit_range_spec(resources: Any) -> Obj:
+    spec = resources.as_k8s()
+    return {"limits": [{"type": "Container", "default": spec["limits"], "defaultRequest": spec["requests"],
+                        "max": spec["limits"]}]}
+
+
+def limit_range(m: ServiceModel) -> Obj:
+    return {"apiVersion": "v1", "kind": "LimitRange", "metadata": _meta(m),
+            "spec": limit_range_spec(m.production.resources)}
+
+
+def service_account(m: ServiceModel) -> Obj:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(m),
+            "automountServiceAccountToken": False}
+
+
+def role(m: ServiceModel) -> Obj:
+    """Read its own ConfigMap, nothing else (only usable with an opted-in token)."""
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": _meta(m),
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [configmap_name(m)],
+                       "verbs": ["get"]}]}
+
+
+def role_binding(m: ServiceModel) -> Obj:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": _meta(m),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": m.name},
+            "subjects": [{"kind": "ServiceAccount", "name": m.name, "namespace": m.name}]}
+
+
+def config_data(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
+    env = env or m.production
+    return {"APP_NAME": m.name, "APP_ENV": env.name, "APP_PORT": str(m.port), "LOG_LEVEL": "info",
+            "LOG_FORMAT": "json", "OTEL_SERVICE_NAME": m.name}
+
+
+def config_map(m: ServiceModel) -> Obj:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(m, configmap_name(m)),
+            "data": config_data(m)}
+
+
+def external_secret(m: ServiceModel) -> Obj:
+    return {
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": _meta(m),
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
+            "target": {"name": secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+            "dataFrom": [{"extract": {"key": secret_key(m, m.production)}}],
+        },
+    }
+
+
+def _probe(path: str, **timing: int) -> Obj:
+    return {"httpGet": {"path": path, "port": PORT_NAME}, **timing}
+
+
+def container(m: ServiceModel) -> Obj:
+    c: Obj = {
+        "name": CONTAINER,
+        "image": m.image,
+        "imagePullPolicy": "Always",
+        "envFrom": [{"configMapRef": {"name": configmap_name(m)}}],
+        "env": [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        ],
+        "resources": m.resources.as_k8s(),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_UID,
+            "runAsGroup": RUN_AS_GID,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "secrets", "mountPath": "/var/run/secrets/app", "readOnly": True},
+        ],
+    }
+    if m.blueprint != "cronjob":
+        c["ports"] = [{"name": PORT_NAME, "containerPort": m.port, "protocol": "TCP"}]
+        c["startupProbe"] = _probe("/healthz", periodSeconds=2, failureThreshold=30, timeoutSeconds=2)
+        c["livenessProbe"] = _probe("/healthz", periodSeconds=10, failureThreshold=3, timeoutSeconds=2)
+        c["readinessProbe"] = _probe("/readyz", periodSeconds=5, failureThreshold=2, timeoutSeconds=2)
+    return c
+
+
+def pod_spec(m: ServiceModel) -> Obj:
+    spec: Obj = {
+        "serviceAccountName": m.name,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_UID,
+            "runAsGroup": RUN_AS_GID,
+            "fsGroup": RUN_AS_GID,
+            "fsGroupChangePolicy": "OnRootMismatch",
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container(m)],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
+            # optional: pods start before the first secret sync; the app decides what it needs.
+            {"name": "secrets", "secret": {"secretName": secret_name(m), "defaultMode": 0o440, "optional": True}},
+        ],
+        "terminationGracePeriodSeconds": 30,
+    }
+    if m.blueprint == "cronjob":
+        spec["restartPolicy"] = "Never"
+    else:
+        selector = {"matchLabels": dict(m.selector_labels)}
+        spec["topologySpreadConstraints"] = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                              "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector}]
+        spec["affinity"] = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": selector}}]}}
+    return spec
+
+
+def pod_template(m: ServiceModel) -> Obj:
+    """The pod template every workload (Deployment, CronJob, Rollout) embeds."""
+    return {"metadata": {"labels": dict(m.labels)}, "spec": pod_spec(m)}
+
+
+def deployment(m: ServiceModel) -> Obj:
+    """No `replicas`: the HPA owns the count (see .checkov.yaml for the kube-score/Polaris call)."""
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(m),
+        "spec": {
+            "selector": {"matchLabels": dict(m.selector_labels)},
+            "revisionHistoryLimit": 5,
+            "minReadySeconds": 5,
+            "progressDeadlineSeconds": 600,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": MAX_SURGE, "maxUnavailable": 0}},
+            "template": pod_template(m),
+        },
+    }
+
+
+def cron_job(m: ServiceModel) -> Obj:
+    return {
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": _meta(m),
+        "spec": {
+            "schedule": m.schedule,
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": CRON_STARTING_DEADLINE,
+            "successfulJobsHistoryLimit": CRON_HISTORY,
+            "failedJobsHistoryLimit": CRON_HISTORY,
+            "jobTemplate": {"metadata": {"labels": dict(m.labels)}, "spec": {
+                "backoffLimit": CRON_BACKOFF_LIMIT,
+                "activeDeadlineSeconds": CRON_ACTIVE_DEADLINE,
+                "template": pod_template(m),
+            }},
+        },
+    }
+
+
+def service(m: ServiceModel) -> Obj:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(m),
+            "spec": {"type": "ClusterIP", "selector": dict(m.selector_labels),
+                     "ports": [{"name": PORT_NAME, "port": m.port, "targetPort": PORT_NAME, "protocol": "TCP",
+                                "appProtocol": "http"}]}}
+
+
+def hpa_bounds(env: Environment) -> tuple[int, int]:
+    return env.replicas_min, env.replicas_max
+
+
+def hpa(m: ServiceModel) -> Obj:
+    lo, hi = hpa_bounds(m.production)
+
+    def util(name: str, pct: int) -> Obj:
+        return {"type": "Resource", "resource": {"name": name, "target": {"type": "Utilization",
+                                                                          "averageUtilization": pct}}}
+
+    return {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta(m),
+        "spec": {
+            "scaleTargetRef": workload_ref(m),
+            "minReplicas": lo,
+            "maxReplicas": hi,
+            "metrics": [util("cpu", HPA_CPU_UTILIZATION), util("memory", HPA_MEMORY_UTILIZATION)],
+            "behavior": {
+                "scaleDown": {"stabilizationWindowSeconds": SCALE_DOWN_WINDOW_SECONDS, "selectPolicy": "Min",
+                              "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]},
+                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 30},
+                                         {"type": "Pods", "value": 4, "periodSeconds": 30}]},
+            },
+        },
+    }
+
+
+def pdb(m: ServiceModel) -> Obj:
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(m),
+            "spec": {"maxUnavailable": PDB_MAX_UNAVAILABLE, "unhealthyPodEvictionPolicy": "AlwaysAllow",
+                     "selector": {"matchLabels": dict(m.selector_labels)}}}
+
+
+def _from_namespace(ns: str) -> Obj:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+
+
+def network_policies(m: ServiceModel) -> list[Obj]:
+    deny = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": _meta(m, "default-deny"),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+    port = [{"protocol": "TCP", "port": m.port}]
+    ingress = []
+    if gw := gateway_namespace(m):
+        ingress.append({"from": [_from_namespace(gw)], "ports": port})
+    if m.blueprint != "cronjob":
+        ingress.append({"from": [_from_namespace(MONITORING_NAMESPACE)],
+                        "ports": [{"protocol": "TCP", "port": m.metrics_port}]})
+    dns = {"to": [{**_from_namespace(DNS_NAMESPACE), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+           "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+    allow_spec: Obj = {"podSelector": {"matchLabels": dict(m.selector_labels)},
+                       "policyTypes": ["Ingress", "Egress"] if ingress else ["Egress"]}
+    if ingress:
+        allow_spec["ingress"] = ingress
+    allow_spec["egress"] = [dns]
+    allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(m),
+             "spec": allow_spec}
+    return [deny, allow]
+
+
+def http_route(m: ServiceModel) -> Obj:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": _meta(m),
+        "spec": {
+            "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", **GATEWAY}],
+            "hostnames": [m.hostname],
+            "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                       "backendRefs": [{"name": m.name, "port": m.port}]}],
+        },
+    }
+
+
+def ingress(m: ServiceModel) -> Obj:
+    meta = _meta(m, annotations={"cert-manager.io/cluster-issuer": TLS_ISSUER})
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta,
+        "spec": {
+            "ingressClassName": INGRESS_CLASS,
+            "tls": [{"hosts": [m.hostname], "secretName": f"{m.name}-tls"}],
+            "rules": [{"host": m.hostname, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                "service": {"name": m.name, "port": {"name": PORT_NAME}}}}]}}],
+        },
+    }
+
+
+BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
+    "namespace.yaml": lambda m: [namespace(m), resource_quota(m), limit_range(m)],
+    "serviceaccount.yaml": lambda m: [service_account(m)],
+    "rbac.yaml": lambda m: [role(m), role_binding(m)],
+    "configmap.yaml": lambda m: [config_map(m)],
+    "externalsecret.yaml": lambda m: [external_secret(m)],
+    "networkpolicy.yaml": network_policies,
+    "deployment.yaml": lambda m: [deployment(m)],
+    "cronjob.yaml": lambda m: [cron_job(m)],
+    "service.yaml": lambda m: [service(m)],
+    "hpa.yaml": lambda m: [hpa(m)],
+    "pdb.yaml": lambda m: [pdb(m)],
+    "httproute.yaml": lambda m: [http_route(m)],
+    "ingress.yaml": lambda m: [ingress(m)],
+}
+
+
+def objects(m: ServiceModel, filename: str) -> list[Obj]:
+    """The objects of one core base file (templates emit each with `to_yaml`)."""
+    return BUILDERS[filename](m)
+
+
+def kustomization(m: ServiceModel) -> Obj:
+    return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": base_resources(m)}
+
+
+# -- overlays --------------------------------------------------------------
+def _patch(target: Obj, ops: list[Obj]) -> Obj:
+    return {"target": target, "patch": LiteralScalarString(textwrap.dedent(yamlio.dump(ops)))}
+
+
+def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
+    files = set(base_resources(m))
+    pods = pod_spec_path(m)
+    wl = workload_ref(m)
+    target = {"kind": wl["kind"], "name": wl["name"]} if m.blueprint != "cronjob" else {"kind": "CronJob",
+                                                                                       "name": m.name}
+    patches = [
+        _patch(target, [{"op": "replace", "path": f"{pods}/containers/0/resources",
+                         "value": env.resources.as_k8s()}]),
+        _patch({"kind": "ResourceQuota", "name": m.name},
+               [{"op": "replace", "path": "/spec/hard", "value": quota_hard(m, env.resources, env.replicas_max)}]),
+        _patch({"kind": "LimitRange", "name": m.name},
+               [{"op": "replace", "path": "/spec", "value": limit_range_spec(env.resources)}]),
+        _patch({"kind": "ConfigMap", "name": configmap_name(m)},
+               [{"op": "replace", "path": "/data", "value": config_data(m, env)}]),
+        _patch({"kind": "ExternalSecret", "name": m.name},
+               [{"op": "replace", "path": "/spec/dataFrom/0/extract/key", "value": secret_key(m, env)}]),
+    ]
+    if "hpa.yaml" in files:
+        lo, hi = hpa_bounds(env)
+        patches.append(_patch({"kind": "HorizontalPodAutoscaler", "name": m.name},
+                              [{"op": "replace", "path": "/spec/minReplicas", "value": lo},
+                               {"op": "replace", "path": "/spec/maxReplicas", "value": hi}]))
+    host = env_hostname(m, env)
+    if "httproute.yaml" in files:
+        patches.append(_patch({"kind": "HTTPRoute", "name": m.name},
+                              [{"op": "replace", "path": "/spec/hostnames", "value": [host]}]))
+    if "ingress.yaml" in files:
+        patches.append(_patch({"kind": "Ingress", "name": m.name},
+                              [{"op": "replace", "path": "/spec/tls/0/hosts", "value": [host]},
+                               {"op": "replace", "path": "/spec/rules/0/host", "value": host}]))
+    return patches
+
+
+def env_only_labels(m: ServiceModel, env: Environment) -> dict[str, str]:
+    return {k: v for k, v in env.labels.items() if m.labels.get(k) != v}
+
+
+def overlay_kustomization(m: ServiceModel, env: Environment) -> Obj:
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": env.namespace,
+        "resources": ["../../base"],
+        "labels": [{"pairs": env_only_labels(m, env), "includeSelectors": False, "includeTemplates": True}],
+        # CD replaces the placeholder with `kustomize edit set image <image>@sha256:...`.
+        "images": [{"name": m.image, "digest": PLACEHOLDER_DIGEST}],
+        "patches": overlay_patches(m, env),
+    }
+
+
+def env_by_name(m: ServiceModel, name: str) -> Environment:
+    for env in m.environments:
+        if env.name == name:
+            return env
+    raise KeyError(name)
+
+
+def dumps(objs: list[Obj]) -> str:
+    """Several objects as one multi-document YAML text."""
+    return "---\n".join(yamlio.dump(o) for o in objs)
+

@@ -128,6 +128,7 @@ def base_resources(m: ServiceModel) -> list[str]:
     """Files in k8s/base, in kustomization order. Each area adds its own entries here."""
     resources: list[str] = _core_files(m)
     # -- other areas: append your files below (conditionally, by the model) --
+    resources.append("grafana-dashboards.yaml")  # observability: a ConfigMap per dashboard
     return resources
 
 

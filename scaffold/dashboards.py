@@ -1,0 +1,355 @@
+"""Grafana dashboards, built with grafana-foundation-sdk and emitted as stable JSON.
+
+Two dashboards per service: golden signals (traffic, errors, latency,
+saturation) and SLO (SLI, error budget remaining, burn rates, one panel per
+catalog alert). Queries live here as data (:class:`PanelSpec`) so the checker
+and the tests can reason about them; the SDK turns them into dashboard JSON.
+Every query filters on ``namespace="$namespace"`` and ranges use
+``$__rate_interval``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard as gd
+from grafana_foundation_sdk.builders import prometheus, stat, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as gm
+
+KINDS = ("golden", "slo")
+DS_VAR = "datasource"
+NS_VAR = "namespace"
+RATE = "$__rate_interval"
+QUANTILES = ("0.5", "0.9", "0.99")
+PANEL_W, PANEL_H, GRID_W = 12, 8, 24
+# Recording-rule names shared with the SLO rules (Sloth-style).
+SLI_RATIO = "slo:sli_error:ratio_rate{window}"
+BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+@dataclass(frozen=True)
+class Target:
+    expr: str
+    legend: str
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    title: str
+    description: str
+    unit: str
+    targets: tuple[Target, ...]
+    kind: str = "timeseries"  # or "stat"
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    title: str
+    panels: tuple[PanelSpec, ...] = field(default_factory=tuple)
+
+
+def _ns() -> str:
+    return f'namespace="${NS_VAR}"'
+
+
+def app_selector(m: Any) -> str:
+    """App metrics: the ServiceMonitor's job label is the Service name (m.name)."""
+    return f'{_ns()}, job="{m.name}"'
+
+
+def container_selector(m: Any) -> str:
+    return f'{_ns()}, container="{m.name}"'
+
+
+# -- golden signals ----------------------------------------------------------
+
+def _traffic_errors_latency(m: Any) -> list[Row]:
+    sel = app_selector(m)
+    if m.blueprint == "service":
+        total, dur = "http_requests_total", "http_request_duration_seconds"
+        errors = f'sum(rate({total}{{{sel}, code=~"5.."}}[{RATE}]))'
+        traffic = PanelSpec(
+            "Traffic", f"HTTP requests per second served by {m.name}, by status class.", "reqps",
+            (Target(f'sum by (code) (label_replace(rate({total}{{{sel}}}[{RATE}]), "code", "${{1}}xx", "code", "(.).*"))', "{{code}}"),),
+        )
+        err_desc = f"Share of {m.name}'s HTTP requests answered 5xx (the availability SLI)."
+        lat_desc = f"{m.name} request latency quantiles from the {dur} histogram; the SLO threshold is {m.slo_latency_ms} ms."
+        what = "request"
+    elif m.blueprint == "worker":
+        total, dur = "worker_jobs_total", "worker_job_duration_seconds"
+        errors = f'sum(rate({total}{{{sel}, outcome="error"}}[{RATE}]))'
+        traffic = PanelSpec(
+            "Throughput", f"Jobs per second processed by {m.name}, by outcome.", "ops",
+            (Target(f"sum by (outcome) (rate({total}{{{sel}}}[{RATE}]))", "{{outcome}}"),),
+        )
+        err_desc = f"Share of {m.name}'s jobs that ended in error (the availability SLI)."
+        lat_desc = f"{m.name} job duration quantiles from the {dur} histogram; the SLO threshold is {m.slo_latency_ms} ms."
+        what = "job"
+    else:
+        return _cronjob_signals(m)
+    error_ratio = PanelSpec(
+        "Errors", err_desc, "percentunit",
+        (Target(f"{errors} / sum(rate({total}{{{sel}}}[{RATE}]))", "error ratio"),), min=0,
+    )
+    latency = PanelSpec(
+        "Latency quantiles", lat_desc, "s",
+        tuple(Target(f"histogram_quantile({q}, sum by (le) (rate({dur}_bucket{{{sel}}}[{RATE}])))",
+                     f"p{_pct(q)} {what}") for q in QUANTILES),
+        min=0,
+    )
+    return [Row("Traffic and errors", (traffic, error_ratio)), Row("Latency", (latency,))]
+
+
+def _cronjob_signals(m: Any) -> list[Row]:
+    owned = f'{_ns()}, job_name=~"{m.name}-[0-9]+"'
+    runs = PanelSpec(
+        "Runs", f"Jobs created by the {m.name} CronJob and still retained by Kubernetes.", "short",
+        (Target(f'count(kube_job_owner{{{_ns()}, owner_kind="CronJob", owner_name="{m.name}"}})', "retained jobs"),), min=0,
+    )
+    failed = PanelSpec(
+        "Failed runs", f"Retained {m.name} jobs whose last attempt failed (kube-state-metrics).", "short",
+        (Target(f"sum(kube_job_status_failed{{{owned}}} > 0) or vector(0)", "failed jobs"),), min=0,
+    )
+    duration = PanelSpec(
+        "Run duration", f"Wall-clock duration of each finished {m.name} job.", "s",
+        (Target(f"kube_job_status_completion_time{{{owned}}} - kube_job_status_start_time{{{owned}}}", "{{job_name}}"),), min=0,
+    )
+    since = PanelSpec(
+        "Time since last schedule", f"Seconds since the {m.name} CronJob last scheduled a job.", "s",
+        (Target(f'time() - kube_cronjob_status_last_schedule_time{{{_ns()}, cronjob="{m.name}"}}', "since last schedule"),),
+        kind="stat",
+    )
+    return [Row("Runs and failures", (runs, failed)), Row("Duration", (duration, since))]
+
+
+def _saturation(m: Any) -> Row:
+    c = container_selector(m)
+    cpu = PanelSpec(
+        "CPU", f"CPU cores used per pod, against the {m.resources.cpu_request} request.", "short",
+        (Target(f"sum by (pod) (rate(container_cpu_usage_seconds_total{{{c}}}[{RATE}]))", "{{pod}}"),
+         Target(f'max(kube_pod_container_resource_requests{{{c}, resource="cpu"}})', "request")), min=0,
+    )
+    memory = PanelSpec(
+        "Memory", f"Working-set bytes per pod, against the {m.resources.memory_limit} limit (OOMKill above it).", "bytes",
+        (Target(f"sum by (pod) (container_memory_working_set_bytes{{{c}}})", "{{pod}}"),
+         Target(f'max(kube_pod_container_resource_limits{{{c}, resource="memory"}})', "limit")), min=0,
+    )
+    throttling = PanelSpec(
+        "CPU throttling", "Share of CFS periods in which the container was throttled at its CPU limit.", "percentunit",
+        (Target(f"sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{{{c}}}[{RATE}])) / "
+                f"sum by (pod) (rate(container_cpu_cfs_periods_total{{{c}}}[{RATE}]))", "{{pod}}"),), min=0, max=1,
+    )
+    panels = [cpu, memory, throttling]
+    if m.scales:
+        hpa = f'{_ns()}, horizontalpodautoscaler="{m.name}"'
+        panels.append(PanelSpec(
+            "HPA replicas", "Current and desired replicas against the HorizontalPodAutoscaler bounds.", "short",
+            (Target(f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}", "current"),
+             Target(f"kube_horizontalpodautoscaler_status_desired_replicas{{{hpa}}}", "desired"),
+             Target(f"kube_horizontalpodautoscaler_spec_min_replicas{{{hpa}}}", "min"),
+             Target(f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}", "max")), min=0,
+        ))
+    return Row("Saturation", tuple(panels))
+
+
+def golden_rows(m: Any) -> list[Row]:
+    return [*_traffic_errors_latency(m), _saturation(m)]
+
+
+# -- SLO ---------------------------------------------------------------------
+
+def slo_names(m: Any) -> list[str]:
+    """SLO names, from scaffold.slo when it is there (adapter: the SLO module
+    owns the list; the fallback mirrors its contract)."""
+    try:
+        from scaffold import slo as slo_mod
+
+        return [str(getattr(s, "name", s)) for s in slo_mod.slos_for(m)]
+    except (ImportError, AttributeError):
+        names = ["availability"] + (["latency"] if m.blueprint != "cronjob" else [])
+        return names + [str(s["name"]) for s in m.extra_slos]
+
+
+def slo_window(m: Any) -> str:
+    return f"{m.slo_window_days}d"
+
+
+def _slo_sel(m: Any, name: str) -> str:
+    return f'service="{m.name}", slo="{name}"'
+
+
+def _slo_row(m: Any, name: str) -> Row:
+    sel = _slo_sel(m, name)
+    window = slo_window(m)
+    sli = PanelSpec(
+        f"{name}: SLI", f"Share of good events for the {name} SLO over 5m and over the {window} window, against the objective.",
+        "percentunit",
+        (Target(f"1 - slo:sli_error:ratio_rate5m{{{sel}}}", "SLI 5m"),
+         Target(f"1 - slo:sli_error:ratio_rate{window}{{{sel}}}", f"SLI {window}"),
+         Target(f"slo:objective:ratio{{{sel}}}", "objective")),
+    )
+    budget = PanelSpec(
+        f"{name}: error budget remaining", f"Share of the {window} error budget of the {name} SLO still unspent (below 0: exhausted).",
+        "percentunit",
+        (Target(f"slo:period_error_budget_remaining:ratio{{{sel}}}", "remaining"),), kind="stat", max=1,
+    )
+    burn = PanelSpec(
+        f"{name}: burn rates", f"How fast the {name} SLO spends its error budget per alert window (1 = exactly on budget over {window}).",
+        "short",
+        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{sel}}} / on(service, slo) slo:error_budget:ratio{{{sel}}}", f"burn {w}")
+              for w in BURN_WINDOWS)
+        + (Target(f"slo:period_burn_rate:ratio{{{sel}}}", f"burn {window}"),),
+        min=0,
+    )
+    return Row(f"SLO {name}", (sli, budget, burn))
+
+
+def alert_panels(m: Any) -> list[PanelSpec]:
+    """One panel per catalog alert, from Alert.panel (title, expr, unit)."""
+    panels = []
+    for alert in m.alerts:
+        p = _panel_fields(alert.panel)
+        severity = dict(alert.labels).get("severity", "")
+        panels.append(PanelSpec(
+            p["title"] or alert.name,
+            f"What the {alert.name} alert ({severity}) evaluates. Runbook: {m.runbook_url(alert.name)}",
+            p["unit"] or "short",
+            (Target(p["expr"], alert.name),),
+        ))
+    return panels
+
+
+def _panel_fields(panel: Any) -> dict[str, str]:
+    get = panel.get if isinstance(panel, dict) else lambda k, d=None: getattr(panel, k, d)
+    return {"title": str(get("title", "") or ""), "expr": str(get("expr")), "unit": str(get("unit", "") or "")}
+
+
+def slo_rows(m: Any) -> list[Row]:
+    rows = [_slo_row(m, n) for n in slo_names(m)]
+    alerts = alert_panels(m)
+    if alerts:
+        rows.append(Row("Alerts", tuple(alerts)))
+    return rows
+
+
+# -- building ----------------------------------------------------------------
+
+def rows_for(m: Any, kind: str) -> list[Row]:
+    if kind == "golden":
+        return golden_rows(m)
+    if kind == "slo":
+        return slo_rows(m)
+    raise ValueError(f"unknown dashboard kind {kind!r}; expected one of {KINDS}")
+
+
+def _ds() -> gm.DataSourceRef:
+    return gm.DataSourceRef(type_val="prometheus", uid=f"${{{DS_VAR}}}")
+
+
+def _ref_id(i: int) -> str:
+    """A, B, ... Z, AA, AB ..."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
+    builder = (stat.Panel() if spec.kind == "stat" else timeseries.Panel())
+    builder = builder.id(panel_id).title(spec.title).description(spec.description).unit(spec.unit).datasource(_ds())
+    builder = builder.grid_pos(gm.GridPos(h=PANEL_H, w=PANEL_W, x=x, y=y))
+    if spec.min is not None:
+        builder = builder.min(spec.min)
+    if spec.max is not None:
+        builder = builder.max(spec.max)
+    for i, t in enumerate(spec.targets):
+        builder = builder.with_target(
+            prometheus.Dataquery().expr(t.expr).legend_format(t.legend).ref_id(_ref_id(i)).range().datasource(_ds())
+        )
+    return builder
+
+
+def _namespace_query(m: Any) -> str:
+    if m.blueprint == "cronjob":
+        return f'label_values(kube_cronjob_info{{cronjob="{m.name}"}}, namespace)'
+    return f'label_values(kube_deployment_spec_replicas{{deployment="{m.name}"}}, namespace)'
+
+
+def build(m: Any, kind: str) -> Any:
+    title = {"golden": "golden signals", "slo": "SLOs"}[kind]
+    prod_ns = m.production.namespace
+    d = (
+        gd.Dashboard(f"{m.name}: {title}")
+        .uid(m.dashboard_uid(kind))
+        .description(f"{m.description} Generated by scaffold; edit the generator, not this file.")
+        .tags(["scaffold", m.team, m.name, kind])
+        .time("now-6h", "now")
+        .refresh("1m")
+        .timezone("browser")
+        .with_variable(
+            # No `current`: Grafana then picks the default Prometheus data source.
+            gd.DatasourceVariable(DS_VAR).label("Data source").type("prometheus")
+        )
+        .with_variable(
+            gd.QueryVariable(NS_VAR).label("Namespace").datasource(_ds())
+            .query(_namespace_query(m))
+            .refresh(gm.VariableRefresh.ON_DASHBOARD_LOAD)
+            .sort(gm.VariableSort.ALPHABETICAL_ASC)
+            .current(gm.VariableOption(selected=True, text=prod_ns, value=prod_ns))
+        )
+    )
+    y, panel_id = 0, 0
+    for row in rows_for(m, kind):
+        panel_id += 1
+        d = d.with_row(gd.Row(row.title).id(panel_id).grid_pos(gm.GridPos(h=1, w=GRID_W, x=0, y=y)))
+        y += 1
+        for i, spec in enumerate(row.panels):
+            x = (i % (GRID_W // PANEL_W)) * PANEL_W
+            if i and x == 0:
+                y += PANEL_H
+            panel_id += 1
+            d = d.with_panel(_panel(spec, panel_id, x, y))
+        y += PANEL_H
+    return d.build()
+
+
+def to_json(m: Any, kind: str) -> str:
+    """Deterministic: sorted keys, fixed indent, trailing newline."""
+    return json.dumps(build(m, kind), cls=JSONEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def files(m: Any) -> dict[str, str]:
+    """Dashboard file name -> JSON text."""
+    return {f"{m.dashboard_uid(k)}.json": to_json(m, k) for k in KINDS}
+
+
+def _pct(q: str) -> str:
+    return format(float(q) * 100, "g")
+
+
+def configmaps(m: Any) -> list[dict[str, Any]]:
+    """One ConfigMap per dashboard for the Grafana sidecar (label grafana_dashboard: "1")."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    out = []
+    for kind in KINDS:
+        uid = m.dashboard_uid(kind)
+        out.append({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": f"{uid}-dashboard",
+                "namespace": m.name,  # like every base object; overlays set the real one
+                "labels": {**m.labels, "grafana_dashboard": "1"},
+                "annotations": {"grafana_folder": m.team},
+            },
+            "data": {f"{uid}.json": LiteralScalarString(to_json(m, kind))},
+        })
+    return out

@@ -19,15 +19,14 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as gm
 
+from scaffold import slo
+
 KINDS = ("golden", "slo")
 DS_VAR = "datasource"
 NS_VAR = "namespace"
 RATE = "$__rate_interval"
 QUANTILES = ("0.5", "0.9", "0.99")
 PANEL_W, PANEL_H, GRID_W = 12, 8, 24
-# Recording-rule names shared with the SLO rules (Sloth-style).
-SLI_RATIO = "slo:sli_error:ratio_rate{window}"
-BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 
 
 @dataclass(frozen=True)
@@ -164,46 +163,41 @@ def golden_rows(m: Any) -> list[Row]:
 # -- SLO ---------------------------------------------------------------------
 
 def slo_names(m: Any) -> list[str]:
-    """SLO names, from scaffold.slo when it is there (adapter: the SLO module
-    owns the list; the fallback mirrors its contract)."""
-    try:
-        from scaffold import slo as slo_mod
-
-        return [str(getattr(s, "name", s)) for s in slo_mod.slos_for(m)]
-    except (ImportError, AttributeError):
-        names = ["availability"] + (["latency"] if m.blueprint != "cronjob" else [])
-        return names + [str(s["name"]) for s in m.extra_slos]
-
-
-def slo_window(m: Any) -> str:
-    return f"{m.slo_window_days}d"
+    return [s.name for s in slo.slos_for(m)]
 
 
 def _slo_sel(m: Any, name: str) -> str:
     return f'service="{m.name}", slo="{name}"'
 
 
+def _static(metric: str, sel: str) -> str:
+    """Objective/budget series, one per SLO whether or not the rules keep a namespace label."""
+    return f"max by (service, slo) ({metric}{{{sel}}})"
+
+
 def _slo_row(m: Any, name: str) -> Row:
     sel = _slo_sel(m, name)
-    window = slo_window(m)
+    live = f"{_ns()}, {sel}"
+    window = slo.slo_window(m)
     sli = PanelSpec(
         f"{name}: SLI", f"Share of good events for the {name} SLO over 5m and over the {window} window, against the objective.",
         "percentunit",
-        (Target(f"1 - slo:sli_error:ratio_rate5m{{{sel}}}", "SLI 5m"),
-         Target(f"1 - slo:sli_error:ratio_rate{window}{{{sel}}}", f"SLI {window}"),
-         Target(f"slo:objective:ratio{{{sel}}}", "objective")),
+        (Target(f"1 - slo:sli_error:ratio_rate5m{{{live}}}", "SLI 5m"),
+         Target(f"1 - slo:sli_error:ratio_rate{window}{{{live}}}", f"SLI {window}"),
+         Target(_static("slo:objective:ratio", sel), "objective")),
     )
     budget = PanelSpec(
         f"{name}: error budget remaining", f"Share of the {window} error budget of the {name} SLO still unspent (below 0: exhausted).",
         "percentunit",
-        (Target(f"slo:period_error_budget_remaining:ratio{{{sel}}}", "remaining"),), kind="stat", max=1,
+        (Target(f"slo:period_error_budget_remaining:ratio{{{live}}}", "remaining"),), kind="stat", max=1,
     )
     burn = PanelSpec(
         f"{name}: burn rates", f"How fast the {name} SLO spends its error budget per alert window (1 = exactly on budget over {window}).",
         "short",
-        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{sel}}} / on(service, slo) slo:error_budget:ratio{{{sel}}}", f"burn {w}")
-              for w in BURN_WINDOWS)
-        + (Target(f"slo:period_burn_rate:ratio{{{sel}}}", f"burn {window}"),),
+        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / on(service, slo) group_left() "
+                     f"{_static('slo:error_budget:ratio', sel)}", f"burn {w}")
+              for w in slo.SLI_WINDOWS)
+        + (Target(f"slo:period_burn_rate:ratio{{{live}}}", f"burn {window}"),),
         min=0,
     )
     return Row(f"SLO {name}", (sli, budget, burn))
@@ -302,6 +296,7 @@ def build(m: Any, kind: str) -> Any:
             .query(_namespace_query(m))
             .refresh(gm.VariableRefresh.ON_DASHBOARD_LOAD)
             .sort(gm.VariableSort.ALPHABETICAL_ASC)
+            .regex(f"/^{slo.namespace_regex(m)}$/")
             .current(gm.VariableOption(selected=True, text=prod_ns, value=prod_ns))
         )
     )

@@ -1,0 +1,185 @@
+"""Kubernetes: strict schemas (kubernetes-validate) for the target and the newest
+shipped minor, Pod Security ``restricted`` on every pod template, the base
+kustomization's file list, and every ``kubectl kustomize`` overlay build.
+
+Manifests are read with PyYAML (YAML 1.1), as the API server's decoder reads
+them, so an unquoted ``on``/``yes`` shows up as the bool it would become.
+CRD kinds are left to the crds checker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from scaffold import pss, tools
+from scaffold.package import Package
+from scaffold.validate import Finding, checker
+
+BASE = "k8s/base"
+OVERLAYS = "k8s/overlays"
+# API groups served by kube-apiserver itself: a missing schema there is a mistake, not a CRD.
+BUILTIN_GROUP_SUFFIX = ".k8s.io"
+CRD_GROUPS_UNDER_K8S_IO = ("gateway.networking.k8s.io", "snapshot.storage.k8s.io", "metrics.k8s.io")
+CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
+                            "CustomResourceDefinition", "StorageClass", "IngressClass",
+                            "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+                            "ClusterSecretStore", "ClusterPolicy"})
+
+
+def is_builtin(api_version: str) -> bool:
+    group = api_version.rpartition("/")[0]
+    if "." not in group:
+        return True  # core (v1), apps, batch, autoscaling, policy
+    return group.endswith(BUILTIN_GROUP_SUFFIX) and group not in CRD_GROUPS_UNDER_K8S_IO
+
+
+def load_documents(text: str) -> list[Any]:
+    return [d for d in yaml.safe_load_all(text) if d is not None]
+
+
+def describe(obj: Any) -> str:
+    if not isinstance(obj, dict):
+        return "(not a mapping)"
+    name = (obj.get("metadata") or {}).get("name", "?")
+    return f"{obj.get('kind', '?')}/{name}"
+
+
+def validate_object(obj: Any, versions: Iterable[str]) -> list[str]:
+    """Schema and PSS problems of one object; empty when fine or a CRD kind."""
+    import kubernetes_validate
+    from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
+
+    if not isinstance(obj, dict) or not obj.get("apiVersion") or not obj.get("kind"):
+        return [f"{describe(obj)}: not a Kubernetes object (apiVersion and kind are required)"]
+    problems = []
+    for version in versions:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except ValidationError as err:
+            path = ".".join(str(p) for p in err.path) or "(root)"
+            problems.append(f"{describe(obj)} invalid for Kubernetes {version} (strict): {path}: {err.message}")
+        except SchemaNotFoundError:
+            if is_builtin(obj["apiVersion"]):
+                problems.append(f"{describe(obj)}: Kubernetes {version} has no {obj['kind']} "
+                                f"in {obj['apiVersion']}")
+    problems += [f"{describe(obj)}: {v}" for v in pss.check_object(obj, "restricted")]
+    return problems
+
+
+def versions_for(pkg: Package) -> list[str]:
+    m = pkg.model
+    return sorted({m.k8s_version, m.newest_k8s_version}, key=lambda v: int(v.split(".")[1]))
+
+
+@checker
+class KubernetesBase:
+    """Every object in k8s/base, and the base kustomization's resource list."""
+
+    name = "kubernetes"
+    tool = "kubernetes-validate"
+    slow = False
+
+    def applies(self, pkg: Package) -> bool:
+        return (pkg.root / BASE).is_dir()
+
+    def run(self, pkg: Package) -> list[Finding]:
+        base = pkg.root / BASE
+        versions = versions_for(pkg)
+        findings: list[Finding] = []
+        for path in sorted(base.glob("*.y*ml")):
+            rel = pkg.rel(path)
+            try:
+                docs = load_documents(path.read_text(encoding="utf-8"))
+            except yaml.YAMLError as err:
+                findings.append(Finding(rel, f"YAML does not parse: {err}"))
+                continue
+            if path.name == "kustomization.yaml":
+                findings += self._listing(pkg, base, docs)
+                continue
+            for doc in docs:
+                findings += [Finding(rel, p) for p in validate_object(doc, versions)]
+        if not (base / "kustomization.yaml").is_file():
+            findings.append(Finding(BASE, "kustomization.yaml is missing"))
+        return findings
+
+    def _listing(self, pkg: Package, base: Path, docs: list[Any]) -> list[Finding]:
+        rel = f"{BASE}/kustomization.yaml"
+        listed = list((docs[0] or {}).get("resources") or []) if docs else []
+        present = sorted(p.name for p in base.glob("*.y*ml") if p.name != "kustomization.yaml")
+        out = [Finding(f"{BASE}/{name}", "not listed in kustomization.yaml resources "
+                       "(add it to scaffold.k8s.base_resources)") for name in present if name not in listed]
+        out += [Finding(rel, f"lists {name}, which does not exist") for name in listed
+                if not (base / name).exists()]
+        if len(set(listed)) != len(listed):
+            out.append(Finding(rel, "lists a resource twice"))
+        return out
+
+
+@checker
+class KustomizeOverlays:
+    """``kubectl kustomize`` of every overlay, then strict schemas, PSS and env invariants on the build."""
+
+    name = "kustomize"
+    tool = "kubectl"
+    slow = False
+
+    def applies(self, pkg: Package) -> bool:
+        return (pkg.root / OVERLAYS).is_dir()
+
+    def run(self, pkg: Package) -> list[Finding]:
+        m = pkg.model
+        versions = versions_for(pkg)
+        root = pkg.root / OVERLAYS
+        findings: list[Finding] = []
+        present = sorted(p.name for p in root.iterdir() if p.is_dir())
+        wanted = [env.name for env in m.environments]
+        for name in sorted(set(wanted) ^ set(present)):
+            what = "has no overlay" if name in wanted else "is not one of the environments"
+            findings.append(Finding(f"{OVERLAYS}/{name}", f"environment {name!r} {what}"))
+        for env in m.environments:
+            rel = f"{OVERLAYS}/{env.name}"
+            if env.name not in present:
+                continue
+            res = tools.run("kubectl", "kustomize", str(root / env.name))
+            if res.returncode != 0:
+                findings.append(Finding(rel, f"kubectl kustomize failed: {res.output}"))
+                continue
+            try:
+                docs = load_documents(res.stdout)
+            except yaml.YAMLError as err:
+                findings.append(Finding(rel, f"build output does not parse: {err}"))
+                continue
+            for doc in docs:
+                findings += [Finding(rel, p) for p in validate_object(doc, versions)]
+                findings += [Finding(rel, p) for p in env_invariants(doc, env, m.image)]
+        return findings
+
+
+def env_invariants(obj: Any, env: Any, image: str) -> list[str]:
+    """What an overlay promises: its own namespace, a digest-pinned image, production HA."""
+    if not isinstance(obj, dict):
+        return []
+    out = []
+    meta = obj.get("metadata") or {}
+    kind = obj.get("kind")
+    if kind == "Namespace":
+        if meta.get("name") != env.namespace:
+            out.append(f"{describe(obj)}: expected the namespace to be {env.namespace!r}")
+    elif kind not in CLUSTER_SCOPED and meta.get("namespace") != env.namespace:
+        out.append(f"{describe(obj)}: namespace {meta.get('namespace')!r}, expected {env.namespace!r}")
+    for _, _, spec in pss.pod_templates(obj):
+        for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            ref = str(c.get("image", ""))
+            if ref.split("@")[0] == image and "@sha256:" not in ref:
+                out.append(f"{describe(obj)}: container {c.get('name')!r} image {ref!r} is not pinned by digest")
+    if kind == "HorizontalPodAutoscaler":
+        spec = obj.get("spec") or {}
+        lo, hi = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
+        if (lo, hi) != (env.replicas_min, env.replicas_max):
+            out.append(f"{describe(obj)}: replicas {lo}..{hi}, expected {env.replicas_min}..{env.replicas_max}")
+        if env.production and lo < 2:
+            out.append(f"{describe(obj)}: production minReplicas {lo} < 2")
+    return out

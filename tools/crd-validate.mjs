@@ -35,6 +35,20 @@ function track(value, path, nodes) {
   });
 }
 
+// The compiled validators carry no messages: word them from keyword and params.
+function describe(e) {
+  const p = e.params || {};
+  switch (e.keyword) {
+    case "type": return `must be ${p.type}`;
+    case "enum": return `must be one of: ${p.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "required": return `missing required field "${p.missingProperty}"`;
+    case "pattern": return `must match pattern ${p.pattern}`;
+    case "format": return `must match format "${p.format}"`;
+    case "oneOf": case "anyOf": return `must match exactly one allowed shape (${e.keyword})`;
+    default: return `${e.keyword} ${JSON.stringify(p)}`;
+  }
+}
+
 function escape(k) { return k.replace(/~/g, "~0").replace(/\//g, "~1"); }
 
 // "<package>/_schemas/<Module>" is loaded by file path: not every package exports _schemas.
@@ -61,9 +75,11 @@ for (const { schema, object } of input) {
   const data = track(object, "", nodes);
   const errors = [];
   if (!validate(data)) {
+    const seen = new Set();
     for (const e of validate.errors || []) {
-      const detail = e.params && (e.params.allowedValues ? `: ${e.params.allowedValues.join(", ")}` : "");
-      errors.push({ path: e.instancePath, message: `${e.message || e.keyword}${detail || ""}` });
+      const err = { path: e.instancePath, message: describe(e) };
+      const key = JSON.stringify(err);
+      if (!seen.has(key)) { seen.add(key); errors.push(err); }
     }
   }
   for (const n of nodes) {

@@ -82,7 +82,9 @@ def run_one(factory: Callable[[], Checker], pkg: Package) -> CheckResult:
             return CheckResult(chk.name, chk.tool, "skip", detail="not applicable to this package")
         findings = chk.run(pkg)
         status = "fail" if findings else "pass"
-        return CheckResult(chk.name, chk.tool, status, findings, seconds=time.monotonic() - start)
+        # A checker may say what it covered (or could not) in an optional ``detail``.
+        return CheckResult(chk.name, chk.tool, status, findings, detail=getattr(chk, "detail", ""),
+                           seconds=time.monotonic() - start)
     except tools.ToolMissing as missing:
         status = "fail" if tools.in_ci() else "skip"
         return CheckResult(chk.name, chk.tool, status, [Finding("-", str(missing))] if status == "fail" else [],

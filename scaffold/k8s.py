@@ -113,7 +113,7 @@ def _core_files(m: ServiceModel) -> list[str]:
              "networkpolicy.yaml"]
     if m.blueprint == "cronjob":
         files.append("cronjob.yaml")
-    elif not m.canary:
+    else:  # canary too: the Rollout's workloadRef points at it, so scanners still see the pods
         files.append("deployment.yaml")
     if m.has_http:
         files.append("service.yaml")
@@ -129,6 +129,8 @@ def base_resources(m: ServiceModel) -> list[str]:
     resources: list[str] = _core_files(m)
     # -- other areas: append your files below (conditionally, by the model) --
     resources.append("grafana-dashboards.yaml")  # observability: a ConfigMap per dashboard
+    if m.canary:  # delivery: Argo Rollouts canary with SLO analysis
+        resources += ["rollout.yaml", "analysistemplate.yaml"]
     return resources
 
 
@@ -477,9 +479,8 @@ def _patch(target: Obj, ops: list[Obj]) -> Obj:
 def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
     files = set(base_resources(m))
     pods = pod_spec_path(m)
-    wl = workload_ref(m)
-    target = {"kind": wl["kind"], "name": wl["name"]} if m.blueprint != "cronjob" else {"kind": "CronJob",
-                                                                                       "name": m.name}
+    # The pod template lives in the Deployment even when a Rollout (workloadRef) runs the pods.
+    target = {"kind": m.workload_kind, "name": m.name}
     patches = [
         _patch(target, [{"op": "replace", "path": f"{pods}/containers/0/resources",
                          "value": env.resources.as_k8s()}]),

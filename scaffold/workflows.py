@@ -1,0 +1,716 @@
+"""GitHub workflow policy: pinned actions, per-stack commands, the promotion chain.
+
+Each workflow is built here as data and emitted through ruamel (``render``), so
+answers never reach YAML or shell unquoted: user values enter jobs through
+``env:`` and scripts read them as shell variables. ``${{ }}`` appears only in
+``env:``, ``with:``, ``if:`` and outputs, never inside ``run:``.
+
+Build once, promote by digest: ci.yml's ``publish`` job pushes the image on the
+default branch and outputs its digest; the same run then calls cd.yml
+(``workflow_call``) with that digest. Calling CD from CI (rather than
+``workflow_run``) keeps the digest a plain job output, needs no cross-run
+artifact lookup, and avoids zizmor's dangerous-triggers finding.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from scaffold import stacks, yamlio
+
+DEFAULT_BRANCH = "main"
+ON_DEFAULT_BRANCH = f"github.event_name == 'push' && github.ref == 'refs/heads/{DEFAULT_BRANCH}'"
+RUNNER = "ubuntu-24.04"
+OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+PIN_FILE = Path(__file__).parent / "data" / "pinned-actions.yml"
+# Tools installed by version inside jobs (Go's checksum DB / PyPI pins them).
+TOOLS = {
+    "bandit": "1.9.4",
+    "pip-audit": "2.10.1",
+    "ruff": "0.17.6",
+    "gosec": "v2.22.8",
+    "govulncheck": "v1.1.4",
+    "gitleaks": "v8.28.0",
+    "copier": "9.19.1",
+}
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+SARIF_SEVERITY = "HIGH,CRITICAL"
+
+
+# -- pins ---------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def pins() -> dict[str, dict[str, str]]:
+    return yamlio.load_file(PIN_FILE)
+
+
+def uses(action: str) -> str:
+    """``owner/repo@<sha> # vX.Y.Z``: the exact text a step's ``uses:`` line shows."""
+    pin = pins()[action]
+    return f"{action}@{pin['sha']} # {pin['version']}"
+
+
+# -- small builders -----------------------------------------------------------
+def sh(text: str) -> LiteralScalarString:
+    """A ``run:`` block: strict bash, emitted as a literal block."""
+    body = "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+    return LiteralScalarString(body + "\n")
+
+
+def step(name: str, *, uses_: str | None = None, with_: dict | None = None, run: str | None = None,
+         env: dict | None = None, if_: str | None = None, id_: str | None = None) -> CommentedMap:
+    s = CommentedMap()
+    s["name"] = name
+    if id_:
+        s["id"] = id_
+    if if_:
+        s["if"] = if_
+    if uses_:
+        action, _, version = uses(uses_).partition(" # ")
+        s["uses"] = action
+        s.yaml_add_eol_comment(version, "uses")
+    if with_:
+        s["with"] = dict(with_)
+    if env:
+        s["env"] = dict(env)
+    if run is not None:
+        s["run"] = sh(run)
+    return s
+
+
+def checkout(*, fetch_depth: int | None = None, ref: str | None = None) -> CommentedMap:
+    w: dict[str, Any] = {"persist-credentials": False}
+    if fetch_depth is not None:
+        w["fetch-depth"] = fetch_depth
+    if ref:
+        w["ref"] = ref
+    return step("Check out", uses_="actions/checkout", with_=w)
+
+
+def upload_sarif(path: str, category: str) -> CommentedMap:
+    """Runs even when the scan failed the job, so findings reach code scanning."""
+    return step(f"Upload {category} SARIF", uses_="github/codeql-action/upload-sarif",
+                if_="${{ !cancelled() && hashFiles('" + path + "') != '' }}",
+                with_={"sarif_file": path, "category": category})
+
+
+def job(name: str, permissions: dict[str, str], steps: list, **extra: Any) -> dict[str, Any]:
+    j: dict[str, Any] = {"name": name}
+    for key in ("if", "needs", "environment", "concurrency", "outputs"):
+        if key in extra:
+            j[key] = extra.pop(key)
+    j["runs-on"] = RUNNER
+    j["timeout-minutes"] = extra.pop("timeout", 30)
+    j["permissions"] = permissions
+    for key, value in extra.items():
+        j[key.replace("_", "-")] = value
+    j["steps"] = steps
+    return j
+
+
+# -- stacks -------------------------------------------------------------------
+# Toolchain, cache key, install, lint and test come from scaffold.stacks (the app
+# skeleton's owner); the security gates (SARIF out, fail on high/critical) are here.
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    codeql_language: str
+    codeql_build_mode: str
+    sast_tool: str
+    sast: str  # writes sast.sarif in APP_DIR and exits non-zero on high/critical findings
+    sca_tool: str
+    sca: str  # exits non-zero on known (high/critical) vulnerabilities
+    build: str = ""
+
+    @property
+    def commands(self) -> dict[str, Any]:
+        return stacks.COMMANDS[self.name]
+
+    def setup(self) -> list[CommentedMap]:
+        """Toolchain with dependency caching keyed on the app's lockfiles."""
+        c = self.commands
+        if self.name == "python":
+            return [step("Set up Python", uses_="actions/setup-python",
+                         with_={"python-version": c["toolchain"], "cache": "pip", "cache-dependency-path": c["cache"]})]
+        if self.name == "node":
+            return [step("Set up Node.js", uses_="actions/setup-node",
+                         with_={"node-version": c["toolchain"], "cache": "npm", "cache-dependency-path": c["cache"]})]
+        if self.name == "go":
+            return [step("Set up Go", uses_="actions/setup-go",
+                         with_={"go-version": c["toolchain"], "cache": True, "cache-dependency-path": c["cache"]})]
+        return [
+            step("Set up .NET", uses_="actions/setup-dotnet", with_={"dotnet-version": c["toolchain"]}),
+            step("Cache NuGet packages", uses_="actions/cache",
+                 with_={"path": "~/.nuget/packages",
+                        "key": "nuget-${{ runner.os }}-${{ hashFiles('" + c["cache"] + "') }}",
+                        "restore-keys": "nuget-${{ runner.os }}-"}),
+        ]
+
+
+_DOTNET_ANALYZERS = "-p:EnableNETAnalyzers=true -p:AnalysisLevel=latest-recommended -warnaserror"
+
+STACKS: dict[str, Stack] = {
+    "python": Stack(
+        name="python", codeql_language="python", codeql_build_mode="none",
+        build="python -m compileall -q -x '(^|/)[.]' .",
+        sast_tool="bandit",
+        sast=(f"python -m pip install --disable-pip-version-check 'bandit[sarif]=={TOOLS['bandit']}'\n"
+              "bandit -r . -x ./tests --severity-level high --confidence-level medium -f sarif -o sast.sarif"),
+        sca_tool="pip-audit",
+        sca=(f"python -m pip install --disable-pip-version-check 'pip-audit=={TOOLS['pip-audit']}'\n"
+             "pip-audit --strict --require-hashes -r requirements.txt"),
+    ),
+    "node": Stack(
+        name="node", codeql_language="javascript-typescript", codeql_build_mode="none",
+        build="npm run build --if-present",
+        sast_tool="eslint-plugin-security",
+        # The app's eslint config enables eslint-plugin-security; any warning is a finding.
+        sast=("npm ci\n"
+              "npx --no-install eslint --max-warnings 0 --format @microsoft/eslint-formatter-sarif "
+              "--output-file sast.sarif ."),
+        sca_tool="npm audit",
+        sca="npm audit --audit-level=high",
+    ),
+    "go": Stack(
+        name="go", codeql_language="go", codeql_build_mode="autobuild",
+        build="go build ./...",
+        sast_tool="gosec",
+        sast=(f"go run github.com/securego/gosec/v2/cmd/gosec@{TOOLS['gosec']} -severity high -confidence medium "
+              "-fmt sarif -out sast.sarif ./..."),
+        sca_tool="govulncheck",
+        sca=f"go run golang.org/x/vuln/cmd/govulncheck@{TOOLS['govulncheck']} ./...",
+    ),
+    "dotnet": Stack(
+        name="dotnet", codeql_language="csharp", codeql_build_mode="none",
+        build=f"dotnet build --no-restore -c Release {_DOTNET_ANALYZERS}",
+        sast_tool=".NET analyzers",
+        sast=("dotnet restore\n"
+              f"dotnet build --no-restore -c Release {_DOTNET_ANALYZERS} '-p:ErrorLog=sast.sarif%2Cversion=2.1'"),
+        sca_tool="dotnet list package --vulnerable",
+        # The command exits 0 whatever it finds: its report is the gate.
+        sca=("dotnet restore\n"
+             "dotnet list package --vulnerable --include-transitive | tee vulnerable.txt\n"
+             "if grep -Eq '\\b(High|Critical)\\b' vulnerable.txt; then\n"
+             "  echo '::error::high or critical vulnerable packages'; exit 1\n"
+             "fi"),
+    ),
+}
+
+
+def stack(m) -> Stack:
+    return STACKS[m.stack]
+
+
+APP_DEFAULTS = {"run": {"working-directory": stacks.APP_DIR}}
+SAST_SARIF = f"{stacks.APP_DIR}/sast.sarif"
+
+
+# -- shared values ------------------------------------------------------------
+def registry_host(m) -> str:
+    return m.image_registry.split("/", 1)[0]
+
+
+def uses_ghcr(m) -> bool:
+    return registry_host(m) == "ghcr.io"
+
+
+def registry_login(m) -> CommentedMap:
+    """ghcr.io takes the job token; other registries take environment secrets."""
+    if uses_ghcr(m):
+        creds = {"username": "${{ github.actor }}", "password": "${{ github.token }}"}
+    else:
+        creds = {"username": "${{ secrets.REGISTRY_USERNAME }}", "password": "${{ secrets.REGISTRY_PASSWORD }}"}
+    return step("Log in to the registry", uses_="docker/login-action", with_={"registry": registry_host(m), **creds})
+
+
+def gitops_app(m, env) -> str:
+    """The Argo CD Application / Flux Kustomization that syncs k8s/overlays/<env>."""
+    return f"{m.name}-{env.name}"
+
+
+def gitops_namespace(m) -> str:
+    return "argocd" if m.gitops == "argocd" else "flux-system"
+
+
+def verify_digest_script() -> str:
+    return """
+if [[ ! "$DIGEST" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  echo "::error::not an image digest: $DIGEST"; exit 1
+fi
+"""
+
+
+def concurrency(group: str, cancel: Any = False) -> dict[str, Any]:
+    return {"group": group, "cancel-in-progress": cancel}
+
+
+def header(name: str, on: dict, group: str, cancel: Any, jobs: dict) -> dict[str, Any]:
+    return {"name": name, "on": on, "permissions": {}, "concurrency": concurrency(group, cancel), "jobs": jobs}
+
+
+# -- ci.yml -------------------------------------------------------------------
+def ci(m) -> dict[str, Any]:
+    st = stack(m)
+    checks = job(
+        f"Lint, test and build ({st.name})", {"contents": "read"},
+        [checkout(), *st.setup(),
+         step("Install dependencies", run=st.commands["install"]),
+         step("Lint", run=st.commands["lint"]),
+         step("Test", run=st.commands["test"]),
+         step("Build", run=st.build)],
+        defaults=APP_DEFAULTS,
+    )
+    image_env = {"IMAGE": m.image}
+    pr_build = job(
+        "Container build (no push)", {"contents": "read"},
+        [checkout(),
+         step("Set up Buildx", uses_="docker/setup-buildx-action"),
+         step("Build", uses_="docker/build-push-action",
+              with_={"context": ".", "file": "Dockerfile", "push": False, "provenance": False,
+                     "cache-from": "type=gha"})],
+        **{"if": f"github.event_name == 'pull_request'", "needs": ["checks"]},
+    )
+    publish_env = {} if uses_ghcr(m) else {"environment": {"name": "registry"}}
+    publish = job(
+        "Build, push, sign and attest", {
+            "contents": "read", "packages": "write", "id-token": "write", "attestations": "write"},
+        [checkout(),
+         step("Set up Buildx", uses_="docker/setup-buildx-action"),
+         registry_login(m),
+         step("Build and push", id_="build", uses_="docker/build-push-action",
+              with_={"context": ".", "file": "Dockerfile", "push": True, "provenance": False,
+                     "tags": f"{m.image}:sha-${{{{ github.sha }}}}",
+                     "cache-from": "type=gha", "cache-to": "type=gha,mode=max"}),
+         step("Check the digest", id_="digest", env={"DIGEST": "${{ steps.build.outputs.digest }}"},
+              run=verify_digest_script() + 'echo "digest=$DIGEST" >> "$GITHUB_OUTPUT"'),
+         step("CycloneDX SBOM of the image", uses_="anchore/sbom-action",
+              with_={"image": f"{m.image}@${{{{ steps.digest.outputs.digest }}}}", "format": "cyclonedx-json",
+                     "output-file": "sbom.cdx.json", "upload-artifact": True}),
+         step("SLSA build provenance", uses_="actions/attest-build-provenance",
+              with_={"subject-name": m.image, "subject-digest": "${{ steps.digest.outputs.digest }}",
+                     "push-to-registry": True}),
+         step("Install cosign", uses_="sigstore/cosign-installer"),
+         step("Sign by digest and attest the SBOM (keyless)",
+              env={**image_env, "DIGEST": "${{ steps.digest.outputs.digest }}"},
+              run='cosign sign --yes "$IMAGE@$DIGEST"\n'
+                  'cosign attest --yes --type cyclonedx --predicate sbom.cdx.json "$IMAGE@$DIGEST"'),
+         step("Record the digest", env={**image_env, "DIGEST": "${{ steps.digest.outputs.digest }}"},
+              run='printf \'%s@%s\\n\' "$IMAGE" "$DIGEST" > image-digest.txt'),
+         step("Upload the digest artifact", uses_="actions/upload-artifact",
+              with_={"name": "image-digest", "path": "image-digest.txt", "if-no-files-found": "error"})],
+        **{"if": ON_DEFAULT_BRANCH, "needs": ["checks"], **publish_env,
+           "outputs": {"digest": "${{ steps.digest.outputs.digest }}"}},
+    )
+    scan_env = {} if uses_ghcr(m) else {"environment": {"name": "registry"}}
+    trivy_env = ({"TRIVY_USERNAME": "${{ github.actor }}", "TRIVY_PASSWORD": "${{ github.token }}"} if uses_ghcr(m)
+                 else {"TRIVY_USERNAME": "${{ secrets.REGISTRY_USERNAME }}",
+                       "TRIVY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}"})
+    scan = job(
+        "Scan the pushed digest (trivy)", {"contents": "read", "packages": "read", "security-events": "write"},
+        [step("Trivy: fail on high/critical", uses_="aquasecurity/trivy-action", env=trivy_env,
+              with_={"image-ref": f"{m.image}@${{{{ needs.publish.outputs.digest }}}}", "format": "sarif",
+                     "output": "trivy-image.sarif", "severity": SARIF_SEVERITY, "ignore-unfixed": True,
+                     "limit-severities-for-sarif": True, "exit-code": "1"}),
+         upload_sarif("trivy-image.sarif", "trivy-image")],
+        **{"needs": ["publish"], **scan_env},
+    )
+    deploy = {
+        "name": "Promote",
+        "needs": ["publish", "scan"],
+        "permissions": cd_permissions(m),
+        "uses": "./.github/workflows/cd.yml",
+        "with": {"digest": "${{ needs.publish.outputs.digest }}"},
+    }
+    jobs = {"checks": checks, "image": pr_build, "publish": publish, "scan": scan, "deploy": deploy}
+    return header(
+        "CI", {"pull_request": {"branches": [DEFAULT_BRANCH]}, "push": {"branches": [DEFAULT_BRANCH]},
+               "workflow_dispatch": None},
+        "ci-${{ github.ref }}", "${{ github.event_name == 'pull_request' }}", jobs)
+
+
+# -- cd.yml -------------------------------------------------------------------
+def cd_permissions(m) -> dict[str, str]:
+    """What the promotion jobs need; ci.yml's caller job grants the same set."""
+    return {"contents": "write", "packages": "read", "attestations": "read"}
+
+
+def _wait_script(m) -> str:
+    ns = gitops_namespace(m)
+    if m.gitops == "argocd":
+        sync = f"""
+kubectl -n {ns} annotate application "$APP" argocd.argoproj.io/refresh=normal --overwrite
+kubectl -n {ns} wait application/"$APP" --for=jsonpath='{{.status.sync.revision}}'="$COMMIT" --timeout=10m
+kubectl -n {ns} wait application/"$APP" --for=jsonpath='{{.status.sync.status}}'=Synced --timeout=10m
+kubectl -n {ns} wait application/"$APP" --for=jsonpath='{{.status.health.status}}'=Healthy --timeout=15m
+"""
+    else:
+        sync = f"""
+kubectl -n {ns} annotate gitrepository "$APP" reconcile.fluxcd.io/requestedAt="$COMMIT" --overwrite
+kubectl -n {ns} wait kustomization/"$APP" --for=jsonpath='{{.status.lastAppliedRevision}}'="{DEFAULT_BRANCH}@sha1:$COMMIT" --timeout=10m
+kubectl -n {ns} wait kustomization/"$APP" --for=condition=Ready --timeout=15m
+"""
+    if m.canary:
+        workload = """
+kubectl -n "$NAMESPACE" wait rollout/"$NAME" --for=jsonpath='{.status.phase}'=Healthy --timeout=30m
+image=$(kubectl -n "$NAMESPACE" get rollout "$NAME" -o jsonpath='{.spec.template.spec.containers[0].image}')
+"""
+    elif m.workload_kind == "CronJob":
+        workload = """
+image=$(kubectl -n "$NAMESPACE" get cronjob "$NAME" -o jsonpath='{.spec.jobTemplate.spec.template.spec.containers[0].image}')
+"""
+    else:
+        workload = """
+kubectl -n "$NAMESPACE" rollout status deployment/"$NAME" --timeout=15m
+image=$(kubectl -n "$NAMESPACE" get deployment "$NAME" -o jsonpath='{.spec.template.spec.containers[0].image}')
+"""
+    check = """
+if [ "$image" != "$IMAGE@$DIGEST" ]; then
+  echo "::error::running $image, expected $IMAGE@$DIGEST"; exit 1
+fi
+"""
+    return "if [ -z \"$COMMIT\" ]; then echo 'overlay already at this digest'; fi\n" + \
+        'COMMIT=${COMMIT:-$(git rev-parse HEAD)}\n' + sync.strip() + "\n" + workload.strip() + "\n" + check.strip()
+
+
+_PUSH = """
+auth=$(printf 'x-access-token:%s' "$GH_TOKEN" | base64 -w0)
+for attempt in 1 2 3; do
+  git -c http.extraheader="AUTHORIZATION: basic $auth" pull --rebase origin "$BRANCH" &&
+    git -c http.extraheader="AUTHORIZATION: basic $auth" push origin "HEAD:$BRANCH" && break
+  if [ "$attempt" = 3 ]; then echo "::error::push failed"; exit 1; fi
+  sleep $((attempt * 5))
+done
+"""
+
+
+def _gitops_script() -> str:
+    return f"""
+git config user.name "$BOT_NAME"
+git config user.email "$BOT_EMAIL"
+(cd "k8s/overlays/$ENVIRONMENT" && kustomize edit set image "$IMAGE@$DIGEST")
+git add "k8s/overlays/$ENVIRONMENT/kustomization.yaml"
+if git diff --cached --quiet; then
+  echo "commit=" >> "$GITHUB_OUTPUT"
+  exit 0
+fi
+git commit -m "deploy($ENVIRONMENT): $IMAGE@$DIGEST"
+{_PUSH.strip()}
+echo "commit=$(git rev-parse HEAD)" >> "$GITHUB_OUTPUT"
+"""
+
+
+def _rollback_script(m) -> str:
+    abort = ""
+    if m.canary:
+        # What `kubectl argo rollouts abort` does: set status.abort on the Rollout.
+        abort = ("kubectl -n \"$NAMESPACE\" patch rollout \"$NAME\" --subresource=status --type=merge "
+                 "-p '{\"status\":{\"abort\":true}}' || true\n")
+    return abort + f"""
+git config user.name "$BOT_NAME"
+git config user.email "$BOT_EMAIL"
+git revert --no-edit "$COMMIT"
+{_PUSH.strip()}
+echo "::error::deploy to $ENVIRONMENT failed; reverted $COMMIT"
+"""
+
+
+def deploy_job(m, env) -> dict[str, Any]:
+    venv = {
+        "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "ENVIRONMENT": env.name,
+        "NAMESPACE": env.namespace, "NAME": m.name, "APP": gitops_app(m, env),
+    }
+    git_env = {"GH_TOKEN": "${{ github.token }}", "BRANCH": DEFAULT_BRANCH, "BOT_NAME": BOT_NAME,
+               "BOT_EMAIL": BOT_EMAIL}
+    steps = [
+        step("Verify the digest format", env={"DIGEST": "${{ inputs.digest }}"}, run=verify_digest_script()),
+        checkout(ref=DEFAULT_BRANCH),
+        registry_login(m),
+        step("Install cosign", uses_="sigstore/cosign-installer"),
+        step("Verify the signature (keyless, signed by ci.yml)", env={
+            "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "ISSUER": OIDC_ISSUER},
+            run='identity="$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/.github/workflows/ci.yml@refs/heads/'
+                + DEFAULT_BRANCH + '"\n'
+                'cosign verify --certificate-identity "$identity" --certificate-oidc-issuer "$ISSUER" '
+                '"$IMAGE@$DIGEST" > /dev/null\n'
+                'cosign verify-attestation --type cyclonedx --certificate-identity "$identity" '
+                '--certificate-oidc-issuer "$ISSUER" "$IMAGE@$DIGEST" > /dev/null'),
+        step("Verify the build provenance", env={
+            "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "GH_TOKEN": "${{ github.token }}"},
+            run='gh attestation verify "oci://$IMAGE@$DIGEST" --repo "$GITHUB_REPOSITORY" '
+                '--signer-workflow "$GITHUB_REPOSITORY/.github/workflows/ci.yml"'),
+        step("Commit the digest to the overlay (GitOps)", id_="gitops", env={**venv, **git_env},
+             run=_gitops_script()),
+        step("Set up kubectl", uses_="Azure/setup-kubectl"),
+        step("Cluster credentials", env={"KUBECONFIG_DATA": "${{ secrets.KUBECONFIG }}"},
+             run='mkdir -p "$HOME/.kube"\nprintf \'%s\' "$KUBECONFIG_DATA" > "$HOME/.kube/config"\n'
+                 'chmod 600 "$HOME/.kube/config"'),
+        step("Wait for sync and health", env={**venv, "COMMIT": "${{ steps.gitops.outputs.commit }}"},
+             run=_wait_script(m)),
+        step("Roll back", if_="${{ failure() && steps.gitops.outputs.commit != '' }}",
+             env={**venv, **git_env, "COMMIT": "${{ steps.gitops.outputs.commit }}"},
+             run=_rollback_script(m)),
+    ]
+    environment: dict[str, Any] = {"name": env.name}
+    if m.has_route and env.production:
+        environment["url"] = f"https://{m.hostname}"
+    return job(
+        f"Deploy to {env.name}" + (" (production: required reviewers)" if env.production else ""),
+        cd_permissions(m), steps,
+        needs=[f"deploy-{env.previous}"] if env.previous else ["verify"],
+        environment=environment,
+        concurrency=concurrency(f"deploy-{env.name}"),
+        timeout=60,
+    )
+
+
+def deploy_job_id(env) -> str:
+    return f"deploy-{env.name}"
+
+
+_EVENT = """
+import json, os, uuid, datetime
+payload = {
+    "event_type": "deploy.completed",
+    "event_id": str(uuid.uuid4()),
+    "schema_version": "1.0",
+    "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    "project_root": os.environ["GITHUB_WORKSPACE"],
+    "feature": os.environ["FEATURE"],
+    "context": {"task_id": os.environ["TASK_ID"], "environments": os.environ["ENVIRONMENTS"].split(),
+                "image": os.environ["IMAGE"] + "@" + os.environ["DIGEST"]},
+    "artifacts": [{"type": "workflow", "path": ".github/workflows/cd.yml"},
+                  {"type": "k8s", "path": "k8s/"}],
+}
+with open("deploy-completed.json", "w") as fh:
+    json.dump(payload, fh, indent=2)
+"""
+
+
+def cd(m) -> dict[str, Any]:
+    verify = job("Verify the digest", {}, [
+        step("Digest is sha256:<64 hex>", env={"DIGEST": "${{ inputs.digest }}"}, run=verify_digest_script())])
+    jobs: dict[str, Any] = {"verify": verify}
+    for env in m.environments:
+        jobs[deploy_job_id(env)] = deploy_job(m, env)
+    last = deploy_job_id(m.production)
+    jobs["deploy-completed"] = job(
+        "Emit deploy.completed", {"contents": "read"},
+        [checkout(),
+         step("Build the flowspec payload", env={
+             "FEATURE": m.name, "TASK_ID": "${{ inputs.task-id }}", "IMAGE": m.image,
+             "DIGEST": "${{ inputs.digest }}", "ENVIRONMENTS": " ".join(e.name for e in m.environments)},
+             run="python3 - <<'PY'\n" + _EVENT.strip() + "\nPY"),
+         step("Emit through flowspec when installed", env={"FEATURE": m.name, "TASK_ID": "${{ inputs.task-id }}"},
+              run='if command -v flowspec > /dev/null; then\n'
+                  '  flowspec hooks emit deploy.completed --spec-id "$FEATURE" --task-id "$TASK_ID" '
+                  '-f .github/workflows/cd.yml -f k8s/\n'
+                  'else\n  echo "flowspec not installed: the payload ships as the deploy-completed artifact"\nfi'),
+         step("Upload the event", uses_="actions/upload-artifact",
+              with_={"name": "deploy-completed", "path": "deploy-completed.json", "if-no-files-found": "error"})],
+        needs=[last],
+    )
+    inputs = {
+        "digest": {"description": "Image digest (sha256:...) built and signed by ci.yml", "required": True,
+                   "type": "string"},
+        "task-id": {"description": "Backlog task the deploy.completed event refers to", "required": False,
+                    "type": "string", "default": f"deploy-{m.name}"},
+    }
+    on = {"workflow_call": {"inputs": inputs}, "workflow_dispatch": {"inputs": inputs}}
+    # Not `${{ github.workflow }}`: in a called workflow that is the caller's name.
+    return header("CD", on, "cd-" + m.name, False, jobs)
+
+
+# -- security.yml -------------------------------------------------------------
+def security(m) -> dict[str, Any]:
+    st = stack(m)
+    codeql_steps = [checkout()]
+    if st.codeql_build_mode == "autobuild":
+        codeql_steps += st.setup()
+    codeql_steps += [
+        step("Initialise CodeQL", uses_="github/codeql-action/init",
+             with_={"languages": st.codeql_language, "build-mode": st.codeql_build_mode,
+                    "queries": "security-extended"}),
+        step("Analyse", uses_="github/codeql-action/analyze", with_={"category": f"codeql-{st.codeql_language}"}),
+    ]
+    sarif_perms = {"contents": "read", "security-events": "write"}
+    jobs: dict[str, Any] = {
+        "codeql": job("CodeQL", {**sarif_perms, "actions": "read"}, codeql_steps),
+        "sast": job(f"SAST ({st.sast_tool})", sarif_perms, [
+            checkout(), *st.setup(),
+            step(f"{st.sast_tool}: fail on high/critical", run=st.sast),
+            upload_sarif(SAST_SARIF, f"sast-{st.name}")], defaults=APP_DEFAULTS),
+        "sca": job(f"SCA ({st.sca_tool})", {"contents": "read"}, [
+            checkout(), *st.setup(), step(f"{st.sca_tool}: fail on known vulnerabilities", run=st.sca)],
+            defaults=APP_DEFAULTS),
+        "secrets": job("Secret scan (gitleaks)", sarif_perms, [
+            checkout(fetch_depth=0),
+            step("Set up Go", uses_="actions/setup-go", with_={"go-version": "stable", "cache": False}),
+            step("gitleaks: fail on any leak",
+                 run=f"go run github.com/zricethezav/gitleaks/v8@{TOOLS['gitleaks']} git --redact "
+                     "--report-format sarif --report-path gitleaks.sarif ."),
+            upload_sarif("gitleaks.sarif", "gitleaks")]),
+        "container": job("Container scan (trivy)", sarif_perms, [
+            checkout(),
+            step("Set up Buildx", uses_="docker/setup-buildx-action"),
+            step("Build the image locally", id_="build", uses_="docker/build-push-action",
+                 with_={"context": ".", "file": "Dockerfile", "push": False, "load": True, "provenance": False,
+                        "tags": f"{m.image}:scan", "cache-from": "type=gha"}),
+            step("Trivy: fail on high/critical", uses_="aquasecurity/trivy-action",
+                 with_={"image-ref": f"{m.image}:scan", "format": "sarif", "output": "trivy-image.sarif",
+                        "severity": SARIF_SEVERITY, "ignore-unfixed": True, "limit-severities-for-sarif": True,
+                        "exit-code": "1"}),
+            upload_sarif("trivy-image.sarif", "trivy-image")]),
+        "iac": job("IaC scan (checkov: k8s/ and terraform/)", sarif_perms, [
+            checkout(),
+            step("checkov: fail on any failed check", uses_="bridgecrewio/checkov-action",
+                 with_={"directory": ".", "framework": "kubernetes,terraform", "config_file": ".checkov.yaml",
+                        "output_format": "cli,sarif", "output_file_path": "console,checkov.sarif",
+                        "soft_fail": False}),
+            upload_sarif("checkov.sarif", "checkov")]),
+        "dependency-review": job("Dependency review", {"contents": "read"}, [
+            checkout(),
+            step("Fail on high/critical dependency changes", uses_="actions/dependency-review-action",
+                 with_={"fail-on-severity": "high"})],
+            **{"if": "github.event_name == 'pull_request'"}),
+    }
+    on = {"pull_request": {"branches": [DEFAULT_BRANCH]}, "push": {"branches": [DEFAULT_BRANCH]},
+          "schedule": [{"cron": security_cron(m)}], "workflow_dispatch": None}
+    return header("Security", on, "security-${{ github.ref }}", "${{ github.event_name == 'pull_request' }}", jobs)
+
+
+def _spread(m, modulo: int) -> int:
+    """A stable per-service offset, so a fleet's scheduled runs do not all start at once."""
+    import zlib
+
+    return zlib.crc32(m.name.encode()) % modulo
+
+
+def security_cron(m) -> str:
+    return f"{_spread(m, 60)} {_spread(m, 6)} * * 1-5"
+
+
+def update_cron(m) -> str:
+    return f"{_spread(m, 60)} {6 + _spread(m, 4)} * * 1"
+
+
+# -- blueprint-update.yml -----------------------------------------------------
+_SOURCE = """
+python - <<'PY' >> "$GITHUB_OUTPUT"
+import yaml
+src = yaml.safe_load(open(".copier-answers.yml"))["_src_path"]
+for short, url in (("gh:", "https://github.com/"), ("gl:", "https://gitlab.com/")):
+    if src.startswith(short):
+        src = url + src[len(short):]
+print(f"src={src}")
+PY
+"""
+
+_GIT_AUTH = """
+auth=$(printf 'x-access-token:%s' "$GH_TOKEN" | base64 -w0)
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.https://github.com/.extraheader" GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $auth"
+"""
+
+_CHECK = _GIT_AUTH + """
+set +e
+copier check-update --quiet
+rc=$?
+set -e
+case "$rc" in
+  0) echo "available=false" >> "$GITHUB_OUTPUT" ;;
+  2) echo "available=true" >> "$GITHUB_OUTPUT"
+     copier check-update --output-format json | python -c 'import json, sys; print("version=" + json.load(sys.stdin)["latest_version"])' >> "$GITHUB_OUTPUT" ;;
+  *) echo "::error::copier check-update failed ($rc)"; exit "$rc" ;;
+esac
+"""
+
+_UPDATE = _GIT_AUTH + """
+branch="blueprint-update/$VERSION"
+if git ls-remote --exit-code --heads origin "$branch" > /dev/null; then
+  echo "$branch already exists: its pull request is pending"; exit 0
+fi
+python -m pip install --disable-pip-version-check "scaffold @ git+$SOURCE@$VERSION"
+git config user.name "$BOT_NAME"
+git config user.email "$BOT_EMAIL"
+git switch -c "$branch"
+copier update --trust --defaults --vcs-ref "$VERSION" --conflict inline
+git add -A
+if git diff --cached --quiet; then echo "nothing changed"; exit 0; fi
+git commit -m "chore: update the scaffold blueprint to $VERSION"
+git push origin "HEAD:$branch"
+gh pr create --base "$BRANCH" --head "$branch" --title "Update the scaffold blueprint to $VERSION" \\
+  --body "Automated \\`copier update\\` to $VERSION. Search for conflict markers (<<<<<<<) before merging, then run \\`scaffold validate .\\`."
+"""
+
+
+def blueprint_update(m) -> dict[str, Any]:
+    token = "${{ secrets.BLUEPRINT_UPDATE_TOKEN || github.token }}"
+    git_env = {"GH_TOKEN": token, "BRANCH": DEFAULT_BRANCH, "BOT_NAME": BOT_NAME, "BOT_EMAIL": BOT_EMAIL}
+    steps = [
+        checkout(fetch_depth=0),
+        step("Set up Python", uses_="actions/setup-python", with_={"python-version": "3.13"}),
+        step("Install copier", run=f"python -m pip install --disable-pip-version-check copier=={TOOLS['copier']}"),
+        step("Template source", id_="source", run=_SOURCE),
+        step("Check for a newer blueprint", id_="check", env={"GH_TOKEN": token}, run=_CHECK),
+        step("Update, commit and open a pull request", if_="steps.check.outputs.available == 'true'",
+             env={**git_env, "SOURCE": "${{ steps.source.outputs.src }}",
+                  "VERSION": "${{ steps.check.outputs.version }}"},
+             run=_UPDATE),
+    ]
+    jobs = {"update": job("copier update", {"contents": "write", "pull-requests": "write"}, steps,
+                          environment={"name": "blueprint-update"})}
+    on = {"schedule": [{"cron": update_cron(m)}], "workflow_dispatch": None}
+    return header("Blueprint update", on, "blueprint-update", False, jobs)
+
+
+# -- emit ---------------------------------------------------------------------
+WORKFLOWS = {"ci.yml": ci, "cd.yml": cd, "security.yml": security, "blueprint-update.yml": blueprint_update}
+
+
+def render(m, name: str) -> str:
+    """One workflow file's YAML, emitted by ruamel with the version comments kept."""
+    y = YAML(typ="rt", pure=True)
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.representer.ignore_aliases = lambda *_: True  # inputs shared by two triggers stay literal
+    buf = io.StringIO()
+    y.dump(WORKFLOWS[name](m), buf)
+    return buf.getvalue()
+
+
+# zizmor findings the generated repo accepts: (rule, file, reason). Each reason is
+# rendered next to its entry in .github/zizmor.yml.
+ZIZMOR_IGNORES = (
+    ("self-repository", "ci.yml",
+     "ci.yml calls cd.yml as ./.github/workflows/cd.yml, GitHub's documented form for a reusable "
+     "workflow of the same repository and commit. The $/ form zizmor suggests is behind a runner "
+     "feature flag (actions/runner#4457); if it is not enabled, promotion would never start."),
+)
+
+
+def zizmor_config() -> str:
+    rules = CommentedMap()
+    for rule, file, reason in ZIZMOR_IGNORES:
+        entry = CommentedMap(ignore=[file])
+        rules[rule] = entry
+        rules.yaml_set_comment_before_after_key(rule, before="\n".join(_wrap(reason)), indent=2)
+    doc = CommentedMap(rules=rules)
+    doc.yaml_set_start_comment("zizmor configuration (generated by scaffold): every ignore states its reason.")
+    y = YAML(typ="rt", pure=True)
+    y.indent(mapping=2, sequence=4, offset=2)
+    buf = io.StringIO()
+    y.dump(doc, buf)
+    return buf.getvalue()
+
+
+def _wrap(text: str, width: int = 96) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)

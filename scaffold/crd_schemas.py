@@ -8,13 +8,16 @@ package that ships the upstream API schema:
 | PrometheusRule, ServiceMonitor | monitoring.coreos.com/v1 | npm @kubernetes-models/prometheus-operator 6.0.0 | ajv validator compiled from the operator's Go API types |
 | Rollout, AnalysisTemplate | argoproj.io/v1alpha1 | npm @kubernetes-models/argo-rollouts 2.0.0 | same |
 | Application, AppProject | argoproj.io/v1alpha1 | npm @kubernetes-models/argo-cd 4.0.0 | same |
-| GitRepository | source.toolkit.fluxcd.io/v1 | npm @kubernetes-models/flux-cd 4.0.0 | same |
-| Kustomization | kustomize.toolkit.fluxcd.io/v1 | npm @kubernetes-models/flux-cd 4.0.0 | same |
+| GitRepository | source.toolkit.fluxcd.io/v1 | PyPI cloudcoil-models-fluxcd | pydantic models generated from the CRD |
+| Kustomization | kustomize.toolkit.fluxcd.io/v1 | PyPI cloudcoil-models-fluxcd | same |
 | ExternalSecret, ClusterSecretStore | external-secrets.io/v1 | npm @kubernetes-models/external-secrets 2.0.0 | same |
 | HTTPRoute | gateway.networking.k8s.io/v1 | npm @kubernetes-models/gateway-api 2.0.0 | same |
 | Schedule | velero.io/v1 | PyPI cloudcoil-models-velero | pydantic models generated from the CRD |
 | ClusterPolicy | kyverno.io/v1 | PyPI cloudcoil-models-kyverno | pydantic models generated from the CRD |
 | PodChaos, NetworkChaos, Schedule | chaos-mesh.org/v1alpha1 | none: no PyPI/npm package ships Chaos Mesh CRDs | reported as not validated |
+
+Flux comes from cloudcoil, not @kubernetes-models/flux-cd: that one is compiled from the Go
+types and lacks the CRDs' kubebuilder patterns (an `interval: every minute` passed it).
 
 Strictness matches `kubectl --validate=strict`: unknown fields are rejected except where
 the upstream schema keeps them (maps, free-form/preserve-unknown objects), required
@@ -63,8 +66,8 @@ SOURCES: dict[tuple[str, str], Source] = {
     ("argoproj.io/v1alpha1", "AnalysisTemplate"): _npm("@kubernetes-models/argo-rollouts", f"{_ROLLOUTS}AnalysisTemplate"),
     ("argoproj.io/v1alpha1", "Application"): _npm("@kubernetes-models/argo-cd", f"{_ARGOCD}Application"),
     ("argoproj.io/v1alpha1", "AppProject"): _npm("@kubernetes-models/argo-cd", f"{_ARGOCD}AppProject"),
-    ("source.toolkit.fluxcd.io/v1", "GitRepository"): _npm("@kubernetes-models/flux-cd", "ComGithubFluxcdSourceControllerApiV1GitRepository"),
-    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): _npm("@kubernetes-models/flux-cd", "ComGithubFluxcdKustomizeControllerApiV1Kustomization"),
+    ("source.toolkit.fluxcd.io/v1", "GitRepository"): Source("pypi", "cloudcoil-models-fluxcd", "cloudcoil.models.fluxcd.source.v1:GitRepository"),
+    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): Source("pypi", "cloudcoil-models-fluxcd", "cloudcoil.models.fluxcd.kustomize.v1:Kustomization"),
     ("external-secrets.io/v1", "ExternalSecret"): _npm("@kubernetes-models/external-secrets", f"{_ESO}ExternalSecret"),
     ("external-secrets.io/v1", "ClusterSecretStore"): _npm("@kubernetes-models/external-secrets", f"{_ESO}ClusterSecretStore"),
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): _npm("@kubernetes-models/gateway-api", "IoK8sSigsGatewayApiApisV1HTTPRoute"),

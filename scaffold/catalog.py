@@ -1,9 +1,703 @@
-"""The alert catalog. (Issue 4 fills this in.)"""
+"""The alert catalog: every alert defined once, everything else derived from it.
+
+Each :class:`Alert` carries its Prometheus rule (expr, for, labels,
+annotations), its runbook sections, its dashboard panel, its backlog
+acceptance criteria and its promtool test cases (one that fires with the exact
+expanded labels and annotations, at least one that stays silent). Rule files,
+runbooks/<Alert>.md, the promtool test file, dashboards and backlog tasks are
+all rendered from :func:`alerts_for`. Thresholds come from :mod:`scaffold.slo`.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from scaffold import slo as slomath
+from scaffold.model import ServiceModel, le_label
+from scaffold.slo import SLO, dec
 
-def alerts_for(model: Any) -> list[Any]:
-    return []
+PAGE, TICKET = "page", "ticket"
+SEVERITY = {PAGE: "critical", TICKET: "warning"}
+CPU_THROTTLING_RATIO = Decimal("0.25")
+CRON_MISSED_PERIODS = 2  # a CronJob with no success for this many schedule periods alerts
+BURN_FOR = {PAGE: "2m", TICKET: "15m"}
+CONTAINER = "app"
+# Test traffic per minute is at least 10^4, so the guard passes even while a
+# 3d window holds only minutes of data (rate() divides by the whole range).
+MIN_TEST_TOTAL_DIGITS = 4
+FIRE_AT = 20  # minutes: past every `for:` of the SLO alerts
+
+
+@dataclass(frozen=True)
+class Case:
+    """One promtool test group: input series, an eval time and the expected alerts."""
+
+    fires: bool
+    why: str
+    interval: str
+    input_series: tuple[dict[str, str], ...]
+    eval_time: str
+    exp_alerts: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    severity: str
+    tier: str
+    slo: str | None
+    expr: str
+    for_: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    runbook: dict[str, str]  # meaning, impact, diagnosis, mitigation, escalation (markdown)
+    panel: dict[str, str]  # title, expr, unit (Grafana unit id)
+    backlog_criteria: tuple[str, ...]
+    tests: tuple[Case, ...] = field(default=())
+
+    def rule(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"alert": self.name, "expr": self.expr}
+        if self.for_ not in ("0m", "0s"):
+            out["for"] = self.for_
+        out["labels"] = dict(self.labels)
+        out["annotations"] = dict(self.annotations)
+        return out
+
+
+# -- Prometheus template expansion, to predict exact annotations in tests ----
+def _g4(v: float) -> str:
+    return "%.4g" % v
+
+
+def humanize_duration(v: float) -> str:
+    """Prometheus' humanizeDuration."""
+    if v == 0:
+        return f"{_g4(v)}s"
+    if abs(v) >= 1:
+        sign, v = ("-", -v) if v < 0 else ("", v)
+        d = int(v)
+        s, mi, h, days = d % 60, (d // 60) % 60, (d // 3600) % 24, d // 86400
+        if days:
+            return f"{sign}{days}d {h}h {mi}m {s}s"
+        if h:
+            return f"{sign}{h}h {mi}m {s}s"
+        if mi:
+            return f"{sign}{mi}m {s}s"
+        return f"{sign}{_g4(v)}s"
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return f"{_g4(v)}{prefix}s"
+
+
+_TEMPLATE = re.compile(r"\{\{ (\$labels\.(\w+)|\$value(?: \| (humanizePercentage|humanizeDuration|printf \"%\.0f\"))?) \}\}")
+
+
+def expand(template: str, labels: dict[str, str], value: float) -> str:
+    """Expand the few Go-template forms the catalog uses, like Prometheus does."""
+    def one(mt: re.Match[str]) -> str:
+        if mt.group(2):
+            return labels.get(mt.group(2), "")
+        fn = mt.group(3)
+        if fn == "humanizePercentage":
+            return f"{_g4(value * 100)}%"
+        if fn == "humanizeDuration":
+            return humanize_duration(value)
+        if fn:
+            return "%.0f" % value
+        return str(int(value)) if value == int(value) else repr(value)
+
+    return _TEMPLATE.sub(one, template)
+
+
+# -- helpers -----------------------------------------------------------------
+def _labels(m: ServiceModel, tier: str, slo: str | None = None) -> dict[str, str]:
+    out = {"severity": SEVERITY[tier], "tier": tier, "team": m.team, "service": m.name}
+    if slo:
+        out["slo"] = slo
+    return out
+
+
+def _annotations(m: ServiceModel, name: str, summary: str, description: str, dash: str) -> dict[str, str]:
+    return {"summary": summary, "description": description, "runbook_url": m.runbook_url(name),
+            "dashboard_url": m.dashboard_url(dash)}
+
+
+def _expected(alert_labels: dict[str, str], annotations: dict[str, str], series_labels: dict[str, str],
+              value: float) -> dict[str, Any]:
+    labels = {**series_labels, **alert_labels}
+    return {"exp_labels": labels,
+            "exp_annotations": {k: expand(v, labels, value) for k, v in annotations.items()}}
+
+
+def _series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    return {"series": f"{name}{{{inner}}}", "values": values}
+
+
+def _ceil_1sig(x: Decimal) -> Decimal:
+    """The smallest one-significant-digit number >= x (0.0288 -> 0.03): values print exactly."""
+    q = Decimal(1).scaleb(x.adjusted())
+    return ((x / q).to_integral_value(rounding=ROUND_CEILING) * q).normalize()
+
+
+def _per_minute(ratio: Decimal) -> tuple[int, int]:
+    """(errors, total) per minute with errors/total == ratio exactly and total >= 100."""
+    exp = -ratio.normalize().as_tuple().exponent
+    total = 10 ** max(MIN_TEST_TOTAL_DIGITS, exp)
+    return int(ratio * total), total
+
+
+def _just_under(t: Decimal) -> tuple[int, int]:
+    """(errors, total) per minute whose ratio sits just under threshold t."""
+    total = 10 ** max(MIN_TEST_TOTAL_DIGITS, math.ceil(math.log10(float(10 / t))))
+    return int((t * total).to_integral_value(rounding=ROUND_CEILING)) - 1, total
+
+
+def _steps(eval_minutes: int) -> int:
+    return eval_minutes + 5
+
+
+def _dur(minutes: int) -> str:
+    return f"{minutes}m"
+
+
+def _rollback(m: ServiceModel, ns: str) -> str:
+    if m.canary:
+        first = (f"1. If a canary is in progress, abort it: `kubectl argo rollouts abort {m.name} -n {ns}`; "
+                 f"confirm the stable ReplicaSet serves all traffic with `kubectl argo rollouts get rollout {m.name} -n {ns}`.\n")
+    else:
+        first = f"1. Check what changed: `kubectl -n {ns} rollout history deployment/{m.name}`.\n"
+    tool = "Argo CD" if m.gitops == "argocd" else "Flux"
+    return (first +
+            f"2. Roll back through GitOps: `git revert` the commit that bumped the image digest in "
+            f"`k8s/overlays/{m.production.name}/kustomization.yaml` (or the config change), push, and let {tool} sync. "
+            "Never `kubectl edit` a GitOps-managed object: the controller reverts it.\n")
+
+
+def _kubectl_basics(m: ServiceModel, ns: str) -> str:
+    sel = f"app.kubernetes.io/name={m.name}"
+    return (f"```sh\nkubectl -n {ns} get pods -l {sel} -o wide\n"
+            f"kubectl -n {ns} get events --sort-by=.lastTimestamp | tail -n 30\n"
+            f"kubectl -n {ns} logs -l {sel} -c {CONTAINER} --since=30m --tail=200\n```\n")
+
+
+def _escalation(m: ServiceModel, tier: str) -> str:
+    if tier == PAGE:
+        return (f"You are the {m.team} on-call. If not mitigated in 30 minutes, or the cause sits in a dependency, "
+                f"page that dependency's owner and open an incident (docs/incident-response.md). "
+                "A budget-burning incident gets a postmortem (docs/postmortem-template.md).")
+    return (f"Ticket for team {m.team}: handle within business hours. Escalate to a page if it worsens "
+            "or the error budget runs out (docs/slo.md error-budget policy).")
+
+
+def _criteria(m: ServiceModel, name: str, extra: str) -> tuple[str, ...]:
+    return (
+        f"runbooks/{name}.md reviewed by {m.team}: every Diagnosis command runs against {m.production.namespace}",
+        f"`promtool test rules observability/prometheus/{m.name}.test.yaml` passes, with {name} firing and silent cases",
+        f"{name} reaches the right receiver (amtool config routes test)",
+        extra,
+    )
+
+
+# -- SLO alerts -----------------------------------------------------------------
+def _slo_sel(m: ServiceModel, s: SLO) -> str:
+    return f'{{service="{m.name}",slo="{s.name}"}}'
+
+
+def _burn_expr(m: ServiceModel, s: SLO, tier: str) -> str:
+    sel = _slo_sel(m, s)
+    parts = []
+    for w, t in s.thresholds(m.slo_window_days):
+        if w.tier != tier:
+            continue
+        cond = (f"slo:sli_error:ratio_rate{w.short}{sel} > {dec(t)}\n"
+                f"  and slo:sli_error:ratio_rate{w.long}{sel} > {dec(t)}")
+        if s.rate_based:
+            cond += f"\n  and slo:sli_total:rate{w.long}{sel} * 3600 >= {slomath.MIN_EVENTS_PER_HOUR}"
+        parts.append(f"(\n  {cond}\n)")
+    return "\nor\n".join(parts)
+
+
+def _slo_inputs(m: ServiceModel, s: SLO, errors: int, total: int, steps: int, ns: str) -> list[dict[str, str]]:
+    """Raw series that make the SLO's error ratio errors/total (per interval step)."""
+    base = {"job": m.name, "namespace": ns}
+    good = total - errors
+    if s.kind == "availability":
+        if m.blueprint == "service":
+            common = {**base, "method": "GET", "route": "/"}
+            return [_series("http_requests_total", {**common, "code": "500"}, f"0+{errors}x{steps}"),
+                    _series("http_requests_total", {**common, "code": "200"}, f"0+{good}x{steps}")]
+        return [_series("worker_jobs_total", {**base, "outcome": "error"}, f"0+{errors}x{steps}"),
+                _series("worker_jobs_total", {**base, "outcome": "success"}, f"0+{good}x{steps}")]
+    if s.kind == "latency":
+        h = slomath._histogram(m)
+        le = re.search(r'le="([^"]+)"', s.error_query).group(1)  # type: ignore[union-attr]
+        return [_series(f"{h}_bucket", {**base, "le": le}, f"0+{good}x{steps}"),
+                _series(f"{h}_count", base, f"0+{total}x{steps}")]
+    # ratio SLOs run user PromQL: feed the recorded SLI series the alerts read
+    lab = {"namespace": ns, "service": m.name, "slo": s.name}
+    ratio = dec(Decimal(errors) / Decimal(total))
+    out = [_series(f"slo:sli_error:ratio_rate{w}", lab, f"{ratio}+0x{steps}") for w in slomath.SLI_WINDOWS]
+    per_second = dec(Decimal(total) / 60)
+    out += [_series(f"slo:sli_total:rate{w}", lab, f"{per_second}+0x{steps}") for w in guard_windows()]
+    return out
+
+
+def guard_windows() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(long for _, _, long, _ in slomath.TIERS))
+
+
+def _job_inputs(m: ServiceModel, ns: str, failed: bool, steps: int) -> list[dict[str, str]]:
+    out = [_series("kube_job_status_start_time", {"namespace": ns, "job_name": f"{m.name}-{i}"}, f"{i * 60}+0x{steps}")
+           for i in (1, 2)]
+    if failed:
+        out.append(_series("kube_job_failed", {"namespace": ns, "job_name": f"{m.name}-2", "condition": "true"},
+                           f"1+0x{steps}"))
+    return out
+
+
+def _burn_cases(m: ServiceModel, s: SLO, tier: str, labels: dict[str, str], ann: dict[str, str]) -> tuple[Case, ...]:
+    ns = m.production.namespace
+    name = f"{s.prefix}ErrorBudgetBurn{tier.capitalize()}"
+    ts = [t for w, t in s.thresholds(m.slo_window_days) if w.tier == tier]
+    slo_labels = {"namespace": ns, "service": m.name, "slo": s.name}
+    fire_at = FIRE_AT
+    if s.kind == "jobs":
+        inside = {PAGE: 1, TICKET: 10}[tier]
+        fire = _job_inputs(m, ns, True, 40)
+        return (
+            Case(True, "one of two runs failed", "1m", tuple(fire), _dur(fire_at),
+                 (_expected(labels, ann, slo_labels, 0.5),)),
+            Case(False, "inside for:", "1m", tuple(fire), _dur(inside)),
+            Case(False, "no run failed", "1m", tuple(_job_inputs(m, ns, False, 40)), _dur(fire_at)),
+        )
+    ratio = fire_ratio(m, s)
+    e, n = _per_minute(ratio)
+    ue, un = _just_under(min(ts))
+    steps = _steps(fire_at)
+    return (
+        Case(True, f"error ratio {dec(ratio)} above the {tier} thresholds", "1m",
+             tuple(_slo_inputs(m, s, e, n, steps, ns)), _dur(fire_at),
+             (_expected(labels, ann, slo_labels, float(ratio)),)),
+        Case(False, f"error ratio {ue}/{un}, just under the lowest {tier} threshold {dec(min(ts))}", "1m",
+             tuple(_slo_inputs(m, s, ue, un, steps, ns)), _dur(fire_at)),
+        Case(False, f"every request fails, but only {slomath.MIN_EVENTS_PER_HOUR // 10} per hour (traffic guard)",
+             "10m", tuple(_low_traffic(m, s, ns)), "60m"),
+    )
+
+
+def fire_ratio(m: ServiceModel, s: SLO) -> Decimal:
+    """One error ratio that fires page, ticket and exhausted alike (so their cases share input)."""
+    page_max = max(t for w, t in s.thresholds(m.slo_window_days) if w.tier == PAGE)
+    return min(Decimal(1), _ceil_1sig(2 * page_max))
+
+
+def _low_traffic(m: ServiceModel, s: SLO, ns: str) -> list[dict[str, str]]:
+    if s.kind in ("availability", "latency"):
+        return _slo_inputs(m, s, 1, 1, 7, ns)
+    lab = {"namespace": ns, "service": m.name, "slo": s.name}
+    out = [_series(f"slo:sli_error:ratio_rate{w}", lab, "1+0x7") for w in slomath.SLI_WINDOWS]
+    out += [_series(f"slo:sli_total:rate{w}", lab, "0.001+0x7") for w in guard_windows()]
+    return out
+
+
+def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
+    ns = m.production.namespace
+    window = slomath.slo_window(m)
+    sel = _slo_sel(m, s)
+    out = []
+    for tier in (PAGE, TICKET):
+        name = f"{s.prefix}ErrorBudgetBurn{tier.capitalize()}"
+        tiers = [(w, t) for w, t in s.thresholds(m.slo_window_days) if w.tier == tier]
+        pairs = ", ".join(f"{w.short}/{w.long} > {dec(t)} ({dec(w.factor)}x)" for w, t in tiers)
+        labels = _labels(m, tier, s.name)
+        ann = _annotations(
+            m, name,
+            f"{m.name}: {s.title} SLO error budget burning fast" if tier == PAGE
+            else f"{m.name}: {s.title} SLO error budget burning",
+            f"{s.title} error ratio is {{{{ $value | humanizePercentage }}}} in {{{{ $labels.namespace }}}} "
+            f"(objective {dec(s.objective)}% over {window}; burn thresholds {pairs}).",
+            "slo")
+        ratio_q = f"slo:sli_error:ratio_rate5m{sel}"
+        runbook = {
+            "meaning": (f"The {s.title} SLO of {m.name} ({s.description}) is consuming its {window} error budget "
+                        f"too fast: the error ratio is above {pairs} over both windows of a pair"
+                        + (f", with at least {slomath.MIN_EVENTS_PER_HOUR} events per hour." if s.rate_based else ".")),
+            "impact": ("At this burn rate the whole error budget is gone within days: users see errors now."
+                       if tier == PAGE else
+                       "A slow, sustained burn: left alone it exhausts the error budget before the window ends."),
+            "diagnosis": (
+                "Current error ratio and burn rate per window:\n\n"
+                f"```promql\n{ratio_q}\nslo:current_burn_rate:ratio{sel}\n"
+                f"slo:period_error_budget_remaining:ratio{sel}\n```\n\n"
+                f"Raw SLI (5m):\n\n```promql\n{s.error_ratio('5m')}\n```\n\n"
+                "Did it start with a deploy? Pods, events and logs:\n\n" + _kubectl_basics(m, ns)),
+            "mitigation": _rollback(m, ns) +
+                          "3. If a dependency is failing, fail over or shed load; scale out if saturated "
+                          f"(`kubectl -n {ns} get hpa {m.name}`).",
+            "escalation": _escalation(m, tier),
+        }
+        out.append(Alert(
+            name=name, severity=SEVERITY[tier], tier=tier, slo=s.name, expr=_burn_expr(m, s, tier),
+            for_=BURN_FOR[tier], labels=labels, annotations=ann, runbook=runbook,
+            panel={"title": f"{s.title} burn rate", "expr": f"slo:current_burn_rate:ratio{sel}", "unit": "none"},
+            backlog_criteria=_criteria(m, name, f"Burn thresholds {pairs} agreed with {m.team} for the {dec(s.objective)}% objective"),
+            tests=_burn_cases(m, s, tier, labels, ann)))
+    out.append(_exhausted(m, s))
+    return out
+
+
+def _exhausted(m: ServiceModel, s: SLO) -> Alert:
+    ns = m.production.namespace
+    window = slomath.slo_window(m)
+    sel = _slo_sel(m, s)
+    name = f"{s.prefix}ErrorBudgetExhausted"
+    labels = _labels(m, TICKET, s.name)
+    ann = _annotations(m, name, f"{m.name}: {s.title} error budget exhausted",
+                       f"{{{{ $value | humanizePercentage }}}} of the {window} {s.title} error budget remains "
+                       f"in {{{{ $labels.namespace }}}} (objective {dec(s.objective)}%).", "slo")
+    slo_labels = {"namespace": ns, "service": m.name, "slo": s.name}
+    b = s.budget
+    if s.kind == "jobs":
+        fire = tuple(_job_inputs(m, ns, True, 40))
+        cases = (Case(True, "half the runs failed", "1m", fire, _dur(FIRE_AT), (_expected(labels, ann, slo_labels, 1 - 0.5 / float(b)),)),
+                 Case(False, "inside for:", "1m", fire, "10m"),
+                 Case(False, "no run failed", "1m", tuple(_job_inputs(m, ns, False, 40)), _dur(FIRE_AT)))
+    else:
+        ratio = fire_ratio(m, s)
+        e, n = _per_minute(ratio)
+        # just under the lowest ticket threshold (<= the budget): shares input with that ticket case
+        ue, un = _just_under(min(t for w, t in s.thresholds(m.slo_window_days) if w.tier == TICKET))
+        steps = _steps(FIRE_AT)
+        cases = (
+            Case(True, f"error ratio {dec(ratio)} over the window", "1m", tuple(_slo_inputs(m, s, e, n, steps, ns)),
+                 _dur(FIRE_AT), (_expected(labels, ann, slo_labels, float(1 - ratio / b)),)),
+            Case(False, f"error ratio {ue}/{un}, inside the budget {dec(b)}", "1m",
+                 tuple(_slo_inputs(m, s, ue, un, steps, ns)), _dur(FIRE_AT)),
+        )
+    return Alert(
+        name=name, severity="warning", tier=TICKET, slo=s.name,
+        expr=f"slo:period_error_budget_remaining:ratio{sel} <= 0", for_="15m", labels=labels, annotations=ann,
+        runbook={
+            "meaning": f"The {s.title} SLO ({dec(s.objective)}% over {window}) has used its whole error budget.",
+            "impact": "Users got more errors than promised this window. The error-budget policy applies: "
+                      "releases freeze except reliability fixes.",
+            "diagnosis": (f"```promql\nslo:period_error_budget_remaining:ratio{sel}\n"
+                          f"slo:sli_error:ratio_rate{window}{sel}\nslo:sli_error:ratio_rate1d{sel}\n```\n\n"
+                          "Which days burned the budget? Graph `slo:sli_error:ratio_rate1d` over the window on the SLO dashboard.\n\n"
+                          + _kubectl_basics(m, ns)),
+            "mitigation": "Freeze feature releases (docs/slo.md). If the burn continues, treat the burn-rate alerts first:\n\n"
+                          + _rollback(m, ns),
+            "escalation": f"Team {m.team} lead and product owner decide on the freeze; record it in the postmortem.",
+        },
+        panel={"title": f"{s.title} error budget remaining", "expr": f"slo:period_error_budget_remaining:ratio{sel}",
+               "unit": "percentunit"},
+        backlog_criteria=_criteria(m, name, f"Error-budget policy in docs/slo.md names who freezes releases for {s.title}"),
+        tests=cases)
+
+
+# -- symptom alerts --------------------------------------------------------------
+def _ns_sel(m: ServiceModel) -> str:
+    return f'namespace=~"{slomath.namespace_regex(m)}"'
+
+
+def _pod_sel(m: ServiceModel) -> str:
+    return f'{_ns_sel(m)},pod=~"{m.name}-.*"'
+
+
+def _symptom(m: ServiceModel, name: str, tier: str, expr: str, for_: str, summary: str, description: str,
+             runbook: dict[str, str], panel: dict[str, str], criterion: str, cases: tuple[Case, ...],
+             dash: str = "golden") -> Alert:
+    return Alert(name=name, severity=SEVERITY[tier], tier=tier, slo=None, expr=expr, for_=for_,
+                 labels=_labels(m, tier), annotations=_annotations(m, name, summary, description, dash),
+                 runbook=runbook, panel=panel, backlog_criteria=_criteria(m, name, criterion), tests=cases)
+
+
+def _with_cases(alert: Alert, fires: list[tuple[str, str, list[dict[str, str]], str, dict[str, str], float]],
+                silent: list[tuple[str, str, list[dict[str, str]], str]]) -> Alert:
+    cases = [Case(True, why, iv, tuple(series), at, (_expected(alert.labels, alert.annotations, labels, value),))
+             for why, iv, series, at, labels, value in fires]
+    cases += [Case(False, why, iv, tuple(series), at) for why, iv, series, at in silent]
+    return replace(alert, tests=tuple(cases))
+
+
+def _high_latency(m: ServiceModel, ns: str) -> Alert:
+    h = slomath._histogram(m)
+    q = (m.slo_latency_target / 100).normalize()
+    thr = m.latency_seconds
+    expr = (f"histogram_quantile({dec(q)}, sum by (namespace, le) (rate({h}_bucket{{job=\"{m.name}\"}}[5m])))"
+            f" > {dec(thr)}")
+    pq = f"p{dec(m.slo_latency_target)}"
+    a = _symptom(
+        m, "HighLatency", TICKET, expr, "10m", f"{m.name}: {pq} latency above {m.slo_latency_ms}ms",
+        f"{pq} latency in {{{{ $labels.namespace }}}} is {{{{ $value | humanizeDuration }}}}, above the "
+        f"{m.slo_latency_ms}ms SLO threshold.",
+        {"meaning": f"The {pq} of {h} has been above {m.slo_latency_ms}ms for 10 minutes.",
+         "impact": "Slow responses; sustained, it burns the latency SLO budget.",
+         "diagnosis": (f"```promql\n{expr.rsplit(' > ', 1)[0]}\n"
+                       f"sum by (namespace) (rate(container_cpu_cfs_throttled_periods_total{{{_pod_sel(m)}}}[5m]))\n```\n\n"
+                       + _kubectl_basics(m, ns) + f"\nCheck saturation: `kubectl -n {ns} top pods -l app.kubernetes.io/name={m.name}`."),
+         "mitigation": "Scale out if CPU-bound (raise the HPA bounds in the overlay), or roll back a slow release:\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": f"{pq} latency", "expr": expr.rsplit(" > ", 1)[0], "unit": "s"},
+        f"The {pq} threshold of {m.slo_latency_ms}ms matches the latency SLO", ())
+    nxt = next((b for b in m.latency_buckets if b > thr), thr * 2)
+    le, le_next = le_label(thr), le_label(nxt)
+    base = {"job": m.name, "namespace": ns}
+
+    def buckets(under: int) -> list[dict[str, str]]:
+        return [_series(f"{h}_bucket", {**base, "le": le}, f"0+{under}x40"),
+                _series(f"{h}_bucket", {**base, "le": le_next}, "0+100x40"),
+                _series(f"{h}_bucket", {**base, "le": "+Inf"}, "0+100x40")]
+
+    value = float(thr) + (float(nxt) - float(thr)) * float(q)
+    return _with_cases(a, [("every request lands above the threshold", "1m", buckets(0), "30m", {"namespace": ns}, value)],
+                       [("every request under the threshold", "1m", buckets(100), "30m")])
+
+
+def _crashloop(m: ServiceModel, ns: str) -> Alert:
+    expr = (f"max by (namespace, pod, container) (max_over_time(kube_pod_container_status_waiting_reason"
+            f"{{{_pod_sel(m)},reason=\"CrashLoopBackOff\"}}[5m])) >= 1")
+    a = _symptom(
+        m, "PodCrashLooping", TICKET, expr, "15m", f"{m.name}: a pod is crash-looping",
+        "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes.",
+        {"meaning": "A container keeps exiting and Kubernetes backs off restarting it.",
+         "impact": "Fewer serving replicas; if all pods crash, the service is down (TargetDown pages).",
+         "diagnosis": (f"```sh\nkubectl -n {ns} describe pod <pod>\nkubectl -n {ns} logs <pod> -c {CONTAINER} --previous\n```\n\n"
+                       f"```promql\n{expr.rsplit(' >= ', 1)[0]}\n```\n\n" + _kubectl_basics(m, ns)),
+         "mitigation": "Fix the crash cause (config, secret, dependency). If it came with a release:\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": "Crash-looping containers", "expr": expr.rsplit(" >= ", 1)[0], "unit": "short"},
+        "Startup failures log a clear reason to stderr", ())
+    lab = {"namespace": ns, "pod": f"{m.name}-7d4b9c-x2x9k", "container": CONTAINER}
+    series = [_series("kube_pod_container_status_waiting_reason", {**lab, "reason": "CrashLoopBackOff", "job": "kube-state-metrics"}, "1+0x40")]
+    return _with_cases(a, [("waiting in CrashLoopBackOff for 30m", "1m", series, "30m", lab, 1.0)],
+                       [("inside for:", "1m", series, "10m")])
+
+
+def _oom(m: ServiceModel, ns: str) -> Alert:
+    by = "namespace, pod, container"
+    expr = (f"max by ({by}) (increase(kube_pod_container_status_restarts_total{{{_pod_sel(m)}}}[10m])) >= 1\n"
+            f"and on ({by})\n"
+            f"max by ({by}) (kube_pod_container_status_last_terminated_reason{{{_pod_sel(m)},reason=\"OOMKilled\"}}) == 1")
+    a = _symptom(
+        m, "ContainerOOMKilled", TICKET, expr, "0m", f"{m.name}: a container was OOMKilled",
+        "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} was OOMKilled "
+        "({{ $value | printf \"%.0f\" }} restarts in 10 minutes).",
+        {"meaning": f"A container hit its memory limit ({m.resources.memory_limit}) and the kernel killed it.",
+         "impact": "In-flight requests or jobs on that pod failed; repeated kills become a crash loop.",
+         "diagnosis": (f"```promql\nmax by (pod) (container_memory_working_set_bytes{{{_pod_sel(m)},container=\"{CONTAINER}\"}})\n```\n\n"
+                       f"```sh\nkubectl -n {ns} describe pod <pod> | grep -A3 'Last State'\n```\n\n" + _kubectl_basics(m, ns)),
+         "mitigation": "Raise memory_limit (copier update) if usage grew legitimately; roll back a leaking release:\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": "Memory working set", "expr": f"max by (pod) (container_memory_working_set_bytes{{{_pod_sel(m)},container=\"{CONTAINER}\"}})",
+         "unit": "bytes"},
+        f"memory_limit {m.resources.memory_limit} reviewed against the observed working set", ())
+    lab = {"namespace": ns, "pod": f"{m.name}-7d4b9c-x2x9k", "container": CONTAINER}
+    restarts = _series("kube_pod_container_status_restarts_total", lab, "0 0 0 0 0 1 1 1 1 1 1")
+    oom = _series("kube_pod_container_status_last_terminated_reason", {**lab, "reason": "OOMKilled"}, "0 0 0 0 0 1 1 1 1 1 1")
+    err = _series("kube_pod_container_status_last_terminated_reason", {**lab, "reason": "Error"}, "0 0 0 0 0 1 1 1 1 1 1")
+    return _with_cases(a, [("a restart whose last reason is OOMKilled", "1m", [restarts, oom], "8m", lab, 1.0)],
+                       [("a restart for another reason", "1m", [restarts, err], "8m")])
+
+
+def _hpa(m: ServiceModel, ns: str) -> Alert:
+    sel = f'{_ns_sel(m)},horizontalpodautoscaler="{m.name}"'
+    by = "namespace, horizontalpodautoscaler"
+    expr = (f"max by ({by}) (kube_horizontalpodautoscaler_status_current_replicas{{{sel}}})\n"
+            f"  >= max by ({by}) (kube_horizontalpodautoscaler_spec_max_replicas{{{sel}}})\n"
+            f"and max by ({by}) (kube_horizontalpodautoscaler_spec_max_replicas{{{sel}}})\n"
+            f"  > max by ({by}) (kube_horizontalpodautoscaler_spec_min_replicas{{{sel}}})")
+    a = _symptom(
+        m, "HpaMaxedOut", TICKET, expr, "15m", f"{m.name}: HPA pinned at max replicas",
+        "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has run at its maximum of {{ $value }} replicas for 15 minutes.",
+        {"meaning": "The autoscaler wants more pods than maxReplicas allows.",
+         "impact": "No headroom: more load means saturation, latency and errors.",
+         "diagnosis": (f"```sh\nkubectl -n {ns} describe hpa {m.name}\nkubectl -n {ns} top pods -l app.kubernetes.io/name={m.name}\n```\n\n"
+                       f"```promql\nkube_horizontalpodautoscaler_status_current_replicas{{{sel}}}\n```"),
+         "mitigation": f"Raise replicas_max for {m.production.name} in the overlay (GitOps), or find why per-pod load grew "
+                       "(a slow release, a retry storm):\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": "HPA replicas", "expr": f"kube_horizontalpodautoscaler_status_current_replicas{{{sel}}}", "unit": "short"},
+        f"replicas_max ({m.production.replicas_max} in {m.production.name}) reviewed against peak load", ())
+    lab = {"namespace": ns, "horizontalpodautoscaler": m.name}
+
+    def hpa_series(current: int) -> list[dict[str, str]]:
+        return [_series("kube_horizontalpodautoscaler_status_current_replicas", lab, f"{current}+0x40"),
+                _series("kube_horizontalpodautoscaler_spec_max_replicas", lab, "10+0x40"),
+                _series("kube_horizontalpodautoscaler_spec_min_replicas", lab, "2+0x40")]
+
+    return _with_cases(a, [("10 of max 10 replicas for 30m", "1m", hpa_series(10), "30m", lab, 10.0)],
+                       [("9 of max 10 replicas", "1m", hpa_series(9), "30m")])
+
+
+def _unavailable(m: ServiceModel, ns: str) -> Alert:
+    if m.canary:
+        sel = f'{_ns_sel(m)},name="{m.name}"'
+        by = "namespace, name"
+        expr = (f"max by ({by}) (rollout_info_replicas_desired{{{sel}}})\n"
+                f"  - max by ({by}) (rollout_info_replicas_available{{{sel}}}) > 0")
+        obj, lab = f"rollout {m.name}", {"namespace": ns, "name": m.name}
+
+        def series(missing: int) -> list[dict[str, str]]:
+            return [_series("rollout_info_replicas_desired", lab, "3+0x40"),
+                    _series("rollout_info_replicas_available", lab, f"{3 - missing}+0x40")]
+    else:
+        sel = f'{_ns_sel(m)},deployment="{m.name}"'
+        expr = f"max by (namespace, deployment) (kube_deployment_status_replicas_unavailable{{{sel}}}) > 0"
+        obj, lab = f"deployment/{m.name}", {"namespace": ns, "deployment": m.name}
+
+        def series(missing: int) -> list[dict[str, str]]:
+            return [_series("kube_deployment_status_replicas_unavailable", lab, f"{missing}+0x40")]
+
+    a = _symptom(
+        m, "ReplicasUnavailable", TICKET, expr, "15m", f"{m.name}: replicas unavailable",
+        "{{ $value }} replica(s) of " + m.name + " in {{ $labels.namespace }} have been unavailable for 15 minutes.",
+        {"meaning": "Desired replicas are not ready: pods pending, failing readiness, or stuck in a rollout.",
+         "impact": "Reduced capacity and redundancy; a node loss could now take the service down.",
+         "diagnosis": (f"```sh\nkubectl -n {ns} get {obj.split('/')[0] if not m.canary else 'rollout'} {m.name}\n"
+                       f"kubectl -n {ns} get pods -l app.kubernetes.io/name={m.name} --field-selector=status.phase!=Running\n```\n\n"
+                       f"```promql\n{expr.rsplit(' > ', 1)[0]}\n```\n\n" + _kubectl_basics(m, ns)),
+         "mitigation": "Unschedulable pods: check quotas and node capacity. Failing readiness after a release:\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": "Unavailable replicas", "expr": expr.rsplit(" > ", 1)[0], "unit": "short"},
+        "Readiness probe reflects real dependency health", ())
+    return _with_cases(a, [("1 replica unavailable for 30m", "1m", series(1), "30m", lab, 1.0)],
+                       [("all replicas available", "1m", series(0), "30m")])
+
+
+def _throttling(m: ServiceModel, ns: str) -> Alert:
+    by = "namespace, pod, container"
+    sel = f'{_pod_sel(m)},container!=""'
+    ratio_q = (f"sum by ({by}) (increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[5m]))\n"
+               f"  / sum by ({by}) (increase(container_cpu_cfs_periods_total{{{sel}}}[5m]))")
+    expr = f"{ratio_q}\n  > {dec(CPU_THROTTLING_RATIO)}"
+    a = _symptom(
+        m, "CpuThrottlingHigh", TICKET, expr, "15m", f"{m.name}: CPU throttling high",
+        "{{ $value | humanizePercentage }} of CPU periods of {{ $labels.namespace }}/{{ $labels.pod }} "
+        f"are throttled (limit {m.resources.cpu_limit}).",
+        {"meaning": f"The container hits its CPU limit ({m.resources.cpu_limit}) in over {dec(CPU_THROTTLING_RATIO * 100)}% of CFS periods.",
+         "impact": "Added latency: requests wait for CPU quota.",
+         "diagnosis": f"```promql\n{ratio_q}\n```\n\n```sh\nkubectl -n {ns} top pods -l app.kubernetes.io/name={m.name}\n```",
+         "mitigation": "Raise cpu_request (the limit is 4x) via copier update, or scale out; roll back a CPU-hungry release:\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": "CPU throttling", "expr": ratio_q, "unit": "percentunit"},
+        f"cpu_request {m.resources.cpu_request} reviewed against observed usage", ())
+    lab = {"namespace": ns, "pod": f"{m.name}-7d4b9c-x2x9k", "container": CONTAINER}
+
+    def series(throttled: int) -> list[dict[str, str]]:
+        return [_series("container_cpu_cfs_throttled_periods_total", lab, f"0+{throttled}x40"),
+                _series("container_cpu_cfs_periods_total", lab, "0+100x40")]
+
+    return _with_cases(a, [("30% of periods throttled", "1m", series(30), "30m", lab, 0.3)],
+                       [("20% of periods throttled", "1m", series(20), "30m")])
+
+
+def _target_down(m: ServiceModel, ns: str) -> Alert:
+    expr = f'max by (namespace) (up{{job="{m.name}"}}) == 0'
+    a = _symptom(
+        m, "TargetDown", PAGE, expr, "5m", f"{m.name}: every scrape target is down",
+        "No " + m.name + " target in {{ $labels.namespace }} answers /metrics: the service is down or unreachable.",
+        {"meaning": "Prometheus cannot scrape any pod of the service in a namespace.",
+         "impact": "The service is most likely down, and its SLO alerts are blind.",
+         "diagnosis": (f"```promql\nup{{job=\"{m.name}\"}}\n```\n\n" + _kubectl_basics(m, ns) +
+                       f"\n`kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={m.name}`"),
+         "mitigation": "Restore the pods (see events); if a release broke startup:\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, PAGE)},
+        {"title": "Targets up", "expr": f'sum by (namespace) (up{{job="{m.name}"}})', "unit": "short"},
+        "A pod kill in staging makes TargetDown fire only when every pod is gone", ())
+    lab = {"namespace": ns}
+    t1 = {"job": m.name, "namespace": ns, "instance": "10.0.0.1:8080", "pod": f"{m.name}-a"}
+    t2 = {**t1, "instance": "10.0.0.2:8080", "pod": f"{m.name}-b"}
+    return _with_cases(a, [("the only target is down for 10m", "1m", [_series("up", t1, "0+0x20")], "10m", lab, 0.0)],
+                       [("one of two targets still up", "1m", [_series("up", t1, "0+0x20"), _series("up", t2, "1+0x20")], "10m")])
+
+
+def _absent(m: ServiceModel) -> Alert:
+    expr = f'absent(up{{job="{m.name}"}})'
+    a = _symptom(
+        m, "MetricsAbsent", TICKET, expr, "10m", f"{m.name}: no scrape target discovered",
+        "Prometheus has no target with job=\"{{ $labels.job }}\" at all: the monitor, Service or pods are gone.",
+        {"meaning": "No target of the service is discovered anywhere (absent, not just down).",
+         "impact": "Every SLO and symptom alert of the service is blind.",
+         "diagnosis": (f"```promql\nabsent(up{{job=\"{m.name}\"}})\n```\n\n```sh\n"
+                       f"kubectl -n {m.production.namespace} get servicemonitors,podmonitors,svc,pods -l app.kubernetes.io/name={m.name}\n```"),
+         "mitigation": "Re-sync the GitOps application; check the Prometheus operator's monitor selectors and the NetworkPolicy allowing the monitoring namespace.",
+         "escalation": _escalation(m, TICKET)},
+        {"title": "Targets discovered", "expr": f'count(up{{job="{m.name}"}})', "unit": "short"},
+        "The monitor is selected by the cluster's Prometheus (target visible in /targets)", ())
+    return _with_cases(a, [("no target for 15m", "1m", [_series("up", {"job": "other"}, "1+0x20")], "15m", {"job": m.name}, 1.0)],
+                       [("a target exists", "1m", [_series("up", {"job": m.name, "namespace": m.production.namespace}, "1+0x20")], "15m")])
+
+
+def _cron_failed(m: ServiceModel, ns: str) -> Alert:
+    sel = f'{_ns_sel(m)},job_name=~"{m.name}-[0-9]+",condition="true"'
+    expr = f"max by (namespace, job_name) (kube_job_failed{{{sel}}}) > 0"
+    a = _symptom(
+        m, "CronJobFailed", TICKET, expr, "0m", f"{m.name}: a CronJob run failed",
+        "Job {{ $labels.namespace }}/{{ $labels.job_name }} failed.",
+        {"meaning": "A run of the CronJob ended in the Failed condition (backoffLimit or activeDeadlineSeconds hit).",
+         "impact": "That run's work was not done; the job-success SLO burns.",
+         "diagnosis": f"```sh\nkubectl -n {ns} get jobs -l app.kubernetes.io/name={m.name}\nkubectl -n {ns} describe job <job>\nkubectl -n {ns} logs job/<job> -c {CONTAINER}\n```",
+         "mitigation": f"Fix the cause, then re-run: `kubectl -n {ns} create job --from=cronjob/{m.name} {m.name}-manual`. A bad release:\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": "Failed runs", "expr": f"sum by (namespace) (kube_job_failed{{{sel}}})", "unit": "short"},
+        "A failed run logs why it failed", ())
+    lab = {"namespace": ns, "job_name": f"{m.name}-2"}
+    return _with_cases(a, [("a Job failed", "1m", [_series("kube_job_failed", {**lab, "condition": "true"}, "1+0x10")], "5m", lab, 1.0)],
+                       [("the Job has not failed", "1m", [_series("kube_job_failed", {**lab, "condition": "true"}, "0+0x10")], "5m")])
+
+
+def _cron_stale(m: ServiceModel, ns: str) -> Alert:
+    sel = f'{_ns_sel(m)},cronjob="{m.name}"'
+    by = "namespace, cronjob"
+    expr = (f"time() - max by ({by}) (kube_cronjob_status_last_successful_time{{{sel}}})\n"
+            f"  > {CRON_MISSED_PERIODS} * max by ({by}) (kube_cronjob_next_schedule_time{{{sel}}} - kube_cronjob_status_last_schedule_time{{{sel}}})")
+    a = _symptom(
+        m, "CronJobLastSuccessTooOld", TICKET, expr, "5m", f"{m.name}: no successful run for {CRON_MISSED_PERIODS} periods",
+        "CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} last succeeded {{ $value | humanizeDuration }} ago "
+        f"(schedule {m.schedule!s}).",
+        {"meaning": f"No run succeeded for {CRON_MISSED_PERIODS} schedule periods: runs fail, hang or are not scheduled.",
+         "impact": "The job's output is stale for its consumers.",
+         "diagnosis": f"```sh\nkubectl -n {ns} get cronjob {m.name} -o wide\nkubectl -n {ns} get jobs -l app.kubernetes.io/name={m.name}\n```\n\n"
+                      f"```promql\ntime() - kube_cronjob_status_last_successful_time{{{sel}}}\n```",
+         "mitigation": f"Unsuspend or fix the CronJob; trigger a run with `kubectl -n {ns} create job --from=cronjob/{m.name} {m.name}-manual`.\n\n" + _rollback(m, ns),
+         "escalation": _escalation(m, TICKET)},
+        {"title": "Time since last success", "expr": f"time() - max by ({by}) (kube_cronjob_status_last_successful_time{{{sel}}})", "unit": "s"},
+        "Consumers of the job's output know its freshness guarantee", ())
+    lab = {"namespace": ns, "cronjob": m.name}
+
+    def series(last_success: int) -> list[dict[str, str]]:
+        return [_series("kube_cronjob_status_last_successful_time", lab, f"{last_success}+0x70"),
+                _series("kube_cronjob_status_last_schedule_time", lab, "2700+0x70"),
+                _series("kube_cronjob_next_schedule_time", lab, "3600+0x70")]
+
+    return _with_cases(a, [("last success an hour ago, period 15m", "1m", series(0), "60m", lab, 3600.0)],
+                       [("last success 15m ago", "1m", series(2700), "60m")])
+
+
+def alerts_for(m: ServiceModel) -> list[Alert]:
+    """Every alert of the service, SLO alerts first, in a stable order."""
+    ns = m.production.namespace
+    out: list[Alert] = []
+    for s in slomath.slos_for(m):
+        out += _slo_alerts(m, s)
+    if m.blueprint == "cronjob":
+        out += [_cron_failed(m, ns), _cron_stale(m, ns)]
+    else:
+        out += [_high_latency(m, ns), _target_down(m, ns), _absent(m)]
+    out += [_crashloop(m, ns), _oom(m, ns)]
+    if m.scales:
+        out += [_hpa(m, ns), _unavailable(m, ns)]
+    out.append(_throttling(m, ns))
+    names = [a.name for a in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"alert names collide: {sorted({n for n in names if names.count(n) > 1})}")
+    return out

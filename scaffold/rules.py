@@ -1,0 +1,122 @@
+"""Prometheus artifacts built from the SLO list and the alert catalog.
+
+Plain rule files, the promtool test file, the PrometheusRule and the
+Service/PodMonitor are all dicts built here and emitted with ``to_yaml``.
+Recording-rule names follow Sloth (``slo:sli_error:ratio_rate5m`` ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scaffold import catalog, slo as slomath
+from scaffold.model import ServiceModel
+from scaffold.slo import SLO, dec
+
+EVALUATION_INTERVAL = "1m"
+SCRAPE_INTERVAL = "30s"
+
+
+def rule_file_name(m: ServiceModel) -> str:
+    return f"{m.name}.rules.yaml"
+
+
+def test_file_name(m: ServiceModel) -> str:
+    return f"{m.name}.test.yaml"
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"record": name, "expr": expr, "labels": dict(labels)}
+
+
+def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
+    """SLI ratios per window, traffic for the guard, then the Sloth meta series."""
+    labels = {"service": m.name, "slo": s.name}
+    sel = f'{{service="{m.name}",slo="{s.name}"}}'
+    window = slomath.slo_window(m)
+    rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels) for w in slomath.SLI_WINDOWS]
+    if s.rate_based:
+        rules += [_record(f"slo:sli_total:rate{w}", s.total(w), labels) for w in catalog.guard_windows()]
+    rules.append(_record(f"slo:sli_error:ratio_rate{window}",
+                         f"avg_over_time(slo:sli_error:ratio_rate5m{sel}[{window}])", labels))
+    rules += [
+        _record("slo:objective:ratio", f"vector({dec(s.target)})", labels),
+        _record("slo:error_budget:ratio", f"vector({dec(s.budget)})", labels),
+        _record("slo:current_burn_rate:ratio",
+                f"slo:sli_error:ratio_rate5m{sel}\n/ on (service, slo) group_left\nslo:error_budget:ratio{sel}", labels),
+        _record("slo:period_burn_rate:ratio",
+                f"slo:sli_error:ratio_rate{window}{sel}\n/ on (service, slo) group_left\nslo:error_budget:ratio{sel}",
+                labels),
+        _record("slo:period_error_budget_remaining:ratio", f"1 - slo:period_burn_rate:ratio{sel}", labels),
+    ]
+    return {"name": f"{m.name}-slo-{s.name}", "interval": EVALUATION_INTERVAL, "rules": rules}
+
+
+def groups(m: ServiceModel) -> list[dict[str, Any]]:
+    alerts = m.alerts
+    out = [slo_group(m, s) for s in slomath.slos_for(m)]
+    out.append({"name": f"{m.name}-slo-alerts", "rules": [a.rule() for a in alerts if a.slo]})
+    out.append({"name": f"{m.name}-symptoms", "rules": [a.rule() for a in alerts if not a.slo]})
+    return out
+
+
+def rule_file(m: ServiceModel) -> dict[str, Any]:
+    return {"groups": groups(m)}
+
+
+def test_file(m: ServiceModel) -> dict[str, Any]:
+    """promtool unit tests: one test group per catalog case."""
+    merged: dict[str, dict[str, Any]] = {}
+    for a in m.alerts:
+        for c in a.tests:
+            # cases on identical input share one test group: promtool opens one TSDB per group
+            key = repr((c.interval, c.input_series))
+            group = merged.setdefault(key, {"name": [], "interval": c.interval,
+                                            "input_series": [dict(s) for s in c.input_series],
+                                            "alert_rule_test": []})
+            group["name"].append(f"{a.name} {'fires' if c.fires else 'silent'}: {c.why}")
+            group["alert_rule_test"].append({"eval_time": c.eval_time, "alertname": a.name,
+                                             "exp_alerts": [dict(e) for e in c.exp_alerts]})
+    tests = [{**g, "name": "; ".join(g["name"])} for g in merged.values()]
+    return {"rule_files": [rule_file_name(m)], "evaluation_interval": EVALUATION_INTERVAL, "tests": tests}
+
+
+def prometheus_rule(m: ServiceModel) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+        "metadata": {"name": m.name, "namespace": m.name, "labels": dict(m.labels)},
+        "spec": {"groups": groups(m)},
+    }
+
+
+def monitor_kind(m: ServiceModel) -> str | None:
+    """service: ServiceMonitor on the Service; worker: PodMonitor (no Service); cronjob: none."""
+    return {"service": "ServiceMonitor", "worker": "PodMonitor"}.get(m.blueprint)
+
+
+def monitor_file(m: ServiceModel) -> str | None:
+    kind = monitor_kind(m)
+    return f"{kind.lower()}.yaml" if kind else None
+
+
+def monitor(m: ServiceModel) -> dict[str, Any]:
+    """Scrape /metrics on the app port; job is set to the service name, which every rule selects on."""
+    from scaffold.k8s import PORT_NAME
+
+    endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": SCRAPE_INTERVAL, "scheme": "http",
+                "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": m.name}]}
+    spec: dict[str, Any] = {"selector": {"matchLabels": dict(m.selector_labels)}}
+    if monitor_kind(m) == "ServiceMonitor":
+        spec["endpoints"] = [endpoint]
+    else:
+        spec["podMetricsEndpoints"] = [endpoint]
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": monitor_kind(m),
+            "metadata": {"name": m.name, "namespace": m.name, "labels": dict(m.labels)}, "spec": spec}
+
+
+def base_files(m: ServiceModel) -> list[str]:
+    """This area's entries in k8s/base (scaffold.k8s.base_resources appends them)."""
+    files = ["prometheusrule.yaml"]
+    if mf := monitor_file(m):
+        files.append(mf)
+    return files

@@ -11,6 +11,7 @@ Every query filters on ``namespace="$namespace"`` and ranges use
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as gm
 
-from scaffold import slo
+from scaffold import k8s, slo
 
 KINDS = ("golden", "slo")
 DS_VAR = "datasource"
@@ -62,7 +63,7 @@ def app_selector(m: Any) -> str:
 
 
 def container_selector(m: Any) -> str:
-    return f'{_ns()}, container="{m.name}"'
+    return f'{_ns()}, pod=~"{m.name}-.*", container="{k8s.CONTAINER}"'
 
 
 # -- golden signals ----------------------------------------------------------
@@ -204,18 +205,26 @@ def _slo_row(m: Any, name: str) -> Row:
 
 
 def alert_panels(m: Any) -> list[PanelSpec]:
-    """One panel per catalog alert, from Alert.panel (title, expr, unit)."""
+    """One panel per catalog alert, from Alert.panel (title, expr, unit), scoped to $namespace."""
     panels = []
     for alert in m.alerts:
         p = _panel_fields(alert.panel)
         severity = dict(alert.labels).get("severity", "")
         panels.append(PanelSpec(
-            p["title"] or alert.name,
+            f"{alert.name}: {p['title']}" if p["title"] else alert.name,
             f"What the {alert.name} alert ({severity}) evaluates. Runbook: {m.runbook_url(alert.name)}",
             p["unit"] or "short",
-            (Target(p["expr"], alert.name),),
+            (Target(dashboard_expr(m, p["expr"]), alert.name),),
         ))
     return panels
+
+
+def dashboard_expr(m: Any, expr: str) -> str:
+    """Adapter from a rule-style query (all environments, fixed ranges) to a panel query:
+    one namespace ($namespace) and ranges of $__rate_interval."""
+    expr = expr.replace(f'namespace=~"{slo.namespace_regex(m)}"', _ns())
+    expr = re.sub(r'\{((?:job|service)="' + re.escape(m.name) + r'")', lambda g: "{" + _ns() + "," + g.group(1), expr)
+    return re.sub(r"\[\d+[smhdw]\]", f"[{RATE}]", expr)
 
 
 def _panel_fields(panel: Any) -> dict[str, str]:

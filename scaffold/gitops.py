@@ -1,0 +1,151 @@
+"""GitOps policy: one Argo CD Application or Flux Kustomization per environment,
+each syncing k8s/overlays/<env> into the environment's namespace.
+
+k8s/base declares the Namespace itself (PSS labels, quota, limits), so the
+controllers never create one implicitly (CreateNamespace=false) and the Argo CD
+project allows exactly that one cluster-scoped kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scaffold.model import Environment, ServiceModel
+
+Obj = dict[str, Any]
+
+ARGOCD_NAMESPACE = "argocd"
+FLUX_NAMESPACE = "flux-system"
+IN_CLUSTER = "https://kubernetes.default.svc"
+BRANCH = "main"
+# Argo CD retry: 5 attempts, 10s doubling up to 3m.
+RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+SYNC_OPTIONS = ("CreateNamespace=false", "ServerSideApply=true", "PruneLast=true",
+                "PrunePropagationPolicy=foreground", "ApplyOutOfSyncOnly=true")
+# Flux: reconcile every 5m, give a rollout 10m (the canary's pauses are longer,
+# so health is judged on the Deployment/Rollout objects being accepted, not promoted).
+FLUX_INTERVAL = "5m"
+FLUX_RETRY_INTERVAL = "1m"
+FLUX_TIMEOUT = "10m"
+SOURCE_INTERVAL = "1m"
+
+
+def repo_url(m: ServiceModel) -> str:
+    return f"https://github.com/{m.github_repo}.git"
+
+
+def overlay_path(env: Environment) -> str:
+    return f"k8s/overlays/{env.name}"
+
+
+def app_name(m: ServiceModel, env: Environment) -> str:
+    return f"{m.name}-{env.name}"
+
+
+def _labels(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
+    labels = {"app.kubernetes.io/name": m.name, "app.kubernetes.io/part-of": m.name,
+              "scaffold.dev/team": m.team}
+    if env is not None:
+        labels["scaffold.dev/environment"] = env.name
+    return labels
+
+
+# -- Argo CD --------------------------------------------------------------------
+def app_project(m: ServiceModel) -> Obj:
+    """The project fences the apps: this repo only, this service's namespaces only."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": m.name, "namespace": ARGOCD_NAMESPACE, "labels": _labels(m)},
+        "spec": {
+            "description": m.description,
+            "sourceRepos": [repo_url(m)],
+            "destinations": [{"server": IN_CLUSTER, "namespace": env.namespace} for env in m.environments],
+            # The base's Namespace is the only cluster-scoped object synced.
+            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+            "orphanedResources": {"warn": True},
+        },
+    }
+
+
+def application(m: ServiceModel, env: Environment) -> Obj:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": app_name(m, env),
+            "namespace": ARGOCD_NAMESPACE,
+            "labels": _labels(m, env),
+            # Delete the workload with the Application, in dependency order.
+            "finalizers": ["resources-finalizer.argocd.argoproj.io/foreground"],
+        },
+        "spec": {
+            "project": m.name,
+            "source": {"repoURL": repo_url(m), "targetRevision": BRANCH, "path": overlay_path(env)},
+            "destination": {"server": IN_CLUSTER, "namespace": env.namespace},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
+                "syncOptions": list(SYNC_OPTIONS),
+                "retry": RETRY,
+            },
+            "revisionHistoryLimit": 10,
+        },
+    }
+
+
+# -- Flux -----------------------------------------------------------------------
+def git_repository(m: ServiceModel) -> Obj:
+    return {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": m.name, "namespace": FLUX_NAMESPACE, "labels": _labels(m)},
+        "spec": {
+            "interval": SOURCE_INTERVAL,
+            "url": repo_url(m),
+            "ref": {"branch": BRANCH},
+            # Only what the Kustomizations read: smaller artifacts, fewer spurious revisions.
+            "ignore": "/*\n!/k8s/\n",
+        },
+    }
+
+
+def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
+    spec: Obj = {
+        "interval": FLUX_INTERVAL,
+        "retryInterval": FLUX_RETRY_INTERVAL,
+        "timeout": FLUX_TIMEOUT,
+        "sourceRef": {"kind": "GitRepository", "name": m.name},
+        "path": f"./{overlay_path(env)}",
+        "prune": True,
+        "wait": True,
+        "targetNamespace": env.namespace,
+    }
+    if env.previous:
+        # Promotion order: an environment reconciles only after the previous one is Ready.
+        spec["dependsOn"] = [{"name": f"{m.name}-{env.previous}"}]
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": app_name(m, env), "namespace": FLUX_NAMESPACE, "labels": _labels(m, env)},
+        "spec": spec,
+    }
+
+
+# -- files ----------------------------------------------------------------------
+def files(m: ServiceModel) -> dict[str, list[Obj]]:
+    """gitops/<file> -> objects. A kustomization.yaml lists them (app-of-apps)."""
+    out: dict[str, list[Obj]] = {}
+    if m.gitops == "argocd":
+        out["appproject.yaml"] = [app_project(m)]
+        for env in m.environments:
+            out[f"application-{env.name}.yaml"] = [application(m, env)]
+    else:
+        out["gitrepository.yaml"] = [git_repository(m)]
+        for env in m.environments:
+            out[f"kustomization-{env.name}.yaml"] = [flux_kustomization(m, env)]
+    return out
+
+
+def kustomization(m: ServiceModel) -> Obj:
+    return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": list(files(m))}

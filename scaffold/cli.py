@@ -155,6 +155,104 @@ def validate(
     raise typer.Exit(1 if failed else 0)
 
 
+@app.command()
+def check(
+    directory: Path = typer.Argument(Path("."), help="A generated package"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when drifted or an update exists"),
+    include_backlog: bool = typer.Option(False, "--include-backlog", help="Also diff backlog/ (edited by design)"),
+    show_diff: bool = typer.Option(False, "--diff", help="Print each modified file's diff"),
+) -> None:
+    """Is there a template update, and how has the package drifted from its recorded version?"""
+    from scaffold import lifecycle
+    from scaffold.package import PackageError
+
+    try:
+        report = lifecycle.check(directory, include_backlog=include_backlog)
+    except PackageError as exc:
+        fail(str(exc))
+    if fmt == "json":
+        out.print_json(json.dumps(report.as_dict()))
+    else:
+        if report.update:
+            u = report.update
+            state = "[yellow]update available[/]" if u.update_available else "[green]up to date[/]"
+            out.print(f"template: {state} (current {u.current_version}, latest {u.latest_version})")
+        else:
+            out.print(f"template: [yellow]could not check[/] ({report.update_error})")
+        if not report.drift:
+            out.print("drift: [green]none[/] (matches the recorded template version and answers)")
+        else:
+            table = Table(title="drift from the recorded template version")
+            table.add_column("file")
+            table.add_column("status")
+            for d in report.drift:
+                table.add_row(d.path, d.status)
+            out.print(table)
+            if show_diff:
+                for d in report.drift:
+                    if d.diff:
+                        out.print(d.diff, markup=False, highlight=False)
+    raise typer.Exit(1 if exit_code and not report.clean else 0)
+
+
+fleet_app = typer.Typer(help="Roll blueprint updates out over many service repositories.")
+app.add_typer(fleet_app, name="fleet")
+
+
+def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Optional[Path],
+           vcs_ref: Optional[str], fmt: str) -> None:
+    from rich.progress import Progress
+
+    from scaffold import fleet
+
+    entries = fleet.discover(source)
+    if not entries:
+        fail(f"{source}: no repositories found")
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"fleet {action}", total=len(entries))
+        results = fleet.run(entries, action, jobs=jobs, workdir=str(workdir), vcs_ref=vcs_ref,
+                            progress=lambda r: progress.advance(task))
+    summary = fleet.summary(results)
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if fmt == "json":
+        out.print_json(json.dumps(summary))
+    else:
+        table = Table(title=f"scaffold fleet {action}")
+        for col in ("repo", "status", "current", "latest", "branch", "detail"):
+            table.add_column(col, overflow="fold")
+        colors = {"updated": "green", "up-to-date": "green", "update-available": "yellow",
+                  "conflict": "yellow", "dirty": "yellow", "failed": "red"}
+        for r in results:
+            table.add_row(r.repo, f"[{colors[r.status]}]{r.status}[/]", r.current, r.latest, r.branch, r.detail)
+        out.print(table)
+        out.print(", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n))
+    raise typer.Exit(1 if summary["counts"]["failed"] else 0)
+
+
+_SOURCE = typer.Argument(..., help="A folder of checkouts, or a file listing repo paths/URLs")
+_JOBS = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Parallel processes")
+_WORKDIR = typer.Option(Path(".scaffold-fleet"), "--workdir", help="Where URLs are cloned")
+_JSON = typer.Option(None, "--json", help="Write the JSON summary here")
+_FMT = typer.Option("table", "--format", help="table or json")
+
+
+@fleet_app.command("status")
+def fleet_status(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WORKDIR,
+                 json_out: Optional[Path] = _JSON, fmt: str = _FMT) -> None:
+    """Which repos are dirty, up to date, or behind the template."""
+    _fleet("status", source, jobs, workdir, json_out, None, fmt)
+
+
+@fleet_app.command("update")
+def fleet_update(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WORKDIR,
+                 json_out: Optional[Path] = _JSON, fmt: str = _FMT,
+                 vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template ref to update to")) -> None:
+    """Update every clean repo on its own branch and commit; skip dirty ones."""
+    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,135 @@
+"""`scaffold fleet` over many repositories: every repo reported, dirty ones
+skipped, none half-updated, one failure never stops the others.
+
+The 50-repo case uses a two-file template so the test stays quick; the fleet
+code is template-agnostic. A small fleet of real scaffold packages follows.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import copier
+import pytest
+from typer.testing import CliRunner
+
+from conftest import git
+from scaffold import fleet
+from scaffold.cli import app
+
+
+def _tiny_template(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "copier.yml").write_text("service_name:\n  type: str\n  default: svc\n")
+    (root / "README.md.jinja").write_text("# {{ service_name }}\nversion one\n")
+    (root / "{{ _copier_conf.answers_file }}.jinja").write_text("{{ _copier_answers|to_nice_yaml -}}\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "v1")
+    git(root, "tag", "v1.0.0")
+    (root / "README.md.jinja").write_text("# {{ service_name }}\nversion two\n")
+    (root / "CHANGELOG.md.jinja").write_text("v2\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "v2")
+    git(root, "tag", "v2.0.0")
+    return root
+
+
+def _generate(template: Path, dest: Path, name: str) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_copy(str(template), str(dest), data={"service_name": name}, defaults=True, unsafe=True,
+                        quiet=True, vcs_ref="v1.0.0")
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "generated")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def fleet_dir(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("fleet")
+    template = _tiny_template(base / "template")
+    services = base / "services"
+    first = _generate(template, services / "svc-00", "svc-00")
+    for i in range(1, 50):  # copies of one generated repo: the fleet work is the updates
+        shutil.copytree(first, services / f"svc-{i:02d}", symlinks=True)
+    for i in (3, 17, 41):  # dirty: uncommitted local work that must never be touched
+        (services / f"svc-{i:02d}" / "WIP.md").write_text("half-written\n")
+    # A repo whose template source vanished: it must fail alone.
+    broken = services / "svc-49"
+    answers = (broken / ".copier-answers.yml").read_text().replace(str(template), str(base / "gone"))
+    (broken / ".copier-answers.yml").write_text(answers)
+    git(broken, "commit", "-qam", "point at a missing template")
+    return template, services
+
+
+def test_fleet_update_over_50_services(fleet_dir, tmp_path):
+    _, services = fleet_dir
+    heads = {p.name: git(p, "rev-parse", "HEAD").strip() for p in services.iterdir()}
+    summary_file = tmp_path / "summary.json"
+    result = CliRunner().invoke(app, ["fleet", "update", str(services), "--jobs", "2", "--json", str(summary_file)])
+    summary = json.loads(summary_file.read_text())
+    assert summary["total"] == 50 and len(summary["repos"]) == 50
+    by_name = {Path(r["repo"]).name: r for r in summary["repos"]}
+    assert {n for n, r in by_name.items() if r["status"] == "dirty"} == {"svc-03", "svc-17", "svc-41"}
+    assert by_name["svc-49"]["status"] == "failed"
+    assert summary["counts"]["updated"] == 46
+    assert result.exit_code == 1  # a failed repo is reported in the exit code
+    for repo in services.iterdir():
+        r = by_name[repo.name]
+        # Nobody's checked-out branch moved, and no working tree was left mid-update.
+        assert git(repo, "rev-parse", "HEAD").strip() == heads[repo.name], repo.name
+        status = git(repo, "status", "--porcelain")
+        assert status == ("?? WIP.md\n" if r["status"] == "dirty" else ""), (repo.name, status)
+        branches = git(repo, "branch", "--list", "scaffold/update-*").split()
+        if r["status"] == "updated":
+            assert r["branch"] == "scaffold/update-2.0.0"
+            shown = git(repo, "show", f"{r['branch']}:README.md")
+            assert "version two" in shown
+            assert git(repo, "show", f"{r['branch']}:.copier-answers.yml").count("_commit: v2.0.0") == 1
+        else:
+            assert branches == [], (repo.name, branches)
+
+
+def test_fleet_status_and_file_source(fleet_dir, tmp_path):
+    _, services = fleet_dir
+    listing = tmp_path / "repos.txt"
+    listing.write_text("# fleet\n" + "\n".join(str(services / f"svc-{i:02d}") for i in (0, 3, 49)) + "\n")
+    results = fleet.run(fleet.discover(listing), "status", jobs=1)
+    # svc-00 stays on v1 in its checkout even after an update (that lives on a branch).
+    assert [r.status for r in results] == ["update-available", "dirty", "failed"]
+    assert (results[0].current, results[0].latest) == ("1.0.0", "2.0.0")
+
+
+def test_fleet_clones_urls_into_workdir(fleet_dir, tmp_path):
+    template, _ = fleet_dir
+    origin = _generate(template, tmp_path / "origin" / "svc-url", "svc-url")
+    results = fleet.run([f"file://{origin}"], "update", jobs=1, workdir=str(tmp_path / "work"))
+    assert results[0].status == "updated", results[0]
+    clone = tmp_path / "work" / "svc-url"
+    assert "version two" in git(clone, "show", "scaffold/update-2.0.0:README.md")
+    assert git(origin, "branch", "--list", "scaffold/update-*") == ""  # the origin is untouched
+
+
+def test_fleet_over_real_scaffold_packages(render, template_repo, tmp_path):
+    """Real packages: one up to date, one dirty; nothing changes on either."""
+    clean = tmp_path / "fleet" / "payments-api"
+    dirty = tmp_path / "fleet" / "orders-api"
+    for dest, name in ((clean, "payments-api"), (dirty, "orders-api")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            copier.run_copy(str(template_repo), str(dest), data={"service_name": name}, defaults=True,
+                            unsafe=True, quiet=True, vcs_ref="v1.0.0")
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
+        git(dest, "add", "-A")
+        git(dest, "commit", "-q", "-m", "generated")
+    (dirty / "k8s" / "base" / "service.yaml").write_text("# uncommitted\n")
+    results = {Path(r.repo).name: r for r in fleet.run(fleet.discover(tmp_path / "fleet"), "update", jobs=2)}
+    assert results["payments-api"].status == "up-to-date"
+    assert results["orders-api"].status == "dirty"
+    assert (dirty / "k8s" / "base" / "service.yaml").read_text() == "# uncommitted\n"

@@ -1,0 +1,179 @@
+"""`copier update` from tag v1.0.0 to v2.0.0 keeps local edits and brings the
+blueprint's changes, the way a service team lives with it.
+
+v2 of the template (made from the v1 snapshot) changes a file nobody edits
+(README), adds one artifact (ONCALL.md), adds an answer with a default, and
+prepends a line to the base kustomization that the service also edited.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import copier
+import pytest
+from typer.testing import CliRunner
+
+from conftest import git
+from scaffold import lifecycle, yamlio
+from scaffold.cli import app
+
+V2_README_LINE = "Blueprint v2: see CHANGELOG for what changed."
+V2_KUSTOMIZATION_LINE = "# blueprint v2: resources are listed by scaffold.k8s.base_resources"
+LOCAL_KUSTOMIZATION_LINE = "# local: reviewed by the payments team"
+
+
+@pytest.fixture(scope="module")
+def template_v2(template_repo: Path, tmp_path_factory) -> Path:
+    """A clone of the v1 template with a v2 tag on top."""
+    repo = tmp_path_factory.mktemp("template-v2") / "scaffold"
+    subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
+    shared = repo / "blueprints" / "_shared"
+    readme = shared / "README.md.jinja"
+    readme.write_text(readme.read_text() + f"\n{V2_README_LINE}\n")
+    for bp in ("service", "worker", "cronjob"):
+        (repo / "blueprints" / bp / "ONCALL.md.jinja").write_text(
+            "# On-call for {{ service_name }}\n\nPage the {{ team }} rotation; see runbooks/.\n")
+        stub = repo / "blueprints" / bp / "k8s" / "base" / "kustomization.yaml.jinja"
+        stub.write_text(f"{V2_KUSTOMIZATION_LINE}\n" + stub.read_text())
+    with (repo / "copier.yml").open("a") as f:
+        f.write("\noncall_rotation:\n  type: str\n  help: Pager rotation name\n  default: primary\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v2")
+    git(repo, "tag", "v2.0.0")
+    return repo
+
+
+def _project(template: Path, dest: Path) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_copy(str(template), str(dest), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "generated")
+    return dest
+
+
+def _update(dest: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_update(str(dest), defaults=True, overwrite=True, unsafe=True, quiet=True,
+                          conflict="inline", vcs_ref="v2.0.0", skip_answered=True)
+
+
+def _tasks(dest: Path) -> list[Path]:
+    return sorted((dest / "backlog" / "tasks").glob("*.md"))
+
+
+@pytest.fixture(scope="module")
+def updated(template_v2: Path, tmp_path_factory) -> dict:
+    """A project with local edits, committed, then updated to v2 (no conflicts)."""
+    dest = _project(template_v2, tmp_path_factory.mktemp("svc") / "payments-api")
+    runbook = sorted((dest / "runbooks").glob("*.md"))[0]
+    edits = {
+        "k8s/base/deployment.yaml": "# local: pinned node pool reviewed 2026-11\n",
+        runbook.relative_to(dest).as_posix(): "\n## Local notes\nCall the payments DBA first.\n",
+        ".github/workflows/ci.yml": "# local: extra approval gate documented in CODEOWNERS\n",
+    }
+    for rel, text in edits.items():
+        with (dest / rel).open("a") as f:
+            f.write(text)
+    deleted = "docs/postmortem-template.md"
+    (dest / deleted).unlink()
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "local edits")
+    before = len(_tasks(dest))
+    _update(dest)
+    return {"dest": dest, "edits": edits, "deleted": deleted, "tasks_before": before}
+
+
+def test_local_edits_to_manifest_runbook_and_workflow_survive(updated):
+    for rel, text in updated["edits"].items():
+        assert (updated["dest"] / rel).read_text().endswith(text), rel
+
+
+def test_blueprint_change_to_an_unedited_file_arrives(updated):
+    assert V2_README_LINE in (updated["dest"] / "README.md").read_text()
+    assert (updated["dest"] / "ONCALL.md").read_text().startswith("# On-call for payments-api")
+
+
+def test_kustomization_change_arrives_when_not_edited_locally(updated):
+    assert (updated["dest"] / "k8s/base/kustomization.yaml").read_text().startswith(V2_KUSTOMIZATION_LINE)
+
+
+def test_deleted_file_stays_deleted(updated):
+    assert not (updated["dest"] / updated["deleted"]).exists()
+
+
+def test_new_answer_gets_its_default_and_commit_is_recorded(updated, template_v2):
+    answers = yamlio.load_file(updated["dest"] / ".copier-answers.yml")
+    assert answers["oncall_rotation"] == "primary"
+    assert answers["_commit"] == "v2.0.0"
+    assert git(template_v2, "rev-parse", "v2.0.0^{commit}")  # the tag is real
+
+
+def test_backlog_gains_a_task_only_for_the_new_artifact(updated):
+    tasks = _tasks(updated["dest"])
+    assert len(tasks) == updated["tasks_before"] + 1
+    assert sum("ONCALL.md" in t.read_text() for t in tasks) == 1
+
+
+def test_validate_still_passes_after_update(updated):
+    result = CliRunner().invoke(app, ["validate", str(updated["dest"]), "--format", "json"])
+    assert result.exit_code == 0, result.stdout[-3000:]
+
+
+def test_real_conflict_is_marked_inline(template_v2, tmp_path):
+    dest = _project(template_v2, tmp_path / "payments-api")
+    kust = dest / "k8s/base/kustomization.yaml"
+    kust.write_text(f"{LOCAL_KUSTOMIZATION_LINE}\n" + kust.read_text())
+    git(dest, "commit", "-qam", "local header")
+    _update(dest)
+    text = kust.read_text()
+    assert LOCAL_KUSTOMIZATION_LINE in text and V2_KUSTOMIZATION_LINE in text
+    assert "<<<<<<< " in text and ">>>>>>> " in text
+    assert lifecycle.has_conflict_markers(dest, ["k8s/base/kustomization.yaml"])
+
+
+def test_check_reports_clean_after_copy_and_drift_after_edit(template_v2, tmp_path):
+    dest = _project(template_v2, tmp_path / "payments-api")
+    report = lifecycle.check(dest)
+    assert report.drift == []
+    assert report.update and report.update.update_available  # v1 project, v2 exists
+    (dest / "k8s/base/service.yaml").write_text((dest / "k8s/base/service.yaml").read_text() + "# hand edit\n")
+    (dest / "docs/incident-response.md").unlink()
+    (dest / "NOTES.md").write_text("mine\n")
+    drift = {d.path: d for d in lifecycle.drift(dest)}
+    assert drift["k8s/base/service.yaml"].status == "modified"
+    assert "+# hand edit" in drift["k8s/base/service.yaml"].diff
+    assert drift["docs/incident-response.md"].status == "removed"
+    assert drift["NOTES.md"].status == "added"
+    assert len(drift) == 3
+    result = CliRunner().invoke(app, ["check", str(dest), "--exit-code", "--format", "json"])
+    assert result.exit_code == 1
+
+
+def test_check_is_clean_right_after_update_to_latest(template_v2, tmp_path):
+    dest = _project(template_v2, tmp_path / "payments-api")
+    _update(dest)
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "update")
+    result = CliRunner().invoke(app, ["check", str(dest), "--exit-code"])
+    assert result.exit_code == 0, result.stdout
+    assert "up to date" in result.stdout and "drift: none" in result.stdout
+
+
+def test_recopy_keeps_the_same_tree(template_v2, tmp_path):
+    dest = _project(template_v2, tmp_path / "payments-api")
+    files_before = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if ".git" not in p.parts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_recopy(str(dest), defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="v1.0.0",
+                          skip_answered=True)
+    files_after = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if ".git" not in p.parts)
+    assert files_after == files_before
+    assert git(dest, "status", "--porcelain") == ""
+    shutil.rmtree(dest)

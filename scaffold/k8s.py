@@ -129,6 +129,9 @@ def base_resources(m: ServiceModel) -> list[str]:
     resources: list[str] = _core_files(m)
     # -- other areas: append your files below (conditionally, by the model) --
     resources.append("grafana-dashboards.yaml")  # observability: a ConfigMap per dashboard
+    from scaffold import rules  # observability: PrometheusRule + Service/PodMonitor
+
+    resources += rules.base_files(m)
     if m.canary:  # delivery: Argo Rollouts canary with SLO analysis
         resources += ["rollout.yaml", "analysistemplate.yaml"]
     return resources

@@ -2,7 +2,7 @@
 DEST ?= out/payments-api
 PYTEST_ARGS ?=
 
-.PHONY: setup package test bench
+.PHONY: setup package test bench examples
 setup:
 	@scripts/setup.sh
 
@@ -16,3 +16,6 @@ test: setup  ## the whole test suite, with every external tool required
 
 bench: setup
 	@.venv/bin/python benchmarks/run.py
+
+examples: setup  ## regenerate the golden examples under examples/
+	@.venv/bin/scaffold blueprint examples --out examples

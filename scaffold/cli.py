@@ -253,6 +253,61 @@ def fleet_update(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WOR
     _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt)
 
 
+blueprint_app = typer.Typer(help="For blueprint publishers: matrix tests and golden examples.")
+app.add_typer(blueprint_app, name="blueprint")
+
+
+@blueprint_app.command("test")
+def blueprint_test(
+    matrix: Optional[Path] = typer.Option(None, "--matrix", help="YAML list of answer sets (each with a name)"),
+    template: Optional[str] = typer.Option(None, "--template", help="Template source"),
+    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref"),
+    all_checks: bool = typer.Option(False, "--all", help="Include slow checks (checkov)"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """Render every answer set and run the whole validation spine on each."""
+    from scaffold import blueprint
+
+    try:
+        sets = blueprint.load_matrix(matrix)
+    except ValueError as exc:
+        fail(str(exc))
+    results = blueprint.test_matrix(template or template_root(), sets, include_slow=all_checks, vcs_ref=vcs_ref)
+    if fmt == "json":
+        out.print_json(json.dumps([r.__dict__ for r in results], default=str))
+    else:
+        table = Table(title="scaffold blueprint test")
+        for col in ("answer set", "result", "failures"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            table.add_row(r.name, "[green]pass[/]" if r.ok else "[red]fail[/]",
+                          r.error or "\n".join(r.failed_checks[:10]))
+        out.print(table)
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@blueprint_app.command("examples")
+def blueprint_examples(
+    out_dir: Path = typer.Option(Path("examples"), "--out", help="Where the golden examples live"),
+    check_only: bool = typer.Option(False, "--check", help="Only report whether they are current"),
+    template: Optional[str] = typer.Option(None, "--template"),
+) -> None:
+    """Regenerate the golden examples (or --check that they are current)."""
+    from scaffold import blueprint
+
+    src = template or template_root()
+    if check_only:
+        stale = blueprint.stale_examples(src, out_dir)
+        for line in stale[:50]:
+            out.print(line, markup=False)
+        if stale:
+            fail(f"{len(stale)} example files are stale: run `scaffold blueprint examples`", code=1)
+        out.print("examples are current")
+        return
+    for path in blueprint.regenerate_examples(src, out_dir):
+        out.print(f"wrote {path}")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,176 @@
+"""Prometheus rules: promtool check/test, runbooks and test coverage per alert.
+
+Judged on the files on disk, never on the catalog: a hand edit to a rule,
+runbook or test in the generated package is caught too.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from scaffold import tools, yamlio
+from scaffold.package import Package
+from scaffold.validate import Finding, checker
+
+RULES_GLOB = "observability/prometheus/*.rules.yaml"
+TESTS_GLOB = "observability/prometheus/*.test.yaml"
+RUNBOOK_SECTIONS = ("Meaning", "Impact", "Diagnosis", "Mitigation", "Escalation")
+REQUIRED_LABELS = ("severity", "tier", "team", "service")
+REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url", "dashboard_url")
+TIER_OF = {"critical": "page", "warning": "ticket"}
+# 0.014400000000000001 / 0.0029999999999999996: a float printed where a decimal was meant
+FLOAT_ARTIFACT = re.compile(r"\d\.\d*(?:0{6,}[1-9]|9{6,}\d)")
+
+
+def prometheus_rules(pkg: Package) -> Iterator[tuple[Path, dict[str, Any]]]:
+    for path, doc in pkg.yaml_documents("k8s/**/*.yaml"):
+        if isinstance(doc, dict) and doc.get("kind") == "PrometheusRule":
+            yield path, doc
+
+
+def alert_rules(groups: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for group in groups or []:
+        for rule in group.get("rules") or []:
+            if "alert" in rule:
+                yield rule
+
+
+def _promtool_check(path: Path, rel: str) -> list[Finding]:
+    res = tools.run("promtool", "check", "rules", str(path))
+    return [] if res.returncode == 0 else [Finding(rel, f"promtool check rules: {res.output}")]
+
+
+def _artifacts(groups: list[dict[str, Any]], rel: str) -> list[Finding]:
+    out = []
+    for group in groups or []:
+        for rule in group.get("rules") or []:
+            if m := FLOAT_ARTIFACT.search(str(rule.get("expr", ""))):
+                out.append(Finding(rel, f"{rule.get('alert') or rule.get('record')}: float artifact {m.group(0)!r} in expr"))
+    return out
+
+
+@checker
+class PromtoolCheckRules:
+    name = "prometheus-rules"
+    tool = "promtool"
+    slow = False
+
+    def applies(self, pkg: Package) -> bool:
+        return bool(pkg.files(RULES_GLOB)) or any(True for _ in prometheus_rules(pkg))
+
+    def run(self, pkg: Package) -> list[Finding]:
+        findings: list[Finding] = []
+        plain: dict[str, Any] = {}
+        for path in pkg.files(RULES_GLOB):
+            rel = pkg.rel(path)
+            findings += _promtool_check(path, rel)
+            doc = yamlio.load_file(path) or {}
+            findings += _artifacts(doc.get("groups"), rel)
+            plain[rel] = doc.get("groups")
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (path, doc) in enumerate(prometheus_rules(pkg)):
+                rel = pkg.rel(path)
+                groups = (doc.get("spec") or {}).get("groups")
+                if not groups:
+                    findings.append(Finding(rel, "PrometheusRule has no spec.groups"))
+                    continue
+                unwrapped = Path(tmp) / f"prometheusrule-{i}.yaml"
+                unwrapped.write_text(yamlio.dump({"groups": groups}), encoding="utf-8")
+                findings += [Finding(rel, f.message) for f in _promtool_check(unwrapped, rel)]
+                findings += _artifacts(groups, rel)
+                if plain and groups not in plain.values():
+                    findings.append(Finding(rel, "PrometheusRule groups differ from the plain rule files"))
+        return findings
+
+
+@checker
+class PromtoolTestRules:
+    name = "prometheus-tests"
+    tool = "promtool"
+    slow = False
+
+    def applies(self, pkg: Package) -> bool:
+        return bool(pkg.files(TESTS_GLOB))
+
+    def run(self, pkg: Package) -> list[Finding]:
+        findings = []
+        for path in pkg.files(TESTS_GLOB):
+            res = tools.run("promtool", "test", "rules", path.name, cwd=path.parent)
+            if res.returncode != 0:
+                findings.append(Finding(pkg.rel(path), f"promtool test rules: {res.output[-4000:]}"))
+        return findings
+
+
+def runbook_sections(text: str) -> dict[str, str]:
+    """``## Heading`` -> body text."""
+    parts = re.split(r"^## +(.+?)\s*$", text, flags=re.M)
+    return {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+
+
+@checker
+class AlertRunbooks:
+    name = "alert-runbooks"
+    tool = "scaffold"
+    slow = False
+
+    def applies(self, pkg: Package) -> bool:
+        return bool(pkg.files(RULES_GLOB))
+
+    def run(self, pkg: Package) -> list[Finding]:
+        findings = []
+        for path in pkg.files(RULES_GLOB):
+            rel = pkg.rel(path)
+            for rule in alert_rules((yamlio.load_file(path) or {}).get("groups")):
+                findings += self._one(pkg, rel, rule)
+        return findings
+
+    def _one(self, pkg: Package, rel: str, rule: dict[str, Any]) -> list[Finding]:
+        name = rule["alert"]
+        labels, ann = rule.get("labels") or {}, rule.get("annotations") or {}
+        out = [Finding(rel, f"{name}: missing label {k}") for k in REQUIRED_LABELS if not labels.get(k)]
+        out += [Finding(rel, f"{name}: missing annotation {k}") for k in REQUIRED_ANNOTATIONS if not ann.get(k)]
+        sev = labels.get("severity")
+        if sev and TIER_OF.get(sev) != labels.get("tier"):
+            out.append(Finding(rel, f"{name}: severity {sev} needs tier {TIER_OF.get(sev, '?')}, got {labels.get('tier')}"))
+        url = str(ann.get("runbook_url", ""))
+        if url and not url.endswith(f"/{name}.md"):
+            out.append(Finding(rel, f"{name}: runbook_url {url} does not point to {name}.md"))
+        book = pkg.root / "runbooks" / f"{name}.md"
+        if not book.is_file():
+            return out + [Finding(rel, f"{name}: runbooks/{name}.md does not exist")]
+        sections = runbook_sections(book.read_text(encoding="utf-8"))
+        for section in RUNBOOK_SECTIONS:
+            if not sections.get(section):
+                out.append(Finding(f"runbooks/{name}.md", f"missing or empty section '## {section}'"))
+        return out
+
+
+@checker
+class AlertTestCoverage:
+    name = "alert-test-coverage"
+    tool = "scaffold"
+    slow = False
+
+    def applies(self, pkg: Package) -> bool:
+        return bool(pkg.files(RULES_GLOB))
+
+    def run(self, pkg: Package) -> list[Finding]:
+        fires: set[str] = set()
+        silent: set[str] = set()
+        for path in pkg.files(TESTS_GLOB):
+            for test in (yamlio.load_file(path) or {}).get("tests") or []:
+                for case in test.get("alert_rule_test") or []:
+                    (fires if case.get("exp_alerts") else silent).add(case.get("alertname"))
+        findings = []
+        for path in pkg.files(RULES_GLOB):
+            rel = pkg.rel(path)
+            for rule in alert_rules((yamlio.load_file(path) or {}).get("groups")):
+                name = rule["alert"]
+                if name not in fires:
+                    findings.append(Finding(rel, f"{name}: no promtool test case makes it fire"))
+                if name not in silent:
+                    findings.append(Finding(rel, f"{name}: no promtool test case where it stays silent"))
+        return findings

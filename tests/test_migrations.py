@@ -1,0 +1,74 @@
+"""Migrations: a file move in a new major version carries local edits along.
+
+scaffold has shipped no breaking change yet, so copier.yml has no
+`_migrations`. This proves the mechanism every future one will use: a v2
+template moves docs/postmortem-template.md, and its `_migrations` entry moves
+the project's copy first, so the team's edit arrives at the new path.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import warnings
+from pathlib import Path
+
+import copier
+import pytest
+
+from conftest import git
+from scaffold import migrate, yamlio
+
+OLD, NEW = "docs/postmortem-template.md", "docs/incidents/postmortem-template.md"
+LOCAL_LINE = "Local: attach the Grafana snapshot to every postmortem.\n"
+
+
+@pytest.fixture(scope="module")
+def template_v2_moved(template_repo: Path, tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("template-mig") / "scaffold"
+    subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
+    docs = repo / "blueprints" / "_shared" / "docs"
+    (docs / "incidents").mkdir()
+    (docs / "postmortem-template.md.jinja").rename(docs / "incidents" / "postmortem-template.md.jinja")
+    with (repo / "copier.yml").open("a") as f:
+        f.write(
+            "\n_migrations:\n"
+            "  - version: v2.0.0\n"
+            f"    command: [\"{{{{ _copier_python }}}}\", \"-m\", \"scaffold.migrate\", \"move\", \"{OLD}\", \"{NEW}\"]\n"
+            "    when: \"{{ _stage == 'before' }}\"\n"
+        )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v2: postmortem template moves under docs/incidents")
+    git(repo, "tag", "v2.0.0")
+    return repo
+
+
+def test_moved_file_keeps_local_edits(template_v2_moved, tmp_path):
+    dest = tmp_path / "payments-api"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_copy(str(template_v2_moved), str(dest), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
+        git(dest, "init", "-q", "-b", "main")
+        with (dest / OLD).open("a") as f:
+            f.write(LOCAL_LINE)
+        git(dest, "add", "-A")
+        git(dest, "commit", "-q", "-m", "generated + local edit")
+        copier.run_update(str(dest), defaults=True, overwrite=True, unsafe=True, quiet=True, conflict="inline",
+                          vcs_ref="v2.0.0", skip_answered=True)
+    assert not (dest / OLD).exists()
+    text = (dest / NEW).read_text()
+    assert text.endswith(LOCAL_LINE) and "<<<<<<<" not in text
+    assert yamlio.load_file(dest / ".copier-answers.yml")["_commit"] == "v2.0.0"
+
+
+def test_rename_answer_keeps_order_and_comments(tmp_path):
+    (tmp_path / ".copier-answers.yml").write_text("# keep me\n_commit: v1\nteam: payments\nport: 8080\n")
+    assert migrate.rename_answer("team", "owner_team", tmp_path)
+    assert (tmp_path / ".copier-answers.yml").read_text() == "# keep me\n_commit: v1\nowner_team: payments\nport: 8080\n"
+    assert not migrate.rename_answer("team", "owner_team", tmp_path)  # idempotent
+
+
+def test_move_outside_git_and_missing_source(tmp_path):
+    (tmp_path / "a.md").write_text("x")
+    assert migrate.move("a.md", "sub/b.md", tmp_path)
+    assert (tmp_path / "sub/b.md").read_text() == "x"
+    assert not migrate.move("a.md", "sub/c.md", tmp_path)

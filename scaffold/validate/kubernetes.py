@@ -158,6 +158,13 @@ class KustomizeOverlays:
         return findings
 
 
+def image_name(ref: str) -> str:
+    """An image reference without its tag and digest."""
+    name = ref.split("@")[0]
+    head, _, tail = name.rpartition(":")
+    return head if head and "/" not in tail else name
+
+
 def env_invariants(obj: Any, env: Any, image: str) -> list[str]:
     """What an overlay promises: its own namespace, a digest-pinned image, production HA."""
     if not isinstance(obj, dict):
@@ -173,7 +180,7 @@ def env_invariants(obj: Any, env: Any, image: str) -> list[str]:
     for _, _, spec in pss.pod_templates(obj):
         for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
             ref = str(c.get("image", ""))
-            if ref.split("@")[0] == image and "@sha256:" not in ref:
+            if image_name(ref) == image and "@sha256:" not in ref:
                 out.append(f"{describe(obj)}: container {c.get('name')!r} image {ref!r} is not pinned by digest")
     if kind == "HorizontalPodAutoscaler":
         spec = obj.get("spec") or {}

@@ -54,10 +54,10 @@ COMMANDS: dict[str, dict[str, Any]] = {
     "dotnet": {
         "toolchain": "10.0.x",
         "cache": "app/**/*.csproj",
-        "install": "dotnet restore",
-        "lint": "dotnet format --verify-no-changes && dotnet build --no-restore -warnaserror",
+        "install": "dotnet restore App.slnx",
+        "lint": "dotnet format --verify-no-changes",
         "test": "dotnet test --no-restore",
-        "sast": "dotnet build --no-restore -warnaserror",  # .NET analyzers (AnalysisLevel latest-recommended)
+        "sast": "dotnet build --no-restore",  # .NET analyzers (AnalysisLevel latest-recommended) report as warnings
         "sca": "dotnet list package --vulnerable --include-transitive",
     },
 }

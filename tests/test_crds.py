@@ -1,0 +1,242 @@
+"""CRD kinds against their upstream schema packages: each kind's minimal valid object
+passes, and unknown fields, wrong types, bad enums/patterns and missing required fields
+fail at the right path. Then the checker over rendered packages."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scaffold import crd_schemas, yamlio
+from scaffold.package import Package
+from scaffold.validate import crds as crds_checker
+from tests.conftest import require_tool
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _tools():
+    require_tool("node")
+
+
+META = {"name": "payments-api", "namespace": "payments-api", "labels": {"app.kubernetes.io/name": "payments-api"}}
+
+VALID = {
+    "PrometheusRule": {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": META,
+        "spec": {"groups": [{"name": "payments-api.slo", "interval": "30s", "rules": [
+            {"record": "slo:sli_error:ratio_rate5m", "expr": "sum(rate(http_requests_total{code=~\"5..\"}[5m]))", "labels": {"slo": "availability"}},
+            {"alert": "HighErrorRate", "expr": "slo:sli_error:ratio_rate5m > 0.0144", "for": "2m",
+             "labels": {"severity": "critical"}, "annotations": {"summary": "errors"}}]}]}},
+    "ServiceMonitor": {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": META,
+        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "payments-api"}},
+                 "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s", "scheme": "http"}]}},
+    "Rollout": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": META,
+        "spec": {"replicas": 2, "revisionHistoryLimit": 3,
+                 "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "payments-api", "scaleDown": "progressively"},
+                 "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {"duration": "5m"}},
+                     {"analysis": {"templates": [{"templateName": "payments-api-slo"}]}}, {"setWeight": 50}]}}}},
+    "AnalysisTemplate": {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate", "metadata": META,
+        "spec": {"metrics": [{"name": "success-rate", "interval": "1m", "count": 5, "failureLimit": 1,
+                              "successCondition": "result[0] >= 0.999",
+                              "provider": {"prometheus": {"address": "http://prometheus.monitoring:9090",
+                                                          "query": "1 - slo:sli_error:ratio_rate5m"}}}]}},
+    "Application": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "payments-api-prod", "namespace": "argocd"},
+        "spec": {"project": "payments-api",
+                 "source": {"repoURL": "https://github.com/acme/payments-api", "targetRevision": "main", "path": "k8s/overlays/prod"},
+                 "destination": {"server": "https://kubernetes.default.svc", "namespace": "payments-api-prod"},
+                 "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"],
+                                "retry": {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}}}},
+    "AppProject": {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": "payments-api", "namespace": "argocd"},
+        "spec": {"description": "payments-api", "sourceRepos": ["https://github.com/acme/payments-api"],
+                 "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "payments-api-*"}],
+                 "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}]}},
+    "GitRepository": {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "metadata": {"name": "payments-api", "namespace": "flux-system"},
+        "spec": {"interval": "1m0s", "url": "https://github.com/acme/payments-api", "ref": {"branch": "main"}}},
+    "Kustomization": {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": {"name": "payments-api-prod", "namespace": "flux-system"},
+        "spec": {"interval": "10m0s", "path": "./k8s/overlays/prod", "prune": True, "wait": True, "timeout": "5m0s",
+                 "sourceRef": {"kind": "GitRepository", "name": "payments-api"}, "targetNamespace": "payments-api-prod"}},
+    "ExternalSecret": {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": META,
+        "spec": {"refreshInterval": "1h", "secretStoreRef": {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"},
+                 "target": {"name": "payments-api-secrets", "creationPolicy": "Owner"},
+                 "dataFrom": [{"extract": {"key": "platform/payments-api/prod"}}]}},
+    "ClusterSecretStore": {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": "aws-secrets-manager"},
+        "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "eu-west-1"}}}},
+    "HTTPRoute": {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": META,
+        "spec": {"parentRefs": [{"name": "public", "namespace": "gateway-system"}], "hostnames": ["payments-api.example.com"],
+                 "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                            "backendRefs": [{"name": "payments-api", "port": 8080}]}]}},
+    "VeleroSchedule": {"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "payments-api-prod-daily", "namespace": "velero"},
+        "spec": {"schedule": "0 3 * * *", "useOwnerReferencesInBackup": False,
+                 "template": {"ttl": "720h0m0s", "includedNamespaces": ["payments-api-prod"], "snapshotVolumes": True}}},
+    "ClusterPolicy": {"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "require-labels"},
+        "spec": {"validationFailureAction": "Enforce", "background": True, "rules": [{"name": "require-labels",
+                 "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
+                 "validate": {"message": "labels are required", "pattern": {"metadata": {"labels": {"app.kubernetes.io/name": "?*"}}}}}]}},
+}
+
+# (fixture, path to mutate, op, value, error path expected)
+BROKEN = [
+    # unknown fields: at the top of spec, and nested deep in typed objects
+    ("PrometheusRule", ["spec", "groups", 0, "rules", 1, "severity"], "set", "page", "/spec/groups/0/rules/1/severity"),
+    ("ServiceMonitor", ["spec", "endpoints", 0, "metricsPath"], "set", "/m", "/spec/endpoints/0/metricsPath"),
+    ("Rollout", ["spec", "strategy", "canary", "steps", 1, "pause", "seconds"], "set", 5, "/spec/strategy/canary/steps/1/pause/seconds"),
+    ("AnalysisTemplate", ["spec", "metrics", 0, "provider", "prometheus", "url"], "set", "http://x", "/spec/metrics/0/provider/prometheus/url"),
+    ("Application", ["spec", "syncPolicy", "automated", "prune_all"], "set", True, "/spec/syncPolicy/automated/prune_all"),
+    ("AppProject", ["spec", "sourceRepo"], "set", ["x"], "/spec/sourceRepo"),
+    ("GitRepository", ["spec", "branch"], "set", "main", "/spec/branch"),
+    ("Kustomization", ["spec", "sourceRef", "branch"], "set", "main", "/spec/sourceRef/branch"),
+    ("ExternalSecret", ["spec", "target", "type"], "set", "Opaque", "/spec/target/type"),
+    ("ClusterSecretStore", ["spec", "provider", "aws", "zone"], "set", "a", "/spec/provider/aws/zone"),
+    ("HTTPRoute", ["spec", "parentRefs", 0, "gateway"], "set", "public", "/spec/parentRefs/0/gateway"),
+    ("HTTPRoute", ["metadata", "label"], "set", "x", "/metadata/label"),
+    ("VeleroSchedule", ["spec", "template", "retention"], "set", "30d", "/spec/template/retention"),
+    ("VeleroSchedule", ["spec", "use_owner_references_in_backup"], "set", True, "/spec/use_owner_references_in_backup"),
+    ("ClusterPolicy", ["spec", "rules", 0, "validate", "msg"], "set", "x", "/spec/rules/0/validate/msg"),
+    # wrong types, enums, patterns
+    ("PrometheusRule", ["spec", "groups", 0, "rules", 1, "labels"], "set", {"severity": 1}, "/spec/groups/0/rules/1/labels/severity"),
+    ("PrometheusRule", ["spec", "groups", 0, "rules", 1, "for"], "set", "2 minutes", "/spec/groups/0/rules/1/for"),
+    ("ServiceMonitor", ["spec", "endpoints", 0, "scheme"], "set", "ftp", "/spec/endpoints/0/scheme"),
+    ("Rollout", ["spec", "strategy", "canary", "steps", 0, "setWeight"], "set", "20", "/spec/strategy/canary/steps/0/setWeight"),
+    ("AnalysisTemplate", ["spec", "metrics", 0, "failureLimit"], "set", [1], "/spec/metrics/0/failureLimit"),
+    ("Application", ["spec", "syncPolicy", "automated", "prune"], "set", "yes", "/spec/syncPolicy/automated/prune"),
+    ("AppProject", ["spec", "destinations", 0, "namespace"], "set", 5, "/spec/destinations/0/namespace"),
+    ("GitRepository", ["spec", "interval"], "set", "every minute", "/spec/interval"),
+    ("Kustomization", ["spec", "sourceRef", "kind"], "set", "HelmRepository", "/spec/sourceRef/kind"),
+    ("ExternalSecret", ["spec", "secretStoreRef", "kind"], "set", "Vault", "/spec/secretStoreRef/kind"),
+    ("ClusterSecretStore", ["spec", "provider", "aws", "service"], "set", "S3", "/spec/provider/aws/service"),
+    ("HTTPRoute", ["spec", "rules", 0, "backendRefs", 0, "port"], "set", "8080", "/spec/rules/0/backendRefs/0/port"),
+    ("HTTPRoute", ["spec", "hostnames", 0], "set", "Bad_Host", "/spec/hostnames/0"),
+    ("VeleroSchedule", ["spec", "template", "ttl"], "set", 720, "/spec/template/ttl"),
+    ("ClusterPolicy", ["spec", "validationFailureAction"], "set", "Block", "/spec/validationFailureAction"),
+    ("ClusterPolicy", ["spec", "background"], "set", "true", "/spec/background"),
+    # missing required fields
+    ("PrometheusRule", ["spec", "groups", 0, "rules", 1, "expr"], "del", None, "/spec/groups/0/rules/1"),
+    ("ServiceMonitor", ["spec", "selector"], "del", None, "/spec"),
+    ("AnalysisTemplate", ["spec", "metrics", 0, "name"], "del", None, "/spec/metrics/0"),
+    ("Application", ["spec", "destination"], "del", None, "/spec"),
+    ("AppProject", ["spec", "clusterResourceWhitelist", 0, "kind"], "del", None, "/spec/clusterResourceWhitelist/0"),
+    ("GitRepository", ["spec", "url"], "del", None, "/spec/url"),
+    ("Kustomization", ["spec", "prune"], "del", None, "/spec/prune"),
+    ("ExternalSecret", ["spec", "dataFrom", 0, "extract", "key"], "del", None, "/spec/dataFrom/0/extract"),
+    ("ClusterSecretStore", ["spec", "provider"], "del", None, "/spec"),
+    ("HTTPRoute", ["spec", "parentRefs", 0, "name"], "del", None, "/spec/parentRefs/0"),
+    ("VeleroSchedule", ["spec", "schedule"], "del", None, "/spec/schedule"),
+    ("ClusterPolicy", ["spec", "rules", 0, "name"], "del", None, "/spec/rules/0/name"),
+]
+# Rollout's Go types mark nothing under spec required; its broken cases are the two above.
+
+
+def mutate(name: str, path: list, op: str, value):
+    obj = copy.deepcopy(VALID[name])
+    cur = obj
+    for key in path[:-1]:
+        cur = cur[key]
+    if op == "del":
+        del cur[path[-1]]
+    else:
+        cur[path[-1]] = value
+    return obj
+
+
+@pytest.fixture(scope="module")
+def broken_results():
+    objs = [mutate(name, path, op, value) for name, path, op, value, _ in BROKEN]
+    return crd_schemas.validate(objs)
+
+
+def test_every_kind_has_a_schema_source_and_a_fixture():
+    wanted = {"PrometheusRule", "ServiceMonitor", "Rollout", "AnalysisTemplate", "Application", "AppProject",
+              "GitRepository", "Kustomization", "ExternalSecret", "ClusterSecretStore", "HTTPRoute", "Schedule",
+              "ClusterPolicy"}
+    assert {kind for _, kind in crd_schemas.SOURCES} == wanted
+    assert {(o["apiVersion"], o["kind"]) for o in VALID.values()} == set(crd_schemas.SOURCES)
+    kinds_broken = {name for name, *_ in BROKEN}
+    assert kinds_broken == set(VALID), "every kind needs broken variants"
+
+
+def test_minimal_valid_objects_pass():
+    objs = list(VALID.values())
+    results = crd_schemas.validate(objs)
+    assert {o["kind"]: r for o, r in zip(objs, results)} == {o["kind"]: [] for o in objs}
+
+
+@pytest.mark.parametrize("index", range(len(BROKEN)), ids=[f"{c[0]}-{c[2]}-{'.'.join(map(str, c[1]))}" for c in BROKEN])
+def test_broken_variant_fails_at_its_path(index, broken_results):
+    case = BROKEN[index]
+    errors = broken_results[index]
+    assert errors, f"{case[0]}: {case[2]} {case[1]} was accepted"
+    assert case[4] in {e.path for e in errors}, errors
+
+
+def test_unknown_fields_inside_free_form_objects_are_kept():
+    """Upstream preserves unknown fields in free-form values (Helm values, Kyverno patterns)."""
+    app = copy.deepcopy(VALID["Application"])
+    app["spec"]["source"]["helm"] = {"valuesObject": {"any": {"nested": ["thing"]}}}
+    policy = copy.deepcopy(VALID["ClusterPolicy"])
+    policy["spec"]["rules"][0]["validate"]["pattern"]["spec"] = {"whatever": {"deep": "?*"}}
+    assert crd_schemas.validate([app, policy]) == [[], []]
+
+
+def test_wrong_kind_for_a_known_apiversion_is_not_validated_silently():
+    assert crd_schemas.source_for("external-secrets.io/v1", "ExternalSecrets") is None
+    assert not crd_schemas.is_builtin("external-secrets.io/v1", "ExternalSecrets")
+    assert crd_schemas.is_builtin("apps/v1", "Deployment")
+    assert crd_schemas.is_builtin("v1", "ConfigMap")
+    assert not crd_schemas.is_builtin("velero.io/v1", "Schedule")
+
+
+# -- the checker over packages ------------------------------------------------
+def _write(path: Path, *docs) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("---\n".join(yamlio.dump(d) for d in docs), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def default_copy(render, tmp_path_factory) -> Path:
+    dest = tmp_path_factory.mktemp("crds") / "payments-api"
+    shutil.copytree(render(), dest, symlinks=True)
+    return dest
+
+
+def test_checker_passes_on_default_package_and_validates_its_crds(render):
+    require_tool("kubectl")
+    pkg = Package.load(render())
+    report = crds_checker.check(pkg)
+    assert report.findings == []
+    # The default package ships at least an ExternalSecret and an HTTPRoute (service + gateway).
+    assert report.validated["ExternalSecret"] > 0
+    assert report.validated["HTTPRoute"] > 0
+    # Every sourced kind the package ships (as other areas add them) is counted as validated.
+    present = {(d.get("apiVersion"), d.get("kind")) for _, d in crds_checker.collect(pkg)[0] if isinstance(d, dict)}
+    for api_version, kind in present & set(crd_schemas.SOURCES):
+        assert report.validated[kind] > 0, f"{kind} is in the package but was not validated"
+
+
+def test_checker_finds_errors_unknown_kinds_and_names_chaos_mesh(default_copy):
+    require_tool("kubectl")
+    root = default_copy
+    route = yamlio.load_file(root / "k8s/base/httproute.yaml")
+    route["spec"]["rules"][0]["timeouts"] = {"request": "10s"}  # a real v1 field: must stay accepted
+    route["spec"]["rule"] = []
+    _write(root / "k8s/base/httproute.yaml", route)
+    _write(root / "resilience/velero/schedule.yaml", mutate("VeleroSchedule", ["spec", "schedule"], "del", None))
+    _write(root / "resilience/chaos/pod-kill.yaml",
+           {"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "PodChaos", "metadata": {"name": "x"},
+            "spec": {"action": "pod-kill", "mode": "one"}})
+    _write(root / "gitops/extra.yaml",
+           {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
+           {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": []})
+    chk = crds_checker.CrdChecker()
+    findings = chk.run(Package.load(root))
+    by_file = {}
+    for f in findings:
+        by_file.setdefault(f.file, []).append(f.message)
+    assert any("/spec/rule: unknown field" in m and "also in k8s/overlays/" in m
+               for m in by_file["k8s/base/httproute.yaml"]), by_file
+    assert not any("timeouts" in m for m in by_file["k8s/base/httproute.yaml"])
+    assert any("/spec/schedule" in m for m in by_file["resilience/velero/schedule.yaml"])
+    assert any("Widget" in m and "no upstream schema" in m for m in by_file["gitops/extra.yaml"])
+    assert "resilience/chaos/pod-kill.yaml" not in by_file
+    assert "NOT validated: PodChaos×1" in chk.detail and "Chaos Mesh" in chk.detail

@@ -155,6 +155,24 @@ class Stack:
         ]
 
 
+_ESLINT_SARIF = """
+import json, os
+report = json.load(open("eslint.json"))
+root = os.environ["GITHUB_WORKSPACE"]
+results = [
+    {"ruleId": msg.get("ruleId") or "eslint", "level": "error" if msg["severity"] == 2 else "warning",
+     "message": {"text": msg["message"]},
+     "locations": [{"physicalLocation": {
+         "artifactLocation": {"uri": os.path.relpath(f["filePath"], root)},
+         "region": {"startLine": msg.get("line") or 1, "startColumn": msg.get("column") or 1}}}]}
+    for f in report for msg in f["messages"]
+]
+sarif = {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+         "runs": [{"tool": {"driver": {"name": "ESLint", "informationUri": "https://eslint.org"}},
+                   "results": results}]}
+json.dump(sarif, open("sast.sarif", "w"), indent=1)
+"""
+
 _DOTNET_ANALYZERS = "-p:EnableNETAnalyzers=true -p:AnalysisLevel=latest-recommended -warnaserror"
 
 STACKS: dict[str, Stack] = {
@@ -173,9 +191,10 @@ STACKS: dict[str, Stack] = {
         build="npm run build --if-present",
         sast_tool="eslint-plugin-security",
         # The app's eslint config enables eslint-plugin-security; any warning is a finding.
-        sast=("npm ci\n"
-              "npx --no-install eslint --max-warnings 0 --format @microsoft/eslint-formatter-sarif "
-              "--output-file sast.sarif ."),
+        # eslint-plugin-security runs in the app's own eslint config; any warning is a finding.
+        # Its JSON report becomes SARIF here, so no formatter is installed ad hoc.
+        sast="npm ci\nset +e\nnpx --no-install eslint --max-warnings 0 --format json --output-file eslint.json .\n"
+             "rc=$?\nset -e\npython3 - <<'PY'\n" + _ESLINT_SARIF.strip() + "\nPY\nexit \"$rc\"",
         sca_tool="npm audit",
         sca="npm audit --audit-level=high",
     ),
@@ -358,9 +377,19 @@ kubectl -n {ns} wait kustomization/"$APP" --for=jsonpath='{{.status.lastAppliedR
 kubectl -n {ns} wait kustomization/"$APP" --for=condition=Ready --timeout=15m
 """
     if m.canary:
+        # The Rollout drives the Deployment's template (workloadRef): done when the stable
+        # ReplicaSet runs the new digest; Degraded means the SLO analysis aborted it.
         workload = """
-kubectl -n "$NAMESPACE" wait rollout/"$NAME" --for=jsonpath='{.status.phase}'=Healthy --timeout=30m
-image=$(kubectl -n "$NAMESPACE" get rollout "$NAME" -o jsonpath='{.spec.template.spec.containers[0].image}')
+deadline=$((SECONDS + 1800))
+while :; do
+  phase=$(kubectl -n "$NAMESPACE" get rollout "$NAME" -o jsonpath='{.status.phase}')
+  stable=$(kubectl -n "$NAMESPACE" get rollout "$NAME" -o jsonpath='{.status.stableRS}')
+  image=$(kubectl -n "$NAMESPACE" get replicaset -l rollouts-pod-template-hash="$stable" -o jsonpath='{.items[0].spec.template.spec.containers[0].image}')
+  if [ "$phase" = Healthy ] && [ "$image" = "$IMAGE@$DIGEST" ]; then break; fi
+  if [ "$phase" = Degraded ]; then echo "::error::rollout degraded (aborted by analysis)"; exit 1; fi
+  if [ "$SECONDS" -ge "$deadline" ]; then echo "::error::rollout not healthy in 30m"; exit 1; fi
+  sleep 15
+done
 """
     elif m.workload_kind == "CronJob":
         workload = """
@@ -636,11 +665,18 @@ branch="blueprint-update/$VERSION"
 if git ls-remote --exit-code --heads origin "$branch" > /dev/null; then
   echo "$branch already exists: its pull request is pending"; exit 0
 fi
-python -m pip install --disable-pip-version-check "scaffold @ git+$SOURCE@$VERSION"
+# check-update prints the PEP 440 version (1.2.0); the tag may carry a v.
+tag=""
+for candidate in "v$VERSION" "$VERSION"; do
+  if git ls-remote --exit-code --tags "$SOURCE" "refs/tags/$candidate" > /dev/null; then tag=$candidate; break; fi
+done
+if [ -z "$tag" ]; then echo "::error::no tag for $VERSION in $SOURCE"; exit 1; fi
+# The blueprint's own package (Jinja extension, hook) at the version being applied.
+python -m pip install --disable-pip-version-check "scaffold @ git+$SOURCE@$tag"
 git config user.name "$BOT_NAME"
 git config user.email "$BOT_EMAIL"
 git switch -c "$branch"
-copier update --trust --defaults --vcs-ref "$VERSION" --conflict inline
+copier update --trust --defaults --vcs-ref "$tag" --conflict inline
 git add -A
 if git diff --cached --quiet; then echo "nothing changed"; exit 0; fi
 git commit -m "chore: update the scaffold blueprint to $VERSION"

@@ -197,12 +197,12 @@ def root_variables(m: ServiceModel) -> list[dict[str, Any]]:
 
 
 def identity_name(m: ServiceModel, env: Environment) -> str:
-    """Per-environment identity: GCP account ids are 6-30 chars, IAM roles 64."""
+    """Per-environment identity: GCP account ids are 6-30 chars starting with a letter, IAM roles 64."""
     limit = 30 if m.cloud == "gcp" else 64
+    base = m.name if m.name[0].isalpha() else f"s{m.name}"
     suffix = f"-{env.name}"
-    base = m.name[: max(limit - len(suffix), 1)].rstrip("-")
-    name = f"{base}{suffix}"[:limit].rstrip("-")
-    return name if len(name) >= 6 else (name + "-wi")[:limit]
+    name = f"{base[: max(limit - len(suffix), 1)].rstrip('-')}{suffix}"[:limit].rstrip("-")
+    return name if len(name) >= 6 else f"{name}-wi"
 
 
 def backend(m: ServiceModel, env: Environment) -> tuple[str, dict[str, Any]]:

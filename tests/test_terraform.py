@@ -1,0 +1,161 @@
+"""Terraform: every .tf parses with python-hcl2, the structural checker passes
+for each cloud, and mutated copies are caught."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scaffold import terraform as tfpolicy
+from scaffold.model import ServiceModel
+from scaffold.package import Package
+from scaffold.validate import terraform as tfcheck
+
+CLOUDS = ("aws", "gcp", "azure", "none")
+
+
+@pytest.fixture(scope="module", params=CLOUDS)
+def cloud_pkg(request, render) -> tuple[str, Path]:
+    return request.param, render(cloud=request.param, skip_tasks=True)
+
+
+def copy_pkg(src: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / src.name
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def test_every_file_parses_and_structure_passes(cloud_pkg):
+    cloud, pkg_root = cloud_pkg
+    files = sorted((pkg_root / "terraform").rglob("*.tf")) + sorted((pkg_root / "terraform").rglob("*.tfvars"))
+    assert len(files) >= 5 * 3 + 4  # three envs x 5 root files + at least the namespace module
+    for f in files:
+        assert isinstance(tfcheck.parse(f), dict), f
+    pkg = Package.load(pkg_root)
+    assert [str(f) for f in tfcheck.check_tree(pkg)] == []
+
+
+def test_modules_per_cloud(cloud_pkg):
+    cloud, pkg_root = cloud_pkg
+    modules = sorted(p.name for p in (pkg_root / "terraform" / "modules").iterdir())
+    assert modules == sorted(["namespace", *tfpolicy.CLOUD_MODULES[cloud]])
+    for name in modules:
+        for f in tfcheck.MODULE_FILES:
+            assert (pkg_root / "terraform" / "modules" / name / f).is_file()
+
+
+def test_roots_have_locked_remote_backend(cloud_pkg):
+    cloud, pkg_root = cloud_pkg
+    model = Package.load(pkg_root).model
+    expected = {"aws": "s3", "gcp": "gcs", "azure": "azurerm", "none": "kubernetes"}[cloud]
+    for env in model.environments:
+        doc = tfcheck.parse(pkg_root / "terraform" / "environments" / env.name / "versions.tf")
+        (backend,) = doc["terraform"][0]["backend"]
+        assert list(backend) == [expected]
+        attrs = backend[expected]
+        if cloud == "aws":
+            assert attrs["use_lockfile"] is True and attrs["encrypt"] is True
+        # one state per environment
+        assert env.name in str(attrs.get("key", attrs.get("prefix", attrs.get("secret_suffix"))))
+
+
+def test_registry_only_in_production(render):
+    pkg_root = render(skip_tasks=True)
+    for env in ("dev", "staging", "prod"):
+        values = tfcheck.parse(pkg_root / "terraform" / "environments" / env / "terraform.tfvars")
+        assert values["create_registry"] is (env == "prod")
+
+
+def _findings(pkg_root: Path) -> list[str]:
+    return [f.message for f in tfcheck.check_tree(Package.load(pkg_root))]
+
+
+def test_undeclared_variable_use_fails(render, tmp_path):
+    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    main = pkg_root / "terraform" / "modules" / "ecr" / "main.tf"
+    main.write_text(main.read_text().replace("var.max_image_count", "var.max_images"))
+    found = _findings(pkg_root)
+    assert "var.max_images is used but not declared" in found
+    assert "variable max_image_count is declared but never used" in found
+
+
+def test_missing_required_module_input_fails(render, tmp_path):
+    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    main = pkg_root / "terraform" / "environments" / "dev" / "main.tf"
+    text = main.read_text()
+    assert "  quota_pods             = var.quota_pods\n" in text
+    main.write_text(text.replace("  quota_pods             = var.quota_pods\n", "  quota_podz = var.quota_pods\n"))
+    found = _findings(pkg_root)
+    assert "module namespace does not pass required input quota_pods" in found
+    assert "module namespace passes quota_podz, which ../../modules/namespace does not declare" in found
+
+
+def test_unpinned_provider_undocumented_variable_and_bad_hcl_fail(render, tmp_path):
+    pkg_root = copy_pkg(render(cloud="gcp", skip_tasks=True), tmp_path)
+    mod = pkg_root / "terraform" / "modules" / "gke-workload-identity"
+    (mod / "versions.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
+    v = mod / "variables.tf"
+    v.write_text(v.read_text().replace('  description = "Google service account id (6-30 characters)."\n', ""))
+    (pkg_root / "terraform" / "environments" / "prod" / "terraform.tfvars").write_text('x = "unterminated\n')
+    found = _findings(pkg_root)
+    assert "provider google is not pinned (source and version in required_providers)" in found
+    assert "variable account_id has no description" in found
+    assert any(m.startswith("python-hcl2 cannot parse") for m in found)
+
+
+def test_s3_backend_without_lockfile_fails(render, tmp_path):
+    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    v = pkg_root / "terraform" / "environments" / "staging" / "versions.tf"
+    v.write_text(v.read_text().replace("use_lockfile = true", "use_lockfile = false"))
+    assert "s3 backend must set use_lockfile = true (native state locking)" in _findings(pkg_root)
+
+
+def test_readme_table_must_match_module(render, tmp_path):
+    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    readme = pkg_root / "terraform" / "modules" / "irsa" / "README.md"
+    readme.write_text("\n".join(l for l in readme.read_text().splitlines() if "`policy_arns`" not in l))
+    assert "inputs/outputs table lacks policy_arns" in _findings(pkg_root)
+
+
+# -- the HCL emitter: user values can never interpolate -------------------------
+@pytest.mark.parametrize("value,expected", [
+    ("plain", '"plain"'),
+    ("${file(\"/etc/passwd\")}", '"$${file(\\"/etc/passwd\\")}"'),
+    ("%{ if true }x%{ endif }", '"%%{ if true }x%%{ endif }"'),
+    ("line\nbreak", '"line\\nbreak"'),
+    (True, "true"),
+    (25, "25"),
+])
+def test_hcl_scalar(value, expected):
+    assert tfpolicy.hcl(value) == expected
+
+
+def test_hcl_roundtrip_through_parser(tmp_path):
+    values = {"a": "x${y}", "labels": {"app.kubernetes.io/name": "n", "k": "v"}, "n": 3, "b": False}
+    f = tmp_path / "t.tfvars"
+    f.write_text(tfpolicy.assignments(values))
+    parsed = tfcheck.parse(f)
+    assert parsed["n"] == 3 and parsed["b"] is False
+    assert parsed["labels"] == {"app.kubernetes.io/name": "n", "k": "v"}
+    assert parsed["a"] == "x$${y}"  # escaped: Terraform reads it as the literal x${y}
+
+
+def test_quota_scales_with_replicas_and_headroom():
+    m = ServiceModel.from_answers({"service_name": "payments-api", "replicas_max": 10})
+    q = tfpolicy.quota(m, m.production)
+    # 10 replicas x 2 (canary/surge headroom) x 100m request, x 400m limit
+    assert q["quota_requests_cpu"] == "2000m" and q["quota_limits_cpu"] == "8000m"
+    assert q["quota_limits_memory"] == "5Gi" and q["quota_pods"] == 25
+
+
+@pytest.mark.parametrize("name", ["a1b", "payments-api", "x" * 40, "1st-service"])
+def test_identity_names_fit_cloud_limits(name):
+    import re
+
+    for env in ("dev", "environment-name-20c"):
+        m = ServiceModel.from_answers({"service_name": name, "cloud": "gcp", "environments": [env, "prod"]})
+        for e in m.environments:
+            account = tfpolicy.identity_name(m, e)
+            assert re.match(r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$", account), account

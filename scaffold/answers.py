@@ -249,7 +249,11 @@ def _description(v: Any, a: Mapping[str, Any]) -> str | None:
 def _slos(v: Any, a: Mapping[str, Any]) -> str | None:
     from scaffold import slo_spec
 
-    return slo_spec.check_extra_slos(v)
+    if err := slo_spec.check_extra_slos(v):
+        return err
+    if a.get("blueprint") == "cronjob" and any("latency_ms" in item for item in v or []):
+        return "latency_ms SLOs need a request histogram, which the cronjob blueprint has none of; use error_query/total_query"
+    return None
 
 
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {

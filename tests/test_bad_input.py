@@ -84,6 +84,7 @@ CASES = [
     ("slos", {"slos": "[{name: api, objective: 99.9, latency_ms: 200, error_query: up}]"}),
     ("slos", {"slos": "[{name: api, objective: 99.9, error_query: \"sum(x)\\nfoo\", total_query: \"sum(y[{{window}}])\"}]"}),
     ("slos", {"slos": "[{name: availability, objective: 99, latency_ms: 100}]"}),
+    ("slos", {"blueprint": "cronjob", "slos": "[{name: run, objective: 99, latency_ms: 100}]"}),
     ("backlog_assignee", {"backlog_assignee": "@a b"}),
     ("schedule", {"blueprint": "cronjob", "schedule": "every minute"}),
     ("backlog", {"backlog": "maybe"}),

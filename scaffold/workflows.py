@@ -109,11 +109,33 @@ def job(name: str, permissions: dict[str, str], steps: list, **extra: Any) -> di
             j[key] = extra.pop(key)
     j["runs-on"] = RUNNER
     j["timeout-minutes"] = extra.pop("timeout", 30)
-    j["permissions"] = permissions
+    j["permissions"] = documented(permissions)
     for key, value in extra.items():
         j[key.replace("_", "-")] = value
     j["steps"] = steps
     return j
+
+
+# Why a job holds each permission; rendered as a comment on the grant.
+PERMISSION_WHY = {
+    ("contents", "read"): "check out the repository",
+    ("contents", "write"): "commit the digest to the overlay, or revert it",
+    ("packages", "read"): "pull the image to verify or scan it",
+    ("packages", "write"): "push the image, its signature and attestations",
+    ("id-token", "write"): "OIDC token for keyless cosign signing and attestations",
+    ("attestations", "read"): "gh attestation verify",
+    ("attestations", "write"): "store the SLSA build provenance",
+    ("security-events", "write"): "upload SARIF to code scanning",
+    ("actions", "read"): "CodeQL reads the workflow run",
+    ("pull-requests", "write"): "open the update pull request",
+}
+
+
+def documented(permissions: dict[str, str]) -> CommentedMap:
+    out = CommentedMap(permissions)
+    for scope, level in permissions.items():
+        out.yaml_add_eol_comment(PERMISSION_WHY[(scope, level)], scope)
+    return out
 
 
 # -- stacks -------------------------------------------------------------------
@@ -344,7 +366,7 @@ def ci(m) -> dict[str, Any]:
     deploy = {
         "name": "Promote",
         "needs": ["publish", "scan"],
-        "permissions": cd_permissions(m),
+        "permissions": documented(cd_permissions(m)),
         "uses": "./.github/workflows/cd.yml",
         "with": {"digest": "${{ needs.publish.outputs.digest }}"},
     }
@@ -600,7 +622,8 @@ def security(m) -> dict[str, Any]:
         "iac": job("IaC scan (checkov: k8s/ and terraform/)", sarif_perms, [
             checkout(),
             step("checkov: fail on any failed check", uses_="bridgecrewio/checkov-action",
-                 with_={"directory": ".", "framework": "kubernetes,terraform", "config_file": ".checkov.yaml",
+                 with_={"directory": ".", "framework": "kubernetes,terraform",
+                        **({"config_file": ".checkov.yaml"} if has_checkov_config() else {}),
                         "output_format": "cli,sarif", "output_file_path": "console,checkov.sarif",
                         "soft_fail": False}),
             upload_sarif("checkov.sarif", "checkov")]),
@@ -613,6 +636,13 @@ def security(m) -> dict[str, Any]:
     on = {"pull_request": {"branches": [DEFAULT_BRANCH]}, "push": {"branches": [DEFAULT_BRANCH]},
           "schedule": [{"cron": security_cron(m)}], "workflow_dispatch": None}
     return header("Security", on, "security-${{ github.ref }}", "${{ github.event_name == 'pull_request' }}", jobs)
+
+
+def has_checkov_config() -> bool:
+    """The generated .checkov.yaml (skips with reasons) comes from scaffold.checkov_policy."""
+    import importlib.util
+
+    return importlib.util.find_spec("scaffold.checkov_policy") is not None
 
 
 def _spread(m, modulo: int) -> int:

@@ -1,0 +1,101 @@
+"""checkov over the package with its own `.checkov.yaml` (slow: opt in with --all).
+
+Frameworks, directories and skips come from scaffold/checkov_policy.py through
+the generated config; this checker also refuses a config that skips a check
+without a reason or differs from the policy.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scaffold import checkov_policy, tools, yamlio
+from scaffold.package import Package
+from scaffold.validate import Finding, checker
+
+CONFIG = ".checkov.yaml"
+# No Bridgecrew/Prisma mapping download: it needs the internet and only adds BC_* ids.
+OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"}
+
+
+def reports(stdout: str) -> list[dict[str, Any]]:
+    """checkov prints one report object, or a list when several frameworks ran."""
+    start = min((i for i in (stdout.find("["), stdout.find("{")) if i >= 0), default=-1)
+    if start < 0:
+        raise ValueError("no JSON report in checkov output")
+    data = json.loads(stdout[start:])
+    return data if isinstance(data, list) else [data]
+
+
+def skips_with_reasons(text: str) -> dict[str, str]:
+    """skip-check ids mapped to the comment on their line ('' when none)."""
+    out: dict[str, str] = {}
+    in_skips = False
+    for line in text.splitlines():
+        if line.startswith("skip-check:"):
+            in_skips = True
+            continue
+        if in_skips and not line.startswith((" ", "-")):
+            in_skips = False
+        if in_skips and line.strip().startswith("- "):
+            item, _, comment = line.strip()[2:].partition("#")
+            out[item.strip().strip("'\"")] = comment.strip()
+    return out
+
+
+def locate(pkg: Package, dirs: list[str], path: str) -> str:
+    """checkov's file_path relative to the package (kustomize reports it relative to the scanned dir)."""
+    path = path.lstrip("/")
+    if (pkg.root / path).exists():
+        return path
+    for d in dirs:
+        if (pkg.root / d / path).exists():
+            return f"{d}/{path}"
+    return path
+
+
+@checker
+class Checkov:
+    name = "checkov"
+    tool = "checkov"
+    slow = True
+
+    def applies(self, pkg: Package) -> bool:
+        return (pkg.root / CONFIG).is_file()
+
+    def run(self, pkg: Package) -> list[Finding]:
+        text = (pkg.root / CONFIG).read_text(encoding="utf-8")
+        findings = self._config_findings(pkg, text)
+        cfg = yamlio.load(text) or {}
+        dirs = [d for d in cfg.get("directory") or [] if (pkg.root / d).is_dir()]
+        if not dirs:
+            return findings + [Finding(CONFIG, "no directory to scan")]
+        res = tools.run("checkov", "--config-file", CONFIG, "--output", "json", cwd=pkg.root, env=OFFLINE_ENV,
+                        timeout=1200)
+        try:
+            results = reports(res.stdout)
+        except ValueError as err:
+            return findings + [Finding(CONFIG, f"checkov failed (exit {res.returncode}): {err}: "
+                                               f"{res.output[-2000:]}")]
+        for report in results:
+            framework = report.get("check_type", "?")
+            for failed in (report.get("results") or {}).get("failed_checks") or []:
+                where = locate(pkg, dirs, str(failed.get("file_path", "?")))
+                findings.append(Finding(where, f"{framework} {failed.get('check_id')} {failed.get('check_name')} "
+                                               f"({failed.get('resource')})"))
+            errors = (report.get("summary") or {}).get("parsing_errors", 0)
+            if errors:
+                findings.append(Finding(CONFIG, f"{framework}: {errors} file(s) checkov could not parse"))
+        return findings
+
+    def _config_findings(self, pkg: Package, text: str) -> list[Finding]:
+        out = []
+        skips = skips_with_reasons(text)
+        for check, reason in skips.items():
+            if not reason:
+                out.append(Finding(CONFIG, f"skip-check {check} has no written reason"))
+        if sorted(skips) != sorted(checkov_policy.skip_ids()):
+            out.append(Finding(CONFIG, f"skip-check {sorted(skips)} differs from scaffold's policy "
+                                       f"{sorted(checkov_policy.skip_ids())}"))
+        return out

@@ -121,9 +121,10 @@ def pkg(render) -> Path:
     return render()
 
 
-def test_rendered_app_passes_its_own_lint_and_tests(pkg: Path) -> None:
+@pytest.mark.parametrize("blueprint", ["service", "worker", "cronjob"])
+def test_rendered_app_passes_its_own_lint_and_tests(render, blueprint: str) -> None:
     ruff = require_tool("ruff")
-    app = pkg / stacks.APP_DIR
+    app = (render() if blueprint == "service" else render(blueprint=blueprint)) / stacks.APP_DIR
     for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
         res = subprocess.run([ruff, *args], cwd=app, capture_output=True, text=True)
         assert res.returncode == 0, res.stdout + res.stderr

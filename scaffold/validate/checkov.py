@@ -20,12 +20,20 @@ OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "fa
 
 
 def reports(stdout: str) -> list[dict[str, Any]]:
-    """checkov prints one report object, or a list when several frameworks ran."""
+    """checkov prints one report object, or a list when several frameworks ran, per directory."""
     start = min((i for i in (stdout.find("["), stdout.find("{")) if i >= 0), default=-1)
     if start < 0:
         raise ValueError("no JSON report in checkov output")
-    data = json.loads(stdout[start:])
-    return data if isinstance(data, list) else [data]
+    # One JSON document per scanned directory, printed back to back.
+    out: list[dict[str, Any]] = []
+    decoder, pos, text = json.JSONDecoder(), start, stdout.rstrip()
+    while pos < len(text):
+        data, end = decoder.raw_decode(text, pos)
+        out += data if isinstance(data, list) else [data]
+        pos = end
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out
 
 
 def skips_with_reasons(text: str) -> dict[str, str]:

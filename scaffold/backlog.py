@@ -1,12 +1,550 @@
-"""Backlog.md tasks per generated artifact. (Issue 5 fills this in.)"""
+"""Backlog.md projects on disk, read and written byte-for-byte as the backlog
+CLI (1.52) does, so the hook can file hundreds of tasks without one
+subprocess per task (tests/test_backlog_format.py compares with the real CLI).
+
+The sync (which tasks to file) is :func:`sync`; the policy (what a task says)
+lives in :mod:`scaffold.tasks`.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Iterator
+
+from scaffold import tasks as policy
+
+BACKLOG_DIR = "backlog"
+# `backlog init --defaults --integration-mode none --no-git` writes exactly this.
+# Filesystem-only: the generated package need not be a git repository yet.
+CONFIG_TEMPLATE = """\
+project_name: {name}
+default_status: "To Do"
+statuses: ["To Do", "In Progress", "Done"]
+labels: []
+date_format: yyyy-mm-dd
+max_column_width: 20
+auto_open_browser: true
+default_port: 6420
+remote_operations: false
+auto_commit: false
+filesystem_only: true
+bypass_git_hooks: false
+check_active_branches: false
+active_branch_days: 30
+task_prefix: "task"
+"""
+INIT_DIRS = ("tasks", "drafts", "completed", "archive/tasks", "archive/drafts", "archive/milestones",
+             "milestones", "docs", "decisions")
+# Where task ids live; the CLI allocates over tasks/ + completed/, we add archive/ too
+# so an archived id is never reused.
+TASK_DIRS = ("tasks", "completed", "archive/tasks")
+LOCK_TIMEOUT_S = 30.0  # the CLI's create-lock timeout
+LOCK_STALE_S = 10.0  # proper-lockfile's stale age the CLI uses
+# A fallback creation date when nothing better is known; see created_date().
+FALLBACK_DATE = "2000-01-01 00:00"
+
+FIELD_ORDER = ("id", "title", "status", "assignee", "reporter", "created_date", "updated_date", "due_date",
+               "labels", "milestone", "dependencies", "references", "documentation", "modified_files",
+               "parent_task_id", "subtasks", "priority", "type", "project", "ordinal", "onStatusChange")
+DESC = ("<!-- SECTION:DESCRIPTION:BEGIN -->", "<!-- SECTION:DESCRIPTION:END -->")
+NOTES = ("<!-- SECTION:NOTES:BEGIN -->", "<!-- SECTION:NOTES:END -->")
+AC = ("<!-- AC:BEGIN -->", "<!-- AC:END -->")
+AC_ITEM = re.compile(r"^- \[([ xX])\] #(\d+) (.*)$")
 
 
-def run_hook(dest: Path) -> int:
-    # Visibly unfinished until issue 5 lands: warn, never pretend.
-    sys.stderr.write("scaffold.hook: backlog tasks are not implemented yet; nothing filed\n")
+class BacklogError(RuntimeError):
+    """A backlog the hook cannot read or write safely; the message is one line."""
+
+
+# -- config ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    prefix: str = "task"
+    zero_padded_ids: int = 0
+    statuses: tuple[str, ...] = ("To Do", "In Progress", "Done")
+    default_status: str = "To Do"
+    filesystem_only: bool = True
+
+    def format_id(self, number: int) -> str:
+        digits = str(number).zfill(self.zero_padded_ids) if self.zero_padded_ids > 0 else str(number)
+        return f"{self.prefix.upper()}-{digits}"
+
+    def number(self, task_id: str) -> int | None:
+        """The top-level number of an id of this prefix (subtasks ``X-1.2`` give None)."""
+        m = re.fullmatch(rf"{re.escape(self.prefix)}-(\d+)", str(task_id).strip(), re.I)
+        return int(m.group(1)) if m else None
+
+
+def load_config(root: Path) -> Config | None:
+    path = Path(root) / BACKLOG_DIR / "config.yml"
+    if not path.exists():
+        return None
+    data = _load_yaml(path, "config")
+    if not isinstance(data, dict):
+        raise BacklogError(f"{BACKLOG_DIR}/config.yml: expected a mapping of settings")
+    prefix = str(data.get("task_prefix") or "task")
+    if not re.fullmatch(r"[A-Za-z]+", prefix):
+        raise BacklogError(f"{BACKLOG_DIR}/config.yml: task_prefix {prefix!r} must be letters only")
+    statuses = data.get("statuses") or ["To Do", "In Progress", "Done"]
+    if not isinstance(statuses, list) or not all(isinstance(s, str) and s.strip() for s in statuses):
+        raise BacklogError(f"{BACKLOG_DIR}/config.yml: statuses must be a list of names")
+    default = data.get("default_status")
+    default = default if isinstance(default, str) and default in statuses else statuses[0]
+    try:
+        pad = int(data.get("zero_padded_ids") or 0)
+    except (TypeError, ValueError):
+        raise BacklogError(f"{BACKLOG_DIR}/config.yml: zero_padded_ids must be a number") from None
+    return Config(prefix=prefix.lower(), zero_padded_ids=pad, statuses=tuple(statuses),
+                  default_status=default, filesystem_only=bool(data.get("filesystem_only", False)))
+
+
+def init_project(root: Path, project_name: str) -> Config:
+    """What `backlog init` writes: config.yml and the standard folders."""
+    base = Path(root) / BACKLOG_DIR
+    for sub in INIT_DIRS:
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    (base / "config.yml").write_text(CONFIG_TEMPLATE.format(name=_dq(project_name)), encoding="utf-8")
+    return Config()
+
+
+# -- task files -----------------------------------------------------------------
+@dataclass
+class Task:
+    id: str
+    title: str
+    status: str
+    assignee: list[str] = field(default_factory=list)
+    created_date: str = FALLBACK_DATE
+    labels: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    modified_files: list[str] = field(default_factory=list)
+    priority: str | None = None
+    ordinal: int | None = None
+    description: str = ""
+    criteria: list[tuple[bool, str]] = field(default_factory=list)
+    notes: str | None = None
+    # Read side only: every frontmatter key as found, the body, where it lives.
+    meta: dict[str, Any] = field(default_factory=dict)
+    body: str = ""
+    path: Path | None = None
+
+    @property
+    def folder(self) -> str:
+        """tasks, completed or archive/tasks."""
+        return self.path.parent.relative_to(self.path.parent.parent).as_posix() if self.path else "tasks"
+
+    def file_name(self) -> str:
+        return f"{self.id.lower()} - {sanitize_filename(self.title)}.md"
+
+
+def sanitize_filename(title: str) -> str:
+    """The CLI's FileSystem.sanitizeFilename."""
+    s = re.sub(r'[<>:"/\\|?*]', "-", title)
+    s = re.sub(r"['(),!@#$%^&+=\[\]{};]", "", s)
+    s = re.sub(r"\s+", "-", s)
+    s = re.sub(r"-+", "-", s)
+    return re.sub(r"^-|-$", "", s) or "untitled"
+
+
+def render(task: Task) -> str:
+    meta: dict[str, Any] = {
+        "id": task.id, "title": task.title, "status": task.status, "assignee": list(task.assignee),
+        "created_date": task.created_date, "labels": list(task.labels), "dependencies": list(task.dependencies),
+    }
+    if task.references:
+        meta["references"] = list(task.references)
+    if task.modified_files:
+        meta["modified_files"] = list(task.modified_files)
+    if task.priority:
+        meta["priority"] = task.priority
+    if task.ordinal is not None:
+        meta["ordinal"] = task.ordinal
+    body = ""
+    if task.description.strip():
+        body += f"## Description\n\n{DESC[0]}\n{task.description.strip()}\n{DESC[1]}\n"
+    if task.criteria:
+        items = "".join(f"- [{'x' if done else ' '}] #{i} {text}\n" for i, (done, text) in enumerate(task.criteria, 1))
+        body += ("\n" if body else "") + f"## Acceptance Criteria\n{AC[0]}\n{items}{AC[1]}\n"
+    if task.notes is not None:
+        body += ("\n" if body else "") + f"## Implementation Notes\n\n{NOTES[0]}\n{task.notes.strip()}\n{NOTES[1]}\n"
+    return f"---\n{dump_frontmatter(meta)}---\n\n{body}"
+
+
+def parse(text: str, path: Path | None = None) -> Task:
+    where = _rel(path)
+    m = re.match(r"^---\r?\n(.*?)\r?\n---\r?\n?(.*)$", text, re.S)
+    if not m:
+        raise BacklogError(f"{where}: not a Backlog.md task (no YAML frontmatter)")
+    meta = _load_yaml_text(m.group(1), where)
+    if not isinstance(meta, dict) or not meta.get("id") or not meta.get("title"):
+        raise BacklogError(f"{where}: frontmatter needs at least id and title")
+    meta = {str(k): _plain(v) for k, v in meta.items()}
+    body = m.group(2)
+    criteria = []
+    for line in _between(body, AC).splitlines():
+        item = AC_ITEM.match(line.strip())
+        if item:
+            criteria.append((item.group(1) != " ", item.group(3)))
+    notes = _between(body, NOTES) if NOTES[0] in body else None
+    ordinal = meta.get("ordinal")
+    return Task(
+        id=str(meta["id"]), title=str(meta["title"]), status=str(meta.get("status") or ""),
+        assignee=_strs(meta.get("assignee")), created_date=str(meta.get("created_date") or ""),
+        labels=_strs(meta.get("labels")), dependencies=_strs(meta.get("dependencies")),
+        references=_strs(meta.get("references")), modified_files=_strs(meta.get("modified_files")),
+        priority=meta.get("priority"), ordinal=ordinal if isinstance(ordinal, int) else None,
+        description=_between(body, DESC), criteria=criteria, notes=notes, meta=meta, body=body, path=path,
+    )
+
+
+def amend(task: Task, *, add_labels: tuple[str, ...] = (), drop_labels: tuple[str, ...] = (),
+          append_note: str | None = None) -> str:
+    """The task's file with labels changed and a note appended; every other key,
+    criterion and word the user wrote stays as it was."""
+    meta = dict(task.meta)
+    labels = [lbl for lbl in _strs(meta.get("labels")) if lbl not in drop_labels]
+    labels += [lbl for lbl in add_labels if lbl not in labels]
+    meta["labels"] = labels
+    body = task.body
+    if append_note:
+        if NOTES[0] in body and NOTES[1] in body:
+            head, rest = body.split(NOTES[1], 1)
+            body = head.rstrip("\n") + f"\n\n{append_note}\n{NOTES[1]}" + rest
+        else:
+            body = body.rstrip("\n") + f"\n\n## Implementation Notes\n\n{NOTES[0]}\n{append_note}\n{NOTES[1]}\n"
+    return f"---\n{dump_frontmatter(meta)}---\n{body if body.startswith(chr(10)) else chr(10) + body}"
+
+
+def load_tasks(root: Path, config: Config) -> list[Task]:
+    """Every task of the project's prefix in tasks/, completed/ and archive/tasks/.
+    An unreadable file is an error, never silently skipped: skipping it could
+    reuse its id or file a duplicate."""
+    base = Path(root) / BACKLOG_DIR
+    found = []
+    for folder in TASK_DIRS:
+        d = base / folder
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob(f"{config.prefix}-*.md")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise BacklogError(f"{_rel(path)}: unreadable ({exc.__class__.__name__})") from None
+            found.append(parse(text, path))
+    return found
+
+
+def next_number(tasks: list[Task], config: Config) -> int:
+    numbers = [config.number(t.id) for t in tasks]
+    return max((n for n in numbers if n is not None), default=0) + 1
+
+
+# -- the create lock ------------------------------------------------------------
+def lock_path(root: Path, config: Config) -> Path:
+    """Where the CLI takes its create lock: in the git common dir when git is
+    used, else backlog/.locks/create (proper-lockfile: a mkdir'd directory)."""
+    if not config.filesystem_only:
+        try:
+            proc = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=root, capture_output=True,
+                                  text=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}, timeout=30)
+            common = proc.stdout.strip()
+            if proc.returncode == 0 and common:
+                return (Path(root) / common).resolve() / "backlog.md" / "locks" / "create"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return Path(root) / BACKLOG_DIR / ".locks" / "create"
+
+
+@contextmanager
+def create_lock(root: Path, config: Config, timeout: float = LOCK_TIMEOUT_S) -> Iterator[Path]:
+    path = lock_path(root, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            try:
+                stale = time.time() - path.stat().st_mtime > LOCK_STALE_S
+            except FileNotFoundError:
+                continue
+            if stale:
+                _rmdir(path)
+                continue
+            if time.monotonic() > deadline:
+                raise BacklogError(f"the backlog is locked by another task create ({_rel(path)}); retry later") from None
+            time.sleep(0.1)
+    try:
+        yield path
+    finally:
+        _rmdir(path)
+        if path.parent.name == ".locks":
+            _rmdir(path.parent)  # leave no empty folder behind in the package
+
+
+def _rmdir(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+# -- YAML the way the CLI (js-yaml) writes it ---------------------------------
+_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./()<=~$^+\\;][^\n]*$")
+_YAML11_SPECIAL = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+    r"|null|Null|NULL|~|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN"
+    r"|[-+]?[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+    r"|0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+    r"|\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d(?::\d\d(?:\.\d*)?)?(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?)$")
+
+
+def scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if any(ord(c) < 32 and c != "\t" for c in text):
+        import json
+
+        return json.dumps(text)
+    plain = (_PLAIN_SAFE.match(text) and not _YAML11_SPECIAL.match(text) and ": " not in text
+             and " #" not in text and not text.endswith((":", " ")) and "'" not in text[:1])
+    return text if plain else "'" + text.replace("'", "''") + "'"
+
+
+def dump_frontmatter(meta: dict[str, Any]) -> str:
+    keys = [k for k in FIELD_ORDER if k in meta] + [k for k in meta if k not in FIELD_ORDER]
+    out = []
+    for key in keys:
+        value = meta[key]
+        if isinstance(value, (list, tuple)):
+            if not value:
+                out.append(f"{key}: []")
+            elif all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+                out.append(f"{key}:")
+                out.extend(f"  - {scalar(v)}" for v in value)
+            else:
+                out.append(_ruamel_block(key, value))
+        elif isinstance(value, dict):
+            out.append(_ruamel_block(key, value))
+        elif value is None:
+            out.append(f"{key}: null")
+        else:
+            out.append(f"{key}: {scalar(value)}")
+    return "\n".join(out) + "\n"
+
+
+def _ruamel_block(key: str, value: Any) -> str:
+    from scaffold import yamlio
+
+    return yamlio.dump({key: value}).rstrip("\n")
+
+
+def _dq(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def _load_yaml(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BacklogError(f"{_rel(path)}: unreadable {what} ({exc.__class__.__name__})") from None
+    return _load_yaml_text(text, _rel(path))
+
+
+def _load_yaml_text(text: str, where: str) -> Any:
+    from scaffold import yamlio
+
+    try:
+        return yamlio.load(text)
+    except Exception as exc:  # noqa: BLE001 - any YAML error means a corrupt file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise BacklogError(f"{where}: corrupt YAML ({first})") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _strs(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
+
+
+def _between(body: str, markers: tuple[str, str]) -> str:
+    start, end = markers
+    if start not in body:
+        return ""
+    return body.split(start, 1)[1].split(end, 1)[0].strip("\n")
+
+
+def _rel(path: Path | None) -> str:
+    if path is None:
+        return "<task>"
+    parts = Path(path).parts
+    if BACKLOG_DIR in parts:
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index(BACKLOG_DIR):])
+    return Path(path).name
+
+
+def utc_minute(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+# -- the sync: file what is missing, mark what vanished, touch nothing else ----
+@dataclass
+class SyncReport:
+    initialized: bool = False
+    created: list[Task] = field(default_factory=list)
+    marked_removed: list[Task] = field(default_factory=list)
+    unmarked: list[Task] = field(default_factory=list)
+    existing: int = 0
+
+    def summary(self) -> str:
+        parts = [f"filed {len(self.created)} task(s)", f"{self.existing} already filed"]
+        if self.marked_removed:
+            parts.append(f"{len(self.marked_removed)} marked {policy.REMOVED_LABEL}")
+        if self.unmarked:
+            parts.append(f"{len(self.unmarked)} artifact(s) back")
+        return ", ".join(parts) + (" (new Backlog.md project)" if self.initialized else "")
+
+
+def removed_note(key: str) -> str:
+    return (f"scaffold: `{key}` is no longer generated by the template (the answers or the template "
+            "version changed). Close or archive this task if its work no longer applies.")
+
+
+def back_note(key: str) -> str:
+    return f"scaffold: `{key}` is generated again; the {policy.REMOVED_LABEL} label was removed."
+
+
+def created_date(root: Path, template: str | None = None, commit: str | None = None,
+                 existing: list[Task] | None = None) -> str:
+    """A creation date that depends only on the template version, never on the
+    clock: Copier's update re-renders the old version and diffs it against the
+    project, so a wall-clock date would show up as a change in every task.
+    The template commit's date (UTC) is used: passed by the Copier task, or
+    found from the answers' _src_path/_commit; else the newest date already in
+    the backlog; else FALLBACK_DATE."""
+    candidates: list[tuple[str, str]] = []
+    if template and os.path.isdir(template):
+        candidates.append((template, commit if commit and commit != "None" else "HEAD"))
+    try:
+        from scaffold import yamlio
+
+        answers = yamlio.load_file(Path(root) / ".copier-answers.yml") or {}
+        src, ref = answers.get("_src_path"), answers.get("_commit")
+        if isinstance(src, str) and os.path.isdir(src) and isinstance(ref, str):
+            candidates.append((src, ref))
+    except Exception:  # noqa: BLE001 - answers are Package.load's business
+        pass
+    for src, ref in candidates:
+        try:
+            proc = subprocess.run(["git", "-C", src, "show", "-s", "--format=%ct", ref], capture_output=True,
+                                  text=True, timeout=30)
+            if proc.returncode == 0 and proc.stdout.strip().isdigit():
+                return utc_minute(int(proc.stdout.strip()))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    dates = sorted(t.created_date for t in existing or () if re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", t.created_date))
+    return dates[-1] if dates else FALLBACK_DATE
+
+
+def sync(root: Path, *, dry_run: bool = False, template: str | None = None, commit: str | None = None) -> SyncReport:
+    """File a task for every artifact and alert that has none. Existing task
+    files are never rewritten, except to label and note a vanished artifact."""
+    from scaffold.package import Package
+
+    root = Path(root)
+    model = Package.load(root).model
+    files = policy.artifacts(root)
+    specs = policy.plan(model, files)
+    config = load_config(root)
+    report = SyncReport(initialized=config is None)
+    if config is None:
+        config = Config() if dry_run else init_project(root, model.name)
+    with (_nolock() if dry_run else create_lock(root, config)):
+        existing = load_tasks(root, config)
+        report.existing = len(existing)
+        ids: dict[str, str] = {}
+        for t in existing:
+            for ref in t.references + t.modified_files:
+                ids.setdefault(ref, t.id)
+        number = next_number(existing, config)
+        ordinal = max((t.ordinal for t in existing if t.ordinal is not None), default=0)
+        date = created_date(root, template, commit, existing)
+        fresh: list[tuple[policy.TaskSpec, str]] = []
+        for spec in specs:
+            if spec.key not in ids:
+                ids[spec.key] = config.format_id(number)
+                fresh.append((spec, ids[spec.key]))
+                number += 1
+        for spec, task_id in fresh:
+            ordinal += 1000
+            task = Task(id=task_id, title=spec.title, status=config.default_status, assignee=[model.backlog_assignee],
+                        created_date=date, labels=list(spec.labels), dependencies=[ids[k] for k in spec.needs if k in ids],
+                        references=[spec.key], priority=spec.priority, ordinal=ordinal, description=spec.description,
+                        criteria=[(False, c) for c in spec.criteria])
+            task.path = root / BACKLOG_DIR / "tasks" / task.file_name()
+            report.created.append(task)
+            if not dry_run:
+                task.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(task.path, "x", encoding="utf-8") as fh:  # never overwrite
+                    fh.write(render(task))
+        live = policy.live_keys(model, files)
+        for t in existing:
+            key = policy.task_key(t.references)
+            if policy.GENERATED_LABEL not in t.labels or t.folder != "tasks" or key is None:
+                continue
+            gone, marked = key not in live, policy.REMOVED_LABEL in t.labels
+            if gone and not marked:
+                text = amend(t, add_labels=(policy.REMOVED_LABEL,), append_note=removed_note(key))
+                report.marked_removed.append(t)
+            elif marked and not gone:
+                text = amend(t, drop_labels=(policy.REMOVED_LABEL,), append_note=back_note(key))
+                report.unmarked.append(t)
+            else:
+                continue
+            if not dry_run and t.path is not None:
+                t.path.write_text(text, encoding="utf-8")
+    return report
+
+
+@contextmanager
+def _nolock() -> Iterator[None]:
+    yield None
+
+
+def run_hook(dest: Path, template: str | None = None, commit: str | None = None) -> int:
+    """The Copier task: one summary line; on a problem, one clear error line and
+    exit 1 without touching the package."""
+    from scaffold.package import PackageError
+
+    try:
+        report = sync(Path(dest), template=template, commit=commit)
+    except (BacklogError, PackageError) as exc:
+        sys.stderr.write(f"scaffold.hook: error: {exc}\n")
+        return 1
+    sys.stderr.write(f"scaffold.hook: backlog: {report.summary()}\n")
     return 0

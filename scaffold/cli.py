@@ -308,6 +308,30 @@ def blueprint_examples(
         out.print(f"wrote {path}")
 
 
+@app.command()
+def tasks(
+    directory: Path = typer.Argument(Path("."), help="A generated package"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be filed; write nothing"),
+) -> None:
+    """File the Backlog.md tasks the hook would file (new artifacts and alerts only)."""
+    from scaffold import backlog
+    from scaffold.package import PackageError
+
+    try:
+        report = backlog.sync(directory, dry_run=dry_run)
+    except (backlog.BacklogError, PackageError) as exc:
+        fail(str(exc), code=1)
+    verb = "would file" if dry_run else "filed"
+    for t in report.created:
+        out.print(f"{verb} {t.id}  {t.title}  [{', '.join(t.labels)}]", markup=False, soft_wrap=True)
+    for t in report.marked_removed:
+        out.print(f"{'would mark' if dry_run else 'marked'} {t.id}  {t.title}  (artifact removed)", markup=False, soft_wrap=True)
+    for t in report.unmarked:
+        out.print(f"{'would unmark' if dry_run else 'unmarked'} {t.id}  {t.title}  (artifact back)", markup=False, soft_wrap=True)
+    out.print(report.summary() if not dry_run else f"dry run: {report.summary().replace('filed', 'would file', 1)}",
+              markup=False, soft_wrap=True)
+
+
 def main() -> None:
     app()
 

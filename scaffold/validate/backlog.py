@@ -1,0 +1,66 @@
+"""Backlog: every artifact is named by a task, every alert has a runbook task,
+and the real ``backlog`` CLI lists every task with the criteria we wrote."""
+
+from __future__ import annotations
+
+import re
+
+from scaffold import backlog, tools
+from scaffold import tasks as policy
+from scaffold.package import Package
+from scaffold.validate import Finding, checker
+
+LISTED = re.compile(r"^\s+(?:\[[A-Z]+\]\s+)?([A-Za-z]+-\d+(?:\.\d+)*) - (.*?)(?: \(ac: (\d+)/(\d+)\))?\s*$")
+
+
+def listed_tasks(output: str) -> dict[str, tuple[str, int]]:
+    """`backlog task list --plain` lines -> {ID: (title, criteria count)}."""
+    found = {}
+    for line in output.splitlines():
+        m = LISTED.match(line)
+        if m:
+            found[m.group(1).upper()] = (m.group(2), int(m.group(4) or 0))
+    return found
+
+
+@checker
+class BacklogTasks:
+    name = "backlog"
+    tool = "backlog"
+    slow = False
+
+    def applies(self, pkg: Package) -> bool:
+        return bool(pkg.answers.get("backlog", True)) or (pkg.root / backlog.BACKLOG_DIR / "config.yml").exists()
+
+    def run(self, pkg: Package) -> list[Finding]:
+        where = f"{backlog.BACKLOG_DIR}/"
+        try:
+            config = backlog.load_config(pkg.root)
+            if config is None:
+                return [Finding(f"{where}config.yml", "no Backlog.md project: run `scaffold tasks`")]
+            tasks = backlog.load_tasks(pkg.root, config)
+        except backlog.BacklogError as exc:
+            return [Finding(where, str(exc))]
+        findings = []
+        named = {ref for t in tasks for ref in t.references + t.modified_files}
+        for path in policy.artifacts(pkg.root):
+            if path not in named:
+                findings.append(Finding(path, "no backlog task names this artifact (run `scaffold tasks`)"))
+        titles = {t.title for t in tasks}
+        for alert in pkg.model.alerts:
+            if f"Runbook: {alert.name} response" not in titles:
+                findings.append(Finding(policy.runbook_path(alert.name), f"alert {alert.name} has no runbook task"))
+        res = tools.run("backlog", "task", "list", "--plain", cwd=pkg.root, env={"NO_COLOR": "1"})
+        if res.returncode != 0:
+            return findings + [Finding(where, f"backlog task list failed: {res.output[:300]}")]
+        listed = listed_tasks(res.stdout)
+        for t in tasks:
+            if t.folder != "tasks":
+                continue  # completed/archived tasks are not in `task list`
+            rel = f"{where}tasks/{t.path.name}" if t.path else where
+            if t.id.upper() not in listed:
+                findings.append(Finding(rel, f"{t.id} is not listed by `backlog task list --plain`"))
+            elif listed[t.id.upper()][1] != len(t.criteria):
+                findings.append(Finding(rel, f"{t.id}: the CLI reads {listed[t.id.upper()][1]} acceptance "
+                                             f"criteria, the file has {len(t.criteria)}"))
+        return findings

@@ -31,6 +31,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
@@ -124,18 +125,20 @@ def is_builtin(api_version: str, kind: str) -> bool:
 def validate(objects: list[dict[str, Any]]) -> list[list[SchemaError]]:
     """Validate objects (each with a known source) in one batch: one node process, one import each."""
     results: list[list[SchemaError]] = [[] for _ in objects]
-    npm_idx: list[int] = []
-    for i, obj in enumerate(objects):
-        src = source_for(obj.get("apiVersion"), obj.get("kind"))
+    sources = [source_for(o.get("apiVersion"), o.get("kind")) for o in objects]
+    for obj, src in zip(objects, sources):
         if src is None:
             raise KeyError(f"no schema source for {obj.get('apiVersion')} {obj.get('kind')}")
-        if src.engine == "npm":
-            npm_idx.append(i)
-        else:
-            results[i] = _validate_pydantic(src, obj)
-    if npm_idx:
-        for i, errs in zip(npm_idx, _validate_npm([objects[i] for i in npm_idx])):
-            results[i] = errs
+    npm_idx = [i for i, src in enumerate(sources) if src.engine == "npm"]
+    # node runs while the pydantic models import (the kyverno one takes seconds).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        node = pool.submit(_validate_npm, [objects[i] for i in npm_idx]) if npm_idx else None
+        for i, src in enumerate(sources):
+            if src.engine == "pypi":
+                results[i] = _validate_pydantic(src, objects[i])
+        if node is not None:
+            for i, errs in zip(npm_idx, node.result()):
+                results[i] = errs
     return results
 
 

@@ -247,3 +247,15 @@ def test_checker_finds_errors_unknown_kinds_and_names_chaos_mesh(default_copy):
     assert "resilience/chaos/pod-kill.yaml" not in by_file
     not_validated = chk.detail.split("NOT validated: ")[1]
     assert "PodChaos×" in not_validated and "Chaos Mesh" in not_validated
+
+
+def test_embedded_core_types_are_strict_too():
+    """A Rollout's pod template is checked against the Kubernetes core schema, strictly."""
+    rollout = copy.deepcopy(VALID["Rollout"])
+    del rollout["spec"]["workloadRef"]
+    rollout["spec"]["selector"] = {"matchLabels": {"app": "x"}}
+    rollout["spec"]["template"] = {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [
+        {"name": "app", "image": "x", "imagePullPolicy": "Sometimes", "securityContxt": {}}]}}
+    paths = {e.path: e.message for e in crd_schemas.validate([rollout])[0]}
+    assert "enum" not in paths.get("/spec/template/spec/containers/0/imagePullPolicy", "enum")
+    assert "unknown field" in paths["/spec/template/spec/containers/0/securityContxt"]

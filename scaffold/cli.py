@@ -196,6 +196,21 @@ def check(
     raise typer.Exit(1 if exit_code and not report.clean else 0)
 
 
+@app.command("try")
+def try_(
+    directory: Path = typer.Argument(Path("."), help="A generated package"),
+    duration: float = typer.Option(60.0, "--duration", help="Seconds of traffic (at most 900)"),
+    fail_rate: float = typer.Option(0.5, "--fail-rate", help="Share (0..1) of sample-route requests that fail"),
+    rps: Optional[float] = typer.Option(None, "--rps", help="Requests per second (default: enough for the ticket tier)"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """Run the service, Prometheus with the package's rules and Alertmanager with its routes on 127.0.0.1."""
+    from scaffold import live_view
+
+    raise typer.Exit(live_view.run(directory, duration=duration, fail_rate=fail_rate, rps=rps, fmt=fmt,
+                                   console=console, out=out))
+
+
 fleet_app = typer.Typer(help="Roll blueprint updates out over many service repositories.")
 app.add_typer(fleet_app, name="fleet")
 

@@ -80,7 +80,7 @@ def gateway_namespace(m: ServiceModel) -> str | None:
 
 
 def workload_kind(m: ServiceModel) -> str:
-    """The object that owns the pods: a Rollout when canary (rollout.yaml, IaC area)."""
+    """What the HPA scales: the Rollout when canary (it runs the Deployment's template via workloadRef)."""
     if m.canary:
         return "Rollout"
     return m.workload_kind

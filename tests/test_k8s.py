@@ -67,7 +67,8 @@ def test_base_files_follow_the_answers(pkg):
     assert files == sorted(k8s.base_resources(m) + ["kustomization.yaml"])
     has = set(files)
     assert ("cronjob.yaml" in has) == (m.blueprint == "cronjob")
-    assert ("deployment.yaml" in has) == (m.blueprint != "cronjob" and not m.canary)
+    # canary keeps the Deployment: the Rollout runs its pods through workloadRef
+    assert ("deployment.yaml" in has) == (m.blueprint != "cronjob")
     assert ("service.yaml" in has) == (m.blueprint == "service")
     assert ({"hpa.yaml", "pdb.yaml"} <= has) == (m.blueprint != "cronjob")
     assert ("httproute.yaml" in has) == (m.blueprint == "service" and m.ingress == "gateway")
@@ -115,8 +116,8 @@ def test_overlays_per_environment(pkg):
 def test_workload_hardening(pkg):
     m = model_of(pkg)
     docs = build(pkg, m.production.name)
-    workloads = by_kind(docs, "CronJob") + by_kind(docs, "Deployment") + by_kind(docs, "Rollout")
-    assert workloads
+    workloads = [w for w in docs if list(pss.pod_templates(w))]
+    assert {w["kind"] for w in workloads} == {m.workload_kind}
     for w in workloads:
         (_, _, spec), = pss.pod_templates(w)
         c = spec["containers"][0]

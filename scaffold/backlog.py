@@ -536,11 +536,23 @@ def _nolock() -> Iterator[None]:
     yield None
 
 
+# copier update renders the old and the new version into these scratch folders and
+# deletes from the project every file only the old render has; filing tasks there
+# would make it delete appended task files (their ids differ from a fresh render's).
+_SCRATCH = re.compile(r"^copier\.(?:_?main)\.(?:old|new)_copy\.")
+
+
+def in_update_scratch(dest: Path) -> bool:
+    return any(_SCRATCH.match(part) for part in Path(dest).resolve().parts)
+
+
 def run_hook(dest: Path, template: str | None = None, commit: str | None = None) -> int:
     """The Copier task: one summary line; on a problem, one clear error line and
     exit 1 without touching the package."""
     from scaffold.package import PackageError
 
+    if in_update_scratch(Path(dest)):
+        return 0
     try:
         report = sync(Path(dest), template=template, commit=commit)
     except (BacklogError, PackageError) as exc:

@@ -15,6 +15,7 @@ import contextlib
 import http.client
 import importlib.util
 import json
+import math
 import os
 import shutil
 import signal
@@ -27,9 +28,10 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from scaffold import live_config, rules, stacks, tools, yamlio
 from scaffold.live_sink import Sink
@@ -359,7 +361,7 @@ class LiveRun:
             q = urllib.parse.quote("slo:sli_error:ratio_rate5m")
             for r in get_json(f"{self.prom_url}/api/v1/query?query={q}")["data"]["result"]:
                 value = float(r["value"][1])
-                if value != value:  # NaN: no traffic yet
+                if math.isnan(value):  # no traffic yet
                     continue
                 key = (r["metric"].get("slo", ""), r["metric"].get("namespace", ""))
                 entry = s.sli.setdefault(key, {"max": value, "last": value})

@@ -53,42 +53,53 @@ def summary_view(s: dict[str, Any]) -> Group:
         head.add_row("recorded", f"slo:sli_error:ratio_rate5m{{slo=\"availability\"}} = {s['recorded_error_ratio']:.4f}"
                      + (f" (expected {o['fail_rate']} +/- {s['error_ratio_tolerance']:.4f})"
                         if s["error_ratio_tolerance"] is not None else ""))
+    elif tr["sent"]:
+        head.add_row("recorded", "slo:sli_error:ratio_rate5m{slo=\"availability\"} absent: no 5xx series exists "
+                     "(zero errors)")
     c = s["compression"]
     head.add_row("time compression", f"waits / {c['factor']} (floor {c['floor']}): rule for:, group intervals, "
                  f"Alertmanager group_wait/group_interval/repeat_interval; unchanged: {c['unchanged']}")
 
-    sli = Table(title="SLIs (recording rules)")
+    sli = Table(title="SLIs (recording rules)", title_justify="left")
     for col in ("slo", "namespace", "last ratio_rate5m", "max ratio_rate5m"):
         sli.add_column(col)
     for r in s["sli"]:
         sli.add_row(r["slo"], r["namespace"], f"{r['last_ratio_rate5m']:.4f}", f"{r['max_ratio_rate5m']:.4f}")
 
-    alerts = Table(title="alerts (Prometheus)")
-    for col in ("alert", "states (s after start)", "severity/tier", "slo", "runbook_url"):
-        alerts.add_column(col, overflow="fold")
+    lines: list[Any] = ["", "[bold]alerts (Prometheus)[/]"]
     for a in s["alerts"]:
-        states = ", ".join(f"[{STATE_STYLE.get(k, 'white')}]{k}[/] {v}s" for k, v in a["first_s"].items())
+        states = " -> ".join(f"[{STATE_STYLE.get(k, 'white')}]{k}[/] at {v}s" for k, v in a["first_s"].items())
         lab = a["labels"]
-        alerts.add_row(a["alert"], states, f"{lab.get('severity', '')}/{lab.get('tier', '')}", lab.get("slo", ""),
-                       a["runbook_url"])
-
-    notes = Table(title="notifications received by the sink")
-    for col in ("at", "receiver", "integration", "alerts / rendered"):
-        notes.add_column(col, overflow="fold")
+        slo = f" slo={lab['slo']}" if lab.get("slo") else ""
+        lines.append(f"  {a['alert']}  {lab.get('severity', '')}/{lab.get('tier', '')}{slo}  {states}")
+        lines.append(f"    runbook_url: {a['runbook_url']}")
+    lines += ["", "[bold]notifications received by the sink[/]"]
     for n in s["notifications"]:
-        what = ", ".join(f"{a['alertname']} ({a['status']}; severity={a['labels'].get('severity')}, "
-                         f"tier={a['labels'].get('tier')}, service={a['labels'].get('service')}, "
-                         f"runbook_url={a['annotations'].get('runbook_url')})" for a in n["alerts"])
-        notes.add_row(f"{n['at_s']}s", n["receiver"], n["integration"], what or json.dumps(n["rendered"]))
+        lines.append(f"  {n['at_s']}s  {n['receiver']} via {n['integration']}")
+        for a in n["alerts"]:
+            lab = a["labels"]
+            lines.append(f"    {a['alertname']} ({a['status']}) severity={lab.get('severity')} tier={lab.get('tier')} "
+                         f"service={lab.get('service')} slo={lab.get('slo')}")
+            lines.append(f"      runbook_url: {a['annotations'].get('runbook_url')}")
+        r = n["rendered"]
+        if n["integration"] == "pagerduty":
+            lines.append(f"    event {r['event_action']}: severity={r['severity']} summary={r['summary']!r}")
+            lines.append(f"      details.runbook_url: {(r['details'] or {}).get('runbook_url')}")
+        elif n["integration"] == "slack":
+            lines.append(f"    {r['channel']}: {r['title']}")
+    if not s["notifications"]:
+        lines.append("  none")
+    lines.append("")
 
-    inh = Table(title="inhibited (Alertmanager)")
-    for col in ("alert", "slo", "tier", "inhibited by", "since"):
-        inh.add_column(col)
+    lines.append("[bold]inhibited (Alertmanager)[/]")
     for i in s["inhibited"]:
-        inh.add_row(i["alert"], i["labels"].get("slo", ""), i["labels"].get("tier", ""),
-                    ", ".join(i["inhibited_by"]), f"{i['first_s']}s")
+        lab = i["labels"]
+        lines.append(f"  {i['alert']} (tier={lab.get('tier')} slo={lab.get('slo')}) inhibited by "
+                     f"{', '.join(i['inhibited_by'])} from {i['first_s']}s")
+    if not s["inhibited"]:
+        lines.append("  none")
     hit = ", ".join(f"{r}: {', '.join(a) or '(no alerts)'}" for r, a in s["receivers_hit"].items()) or "none"
-    return Group(head, sli, alerts, notes, inh, f"receivers hit: {hit}")
+    return Group(head, sli, *lines, "", f"[bold]receivers hit:[/] {hit}")
 
 
 def run(directory: Path, *, duration: float, fail_rate: float, rps: float | None, fmt: str,

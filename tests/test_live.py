@@ -1,0 +1,248 @@
+"""`scaffold try`: the compressed configs judged by promtool/amtool, and the whole
+loop run for real (service + Prometheus + Alertmanager + sink on 127.0.0.1).
+
+Tolerances: the recorded ratio (slo:sli_error:ratio_rate5m) must match the
+error ratio the client observed within RECORDED_TOLERANCE (scrape timing and
+rate() extrapolation only), and the observed ratio must match the injected rate
+within 4 binomial standard deviations (live_config.tolerance).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scaffold import live, live_config, tools, yamlio
+from scaffold.live_sink import Sink
+from scaffold.model import ServiceModel
+from scaffold.package import Package
+from scaffold.validate import alertmanager as am_checks
+from tests.conftest import require_tool
+
+RECORDED_TOLERANCE = 0.02
+RUN_TIMEOUT_S = 300
+SLO_ALERTS = ("AvailabilityErrorBudgetBurnPage", "AvailabilityErrorBudgetBurnTicket", "AvailabilityErrorBudgetExhausted")
+
+
+# -- configs, judged by the real tools ----------------------------------------
+
+def test_duration_round_trip() -> None:
+    for text, ms in (("2m", 120_000), ("1h30m", 5_400_000), ("500ms", 500), ("1d", 86_400_000), ("0s", 0)):
+        assert live_config.duration_ms(text) == ms
+        assert live_config.duration_ms(live_config.format_ms(ms)) == ms
+    assert live_config.compress("15m") == "15s"
+    assert live_config.compress("10s") == "1s"  # the floor
+    with pytest.raises(ValueError):
+        live_config.duration_ms("5 minutes")
+
+
+def test_compressed_rules_keep_every_expr_and_pass_promtool(default_package: Path, tmp_path: Path) -> None:
+    require_tool("promtool")
+    for src in sorted((default_package / "observability" / "prometheus").glob("*.rules.yaml")):
+        original = yamlio.load_file(src)
+        doc, notes = live_config.compress_rule_groups(original)
+        assert notes
+        pairs = [(a, b) for ga, gb in zip(original["groups"], doc["groups"])
+                 for a, b in zip(ga["rules"], gb["rules"])]
+        assert len(pairs) == sum(len(g["rules"]) for g in original["groups"])
+        for before, after in pairs:
+            assert {k: v for k, v in before.items() if k != "for"} == {k: v for k, v in after.items() if k != "for"}
+            if "for" in before:
+                assert live_config.duration_ms(after["for"]) == max(
+                    1000, live_config.duration_ms(before["for"]) // live_config.COMPRESSION)
+        out = tmp_path / src.name
+        out.write_text(yamlio.dump(doc), encoding="utf-8")
+        res = tools.run("promtool", "check", "rules", str(out))
+        assert res.returncode == 0, res.output
+
+
+def test_prometheus_config_passes_promtool_and_labels_targets_like_the_operator(default_package: Path,
+                                                                                tmp_path: Path) -> None:
+    require_tool("promtool")
+    pkg = Package.load(default_package)
+    rule = tmp_path / "r.rules.yaml"
+    rule.write_text((default_package / "observability/prometheus/payments-api.rules.yaml").read_text())
+    monitor = yamlio.load_file(default_package / "k8s/base/servicemonitor.yaml")
+    cfg = live_config.prometheus_config(pkg.model, app_port=18080, am_port=19093, rule_files=[str(rule)],
+                                        monitor=monitor)
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yamlio.dump(cfg), encoding="utf-8")
+    res = tools.run("promtool", "check", "config", str(path))
+    assert res.returncode == 0, res.output
+    scrape = cfg["scrape_configs"][0]
+    assert scrape["static_configs"][0]["labels"]["namespace"] == "payments-api-prod"
+    assert scrape["relabel_configs"] == [{"action": "replace", "target_label": "job", "replacement": "payments-api"}]
+    assert scrape["static_configs"][0]["targets"] == ["127.0.0.1:18080"]
+
+
+def test_redirected_alertmanager_config_keeps_routes_and_inhibition(default_package: Path, tmp_path: Path) -> None:
+    require_tool("amtool")
+    original = yamlio.load_file(default_package / am_checks.CONFIG)
+    cfg, _notes = live_config.alertmanager_config(original, sink_url="http://127.0.0.1:9", secrets_dir=tmp_path / "s")
+    assert cfg["inhibit_rules"] == original["inhibit_rules"]
+    strip = ("group_wait", "group_interval", "repeat_interval")
+
+    def shape(route: dict) -> dict:
+        return {**{k: v for k, v in route.items() if k not in strip and k != "routes"},
+                "routes": [shape(r) for r in route.get("routes") or []]}
+
+    assert shape(cfg["route"]) == shape(original["route"])
+    text = json.dumps(cfg)
+    assert "/etc/alertmanager" not in text and "events.pagerduty.com" not in text
+    for r in cfg["receivers"]:
+        assert r["webhook_configs"][-1]["url"] == f"http://127.0.0.1:9/webhook/{r['name']}"
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yamlio.dump(cfg), encoding="utf-8")
+    assert am_checks.check_config(path, "alertmanager.yml") == []
+    # the package's own route tests still resolve to the same receivers
+    assert am_checks.check_routes(path, default_package / am_checks.ROUTE_TESTS, "routes.test.yaml") == []
+
+
+def test_default_rps_meets_the_ticket_guard() -> None:
+    m = ServiceModel.from_answers({"service_name": "payments-api"})
+    assert live_config.traffic_needed(m) == {"page": 60, "ticket": 1440}
+    for duration in (30, 60, 120):
+        rps = live_config.default_rps(m, duration)
+        assert rps * duration * 0.4 >= 1440 or rps == live_config.MAX_AUTO_RPS
+
+
+def test_sink_records_each_integration() -> None:
+    import urllib.request
+
+    sink = Sink().start()
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        body = json.dumps({"alerts": [{"labels": {"alertname": "X"}}]}).encode()
+        for kind in ("webhook", "pagerduty", "slack"):
+            with opener.open(urllib.request.Request(f"{sink.url}/{kind}/team-pager", data=body), timeout=5) as r:
+                assert r.status in (200, 202)
+        got = sink.snapshot()
+        assert [(n.integration, n.receiver) for n in got] == [
+            ("webhook", "team-pager"), ("pagerduty", "team-pager"), ("slack", "team-pager")]
+        assert got[0].alerts() == [{"labels": {"alertname": "X"}}] and got[1].alerts() == []
+    finally:
+        sink.stop()
+
+
+def test_bad_options_are_refused() -> None:
+    for opts in (live.Options(duration=0), live.Options(fail_rate=1.5), live.Options(rps=-1)):
+        with pytest.raises(live.LiveError):
+            opts.check()
+
+
+# -- the live loop -------------------------------------------------------------
+
+def _require_servers() -> None:
+    require_tool("prometheus")
+    if not any(tools.find(b) for b in live.ALERTMANAGER_BINARIES):
+        require_tool("alertmanager")
+
+
+def _assert_cleaned_up(summary: dict) -> None:
+    """Every child process is gone and nothing listens on its port any more."""
+    assert {p["name"] for p in summary["processes"]} == {"service", "prometheus", "alertmanager"}
+    for p in summary["processes"]:
+        with pytest.raises(ProcessLookupError):
+            os.kill(p["pid"], 0)
+    for port in [p["port"] for p in summary["processes"]] + [summary["sink_port"]]:
+        with socket.socket() as s, pytest.raises(ConnectionRefusedError):
+            s.settimeout(2)
+            s.connect(("127.0.0.1", port))
+
+
+def _listening(pid: int) -> list[str]:
+    """Local addresses of the listening TCP sockets a process holds (from /proc)."""
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                found.append(cols[1].split(":")[0])
+    return found
+
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1 as /proc prints them
+
+
+@pytest.mark.live
+def test_no_injected_errors_no_slo_alert_and_loopback_only(render) -> None:
+    _require_servers()
+    pkg = render()
+    listeners: dict[str, list[str]] = {}
+
+    def on_update(state: dict) -> None:
+        if not listeners and state["elapsed_s"] >= 2:
+            for p in runner.procs:
+                listeners[p.name] = _listening(p.popen.pid)
+
+    runner = live.LiveRun(pkg, live.Options(duration=40, fail_rate=0.0), on_update=on_update)
+    summary = runner.run()
+    _assert_cleaned_up(summary)
+    assert set(listeners) == {"service", "prometheus", "alertmanager"}
+    for name, addrs in listeners.items():
+        assert addrs and set(addrs) <= LOOPBACK, f"{name} listens on {addrs}"
+    assert summary["traffic"]["sent"] > 0 and summary["traffic"]["codes"].get("500", 0) == 0
+    # No 5xx series ever exists, so the availability ratio is absent (not 0): that is
+    # how the rules behave; the latency SLI proves the recording rules ran.
+    assert summary["recorded_error_ratio"] is None
+    assert {(r["slo"], r["last_ratio_rate5m"]) for r in summary["sli"]} == {("latency", 0.0)}
+    slo_alerts = [a for a in summary["alerts"] if a["labels"].get("slo")]
+    assert slo_alerts == [], slo_alerts
+    delivered = [a for n in summary["notifications"] for a in n["alerts"] if a["labels"].get("slo")]
+    assert delivered == []
+
+
+@pytest.mark.live
+def test_high_error_rate_pages_and_inhibits_the_ticket_tiers(default_package: Path) -> None:
+    _require_servers()
+    m = Package.load(default_package).model
+    proc = subprocess.run([sys.executable, "-m", "scaffold", "try", str(default_package), "--duration", "60",
+                           "--fail-rate", "0.5", "--format", "json"],
+                          capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT_S, env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)
+    _assert_cleaned_up(summary)
+
+    # the page alert fired and reached the pager receiver with its labels and runbook
+    page = "AvailabilityErrorBudgetBurnPage"
+    fired = {a["alert"]: a for a in summary["alerts"]}
+    assert "firing" in fired[page]["states"]
+    pager = f"{m.team}-pager"
+    delivered = [a for n in summary["notifications"] if n["receiver"] == pager and n["integration"] == "webhook"
+                 for a in n["alerts"] if a["alertname"] == page]
+    assert delivered, summary["notifications"]
+    labels = delivered[0]["labels"]
+    assert (labels["severity"], labels["tier"], labels["service"], labels["slo"]) == (
+        "critical", "page", m.name, "availability")
+    assert delivered[0]["annotations"]["runbook_url"] == m.runbook_url(page)
+    pd = [n for n in summary["notifications"] if n["receiver"] == pager and n["integration"] == "pagerduty"]
+    assert pd and pd[0]["rendered"]["details"]["runbook_url"] == m.runbook_url(page)
+
+    # the ticket tiers of the same SLO fired too (compressed), and were inhibited by the page
+    inhibited = {i["alert"]: i for i in summary["inhibited"]}
+    for ticket in ("AvailabilityErrorBudgetBurnTicket", "AvailabilityErrorBudgetExhausted"):
+        assert "firing" in fired[ticket]["states"], f"{ticket} never fired: {fired.get(ticket)}"
+        assert page in inhibited[ticket]["inhibited_by"]
+    ticket_rx = f"{m.team}-ticket"
+    to_ticket = [a["alertname"] for n in summary["notifications"] if n["receiver"] == ticket_rx for a in n["alerts"]]
+    assert not set(to_ticket) & set(SLO_ALERTS), to_ticket
+
+    # the recorded error ratio agrees with what was injected
+    tr = summary["traffic"]
+    assert abs(summary["recorded_error_ratio"] - tr["observed_error_ratio"]) <= RECORDED_TOLERANCE
+    assert abs(tr["observed_error_ratio"] - 0.5) <= summary["error_ratio_tolerance"]

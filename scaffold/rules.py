@@ -17,12 +17,35 @@ EVALUATION_INTERVAL = "1m"
 SCRAPE_INTERVAL = "30s"
 
 
-def rule_file_name(m: ServiceModel) -> str:
-    return f"{m.name}.rules.yaml"
+def rule_file_name(m: ServiceModel, part: str | None = None) -> str:
+    return f"{m.name}-{part}.rules.yaml" if part else f"{m.name}.rules.yaml"
 
 
-def test_file_name(m: ServiceModel) -> str:
-    return f"{m.name}.test.yaml"
+def test_file_name(m: ServiceModel, part: str | None = None) -> str:
+    return f"{m.name}-{part}.test.yaml" if part else f"{m.name}.test.yaml"
+
+
+def parts(m: ServiceModel) -> list[str | None]:
+    """One rule/test file pair for the built-ins (None), one per extra SLO: promtool
+    evaluates every rule of a file for every test group, so files stay small."""
+    return [None] + [s["name"] for s in m.extra_slos]
+
+
+def rule_file_names(m: ServiceModel) -> list[str]:
+    return [rule_file_name(m, p) for p in parts(m)]
+
+
+def test_file_names(m: ServiceModel) -> list[str]:
+    return [test_file_name(m, p) for p in parts(m)]
+
+
+def _part_of(m: ServiceModel, slo: str | None) -> str | None:
+    return slo if slo in {s["name"] for s in m.extra_slos} else None
+
+
+def rule_file_of(m: ServiceModel, alert: Any) -> str:
+    """The rule file that holds a catalog alert."""
+    return rule_file_name(m, _part_of(m, alert.slo))
 
 
 def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -52,22 +75,39 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
     return {"name": f"{m.name}-slo-{s.name}", "interval": EVALUATION_INTERVAL, "rules": rules}
 
 
-def groups(m: ServiceModel) -> list[dict[str, Any]]:
-    alerts = m.alerts
-    out = [slo_group(m, s) for s in slomath.slos_for(m)]
-    out.append({"name": f"{m.name}-slo-alerts", "rules": [a.rule() for a in alerts if a.slo]})
-    out.append({"name": f"{m.name}-symptoms", "rules": [a.rule() for a in alerts if not a.slo]})
+def groups(m: ServiceModel, part: str | None = None) -> list[dict[str, Any]]:
+    alerts = [a for a in m.alerts if _part_of(m, a.slo) == part]
+    out = [slo_group(m, s) for s in slomath.slos_for(m) if _part_of(m, s.name) == part]
+    suffix = f"-{part}" if part else ""
+    out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [a.rule() for a in alerts if a.slo]})
+    if part is None:
+        out.append({"name": f"{m.name}-symptoms", "rules": [a.rule() for a in alerts if not a.slo]})
     return out
 
 
-def rule_file(m: ServiceModel) -> dict[str, Any]:
-    return {"groups": groups(m)}
+def all_groups(m: ServiceModel) -> list[dict[str, Any]]:
+    return [g for p in parts(m) for g in groups(m, p)]
 
 
-def test_file(m: ServiceModel) -> dict[str, Any]:
-    """promtool unit tests: one test group per catalog case."""
+def _part_named(m: ServiceModel, file_name: str, namer: Any) -> str | None:
+    for p in parts(m):
+        if namer(m, p) == file_name:
+            return p
+    raise ValueError(f"{file_name} is not a rule/test file of {m.name}")
+
+
+def rule_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
+    part = _part_named(m, file_name, rule_file_name) if file_name else None
+    return {"groups": groups(m, part)}
+
+
+def test_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
+    """promtool unit tests: one test group per distinct input, for the alerts of one rule file."""
+    part = _part_named(m, file_name, test_file_name) if file_name else None
     merged: dict[str, dict[str, Any]] = {}
     for a in m.alerts:
+        if _part_of(m, a.slo) != part:
+            continue
         for c in a.tests:
             # cases on identical input share one test group: promtool opens one TSDB per group
             key = repr((c.interval, c.input_series))
@@ -78,14 +118,14 @@ def test_file(m: ServiceModel) -> dict[str, Any]:
             group["alert_rule_test"].append({"eval_time": c.eval_time, "alertname": a.name,
                                              "exp_alerts": [dict(e) for e in c.exp_alerts]})
     tests = [{**g, "name": "; ".join(g["name"])} for g in merged.values()]
-    return {"rule_files": [rule_file_name(m)], "evaluation_interval": EVALUATION_INTERVAL, "tests": tests}
+    return {"rule_files": [rule_file_name(m, part)], "evaluation_interval": EVALUATION_INTERVAL, "tests": tests}
 
 
 def prometheus_rule(m: ServiceModel) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
         "metadata": {"name": m.name, "namespace": m.name, "labels": dict(m.labels)},
-        "spec": {"groups": groups(m)},
+        "spec": {"groups": all_groups(m)},
     }
 
 

@@ -38,6 +38,10 @@ def alert_rules(groups: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 yield rule
 
 
+def _by_name(groups: list[Any]) -> dict[str, Any]:
+    return {str(g.get("name")): g for g in groups if isinstance(g, dict)}
+
+
 def _promtool_check(path: Path, rel: str) -> list[Finding]:
     res = tools.run("promtool", "check", "rules", str(path))
     return [] if res.returncode == 0 else [Finding(rel, f"promtool check rules: {res.output}")]
@@ -63,13 +67,13 @@ class PromtoolCheckRules:
 
     def run(self, pkg: Package) -> list[Finding]:
         findings: list[Finding] = []
-        plain: dict[str, Any] = {}
+        plain: list[Any] = []
         for path in pkg.files(RULES_GLOB):
             rel = pkg.rel(path)
             findings += _promtool_check(path, rel)
             doc = yamlio.load_file(path) or {}
             findings += _artifacts(doc.get("groups"), rel)
-            plain[rel] = doc.get("groups")
+            plain += doc.get("groups") or []
         with tempfile.TemporaryDirectory() as tmp:
             for i, (path, doc) in enumerate(prometheus_rules(pkg)):
                 rel = pkg.rel(path)
@@ -81,7 +85,7 @@ class PromtoolCheckRules:
                 unwrapped.write_text(yamlio.dump({"groups": groups}), encoding="utf-8")
                 findings += [Finding(rel, f.message) for f in _promtool_check(unwrapped, rel)]
                 findings += _artifacts(groups, rel)
-                if plain and groups not in plain.values():
+                if plain and _by_name(groups) != _by_name(plain):
                     findings.append(Finding(rel, "PrometheusRule groups differ from the plain rule files"))
         return findings
 

@@ -422,6 +422,13 @@ class LiveRun:
             notifications.append({"receiver": n.receiver, "integration": n.integration, "at_s": round(n.at, 1),
                                   "alerts": alerts, "rendered": rendered(n)})
             hit.setdefault(n.receiver, set()).update(a["alertname"] for a in alerts)
+        need = live_config.traffic_needed(self.m)
+        notes = []
+        if not self.traffic:
+            notes.append(f"{self.m.blueprint}: its own loop sets the event rate; the traffic guards need "
+                         f"{need['page']} events (page) and {need['ticket']} (ticket) before those tiers can fire")
+        elif sent < need["ticket"]:
+            notes.append(f"{sent} requests < {need['ticket']}: the ticket tier's traffic guard cannot pass in this run")
         recorded = {k[0]: v["last"] for k, v in self.seen.sli.items()}
         availability = recorded.get("availability")
         return {
@@ -432,6 +439,7 @@ class LiveRun:
                             "changes": list(self.notes),
                             "unchanged": "every expr, threshold, window, label, annotation, route matcher, "
                                          "grouping and inhibit rule"},
+            "notes": notes,
             "traffic": {"sent": sent, "codes": dict(sorted(counts.items())), "observed_error_ratio": observed,
                         "needed_for_tier": live_config.traffic_needed(self.m)},
             "sli": [{"slo": k[0], "namespace": k[1], "last_ratio_rate5m": round(v["last"], 6),

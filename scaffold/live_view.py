@@ -56,6 +56,8 @@ def summary_view(s: dict[str, Any]) -> Group:
     elif tr["sent"]:
         head.add_row("recorded", "slo:sli_error:ratio_rate5m{slo=\"availability\"} absent: no 5xx series exists "
                      "(zero errors)")
+    for note in s["notes"]:
+        head.add_row("note", note)
     c = s["compression"]
     head.add_row("time compression", f"waits / {c['factor']} (floor {c['floor']}): rule for:, group intervals, "
                  f"Alertmanager group_wait/group_interval/repeat_interval; unchanged: {c['unchanged']}")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -246,3 +248,42 @@ def test_high_error_rate_pages_and_inhibits_the_ticket_tiers(default_package: Pa
     tr = summary["traffic"]
     assert abs(summary["recorded_error_ratio"] - tr["observed_error_ratio"]) <= RECORDED_TOLERANCE
     assert abs(tr["observed_error_ratio"] - 0.5) <= summary["error_ratio_tolerance"]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # field 4: ppid
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_run_stops_every_process(default_package: Path, sig: signal.Signals) -> None:
+    _require_servers()
+    proc = subprocess.Popen([sys.executable, "-m", "scaffold", "try", str(default_package), "--duration", "120",
+                             "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        children: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(children) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            children = _children(proc.pid)  # service, alertmanager, prometheus
+            time.sleep(0.5)
+        assert len(children) == 3, f"expected 3 children, saw {children}"
+        time.sleep(2)
+        proc.send_signal(sig)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -289,6 +289,12 @@ fi
 """
 
 
+# A new push to a PR cancels its older run; runs on the default branch get a group of
+# their own (the commit), so a deploy in flight is never cancelled. A literal
+# cancel-in-progress also keeps checkov's workflow schema from dropping the file.
+PR_CANCELS_GROUP = "{name}-${{{{ github.event_name == 'pull_request' && github.ref || github.sha }}}}"
+
+
 def concurrency(group: str, cancel: Any = False) -> dict[str, Any]:
     return {"group": group, "cancel-in-progress": cancel}
 
@@ -374,7 +380,7 @@ def ci(m) -> dict[str, Any]:
     return header(
         "CI", {"pull_request": {"branches": [DEFAULT_BRANCH]}, "push": {"branches": [DEFAULT_BRANCH]},
                "workflow_dispatch": None},
-        "ci-${{ github.ref }}", "${{ github.event_name == 'pull_request' }}", jobs)
+        PR_CANCELS_GROUP.format(name="ci"), True, jobs)
 
 
 # -- cd.yml -------------------------------------------------------------------
@@ -635,7 +641,7 @@ def security(m) -> dict[str, Any]:
     }
     on = {"pull_request": {"branches": [DEFAULT_BRANCH]}, "push": {"branches": [DEFAULT_BRANCH]},
           "schedule": [{"cron": security_cron(m)}], "workflow_dispatch": None}
-    return header("Security", on, "security-${{ github.ref }}", "${{ github.event_name == 'pull_request' }}", jobs)
+    return header("Security", on, PR_CANCELS_GROUP.format(name="security"), True, jobs)
 
 
 def has_checkov_config() -> bool:

@@ -19,7 +19,7 @@ from scaffold.validate import workflows as wfcheck
 STACKS = ("python", "node", "go", "dotnet")
 FAST = ("workflows-actionlint", "workflows-zizmor", "workflows-schema", "workflows-pins", "workflows-hygiene")
 TOOLS = {"workflows-actionlint": ("actionlint", "shellcheck"), "workflows-zizmor": ("zizmor",),
-         "workflows-schema": ("check-jsonschema",), "workflows-checkov": ("checkov",)}
+         "workflows-schema": ("check-jsonschema",), "checkov": ("checkov",)}
 WF = ".github/workflows"
 
 
@@ -44,9 +44,25 @@ def test_checks_pass_for_every_stack(render, stack: str, check: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stack", STACKS)
-def test_checkov_github_actions_passes(render, stack: str) -> None:
-    result = run_checker("workflows-checkov", render(stack=stack, skip_tasks=True))
+def test_checkov_passes_with_github_actions(render, stack: str) -> None:
+    """checkov's github_actions framework runs in the package's one checkov config."""
+    root = render(stack=stack, skip_tasks=True)
+    cfg = yamlio.load_file(root / ".checkov.yaml")
+    assert "github_actions" in cfg["framework"] and WF in cfg["directory"]
+    result = run_checker("checkov", root)
     assert result.status == "pass", [f"{f.file}: {f.message}" for f in result.findings]
+
+
+@pytest.mark.slow
+def test_checkov_catches_write_all(render, tmp_path: Path) -> None:
+    dest = tmp_path / "pkg"
+    shutil.copytree(render(skip_tasks=True), dest, symlinks=True)
+    path = dest / WF / "blueprint-update.yml"
+    path.write_text(path.read_text().replace("\npermissions: {}\n", "\npermissions: write-all\n", 1))
+    result = run_checker("checkov", dest)
+    assert result.status == "fail"
+    assert any("github_actions" in f.message and "blueprint-update.yml" in f.file for f in result.findings), \
+        result.findings
 
 
 @pytest.mark.parametrize("answers", [

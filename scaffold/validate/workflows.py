@@ -1,6 +1,7 @@
 """GitHub workflows: actionlint (+shellcheck), zizmor --offline, the vendored
-workflow schema, SHA pins and hygiene rules, and checkov's github_actions
-framework (slow: it spends seconds starting up)."""
+workflow schema, SHA pins and hygiene rules. checkov's github_actions framework
+runs inside the one checkov checker (scaffold/checkov_policy.py FRAMEWORKS), so
+its skips stay in the single written-down list."""
 
 from __future__ import annotations
 
@@ -125,33 +126,6 @@ class Hygiene(_Workflows):
         findings = []
         for path in workflow_files(pkg):
             findings += hygiene_findings(pkg.rel(path), yamlio.load_file(path))
-        return findings
-
-
-@checker
-class CheckovActions(_Workflows):
-    name = "workflows-checkov"
-    tool = "checkov"
-    slow = True
-
-    def run(self, pkg: Package) -> list[Finding]:
-        res = tools.run("checkov", "-d", WORKFLOWS, "--framework", "github_actions", "--quiet", "--compact",
-                        "-o", "json", "--skip-download", cwd=pkg.root, env={"BC_SKIP_MAPPING": "TRUE"})
-        try:
-            report = json.loads(res.stdout or "{}")
-        except json.JSONDecodeError:
-            return [Finding(WORKFLOWS, f"checkov exited {res.returncode}: {res.output[-2000:]}")]
-        reports = report if isinstance(report, list) else [report]
-        findings = []
-        for rep in reports:
-            for fail in rep.get("results", {}).get("failed_checks", []):
-                findings.append(Finding(f"{WORKFLOWS}{fail.get('file_path', '')}" if fail.get("file_path", "").startswith("/")
-                                        else fail.get("file_path", WORKFLOWS),
-                                        f"{fail.get('check_id')}: {fail.get('check_name')} ({fail.get('resource')})"))
-            if rep.get("summary", {}).get("parsing_errors"):
-                findings.append(Finding(WORKFLOWS, f"checkov could not parse {rep['summary']['parsing_errors']} file(s)"))
-        if not findings and res.returncode != 0:
-            findings.append(Finding(WORKFLOWS, f"checkov exited {res.returncode}: {res.output[-2000:]}"))
         return findings
 
 

@@ -11,6 +11,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from scaffold import live, tools
 from scaffold.package import PackageError
@@ -30,11 +31,11 @@ def progress(state: dict[str, Any]) -> Table:
         sent = sum(req.values())
         bad = sum(n for c, n in req.items() if c.startswith("5"))
         t.add_row("requests", f"{sent} sent, {bad} answered 5xx")
-    t.add_row("SLI error ratio (5m)", ", ".join(f"{k} {v:.4f}" for k, v in state["sli"].items()) or "(no data yet)")
-    t.add_row("alerts", ", ".join(f"[{STATE_STYLE.get(v, 'white')}]{k} {v}[/]"
-                                  for k, v in state["alerts"].items()) or "none")
+    t.add_row("SLI error ratio (5m)", Text(", ".join(f"{k} {v:.4f}" for k, v in state["sli"].items()) or "(no data yet)"))
+    alerts = Text(", ").join(Text(f"{k} {v}", style=STATE_STYLE.get(v, "white")) for k, v in state["alerts"].items())
+    t.add_row("alerts", alerts or "none")
     t.add_row("notifications", str(state["notifications"]))
-    t.add_row("inhibited", ", ".join(state["inhibited"]) or "none")
+    t.add_row("inhibited", Text(", ".join(state["inhibited"]) or "none"))
     return t
 
 
@@ -66,42 +67,42 @@ def summary_view(s: dict[str, Any]) -> Group:
     for col in ("slo", "namespace", "last ratio_rate5m", "max ratio_rate5m"):
         sli.add_column(col)
     for r in s["sli"]:
-        sli.add_row(r["slo"], r["namespace"], f"{r['last_ratio_rate5m']:.4f}", f"{r['max_ratio_rate5m']:.4f}")
+        sli.add_row(Text(r["slo"]), Text(r["namespace"]), f"{r['last_ratio_rate5m']:.4f}", f"{r['max_ratio_rate5m']:.4f}")
 
-    lines: list[Any] = ["", "[bold]alerts (Prometheus)[/]"]
+    # Labels and annotations are data: Text() never parses them as markup.
+    lines: list[Any] = ["", Text("alerts (Prometheus)", style="bold")]
     for a in s["alerts"]:
-        states = " -> ".join(f"[{STATE_STYLE.get(k, 'white')}]{k}[/] at {v}s" for k, v in a["first_s"].items())
         lab = a["labels"]
         slo = f" slo={lab['slo']}" if lab.get("slo") else ""
-        lines.append(f"  {a['alert']}  {lab.get('severity', '')}/{lab.get('tier', '')}{slo}  {states}")
-        lines.append(f"    runbook_url: {a['runbook_url']}")
-    lines += ["", "[bold]notifications received by the sink[/]"]
+        line = Text(f"  {a['alert']}  {lab.get('severity', '')}/{lab.get('tier', '')}{slo} ")
+        for k, v in a["first_s"].items():
+            line.append(" ").append(k, style=STATE_STYLE.get(k, "white")).append(f" at {v}s")
+        lines += [line, Text(f"    runbook_url: {a['runbook_url']}")]
+    lines += ["", Text("notifications received by the sink", style="bold")]
     for n in s["notifications"]:
-        lines.append(f"  {n['at_s']}s  {n['receiver']} via {n['integration']}")
+        lines.append(Text(f"  {n['at_s']}s  {n['receiver']} via {n['integration']}"))
         for a in n["alerts"]:
             lab = a["labels"]
-            lines.append(f"    {a['alertname']} ({a['status']}) severity={lab.get('severity')} tier={lab.get('tier')} "
-                         f"service={lab.get('service')} slo={lab.get('slo')}")
-            lines.append(f"      runbook_url: {a['annotations'].get('runbook_url')}")
+            lines.append(Text(f"    {a['alertname']} ({a['status']}) severity={lab.get('severity')} "
+                              f"tier={lab.get('tier')} service={lab.get('service')} slo={lab.get('slo')}"))
+            lines.append(Text(f"      runbook_url: {a['annotations'].get('runbook_url')}"))
         r = n["rendered"]
         if n["integration"] == "pagerduty":
-            lines.append(f"    event {r['event_action']}: severity={r['severity']} summary={r['summary']!r}")
-            lines.append(f"      details.runbook_url: {(r['details'] or {}).get('runbook_url')}")
+            lines.append(Text(f"    event {r['event_action']}: severity={r['severity']} summary={r['summary']!r}"))
+            lines.append(Text(f"      details.runbook_url: {(r['details'] or {}).get('runbook_url')}"))
         elif n["integration"] == "slack":
-            lines.append(f"    {r['channel']}: {r['title']}")
+            lines.append(Text(f"    {r['channel']}: {r['title']}"))
     if not s["notifications"]:
         lines.append("  none")
-    lines.append("")
-
-    lines.append("[bold]inhibited (Alertmanager)[/]")
+    lines += ["", Text("inhibited (Alertmanager)", style="bold")]
     for i in s["inhibited"]:
         lab = i["labels"]
-        lines.append(f"  {i['alert']} (tier={lab.get('tier')} slo={lab.get('slo')}) inhibited by "
-                     f"{', '.join(i['inhibited_by'])} from {i['first_s']}s")
+        lines.append(Text(f"  {i['alert']} (tier={lab.get('tier')} slo={lab.get('slo')}) inhibited by "
+                          f"{', '.join(i['inhibited_by'])} from {i['first_s']}s"))
     if not s["inhibited"]:
         lines.append("  none")
     hit = ", ".join(f"{r}: {', '.join(a) or '(no alerts)'}" for r, a in s["receivers_hit"].items()) or "none"
-    return Group(head, sli, *lines, "", f"[bold]receivers hit:[/] {hit}")
+    return Group(head, sli, *lines, "", Text.assemble(("receivers hit: ", "bold"), hit))
 
 
 def run(directory: Path, *, duration: float, fail_rate: float, rps: float | None, fmt: str,
@@ -115,7 +116,7 @@ def run(directory: Path, *, duration: float, fail_rate: float, rps: float | None
         try:
             runner = live.LiveRun(directory, live.Options(duration=duration, fail_rate=fail_rate, rps=rps))
         except (live.LiveError, PackageError) as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(Text.assemble(("error: ", "red"), str(exc)))
             return 2
         try:
             if fmt == "json" or not console.is_terminal:
@@ -125,7 +126,7 @@ def run(directory: Path, *, duration: float, fail_rate: float, rps: float | None
                     runner.on_update = lambda state: view.update(progress(state))
                     summary = runner.run()
         except (live.LiveError, tools.ToolMissing) as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(Text.assemble(("error: ", "red"), str(exc)))
             return 1
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: every process stopped")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -287,3 +288,20 @@ def test_interrupted_run_stops_every_process(default_package: Path, sig: signal.
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.live
+def test_a_component_that_fails_to_start_stops_the_others(default_package: Path, tmp_path: Path) -> None:
+    _require_servers()
+    pkg = tmp_path / "pkg"
+    shutil.copytree(default_package, pkg, symlinks=True)
+    cfg = pkg / am_checks.CONFIG
+    cfg.write_text(cfg.read_text().replace('severity="critical"', 'severity=~"("'), encoding="utf-8")
+    runner = live.LiveRun(pkg, live.Options(duration=30, fail_rate=0.5))
+    with pytest.raises(live.LiveError, match="alertmanager exited"):
+        runner.run()
+    assert [p.name for p in runner.procs] == ["service", "alertmanager"]  # prometheus never started
+    for p in runner.procs:
+        assert p.popen.poll() is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(p.popen.pid, 0)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ruamel.yaml.scalarstring import LiteralScalarString
+
 from scaffold import catalog, slo as slomath
 from scaffold.model import ServiceModel
 from scaffold.slo import SLO, dec
@@ -48,8 +50,13 @@ def rule_file_of(m: ServiceModel, alert: Any) -> str:
     return rule_file_name(m, _part_of(m, alert.slo))
 
 
+def block(expr: str) -> str:
+    """Multi-line PromQL as a YAML literal block, readable in the rule files."""
+    return LiteralScalarString(expr) if "\n" in expr else expr
+
+
 def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {"record": name, "expr": expr, "labels": dict(labels)}
+    return {"record": name, "expr": block(expr), "labels": dict(labels)}
 
 
 def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
@@ -79,10 +86,16 @@ def groups(m: ServiceModel, part: str | None = None) -> list[dict[str, Any]]:
     alerts = [a for a in m.alerts if _part_of(m, a.slo) == part]
     out = [slo_group(m, s) for s in slomath.slos_for(m) if _part_of(m, s.name) == part]
     suffix = f"-{part}" if part else ""
-    out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [a.rule() for a in alerts if a.slo]})
+    out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [_alert_rule(a) for a in alerts if a.slo]})
     if part is None:
-        out.append({"name": f"{m.name}-symptoms", "rules": [a.rule() for a in alerts if not a.slo]})
+        out.append({"name": f"{m.name}-symptoms", "rules": [_alert_rule(a) for a in alerts if not a.slo]})
     return out
+
+
+def _alert_rule(alert: Any) -> dict[str, Any]:
+    rule = alert.rule()
+    rule["expr"] = block(rule["expr"])
+    return rule
 
 
 def all_groups(m: ServiceModel) -> list[dict[str, Any]]:

@@ -75,8 +75,8 @@ def summary_view(s: dict[str, Any]) -> Group:
         lab = a["labels"]
         slo = f" slo={lab['slo']}" if lab.get("slo") else ""
         line = Text(f"  {a['alert']}  {lab.get('severity', '')}/{lab.get('tier', '')}{slo} ")
-        for k, v in a["first_s"].items():
-            line.append(" ").append(k, style=STATE_STYLE.get(k, "white")).append(f" at {v}s")
+        for i, (k, v) in enumerate(a["first_s"].items()):
+            line.append(" -> " if i else " ").append(k, style=STATE_STYLE.get(k, "white")).append(f" at {v}s")
         lines += [line, Text(f"    runbook_url: {a['runbook_url']}")]
     lines += ["", Text("notifications received by the sink", style="bold")]
     for n in s["notifications"]:
@@ -111,6 +111,9 @@ def run(directory: Path, *, duration: float, fail_rate: float, rps: float | None
     def on_term(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # the run's finally stops every process
 
+    if fmt not in ("table", "json"):
+        console.print(Text(f"error: --format must be table or json, not {fmt!r}"))
+        return 2
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         try:

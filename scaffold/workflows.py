@@ -274,11 +274,15 @@ def registry_login(m) -> CommentedMap:
 
 def gitops_app(m, env) -> str:
     """The Argo CD Application / Flux Kustomization that syncs k8s/overlays/<env>."""
-    return f"{m.name}-{env.name}"
+    from scaffold import gitops
+
+    return gitops.app_name(m, env)
 
 
 def gitops_namespace(m) -> str:
-    return "argocd" if m.gitops == "argocd" else "flux-system"
+    from scaffold import gitops
+
+    return gitops.ARGOCD_NAMESPACE if m.gitops == "argocd" else gitops.FLUX_NAMESPACE
 
 
 def verify_digest_script() -> str:

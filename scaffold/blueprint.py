@@ -4,6 +4,7 @@ validation spine on each; keep golden examples current."""
 from __future__ import annotations
 
 import filecmp
+import re
 import shutil
 import tempfile
 import warnings
@@ -30,6 +31,9 @@ EXAMPLES: list[dict[str, Any]] = [
 ]
 # Lines that name where and from which commit a package was rendered: not content.
 VOLATILE_ANSWERS = ("_commit", "_src_path")
+# Backlog tasks are dated by the template commit, which every commit of this repo changes;
+# examples show the hook's own fallback date instead.
+EXAMPLE_TASK_DATE = "created_date: '2000-01-01 00:00'"
 
 
 @dataclass
@@ -93,6 +97,10 @@ def regenerate_examples(template: str, out: Path) -> list[Path]:
         render(template, dest, ex)
         answers = dest / ".copier-answers.yml"
         answers.write_text(_normalise_answers(answers.read_text()) + "\n")
+        for task in (dest / "backlog").glob("**/*.md"):
+            text = task.read_text(encoding="utf-8")
+            task.write_text(re.sub(r"^created_date: '[^']*'$", EXAMPLE_TASK_DATE, text, count=1, flags=re.M),
+                            encoding="utf-8")
         written.append(dest)
     return written
 

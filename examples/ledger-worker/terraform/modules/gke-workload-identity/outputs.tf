@@ -1,0 +1,9 @@
+output "email" {
+  description = "Service account email for the annotation iam.gke.io/gcp-service-account."
+  value       = google_service_account.this.email
+}
+
+output "name" {
+  description = "Full resource name of the Google service account."
+  value       = google_service_account.this.name
+}

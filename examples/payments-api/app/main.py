@@ -1,0 +1,207 @@
+"""payments-api: a minimal HTTP service with probes, Prometheus metrics and JSON logs.
+
+Endpoints: /healthz (liveness), /readyz (readiness), /metrics, and the sample
+route /hello. The metric names and labels are the ones the generated SLO
+rules query; keep them when you replace the sample route with real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+SERVICE = "payments-api"
+DEFAULT_PORT = 8080
+SAMPLE_ROUTE = "/hello"
+# Seconds; includes the SLO latency threshold (300 ms) as a bucket bound.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Test-only fault switch: the share (0..1) of sample-route requests answered with 500.
+# Read only from the environment, off by default; `scaffold try` uses it.
+FAULT_ENV = "SCAFFOLD_FAULT_RATE"
+# Probes and scrapes are not user traffic: they stay out of the SLI.
+UNMEASURED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+log = logging.getLogger(SERVICE)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "service": SERVICE,
+            "msg": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, separators=(",", ":"))
+
+
+def fault_rate(environ: dict[str, str]) -> float:
+    raw = environ.get(FAULT_ENV, "0").strip() or "0"
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise SystemExit(f"{FAULT_ENV} must be a number from 0 to 1, got {raw!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise SystemExit(f"{FAULT_ENV} must be a number from 0 to 1, got {raw!r}")
+    return rate
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by status code, method and route.",
+            ["code", "method", "route"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency in seconds.",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+
+
+class App:
+    """State shared by the request handlers: readiness, metrics, the fault switch."""
+
+    def __init__(self, metrics: Metrics, *, fault: float = 0.0) -> None:
+        self.metrics = metrics
+        self.fault = fault
+        self.ready = threading.Event()
+
+    def dependencies_ok(self) -> bool:
+        # Check real dependencies (database, queue, ...) here; none in the skeleton.
+        return True
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = SERVICE
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    app: App  # set by make_server
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        start = time.perf_counter()
+        path = self.path.split("?", 1)[0]
+        route = path if path in ROUTES else "unmatched"
+        code, body, content_type = ROUTES.get(path, _not_found)(self)
+        code = int(code)
+        self._send(code, body, content_type)
+        if route in UNMEASURED:
+            return
+        elapsed = time.perf_counter() - start
+        self.app.metrics.requests.labels(code=str(code), method="GET", route=route).inc()
+        self.app.metrics.duration.labels(method="GET", route=route).observe(elapsed)
+        fields = {"method": "GET", "route": route, "code": code, "duration_ms": round(elapsed * 1000, 3)}
+        log.info("request", extra={"fields": fields})
+
+    def _send(self, code: int, body: bytes, content_type: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """Access logs are written as JSON in do_GET instead."""
+
+
+def _json(code: int, data: dict) -> tuple[int, bytes, str]:
+    return code, json.dumps(data).encode(), "application/json"
+
+
+def _not_found(_: Handler) -> tuple[int, bytes, str]:
+    return _json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+
+def _healthz(_: Handler) -> tuple[int, bytes, str]:
+    return _json(HTTPStatus.OK, {"status": "ok"})
+
+
+def _readyz(h: Handler) -> tuple[int, bytes, str]:
+    if h.app.ready.is_set() and h.app.dependencies_ok():
+        return _json(HTTPStatus.OK, {"status": "ready"})
+    return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "not ready"})
+
+
+def _metrics(h: Handler) -> tuple[int, bytes, str]:
+    return HTTPStatus.OK, generate_latest(h.app.metrics.registry), CONTENT_TYPE_LATEST
+
+
+def _sample(h: Handler) -> tuple[int, bytes, str]:
+    if h.app.fault and random.random() < h.app.fault:  # noqa: S311 (fault injection, not crypto)
+        return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "injected fault"})
+    return _json(HTTPStatus.OK, {"service": SERVICE, "message": "hello"})
+
+
+ROUTES = {"/healthz": _healthz, "/readyz": _readyz, "/metrics": _metrics, SAMPLE_ROUTE: _sample}
+
+
+def make_server(host: str, port: int, app: App) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"app": app})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = False  # server_close() waits for in-flight requests
+    return server
+
+
+def default_registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
+
+
+def main() -> int:
+    disable_created_metrics()  # no *_created series: the other stacks' skeletons do not emit them either
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), handlers=[handler])
+    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104  # nosec B104: a pod listens on its own IP
+    port = int(os.environ.get("PORT", DEFAULT_PORT))
+    app = App(Metrics(default_registry()), fault=fault_rate(dict(os.environ)))
+    server = make_server(host, port, app)
+
+    def stop(signum: int, _frame: object) -> None:
+        # Fail readiness first, then stop accepting; in-flight requests finish.
+        log.info("shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
+        app.ready.clear()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    app.ready.set()
+    log.info("listening", extra={"fields": {"host": host, "port": server.server_address[1], "fault_rate": app.fault}})
+    server.serve_forever()
+    server.server_close()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

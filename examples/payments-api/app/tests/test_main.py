@@ -1,0 +1,93 @@
+"""The service in-process on a free port: probes, sample route, metrics, fault switch."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+import main
+
+
+@pytest.fixture
+def serve() -> Iterator:
+    servers = []
+
+    def start(fault: float = 0.0) -> str:
+        app = main.App(main.Metrics(CollectorRegistry()), fault=fault)
+        server = main.make_server("127.0.0.1", 0, app)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        app.ready.set()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (local test server)
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def samples(base: str) -> dict:
+    status, body = get(base + "/metrics")
+    assert status == 200
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
+
+
+def test_probes(serve) -> None:
+    base = serve()
+    assert get(base + "/healthz")[0] == 200
+    assert get(base + "/readyz")[0] == 200
+
+
+def test_sample_route_is_counted_and_timed(serve) -> None:
+    base = serve()
+    for _ in range(3):
+        status, body = get(base + main.SAMPLE_ROUTE)
+        assert status == 200
+        assert json.loads(body)["service"] == main.SERVICE
+    got = samples(base)
+    key = (("code", "200"), ("method", "GET"), ("route", main.SAMPLE_ROUTE))
+    assert got[("http_requests_total", key)] == 3
+    slo_bucket = (("le", "0.3"), ("method", "GET"), ("route", main.SAMPLE_ROUTE))
+    assert ("http_request_duration_seconds_bucket", slo_bucket) in got
+
+
+def test_probes_stay_out_of_the_sli(serve) -> None:
+    base = serve()
+    get(base + "/healthz")
+    assert not [k for k in samples(base) if k[0] == "http_requests_total"]
+
+
+def test_fault_switch_returns_500(serve) -> None:
+    base = serve(fault=1.0)
+    assert get(base + main.SAMPLE_ROUTE)[0] == 500
+    key = (("code", "500"), ("method", "GET"), ("route", main.SAMPLE_ROUTE))
+    assert samples(base)[("http_requests_total", key)] == 1
+
+
+@pytest.mark.parametrize("raw", ["-0.1", "1.5", "often"])
+def test_fault_rate_rejects_bad_values(raw: str) -> None:
+    with pytest.raises(SystemExit):
+        main.fault_rate({main.FAULT_ENV: raw})
+
+
+def test_fault_switch_is_off_by_default() -> None:
+    assert main.fault_rate({}) == 0.0

@@ -1,0 +1,14 @@
+output "namespace" {
+  description = "Namespace the GitOps controller deploys prod into."
+  value       = module.namespace.name
+}
+
+output "registry_url" {
+  description = "ECR repository URL (null outside production)."
+  value       = try(module.registry[0].repository_url, null)
+}
+
+output "workload_role_arn" {
+  description = "Annotate the service account with eks.amazonaws.com/role-arn set to this."
+  value       = module.workload_identity.role_arn
+}

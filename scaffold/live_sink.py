@@ -55,11 +55,11 @@ class Sink:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "Sink":
+    def start(self) -> Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
                 raw = self.rfile.read(length)
                 parts = self.path.strip("/").split("/", 1)
@@ -77,7 +77,7 @@ class Sink:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 """Quiet: the sink's records are the log."""
 
         self._t0 = time.monotonic()

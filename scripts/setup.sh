@@ -38,11 +38,9 @@ stamp_npm="tools/node_modules/.scaffold-stamp"
 want_npm=$(hash_files tools/package.json tools/package-lock.json)
 if [ "$(cat "$stamp_npm" 2>/dev/null)" != "$want_npm" ]; then
   say "npm: tools/package.json"
-  if [ -f tools/package-lock.json ]; then
-    quiet npm ci --prefix tools --no-audit --no-fund --loglevel=error
-  else
-    quiet npm install --prefix tools --no-audit --no-fund --loglevel=error
-  fi
+  # Not `npm ci`: npm 11 leaves backlog.md's other-platform optional packages out of
+  # the lock and then refuses it. `npm install` follows the lock and leaves it as is.
+  quiet npm install --prefix tools --no-audit --no-fund --loglevel=error
   want_npm=$(hash_files tools/package.json tools/package-lock.json)
   echo "$want_npm" >"$stamp_npm"
 fi

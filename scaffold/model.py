@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "backlog_assignee": "@sre-agent",
 }
 
+_VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
 RUN_AS_UID = 10001
 RUN_AS_GID = 10001
 PRODUCTION_MIN_REPLICAS = 2
@@ -154,8 +155,13 @@ class ServiceModel:
             raise rules.AnswerError("service_name", "is required")
         for key, value in derived_defaults(merged["service_name"], merged.get("github_repo")).items():
             merged.setdefault(key, value)
-        rules.validate_all(merged)
-        return _build(json.dumps(merged, sort_keys=True, default=str))
+        key = json.dumps(merged, sort_keys=True, default=str)
+        if key not in _VALIDATED:  # templates call this hundreds of times per render
+            rules.validate_all(merged)
+            if len(_VALIDATED) > 256:
+                _VALIDATED.clear()
+            _VALIDATED.add(key)
+        return _build(key)
 
     # -- derived values -----------------------------------------------------
     @property

@@ -7,11 +7,14 @@ Recording-rule names follow Sloth (``slo:sli_error:ratio_rate5m`` ...).
 
 from __future__ import annotations
 
+import json
+import textwrap
+from functools import lru_cache
 from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from scaffold import catalog, slo as slomath
+from scaffold import catalog, slo as slomath, yamlio
 from scaffold.model import ServiceModel
 from scaffold.slo import SLO, dec
 
@@ -134,12 +137,42 @@ def test_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
     return {"rule_files": [rule_file_name(m, part)], "evaluation_interval": EVALUATION_INTERVAL, "tests": tests}
 
 
-def prometheus_rule(m: ServiceModel) -> dict[str, Any]:
-    return {
+def prometheus_rule(m: ServiceModel, groups: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
         "metadata": {"name": m.name, "namespace": m.name, "labels": dict(m.labels)},
-        "spec": {"groups": all_groups(m)},
     }
+    if groups:
+        out["spec"] = {"groups": all_groups(m)}
+    return out
+
+
+# -- emitted text, cached: copier renders some files more than once, and the
+# PrometheusRule reuses the rule files' emitter output instead of re-emitting it.
+@lru_cache(maxsize=256)
+def _text(answers_key: str, what: str, file_name: str | None) -> str:
+    m = ServiceModel.from_answers(json.loads(answers_key))
+    if what == "rules":
+        return yamlio.dump_plain(rule_file(m, file_name))
+    if what == "test":
+        return yamlio.dump_plain(test_file(m, file_name))
+    head = yamlio.dump({k: v for k, v in prometheus_rule(m, groups=False).items()})
+    body = [_text(answers_key, "rules", name) for name in rule_file_names(m)]
+    # each body is "groups:\n  - ..."; re-indent under spec (a uniform shift keeps block scalars intact)
+    items = "".join(textwrap.indent(b.split("\n", 1)[1], "  ") for b in body)
+    return f"{head}spec:\n  groups:\n{items}"
+
+
+def rule_file_text(m: ServiceModel, file_name: str) -> str:
+    return _text(m.to_json(), "rules", file_name)
+
+
+def test_file_text(m: ServiceModel, file_name: str) -> str:
+    return _text(m.to_json(), "test", file_name)
+
+
+def prometheus_rule_text(m: ServiceModel) -> str:
+    return _text(m.to_json(), "prometheusrule", None)
 
 
 def monitor_kind(m: ServiceModel) -> str | None:

@@ -36,6 +36,29 @@ def dump(data: Any) -> str:
     return buf.getvalue()
 
 
+def dump_plain(data: Any) -> str:
+    """Block YAML through ruamel's safe dumper: C-accelerated with ruamel.yaml.clib
+    (the pure emitter gives the same bytes). Keeps key order; sequences are not
+    indented under their key. For big generated documents (rule and test files)."""
+    buf = io.StringIO()
+    _safe_yaml().dump(_plain(data), buf)
+    return buf.getvalue()
+
+
+def _safe_yaml() -> YAML:
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    y = YAML(typ="safe", pure=False)
+    y.default_flow_style = False
+    y.sort_base_mapping_type_on_output = False
+    y.width = 4096
+    y.allow_unicode = True
+    y.representer.add_representer(Decimal, _represent_decimal)
+    y.representer.add_representer(
+        LiteralScalarString, lambda r, d: r.represent_scalar("tag:yaml.org,2002:str", str(d), style="|"))
+    return y
+
+
 def scalar(value: Any) -> str:
     """One value as an inline YAML scalar/flow node, safe to place after `key: `."""
     y = _yaml()

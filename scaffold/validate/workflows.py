@@ -55,8 +55,11 @@ class Zizmor(_Workflows):
     tool = "zizmor"
 
     def run(self, pkg: Package) -> list[Finding]:
-        # The package root, so zizmor reads the generated .github/zizmor.yml.
-        res = tools.run("zizmor", "--offline", "--format", "json", str(pkg.root), cwd=pkg.root)
+        # The generated config named explicitly: zizmor's own discovery stops at the nearest
+        # git root, which is not the package when it sits inside another checkout.
+        config = pkg.root / ".github" / "zizmor.yml"
+        args = ["--config", str(config)] if config.is_file() else []
+        res = tools.run("zizmor", "--offline", "--format", "json", *args, str(pkg.root), cwd=pkg.root)
         try:
             results = json.loads(res.stdout or "[]")
         except json.JSONDecodeError:

@@ -1,4 +1,5 @@
-"""Migrations: a file move in a new major version carries local edits along.
+"""Migrations: a file move in a new major version carries the file, and any local
+edits, to the new path.
 
 scaffold has shipped no breaking change yet, so copier.yml has no
 `_migrations`. This proves the mechanism every future one will use: a v2
@@ -42,22 +43,39 @@ def template_v2_moved(template_repo: Path, tmp_path_factory) -> Path:
     return repo
 
 
-def test_moved_file_keeps_local_edits(template_v2_moved, tmp_path):
-    dest = tmp_path / "payments-api"
+def _copy_v1_and_update(template: Path, dest: Path, local_line: str | None) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        copier.run_copy(str(template_v2_moved), str(dest), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
+        copier.run_copy(str(template), str(dest), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
         git(dest, "init", "-q", "-b", "main")
-        with (dest / OLD).open("a") as f:
-            f.write(LOCAL_LINE)
+        if local_line:
+            with (dest / OLD).open("a") as f:
+                f.write(local_line)
         git(dest, "add", "-A")
-        git(dest, "commit", "-q", "-m", "generated + local edit")
+        git(dest, "commit", "-q", "-m", "generated")
         copier.run_update(str(dest), defaults=True, overwrite=True, unsafe=True, quiet=True, conflict="inline",
                           vcs_ref="v2.0.0", skip_answered=True)
+    return dest
+
+
+def test_unedited_file_moves_cleanly(template_v2_moved, tmp_path):
+    dest = _copy_v1_and_update(template_v2_moved, tmp_path / "payments-api", None)
     assert not (dest / OLD).exists()
     text = (dest / NEW).read_text()
-    assert text.endswith(LOCAL_LINE) and "<<<<<<<" not in text
+    assert text.startswith("# Post-mortem") and "<<<<<<<" not in text
     assert yamlio.load_file(dest / ".copier-answers.yml")["_commit"] == "v2.0.0"
+
+
+def test_edited_file_moves_with_its_edit_kept_for_review(template_v2_moved, tmp_path):
+    """The migration carries the edit to the new path. Copier then sees the file as
+    added on both sides (against an empty base), so the team's lines arrive marked
+    inline for a one-time review: kept, never silently dropped."""
+    dest = _copy_v1_and_update(template_v2_moved, tmp_path / "payments-api", LOCAL_LINE)
+    assert not (dest / OLD).exists()
+    text = (dest / NEW).read_text()
+    assert text.startswith("# Post-mortem")
+    assert LOCAL_LINE in text
+    assert "<<<<<<< before updating" in text
 
 
 def test_rename_answer_keeps_order_and_comments(tmp_path):

@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make package` and `make test`.
 DEST ?= out/payments-api
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: setup package test bench examples
 setup:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import yamlio
+from scaffold import tools, yamlio
 from scaffold.model import ServiceModel
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -21,6 +21,7 @@ class PackageError(RuntimeError):
 class Package:
     root: Path
     answers: dict[str, Any]
+    _builds: dict[str, tools.Result] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, root: Path) -> "Package":
@@ -36,6 +37,14 @@ class Package:
     @cached_property
     def model(self) -> ServiceModel:
         return ServiceModel.from_answers(self.answers)
+
+    def overlay_build(self, overlay: Path) -> tools.Result:
+        """``kubectl kustomize`` of one overlay, run once per package and shared by
+        every checker that reads the build (kustomize, crds)."""
+        key = str(Path(overlay).resolve())
+        if key not in self._builds:
+            self._builds[key] = tools.run("kubectl", "kustomize", key)
+        return self._builds[key]
 
     def rel(self, path: Path) -> str:
         return str(Path(path).resolve().relative_to(self.root))

@@ -50,7 +50,7 @@ def collect(pkg: Package) -> tuple[list[tuple[str, Any]], list[Finding]]:
     if env_dirs:
         tools.require("kubectl")
     with ThreadPoolExecutor(max_workers=4) as pool:  # builds are subprocesses: overlap them
-        builds = list(pool.map(lambda d: tools.run("kubectl", "kustomize", str(d)), env_dirs))
+        builds = list(pool.map(pkg.overlay_build, env_dirs))
     for env_dir, res in zip(env_dirs, builds):
         rel = pkg.rel(env_dir)
         if res.returncode != 0:

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from scaffold import pss, tools
+from scaffold import pss
 from scaffold.package import Package
 from scaffold.validate import Finding, checker
 
@@ -158,7 +158,7 @@ class KustomizeOverlays:
             rel = f"{OVERLAYS}/{env.name}"
             if env.name not in present:
                 continue
-            res = tools.run("kubectl", "kustomize", str(root / env.name))
+            res = pkg.overlay_build(root / env.name)
             if res.returncode != 0:
                 findings.append(Finding(rel, f"kubectl kustomize failed: {res.output}"))
                 continue

@@ -21,7 +21,7 @@ ANSWER_NAMES = tuple(rules.RULES)
 
 def _answers(ctx: Context) -> dict[str, Any]:
     out = {}
-    for name in ANSWER_NAMES + ("service_name",):
+    for name in ANSWER_NAMES:
         value = ctx.get(name)
         if value is not None and not _is_undefined(value):
             out[name] = value

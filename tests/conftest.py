@@ -34,7 +34,7 @@ def git(cwd: Path, *args: str) -> str:
 def working_tree_files() -> list[str]:
     """Tracked and untracked-but-not-ignored files: what a commit would hold."""
     listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return sorted({f for f in listed.split("\0") if f and (ROOT / f).exists() or (f and (ROOT / f).is_symlink())})
+    return sorted(f for f in listed.split("\0") if f and ((ROOT / f).exists() or (ROOT / f).is_symlink()))
 
 
 def snapshot_template(dest: Path, tag: str = "v1.0.0") -> Path:

@@ -112,12 +112,14 @@ class Handler(BaseHTTPRequestHandler):
         route = path if path in ROUTES else "unmatched"
         code, body, content_type = ROUTES.get(path, _not_found)(self)
         code = int(code)
-        self._send(code, body, content_type)
         if route in UNMEASURED:
+            self._send(code, body, content_type)
             return
+        # Count before replying: a client that has its answer must find it in /metrics.
         elapsed = time.perf_counter() - start
         self.app.metrics.requests.labels(code=str(code), method="GET", route=route).inc()
         self.app.metrics.duration.labels(method="GET", route=route).observe(elapsed)
+        self._send(code, body, content_type)
         fields = {"method": "GET", "route": route, "code": code, "duration_ms": round(elapsed * 1000, 3)}
         log.info("request", extra={"fields": fields})
 

@@ -11,21 +11,64 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
+from functools import lru_cache
+
 from ruamel.yaml import YAML
-from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import BaseRepresenter, RoundTripRepresenter, SafeRepresenter
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+_STR = "tag:yaml.org,2002:str"
+_YAML11 = VersionedResolver(version=(1, 1))
 
 
-def _represent_decimal(representer: RoundTripRepresenter, value: Decimal) -> Any:
+@lru_cache(maxsize=8192)
+def _not_a_string_in_yaml11(value: str) -> bool:
+    """Kubernetes, kustomize and Helm read YAML 1.1 (sigs.k8s.io/yaml): there a
+    plain ``yes``, ``off``, ``y`` or ``1_000`` is a bool or number, although
+    ruamel's YAML 1.2 emitter leaves it unquoted. A service or team named
+    ``yes`` must stay a string."""
+    return str(_YAML11.resolve(ScalarNode, value, (True, False))) != _STR
+
+
+def _represent_decimal(representer: BaseRepresenter, value: Decimal) -> Any:
     text = format(value.normalize(), "f")
     return representer.represent_scalar("tag:yaml.org,2002:float", text if "." in text else text + ".0")
 
 
+class _RoundTrip(RoundTripRepresenter):
+    def represent_str(self, value: str) -> Any:
+        if _not_a_string_in_yaml11(value):
+            return self.represent_scalar(_STR, value, style="'")
+        return super().represent_str(value)
+
+
+class _Safe(SafeRepresenter):
+    def represent_str(self, value: str) -> Any:
+        if _not_a_string_in_yaml11(value):
+            return self.represent_scalar(_STR, value, style="'")
+        return super().represent_str(value)
+
+    def represent_literal(self, value: LiteralScalarString) -> Any:
+        return self.represent_scalar(_STR, str(value), style="|")
+
+
+# registered on private subclasses: ruamel's add_representer is class-wide, and
+# workflows.py keeps the stock round-trip representer (its `on:` key stays plain)
+for _cls in (_RoundTrip, _Safe):
+    _cls.add_representer(str, _cls.represent_str)
+    _cls.add_representer(Decimal, _represent_decimal)
+_Safe.add_representer(LiteralScalarString, _Safe.represent_literal)
+
+
 def _yaml(typ: str = "rt") -> YAML:
     y = YAML(typ=typ, pure=True)
+    if typ == "rt":
+        y.Representer = _RoundTrip
     y.default_flow_style = False
     y.width = 4096  # never fold long PromQL or descriptions
     y.indent(mapping=2, sequence=4, offset=2)
-    y.representer.add_representer(Decimal, _represent_decimal)
     return y
 
 
@@ -46,16 +89,12 @@ def dump_plain(data: Any) -> str:
 
 
 def _safe_yaml() -> YAML:
-    from ruamel.yaml.scalarstring import LiteralScalarString
-
     y = YAML(typ="safe", pure=False)
+    y.Representer = _Safe
     y.default_flow_style = False
     y.sort_base_mapping_type_on_output = False
     y.width = 4096
     y.allow_unicode = True
-    y.representer.add_representer(Decimal, _represent_decimal)
-    y.representer.add_representer(
-        LiteralScalarString, lambda r, d: r.represent_scalar("tag:yaml.org,2002:str", str(d), style="|"))
     return y
 
 

@@ -77,5 +77,34 @@ class ScaffoldExtension(Extension):
         environment.filters.update(
             yaml=yamlio.scalar,
             to_yaml=yamlio.dump,
+            to_yaml_plain=yamlio.dump_plain,
             slugify=slugify,
         )
+        _memoize_compile(environment)
+
+
+def _memoize_compile(environment: Any) -> None:
+    """Compile each distinct template source once per environment.
+
+    Copier renders every path name and file body with ``from_string``, which
+    never caches; one runbook body or path part is otherwise recompiled per
+    file it yields. Compiling is a pure function of the source and the
+    environment's fixed settings, so caching the code object changes nothing
+    but time. Extensions' ``preprocess`` hooks still run on every call: Copier's
+    yield tag resets its per-path state there. Parsed ASTs bypass the cache."""
+    from functools import lru_cache
+
+    compile_ = environment.compile
+
+    @lru_cache(maxsize=2048)
+    def cached(source: str, name: Any, filename: Any, raw: bool, defer_init: bool) -> Any:
+        return compile_(source, name, filename, raw, defer_init)
+
+    def compile(source: Any, name: Any = None, filename: Any = None, raw: bool = False,
+                defer_init: bool = False) -> Any:
+        if isinstance(source, str):
+            environment.preprocess(source, name, filename)
+            return cached(source, name, filename, raw, defer_init)
+        return compile_(source, name, filename, raw, defer_init)
+
+    environment.compile = compile

@@ -94,9 +94,11 @@ def _traffic_errors_latency(m: Any) -> list[Row]:
         what = "job"
     else:
         return _cronjob_signals(m)
+    all_ = f"sum(rate({total}{{{sel}}}[{RATE}]))"
     error_ratio = PanelSpec(
         "Errors", err_desc, "percentunit",
-        (Target(f"{errors} / sum(rate({total}{{{sel}}}[{RATE}]))", "error ratio"),), min=0,
+        # `or 0 * all`: no 5xx series yet is a 0 ratio, not "No data"
+        (Target(f"({errors} or 0 * {all_}) / {all_}", "error ratio"),), min=0,
     )
     latency = PanelSpec(
         "Latency quantiles", lat_desc, "s",

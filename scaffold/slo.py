@@ -122,8 +122,14 @@ class SLO:
     def total(self, window: str) -> str:
         return self.total_query.replace(WINDOW_PLACEHOLDER, window)
 
+    def errors_or_zero(self, window: str) -> str:
+        """Errors, or 0 where there is traffic but no error series yet (no 5xx
+        since the pods started): a healthy service's SLI is 0, not absent, so
+        dashboards don't say "No data" and canary analysis gets a number."""
+        return f"({self.errors(window)}) or 0 * ({self.total(window)})"
+
     def error_ratio(self, window: str) -> str:
-        return f"({self.errors(window)}) / ({self.total(window)})"
+        return f"({self.errors_or_zero(window)}) / ({self.total(window)})"
 
     def thresholds(self, window_days: int) -> list[tuple[BurnWindow, Decimal]]:
         return [(w, threshold(w.factor, self.objective)) for w in burn_rate_windows(window_days)]
@@ -182,8 +188,7 @@ def slos_for(m: ServiceModel) -> list[SLO]:
         failed = f'sum by (namespace) (max_over_time(kube_job_failed{{{job},condition="true"}}[{w}]))'
         out.append(SLO(
             name="job-success", title="Job success", objective=m.slo_availability,
-            # `or 0 * started`: zero failures is a 0 ratio, not an absent series
-            error_query=f"{failed} or 0 * {started}", total_query=started,
+            error_query=failed, total_query=started,
             description=f"{dec(m.slo_availability)}% of the CronJob's runs complete (kube-state-metrics Job status).",
             kind="jobs", rate_based=False))
     for extra in m.extra_slos:
@@ -219,7 +224,7 @@ def sloth_spec(m: ServiceModel) -> dict[str, Any]:
             "objective": s.objective,
             "description": s.description,
             "sli": {"events": {
-                "errorQuery": s.error_query.replace(WINDOW_PLACEHOLDER, "{{.window}}"),
+                "errorQuery": s.errors_or_zero(WINDOW_PLACEHOLDER).replace(WINDOW_PLACEHOLDER, "{{.window}}"),
                 "totalQuery": s.total_query.replace(WINDOW_PLACEHOLDER, "{{.window}}"),
             }},
             "alerting": {

@@ -200,10 +200,10 @@ def test_no_injected_errors_no_slo_alert_and_loopback_only(render) -> None:
     for name, addrs in listeners.items():
         assert addrs and set(addrs) <= LOOPBACK, f"{name} listens on {addrs}"
     assert summary["traffic"]["sent"] > 0 and summary["traffic"]["codes"].get("500", 0) == 0
-    # No 5xx series ever exists, so the availability ratio is absent (not 0): that is
-    # how the rules behave; the latency SLI proves the recording rules ran.
-    assert summary["recorded_error_ratio"] is None
-    assert {(r["slo"], r["last_ratio_rate5m"]) for r in summary["sli"]} == {("latency", 0.0)}
+    # No 5xx series ever exists, yet the availability SLI is recorded as 0, not absent
+    # (`or 0 * total`): a healthy service shows 0 errors, not "No data".
+    assert summary["recorded_error_ratio"] == 0.0
+    assert {(r["slo"], r["last_ratio_rate5m"]) for r in summary["sli"]} == {("availability", 0.0), ("latency", 0.0)}
     slo_alerts = [a for a in summary["alerts"] if a["labels"].get("slo")]
     assert slo_alerts == [], slo_alerts
     delivered = [a for n in summary["notifications"] for a in n["alerts"] if a["labels"].get("slo")]

@@ -132,3 +132,32 @@ def test_float_artifact_is_reported(render, copy):
     _edit(pkg / "observability/prometheus/payments-api.rules.yaml", "> 0.0144\n", "> 0.014400000000000001\n")
     findings = str(check(pkg, "prometheus-rules"))
     assert "float artifact '0.014400000000000001'" in findings
+
+
+def test_zero_errors_records_a_zero_sli_not_an_absent_one(render, tmp_path):
+    """No 5xx series exists yet: promtool shows every availability window records 0."""
+    require_tool("promtool")
+    from scaffold import tools
+
+    pkg = render(skip_tasks=True)
+    rules = pkg / "observability/prometheus/payments-api.rules.yaml"
+    ok = 'http_requests_total{job="payments-api",namespace="payments-api-prod",code="200"}'
+    windows = ("5m", "30m", "1h")
+    case = {
+        "rule_files": [str(rules)],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": [{"series": ok, "values": "0+600x70"}],
+            "promql_expr_test": [{
+                "expr": f'slo:sli_error:ratio_rate{w}{{slo="availability"}}',
+                "eval_time": "65m",
+                "exp_samples": [{"labels": f'slo:sli_error:ratio_rate{w}{{namespace="payments-api-prod",'
+                                           f'service="payments-api",slo="availability"}}', "value": 0}],
+            } for w in windows],
+        }],
+    }
+    test_file = tmp_path / "zero.test.yaml"
+    test_file.write_text(yamlio.dump(case))
+    res = tools.run("promtool", "test", "rules", str(test_file))
+    assert res.returncode == 0, res.output

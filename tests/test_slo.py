@@ -85,7 +85,8 @@ def test_extra_slos_follow_the_answer():
         {"name": "search-api", "objective": 97.25, "latency_ms": 1200},
     ])
     checkout, search = slo.slos_for(m)[2:]
-    assert checkout.error_ratio("1h") == '(sum(rate(x_total{code="500"}[1h]))) / (sum(rate(x_total[1h])))'
+    assert checkout.error_ratio("1h") == ('((sum(rate(x_total{code="500"}[1h]))) or 0 * (sum(rate(x_total[1h]))))'
+                                         ' / (sum(rate(x_total[1h])))')
     assert search.prefix == "SearchApi" and 'le="1.2"' in search.errors("5m")
     assert slo.dec(search.budget) == "0.0275"
 

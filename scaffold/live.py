@@ -137,7 +137,7 @@ def app_command(pkg: Package) -> list[str]:
             raise LiveError("the python service needs prometheus-client here: pip install -r app/requirements.txt")
         return [sys.executable, "main.py"]
     if m.stack == "node":
-        return [tools.require("node"), "src/server.js"]
+        return [tools.require("node"), stacks.entry_source(m)]
     raise LiveError(f"scaffold try runs the python and node skeletons; {m.stack} is not supported yet")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from scaffold.answers import BLUEPRINTS
 from scaffold.model import RUN_AS_GID, RUN_AS_UID, le_label
 
 APP_DIR = "app"
@@ -63,18 +64,58 @@ COMMANDS: dict[str, dict[str, Any]] = {
 }
 
 BUILD = "docker build -t {image} ."  # from the package root
+DOTNET_RUNTIME_TAG = "10.0.0-noble-chiseled"
 
 
 def app_kind(m: Any) -> str:
     """'<stack>-<blueprint>' of the skeleton this package ships, '' for none.
 
-    Services exist for every stack; the worker and cronjob skeletons are python only.
+    Every stack has a service, a worker and a cronjob skeleton, so this is ''
+    only when ``with_app`` is off.
     """
     if not m.with_app:
         return ""
-    if m.blueprint == "service" or m.stack == "python":
-        return f"{m.stack}-{m.blueprint}"
-    return ""
+    return f"{m.stack}-{m.blueprint}"
+
+
+# What the image runs (its ENTRYPOINT). Node keeps one file per blueprint under
+# src/ (package.json's main); a Go binary is named after what it does; python and
+# dotnet build one entry point whatever the blueprint.
+ENTRYPOINTS: dict[str, dict[str, list[str]]] = {
+    "python": {bp: ["python", "main.py"] for bp in BLUEPRINTS},
+    "node": {"service": ["node", "src/server.js"], "worker": ["node", "src/worker.js"],
+             "cronjob": ["node", "src/job.js"]},
+    "go": {"service": ["/server"], "worker": ["/worker"], "cronjob": ["/job"]},
+    "dotnet": {bp: ["dotnet", "App.dll"] for bp in BLUEPRINTS},
+}
+
+
+def entrypoint(m: Any) -> list[str]:
+    """The image's ENTRYPOINT (exec form) for this package's skeleton."""
+    return list(ENTRYPOINTS[m.stack][m.blueprint])
+
+
+def entry_source(m: Any) -> str:
+    """The source file (relative to APP_DIR) the entry point starts from."""
+    if m.stack == "node":
+        return entrypoint(m)[1]
+    return {"python": "main.py", "go": "main.go", "dotnet": "App/Program.cs"}[m.stack]
+
+
+def serves_http(m: Any) -> bool:
+    """Services and workers listen on the port (probes, /metrics); a cronjob runs once and exits."""
+    return m.blueprint != "cronjob"
+
+
+def dotnet_sdk(m: Any) -> str:
+    """MSBuild SDK of app/App/App.csproj: ASP.NET Core where there is an HTTP listener."""
+    return "Microsoft.NET.Sdk.Web" if serves_http(m) else "Microsoft.NET.Sdk"
+
+
+def dotnet_runtime_image(m: Any) -> str:
+    """Chiseled (no shell, no package manager) runtime image matching ``dotnet_sdk``."""
+    flavour = "aspnet" if serves_http(m) else "runtime"
+    return f"mcr.microsoft.com/dotnet/{flavour}:{DOTNET_RUNTIME_TAG}"
 
 
 def buckets(m: Any) -> list[tuple[str, str]]:

@@ -1,31 +1,54 @@
-"""The node, go and dotnet skeletons: hadolint and real parsers pass them, and
-fail a copy with a syntax error or a root USER. The node service also runs."""
+"""The node, go and dotnet skeletons (service, worker, cronjob): hadolint and real
+parsers pass them, and fail a copy with a syntax error, a root USER or a missing
+entry file. The node skeletons run: their own unit tests, the service and the
+worker as real processes, the cronjob's exit codes."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import re
 import shutil
 import signal
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scaffold import stacks
+from scaffold.answers import BLUEPRINTS
+from scaffold.package import Package
 from scaffold.validate import app as app_checks
 from scaffold.validate import load_checkers, run_one
-from scaffold.package import Package
 from tests.conftest import require_tool
-from tests.test_app_python import READY_DEADLINE_S, STOP_TIMEOUT_S, free_port, get
+from tests.test_app_python import (
+    READY_DEADLINE_S,
+    READY_TRIES,
+    STOP_TIMEOUT_S,
+    free_port,
+    get,
+    matches,
+    rule_selectors,
+)
+from tests.test_package import validate_json
 
 STACKS = ("node", "go", "dotnet")
-# A file per stack to break, and the broken line to append.
+KINDS = [(stack, blueprint) for stack in STACKS for blueprint in BLUEPRINTS]
+# The broken line to append to a kind's entry source.
 BREAK = {
-    "node": ("app/src/server.js", "function broken( {\n"),
-    "go": ("app/main.go", "func broken( {\n"),
-    "dotnet": ("app/App/Program.cs", "namespace Broken { class C { void M( } }\n"),
+    "node": "function broken( {\n",
+    "go": "func broken( {\n",
+    "dotnet": "namespace Broken { class C { void M( } }\n",
 }
 CHECKERS = ("app-dockerfile", "app-sources")
+SCRAPE_TRIES = 300  # with SCRAPE_DEADLINE_S: the worker makes a job a second
+SCRAPE_DEADLINE_S = 30.0
+NODE_TEST_TIMEOUT_S = 120
 
 
 def check(root: Path) -> dict[str, list]:
@@ -38,34 +61,86 @@ def check(root: Path) -> dict[str, list]:
     return {name: [(f.file, f.message) for f in res.findings] for name, res in results.items()}
 
 
-@pytest.fixture(scope="module", params=STACKS)
-def stack_pkg(request, render) -> tuple[str, Path]:
-    return request.param, render(stack=request.param)
+def render_kind(render, stack: str, blueprint: str) -> Path:
+    return render(stack=stack) if blueprint == "service" else render(stack=stack, blueprint=blueprint)
 
 
-def test_skeleton_passes_hadolint_and_parsers(stack_pkg) -> None:
+@pytest.fixture(scope="module", params=KINDS, ids=lambda k: "-".join(k))
+def kind_pkg(request, render) -> tuple[str, str, Path]:
+    stack, blueprint = request.param
+    return stack, blueprint, render_kind(render, stack, blueprint)
+
+
+def copy_of(pkg: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "pkg"
+    shutil.copytree(pkg, copy, symlinks=True)
+    return copy
+
+
+def test_app_kind_covers_every_stack_and_blueprint() -> None:
+    for stack in stacks.COMMANDS:
+        for blueprint in BLUEPRINTS:
+            m = SimpleNamespace(with_app=True, stack=stack, blueprint=blueprint)
+            assert stacks.app_kind(m) == f"{stack}-{blueprint}"
+            assert stacks.entrypoint(m) and stacks.entry_source(m)
+            assert not stacks.app_kind(SimpleNamespace(with_app=False, stack=stack, blueprint=blueprint))
+
+
+def test_skeleton_passes_hadolint_and_parsers(kind_pkg) -> None:
     require_tool("hadolint")
-    stack, pkg = stack_pkg
-    assert stacks.app_kind(Package.load(pkg).model) == f"{stack}-service"
+    stack, blueprint, pkg = kind_pkg
+    model = Package.load(pkg).model
+    assert stacks.app_kind(model) == f"{stack}-{blueprint}"
+    assert (pkg / stacks.APP_DIR / stacks.entry_source(model)).is_file()
     assert check(pkg) == {"app-dockerfile": [], "app-sources": []}
 
 
-def test_syntax_error_is_reported(stack_pkg, tmp_path: Path) -> None:
-    stack, pkg = stack_pkg
-    copy = tmp_path / "pkg"
-    shutil.copytree(pkg, copy, symlinks=True)
-    rel, line = BREAK[stack]
+def dockerfile_final_stage(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the last stage, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", path.read_text())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    last = max(i for i, ln in enumerate(lines) if ln.upper().startswith("FROM "))
+    return [(ln.split(None, 1)[0].upper(), ln.split(None, 1)[1] if " " in ln else "") for ln in lines[last:]]
+
+
+def test_image_runs_the_kinds_entry_point(kind_pkg) -> None:
+    """The image starts the kind's own entry file, listens only when it serves HTTP,
+    and (go) copies the binary that the build stage wrote."""
+    stack, blueprint, pkg = kind_pkg
+    model = Package.load(pkg).model
+    dockerfile = pkg / stacks.DOCKERFILE
+    stage = dockerfile_final_stage(dockerfile)
+    entrypoints = [json.loads(args) for op, args in stage if op == "ENTRYPOINT"]
+    assert entrypoints == [stacks.entrypoint(model)]
+    assert any(op == "EXPOSE" for op, _ in stage) == (blueprint != "cronjob")
+    text = dockerfile.read_text()
+    if stack == "go":
+        binary = stacks.entrypoint(model)[0]
+        assert f"-o /out{binary} ." in text and f"COPY --from=build /out{binary} {binary}" in text
+    if stack == "node":
+        manifest = json.loads((pkg / stacks.APP_DIR / "package.json").read_text())
+        assert manifest["main"] == stacks.entry_source(model)
+        assert manifest["scripts"]["start"] == " ".join(stacks.entrypoint(model))
+    if stack == "dotnet":
+        runtime = stage[0][1]
+        assert runtime == stacks.dotnet_runtime_image(model)
+        assert ("/aspnet:" in runtime) == (blueprint != "cronjob")
+
+
+def test_syntax_error_is_reported(kind_pkg, tmp_path: Path) -> None:
+    stack, _, pkg = kind_pkg
+    copy = copy_of(pkg, tmp_path)
+    rel = f"{stacks.APP_DIR}/{stacks.entry_source(Package.load(copy).model)}"
     with (copy / rel).open("a") as fh:
-        fh.write(line)
+        fh.write(BREAK[stack])
     findings = check(copy)["app-sources"]
     assert findings and {f for f, _ in findings} == {rel}, findings
 
 
-def test_root_user_is_reported(stack_pkg, tmp_path: Path) -> None:
+def test_root_user_is_reported(kind_pkg, tmp_path: Path) -> None:
     require_tool("hadolint")
-    _, pkg = stack_pkg
-    copy = tmp_path / "pkg"
-    shutil.copytree(pkg, copy, symlinks=True)
+    _, _, pkg = kind_pkg
+    copy = copy_of(pkg, tmp_path)
     dockerfile = copy / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("USER 10001:10001", "USER root"))
     messages = [m for _, m in check(copy)["app-dockerfile"]]
@@ -73,49 +148,154 @@ def test_root_user_is_reported(stack_pkg, tmp_path: Path) -> None:
     assert any("UID >= 10000" in m for m in messages), messages
 
 
+def test_missing_entry_file_and_wrong_main_are_reported(render, tmp_path: Path) -> None:
+    copy = copy_of(render_kind(render, "node", "worker"), tmp_path)
+    (copy / "app/src/worker.js").unlink()
+    manifest = copy / "app/package.json"
+    manifest.write_text(manifest.read_text().replace('"main": "src/worker.js"', '"main": "src/server.js"'))
+    findings = check(copy)["app-sources"]
+    assert [f for f, _ in findings] == ["app/src/worker.js", "app/package.json"], findings
+    assert "node src/worker.js" in findings[0][1] and "src/server.js" in findings[1][1]
+
+
 def test_tree_sitter_reports_the_line() -> None:
     errs = app_checks.tree_sitter_errors("go", b"package main\n\nfunc main() {\n\tx := \n}\n")
     assert errs and errs[0].startswith("line ")
 
 
-def test_node_service_runs_and_serves_the_slo_series(render) -> None:
+@pytest.mark.parametrize(("stack", "blueprint"), [("node", "worker"), ("go", "cronjob"), ("dotnet", "worker")])
+def test_scaffold_validate_passes(render, stack: str, blueprint: str) -> None:
+    report = validate_json(render_kind(render, stack, blueprint))
+    statuses = {r["checker"]: r["status"] for r in report["results"]}
+    assert statuses["app-dockerfile"] == "pass" and statuses["app-sources"] == "pass", statuses
+
+
+# -- node, for real -------------------------------------------------------------
+def node_env(node: str, **extra: str) -> dict[str, str]:
+    return {"PATH": str(Path(node).parent), **extra}
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_node_unit_tests_pass(render, blueprint: str) -> None:
+    """`npm test` is `node --test`: the generated tests need no installed package."""
     node = require_tool("node")
-    pkg = render(stack="node")
+    app = render_kind(render, "node", blueprint) / stacks.APP_DIR
+    assert json.loads((app / "package.json").read_text())["scripts"]["test"] == "node --test"
+    res = subprocess.run([node, "--test", "--test-reporter=tap"], cwd=app, env=node_env(node),
+                         capture_output=True, text=True, timeout=NODE_TEST_TIMEOUT_S)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", res.stdout, re.M))
+    assert int(counts["tests"]) >= 3 and counts["pass"] == counts["tests"] and counts["fail"] == "0", counts
+
+
+@contextlib.contextmanager
+def node_process(app: Path, entry: str, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start a node skeleton on 127.0.0.1 and wait until /readyz answers 200; always stopped."""
+    node = require_tool("node")
     port = free_port()
-    env = {"PATH": str(Path(node).parent), stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(port),
-           stacks.FAULT_ENV: "1"}
-    proc = subprocess.Popen([node, "src/server.js"], cwd=pkg / stacks.APP_DIR, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([node, entry], cwd=app, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=node_env(node, **{stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(port)}, **env))
     base = f"http://127.0.0.1:{port}"
     try:
-        import time
-
+        ready = False
         deadline = time.monotonic() + READY_DEADLINE_S
-        for _ in range(100):
+        for _ in range(READY_TRIES):
             if proc.poll() is not None or time.monotonic() > deadline:
                 break
-            try:
-                if get(base + "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                ready = get(base + "/readyz")[0] == 200
+            if ready:
+                break
             time.sleep(0.1)
-        assert proc.poll() is None, "node service exited early"
-        assert [get(base + stacks.SAMPLE_ROUTE)[0] for _ in range(3)] == [500] * 3
-        status, body = get(base + "/metrics")
-        assert status == 200
-        samples = [s for fam in text_string_to_metric_families(body) for s in fam.samples]
-        model = Package.load(pkg).model
-        assert any(s.name == "http_requests_total" and s.value == 3
-                   and s.labels == {"code": "500", "method": "GET", "route": stacks.SAMPLE_ROUTE} for s in samples)
-        assert any(s.name == "http_request_duration_seconds_bucket" and s.labels.get("le") == model.latency_le
-                   and s.value == 3 for s in samples)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(STOP_TIMEOUT_S) == 0
+        assert proc.poll() is None, f"{entry} exited early: {proc.stdout.read() if proc.stdout else ''}"
+        assert ready, f"{entry} never answered /readyz with 200"
+        yield base, proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(STOP_TIMEOUT_S)
         if proc.stdout:
             proc.stdout.close()
-    assert proc.returncode == 0
+
+
+def scrape(base: str) -> list:
+    status, body = get(base + "/metrics")
+    assert status == 200
+    return [s for fam in text_string_to_metric_families(body) for s in fam.samples]
+
+
+def stop_and_reap(proc: subprocess.Popen) -> list[str]:
+    """SIGTERM, wait for exit 0, and return the log messages (every line must be JSON)."""
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(STOP_TIMEOUT_S) == 0
+    logs = proc.stdout.read() if proc.stdout else ""
+    with pytest.raises(ProcessLookupError):
+        os.kill(proc.pid, 0)  # reaped: nothing of it is left running
+    return [json.loads(line)["msg"] for line in logs.splitlines()]
+
+
+def test_node_service_runs_and_serves_the_slo_series(render) -> None:
+    pkg = render(stack="node")
+    model = Package.load(pkg).model
+    with node_process(pkg / stacks.APP_DIR, stacks.entry_source(model), **{stacks.FAULT_ENV: "1"}) as (base, proc):
+        assert [get(base + stacks.SAMPLE_ROUTE)[0] for _ in range(3)] == [500] * 3
+        samples = scrape(base)
+        assert any(s.name == "http_requests_total" and s.value == 3
+                   and s.labels == {"code": "500", "method": "GET", "route": stacks.SAMPLE_ROUTE} for s in samples)
+        assert any(s.name == "http_request_duration_seconds_bucket" and s.labels.get("le") == model.latency_le
+                   and s.value == 3 for s in samples)
+        events = stop_and_reap(proc)
+    assert events[0] == "listening" and events[-2:] == ["shutting down", "stopped"]
+
+
+@pytest.mark.parametrize("fault", ["0", "1"])
+def test_node_worker_runs_and_serves_the_slo_series(render, fault: str) -> None:
+    """The real worker on a free port: jobs are counted, every worker series the
+    generated rules select is served, SIGTERM stops it cleanly."""
+    pkg = render_kind(render, "node", "worker")
+    model = Package.load(pkg).model
+    worker_selectors = [(n, ms) for n, ms in rule_selectors(pkg) if n.startswith("worker_")]
+    assert {n for n, _ in worker_selectors} >= {"worker_jobs_total", "worker_job_duration_seconds_bucket"}
+    counted, other = ("error", "success") if fault == "1" else ("success", "error")
+
+    def jobs(samples, outcome: str) -> float:
+        return sum(s.value for s in samples if s.name == "worker_jobs_total" and s.labels == {"outcome": outcome})
+
+    with node_process(pkg / stacks.APP_DIR, stacks.entry_source(model), **{stacks.FAULT_ENV: fault}) as (base, proc):
+        assert get(base + "/healthz")[0] == 200
+        samples = scrape(base)
+        assert jobs(samples, "success") == 0 and jobs(samples, "error") == 0  # both series exist from the start
+        deadline = time.monotonic() + SCRAPE_DEADLINE_S
+        for _ in range(SCRAPE_TRIES):
+            samples = scrape(base)
+            if jobs(samples, counted) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert jobs(samples, counted) >= 2, "the worker processed fewer than 2 jobs"
+        assert jobs(samples, other) == 0
+        total = next(s.value for s in samples if s.name == "worker_job_duration_seconds_count")
+        assert total >= jobs(samples, counted)
+        assert any(s.name == "worker_job_duration_seconds_bucket" and s.labels == {"le": model.latency_le}
+                   for s in samples)
+        for name, matchers in worker_selectors:
+            served = any(s.name == name and matches(s, matchers) for s in samples)
+            assert served, f"no served series matches {name}{matchers}"
+        events = stop_and_reap(proc)
+    assert events[0] == "started" and events[-2:] == ["shutting down", "stopped"]
+    assert events.count("job") >= 2
+
+
+@pytest.mark.parametrize(("fault", "code", "message"), [
+    (None, 0, "run succeeded"),
+    ("1", 1, "run failed"),
+    ("2", 1, f"{stacks.FAULT_ENV} must be a number from 0 to 1, got \"2\""),
+])
+def test_node_cronjob_exit_codes(render, fault: str | None, code: int, message: str) -> None:
+    node = require_tool("node")
+    pkg = render_kind(render, "node", "cronjob")
+    entry = stacks.entry_source(Package.load(pkg).model)
+    env = node_env(node) if fault is None else node_env(node, **{stacks.FAULT_ENV: fault})
+    res = subprocess.run([node, entry], cwd=pkg / stacks.APP_DIR, env=env, capture_output=True, text=True,
+                         timeout=NODE_TEST_TIMEOUT_S)
+    assert res.returncode == code, res.stdout + res.stderr
+    assert [json.loads(line)["msg"] for line in res.stdout.splitlines()] == [message]

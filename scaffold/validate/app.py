@@ -211,4 +211,27 @@ class AppSourcesChecker:
             findings += [Finding(pkg.rel(path), msg) for msg in parse(path)]
         if not checked:
             findings.append(Finding(stacks.APP_DIR, "no source or manifest file found to check"))
+        findings += entry_findings(pkg)
         return findings
+
+
+def entry_findings(pkg: Package) -> list[Finding]:
+    """The file the image's ENTRYPOINT starts from must exist (and be package.json's main for node)."""
+    m = pkg.model
+    if not stacks.app_kind(m):
+        return []
+    app = pkg.root / stacks.APP_DIR
+    rel = f"{stacks.APP_DIR}/{stacks.entry_source(m)}"
+    entry = " ".join(stacks.entrypoint(m))
+    out = []
+    if not (pkg.root / rel).is_file():
+        out.append(Finding(rel, f"missing: the {stacks.app_kind(m)} image's entry point ({entry}) starts from it"))
+    manifest = app / "package.json"
+    if m.stack == "node" and manifest.is_file():
+        try:
+            main = json.loads(manifest.read_text()).get("main")
+        except (json.JSONDecodeError, AttributeError):
+            main = None  # a broken package.json is already reported by its parser
+        if main is not None and main != stacks.entry_source(m):
+            out.append(Finding(pkg.rel(manifest), f'"main" is {main!r}, but the image runs {entry}'))
+    return out

@@ -65,6 +65,26 @@ def test_checkov_catches_write_all(render, tmp_path: Path) -> None:
         result.findings
 
 
+@pytest.mark.slow
+def test_checkov_evaluates_the_workflows_its_schema_rejects(render, tmp_path: Path) -> None:
+    """ci.yml and cd.yml grant `attestations`, which checkov 3.3's schema does not know; the
+    checker runs them from copies, so a write-all ci.yml and cd.yml without its per-file
+    CKV_GHA_7 skip both fail."""
+    dest = tmp_path / "pkg"
+    shutil.copytree(render(skip_tasks=True), dest, symlinks=True)
+    ci, cd = dest / WF / "ci.yml", dest / WF / "cd.yml"
+    assert "attestations: write" in ci.read_text()
+    ci.write_text(ci.read_text().replace("\npermissions: {}\n", "\npermissions: write-all\n", 1))
+    skip = cd.read_text()
+    assert "checkov:skip=CKV_GHA_7" in skip
+    cd.write_text(skip.replace("  # checkov:skip=CKV_GHA_7", "  # was a skip: CKV_GHA_7", 1))
+    result = run_checker("checkov", dest)
+    assert result.status == "fail"
+    failed = {(f.file, f.message.split()[1]) for f in result.findings}
+    assert (f"{WF}/ci.yml", "CKV2_GHA_1") in failed, result.findings
+    assert (f"{WF}/cd.yml", "CKV_GHA_7") in failed, result.findings
+
+
 @pytest.mark.parametrize("answers", [
     {"blueprint": "worker", "environments": ["qa", "prod"], "gitops": "flux"},
     {"blueprint": "cronjob", "environments": ["dev", "test", "staging", "prod"], "image_registry": "registry.example.com/acme"},

@@ -8,6 +8,9 @@ without a reason or differs from the policy.
 from __future__ import annotations
 
 import json
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from scaffold import checkov_policy, tools, yamlio
@@ -17,6 +20,10 @@ from scaffold.validate import Finding, checker
 CONFIG = ".checkov.yaml"
 # No Bridgecrew/Prisma mapping download: it needs the internet and only adds BC_* ids.
 OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"}
+WORKFLOWS = ".github/workflows"
+# checkov 3.3's bundled workflow schema predates the `attestations` permission and
+# silently skips any workflow that grants it (ci.yml and cd.yml do).
+UNKNOWN_PERMISSIONS = ("attestations",)
 
 
 def reports(stdout: str) -> list[dict[str, Any]]:
@@ -95,7 +102,43 @@ class Checkov:
             errors = (report.get("summary") or {}).get("parsing_errors", 0)
             if errors:
                 findings.append(Finding(CONFIG, f"{framework}: {errors} file(s) checkov could not parse"))
+        if "github_actions" in (cfg.get("framework") or []) and WORKFLOWS in dirs:
+            findings += self._schema_skipped_workflows(pkg, cfg)
         return findings
+
+    def _schema_skipped_workflows(self, pkg: Package, cfg: dict[str, Any]) -> list[Finding]:
+        """Run the github_actions checks on copies without the permissions checkov's
+        schema rejects, so no workflow goes unchecked; fail any it still skips."""
+        files = {p.name: p for p in sorted((pkg.root / WORKFLOWS).glob("*.y*ml"))
+                 if _grants_unknown_permission(yamlio.load_file(p))}
+        if not files:
+            return []
+        with tempfile.TemporaryDirectory(prefix="scaffold-checkov-") as tmp:
+            copies = Path(tmp) / WORKFLOWS
+            copies.mkdir(parents=True)
+            for name, path in files.items():
+                (copies / name).write_text(_copy_text(path.read_text(encoding="utf-8")))
+            skips = [a for check in cfg.get("skip-check") or [] for a in ("--skip-check", str(check))]
+            res = tools.run("checkov", "--directory", tmp, "--framework", "github_actions", "--output", "json",
+                            "--compact", "--skip-download", *skips, cwd=tmp, env=OFFLINE_ENV, timeout=600)
+            # cwd=tmp: in the package root checkov would also load its .checkov.yaml (quiet, all dirs)
+            try:
+                results = reports(res.stdout)
+            except ValueError as err:
+                return [Finding(f"{WORKFLOWS}/{n}", f"checkov github_actions failed: {err}") for n in files]
+        findings, seen = [], set()
+        for report in results:
+            for kind in ("passed_checks", "failed_checks"):
+                for check in (report.get("results") or {}).get(kind) or []:
+                    name = Path(str(check.get("file_path", ""))).name
+                    seen.add(name)
+                    if kind == "failed_checks":
+                        findings.append(Finding(f"{WORKFLOWS}/{name}", f"github_actions {check.get('check_id')} "
+                                                f"{check.get('check_name')} ({check.get('resource')})"))
+        findings += [Finding(f"{WORKFLOWS}/{n}", "checkov evaluated no github_actions check on this workflow")
+                     for n in sorted(set(files) - seen)]
+        return findings
+
 
     def _config_findings(self, pkg: Package, text: str) -> list[Finding]:
         out = []
@@ -107,3 +150,35 @@ class Checkov:
             out.append(Finding(CONFIG, f"skip-check {sorted(skips)} differs from scaffold's policy "
                                        f"{sorted(checkov_policy.skip_ids())}"))
         return out
+
+
+def _grants_unknown_permission(doc: Any) -> bool:
+    return _without_unknown_permissions(doc) != doc
+
+
+def _without_unknown_permissions(doc: Any) -> Any:
+    """The workflow with UNKNOWN_PERMISSIONS dropped from top-level and job permissions."""
+    if not isinstance(doc, dict):
+        return doc
+
+    def strip(perms: Any) -> Any:
+        return {k: v for k, v in perms.items() if k not in UNKNOWN_PERMISSIONS} if isinstance(perms, dict) else perms
+
+    out = dict(doc)
+    if "permissions" in out:
+        out["permissions"] = strip(out["permissions"])
+    if isinstance(out.get("jobs"), dict):
+        out["jobs"] = {name: ({**job, "permissions": strip(job["permissions"])}
+                              if isinstance(job, dict) and "permissions" in job else job)
+                       for name, job in out["jobs"].items()}
+    return out
+
+
+def _copy_text(text: str) -> str:
+    """The workflow minus its unknown-permission lines. Line edits keep the
+    comments (checkov's inline `checkov:skip=` reasons); the result must equal
+    the structural strip, else the re-emitted YAML is used (comments lost)."""
+    keys = "|".join(UNKNOWN_PERMISSIONS)
+    edited = re.sub(rf"(?m)^[ \t]+(?:{keys}):[ \t]*(?:read|write|none)[ \t]*(?:#.*)?\n", "", text)
+    wanted = _without_unknown_permissions(yamlio.load(text))
+    return edited if yamlio.load(edited) == wanted else yamlio.dump(wanted)

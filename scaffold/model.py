@@ -264,6 +264,12 @@ def _percent(value: Any) -> Decimal:
     return d
 
 
+def env_namespace(service_name: str, env_name: str) -> str:
+    """The namespace of a service in one environment: the one name the overlay deploys
+    into, the GitOps controller targets and Terraform binds the workload identity to."""
+    return f"{service_name}-{env_name}"
+
+
 def _environment(name: str, index: int, count: int, a: dict[str, Any], base: Resources, labels: dict[str, str]) -> Environment:
     production = index == count - 1
     lo, hi = a["replicas_min"], a["replicas_max"]
@@ -273,7 +279,7 @@ def _environment(name: str, index: int, count: int, a: dict[str, Any], base: Res
     return Environment(
         name=name,
         index=index,
-        namespace=f"{a['service_name']}-{name}",
+        namespace=env_namespace(a["service_name"], name),
         production=production,
         replicas_min=lo,
         replicas_max=hi,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable
 
+from scaffold.model import env_namespace
+
 AREAS = ("cicd", "kubernetes", "observability", "runbook", "terraform", "security", "dr", "docs")
 AREA_TITLE = {"cicd": "CI/CD", "kubernetes": "Kubernetes", "observability": "Observability", "runbook": "Runbook",
               "terraform": "Terraform", "security": "Security", "dr": "DR", "docs": "Docs"}
@@ -182,7 +184,7 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
     ]),
     ("k8s/overlays/*/kustomization.yaml", "kubernetes", "high", "an environment overlay", lambda m, p: [
         f"`kubectl kustomize {PurePosixPath(p).parent}` builds and applies cleanly to namespace "
-        f"{m.name}-{PurePosixPath(p).parent.name}",
+        + env_namespace(m.name, PurePosixPath(p).parent.name),
         "The image is pinned by digest; CD replaces the placeholder digest on first promotion",
     ]),
     ("k8s/*", "kubernetes", "medium", "a Kubernetes manifest", lambda m, p: [
@@ -222,7 +224,7 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
         f"{p} is loaded by its tool without errors in staging",
     ]),
     ("runbooks/*", "runbook", "medium", "a runbook", lambda m, p: [
-        f"{p} reviewed by {m.team}: every command runs against {m.name}-{_prod(m).name}",
+        f"{p} reviewed by {m.team}: every command runs against {_prod(m).namespace}",
     ]),
     ("terraform/modules/*", "terraform", "medium", "a Terraform module file", lambda m, p: [
         f"`terraform validate` passes for {PurePosixPath(p).parent} and checkov reports no unaccepted findings",

@@ -1,5 +1,10 @@
 """Terraform policy: which modules a cloud gets, per-environment values and a
-safe HCL emitter, so templates never quote a user value or size a quota."""
+safe HCL emitter, so templates never quote a user value.
+
+Ownership: Terraform owns the cloud side only (image registry, workload
+identity). Every in-cluster object, the Namespace, its ResourceQuota and
+LimitRange included, is owned by GitOps (`k8s/`, sized by scaffold.k8s);
+Terraform receives the namespace name (`Environment.namespace`) as a plain value."""
 
 from __future__ import annotations
 
@@ -8,18 +13,17 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from scaffold import quantities
 from scaffold.model import Environment, ServiceModel
 
-REQUIRED_VERSION = ">= 1.11"  # S3 native locking (use_lockfile) is GA from 1.11
+# S3 native locking (use_lockfile) is GA from 1.11; `removed` blocks need 1.7.
+REQUIRED_VERSION = ">= 1.11"
 PROVIDERS: dict[str, tuple[str, str]] = {
-    "kubernetes": ("hashicorp/kubernetes", "~> 2.38"),
     "aws": ("hashicorp/aws", "~> 6.0"),
     "google": ("hashicorp/google", "~> 6.0"),
     "azurerm": ("hashicorp/azurerm", "~> 4.0"),
 }
 CLOUD_PROVIDER = {"aws": "aws", "gcp": "google", "azure": "azurerm", "none": None}
-# Modules every package ships, then the cloud's registry + workload identity pair.
+# The cloud's registry + workload identity pair; `none` has no cloud side.
 CLOUD_MODULES = {
     "aws": ("ecr", "irsa"),
     "gcp": ("artifact-registry", "gke-workload-identity"),
@@ -27,7 +31,6 @@ CLOUD_MODULES = {
     "none": (),
 }
 MODULE_SUMMARY = {
-    "namespace": "namespace with Pod Security Standards labels, ResourceQuota and LimitRange",
     "ecr": "ECR repository: immutable tags, scan on push, KMS-encrypted",
     "irsa": "IAM role for the service account (IRSA)",
     "artifact-registry": "Artifact Registry repository: immutable tags, CMEK-encrypted",
@@ -35,20 +38,22 @@ MODULE_SUMMARY = {
     "acr": "Azure Container Registry (Premium, private, no admin user)",
     "aks-workload-identity": "managed identity with a federated credential for the service account",
 }
-# Quota headroom over replicas_max: a canary or surge runs old and new pods side by side.
-QUOTA_HEADROOM = 2
-QUOTA_EXTRA_PODS = 5  # hooks, debug pods, restore drills
+# What earlier blueprint versions managed and existing states still hold: each
+# environment root carries `removed { from = ... lifecycle { destroy = false } }`
+# for these, so the next apply forgets the objects instead of destroying them.
+# module.namespace (Namespace, ResourceQuota, LimitRange) moved to GitOps ownership.
+FORGOTTEN = ("module.namespace",)
 STATE_NAMESPACE = "terraform-state"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def modules(m: ServiceModel) -> list[str]:
-    return ["namespace", *CLOUD_MODULES[m.cloud]]
+    return list(CLOUD_MODULES[m.cloud])
 
 
 def providers(m: ServiceModel) -> dict[str, tuple[str, str]]:
-    wanted = ["kubernetes"] + ([CLOUD_PROVIDER[m.cloud]] if CLOUD_PROVIDER[m.cloud] else [])
-    return {name: PROVIDERS[name] for name in wanted}
+    provider = CLOUD_PROVIDER[m.cloud]
+    return {provider: PROVIDERS[provider]} if provider else {}
 
 
 # -- HCL emitter ---------------------------------------------------------------
@@ -88,34 +93,6 @@ def assignments(values: dict[str, Any]) -> str:
 
 
 # -- per-environment values ----------------------------------------------------
-def quota(m: ServiceModel, env: Environment) -> dict[str, Any]:
-    """ResourceQuota sized for replicas_max pods x headroom, plus a few spare pods."""
-    r = env.resources
-    n = env.replicas_max * QUOTA_HEADROOM
-    cpu_req = quantities.parse(r.cpu_request, "cpu") * n
-    cpu_lim = quantities.parse(r.cpu_limit, "cpu") * n
-    mem_req = quantities.parse(r.memory_request, "memory") * n
-    mem_lim = quantities.parse(r.memory_limit, "memory") * n
-    return {
-        "quota_requests_cpu": quantities.format_cpu(cpu_req),
-        "quota_limits_cpu": quantities.format_cpu(cpu_lim),
-        "quota_requests_memory": quantities.format_memory(mem_req),
-        "quota_limits_memory": quantities.format_memory(mem_lim),
-        "quota_pods": n + QUOTA_EXTRA_PODS,
-    }
-
-
-def limit_range(m: ServiceModel, env: Environment) -> dict[str, str]:
-    """LimitRange defaults equal the blueprint's own container resources."""
-    r = env.resources
-    return {
-        "default_request_cpu": r.cpu_request,
-        "default_request_memory": r.memory_request,
-        "default_limit_cpu": r.cpu_limit,
-        "default_limit_memory": r.memory_limit,
-    }
-
-
 def cloud_values(m: ServiceModel, env: Environment) -> dict[str, Any]:
     """Where the cluster lives. These are starting values the owner edits:
     they name the cluster per environment after the service's team."""
@@ -130,18 +107,16 @@ def cloud_values(m: ServiceModel, env: Environment) -> dict[str, Any]:
     return {}
 
 
+def kube_context(m: ServiceModel, env: Environment) -> str:
+    """kubeconfig context of an environment's cluster (the `none` state backend reads it)."""
+    return f"{m.team}-{env.name}"
+
+
 def tfvars(m: ServiceModel, env: Environment) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "service_name": m.name,
-        "environment": env.name,
-        "namespace": env.namespace,
-        "kube_context": f"{m.team}-{env.name}",
-        "labels": dict(sorted(env.labels.items())),
-        **quota(m, env),
-        **limit_range(m, env),
-        **cloud_values(m, env),
-    }
+    # The namespace GitOps creates for this environment; the identity binds to it.
+    values: dict[str, Any] = {"namespace": env.namespace}
     if m.cloud != "none":
+        values = {"service_name": m.name, "environment": env.name, **values, **cloud_values(m, env)}
         values["service_account"] = m.name
         values["identity_name"] = identity_name(m, env)
         values["create_registry"] = env.production  # one registry; promotion is by digest
@@ -155,20 +130,8 @@ def tfvars(m: ServiceModel, env: Environment) -> dict[str, Any]:
 ROOT_VARIABLES: dict[str, tuple[str, str]] = {
     "service_name": ("string", "Service name; names the registry and identities."),
     "environment": ("string", "Environment this root module manages."),
-    "namespace": ("string", "Kubernetes namespace of the service in this environment."),
+    "namespace": ("string", "Kubernetes namespace of the service in this environment (created by GitOps, not here)."),
     "service_account": ("string", "Kubernetes service account the workload runs as."),
-    "kube_context": ("string", "kubeconfig context of this environment's cluster."),
-    "kubeconfig_path": ("string", "Path of the kubeconfig the kubernetes provider reads."),
-    "labels": ("map(string)", "Labels for the namespace (the blueprint's app.kubernetes.io set)."),
-    "quota_requests_cpu": ("string", "ResourceQuota total CPU requests."),
-    "quota_limits_cpu": ("string", "ResourceQuota total CPU limits."),
-    "quota_requests_memory": ("string", "ResourceQuota total memory requests."),
-    "quota_limits_memory": ("string", "ResourceQuota total memory limits."),
-    "quota_pods": ("number", "ResourceQuota pod count."),
-    "default_request_cpu": ("string", "LimitRange default CPU request."),
-    "default_request_memory": ("string", "LimitRange default memory request."),
-    "default_limit_cpu": ("string", "LimitRange default CPU limit."),
-    "default_limit_memory": ("string", "LimitRange default memory limit."),
     "identity_name": ("string", "Name of the cloud identity the service account maps to."),
     "create_registry": ("bool", "Whether this environment owns the image registry (production only)."),
     "registry_name": ("string", "Image registry (repository) name."),
@@ -180,19 +143,12 @@ ROOT_VARIABLES: dict[str, tuple[str, str]] = {
     "resource_group_name": ("string", "Azure resource group of the cluster, registry and identity."),
     "replica_location": ("string", "Azure region the registry geo-replicates to."),
 }
-DEFAULTS = {"kubeconfig_path": "~/.kube/config"}
-
-
 def root_variables(m: ServiceModel) -> list[dict[str, Any]]:
-    """Variables of an environment root: exactly the tfvars keys plus defaults."""
-    names = list(tfvars(m, m.environments[0])) + list(DEFAULTS)
+    """Variables of an environment root: exactly the tfvars keys."""
     out = []
-    for name in names:
+    for name in tfvars(m, m.environments[0]):
         typ, desc = ROOT_VARIABLES[name]
-        var = {"name": name, "type": typ, "description": hcl(desc)}
-        if name in DEFAULTS:
-            var["default"] = hcl(DEFAULTS[name])
-        out.append(var)
+        out.append({"name": name, "type": typ, "description": hcl(desc)})
     return out
 
 
@@ -222,7 +178,7 @@ def backend(m: ServiceModel, env: Environment) -> tuple[str, dict[str, Any]]:
                            "container_name": "tfstate", "key": f"{key}.tfstate",
                            "use_azuread_auth": True}
     return "kubernetes", {"secret_suffix": f"{m.name}-{env.name}", "namespace": STATE_NAMESPACE,
-                          "config_path": "~/.kube/config", "config_context": f"{m.team}-{env.name}"}
+                          "config_path": "~/.kube/config", "config_context": kube_context(m, env)}
 
 
 def storage_account(team: str) -> str:
@@ -244,7 +200,17 @@ def backend_block(m: ServiceModel, env: Environment) -> str:
 
 
 def required_providers_block(m: ServiceModel) -> str:
+    """required_providers, or nothing when the root uses no provider (cloud: none)."""
+    if not providers(m):
+        return ""
     lines = []
     for name, (source, version) in providers(m).items():
         lines.append(f"    {name} = {{\n      source  = {hcl(source)}\n      version = {hcl(version)}\n    }}\n")
     return "  required_providers {\n" + "".join(lines) + "  }\n"
+
+
+def removed_blocks() -> str:
+    """`removed` blocks that make existing states forget, never destroy, what moved out
+    of Terraform (FORGOTTEN). A no-op for a state that never held them."""
+    return "".join(f"removed {{\n  from = {addr}\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n"
+                   for addr in FORGOTTEN)

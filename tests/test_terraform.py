@@ -30,7 +30,8 @@ def copy_pkg(src: Path, tmp_path: Path) -> Path:
 def test_every_file_parses_and_structure_passes(cloud_pkg):
     cloud, pkg_root = cloud_pkg
     files = sorted((pkg_root / "terraform").rglob("*.tf")) + sorted((pkg_root / "terraform").rglob("*.tfvars"))
-    assert len(files) >= 5 * 3 + 4  # three envs x 5 root files + at least the namespace module
+    # three envs x 5 root files, plus two modules x 4 .tf files where there is a cloud side
+    assert len(files) == 5 * 3 + (4 * 2 if cloud != "none" else 0)
     for f in files:
         assert isinstance(tfcheck.parse(f), dict), f
     pkg = Package.load(pkg_root)
@@ -39,8 +40,9 @@ def test_every_file_parses_and_structure_passes(cloud_pkg):
 
 def test_modules_per_cloud(cloud_pkg):
     cloud, pkg_root = cloud_pkg
-    modules = sorted(p.name for p in (pkg_root / "terraform" / "modules").iterdir())
-    assert modules == sorted(["namespace", *tfpolicy.CLOUD_MODULES[cloud]])
+    modules_dir = pkg_root / "terraform" / "modules"
+    modules = sorted(p.name for p in modules_dir.iterdir()) if modules_dir.is_dir() else []
+    assert modules == sorted(tfpolicy.CLOUD_MODULES[cloud])
     for name in modules:
         for f in tfcheck.MODULE_FILES:
             assert (pkg_root / "terraform" / "modules" / name / f).is_file()
@@ -85,11 +87,25 @@ def test_missing_required_module_input_fails(render, tmp_path):
     pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
     main = pkg_root / "terraform" / "environments" / "dev" / "main.tf"
     text = main.read_text()
-    assert "  quota_pods             = var.quota_pods\n" in text
-    main.write_text(text.replace("  quota_pods             = var.quota_pods\n", "  quota_podz = var.quota_pods\n"))
+    line = "  cluster_name    = var.cluster_name\n"
+    assert line in text
+    main.write_text(text.replace(line, "  cluster_nam = var.cluster_name\n"))
     found = _findings(pkg_root)
-    assert "module namespace does not pass required input quota_pods" in found
-    assert "module namespace passes quota_podz, which ../../modules/namespace does not declare" in found
+    assert "module workload_identity does not pass required input cluster_name" in found
+    assert "module workload_identity passes cluster_nam, which ../../modules/irsa does not declare" in found
+
+
+@pytest.mark.parametrize("resource", [
+    'resource "kubernetes_namespace_v1" "ns" {\n  metadata {\n    name = var.namespace\n  }\n}\n',
+    'resource "kubernetes_resource_quota" "q" {\n  metadata {\n    name = "q"\n  }\n}\n',
+    'resource "kubernetes_manifest" "lr" {\n  manifest = {\n    kind = "LimitRange"\n  }\n}\n',
+])
+def test_terraform_owning_an_in_cluster_object_fails(render, tmp_path, resource):
+    """GitOps owns the Namespace, ResourceQuota and LimitRange: a second owner in Terraform is a finding."""
+    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    (pkg_root / "terraform" / "environments" / "prod" / "extra.tf").write_text(resource)
+    found = _findings(pkg_root)
+    assert any("which GitOps owns (k8s/base/namespace.yaml)" in f for f in found), found
 
 
 def test_unpinned_provider_undocumented_variable_and_bad_hcl_fail(render, tmp_path):
@@ -142,12 +158,31 @@ def test_hcl_roundtrip_through_parser(tmp_path):
     assert parsed["a"] == "x$${y}"  # escaped: Terraform reads it as the literal x${y}
 
 
-def test_quota_scales_with_replicas_and_headroom():
-    m = ServiceModel.from_answers({"service_name": "payments-api", "replicas_max": 10})
-    q = tfpolicy.quota(m, m.production)
-    # 10 replicas x 2 (canary/surge headroom) x 100m request, x 400m limit
-    assert q["quota_requests_cpu"] == "2000m" and q["quota_limits_cpu"] == "8000m"
-    assert q["quota_limits_memory"] == "5Gi" and q["quota_pods"] == 25
+def test_roots_declare_exactly_the_variables_they_use(cloud_pkg):
+    """No leftovers of the namespace module: no quota_*, default_*, labels or kubeconfig inputs."""
+    cloud, pkg_root = cloud_pkg
+    model = Package.load(pkg_root).model
+    cloud_side = {"service_name", "environment", "service_account", "identity_name", "create_registry",
+                  "registry_name"}
+    expected = {"namespace"} | (cloud_side | set(tfpolicy.cloud_values(model, model.production))
+                                if cloud != "none" else set())
+    if cloud == "azure":
+        expected.add("replica_location")
+    for env in model.environments:
+        root = tfcheck.load_dir(pkg_root / "terraform" / "environments" / env.name, Package.load(pkg_root), [])
+        assert set(root.variables) == expected
+        providers = {p for d in root.docs.values() for e in d.get("provider", []) for p in e}
+        assert providers == ({tfpolicy.CLOUD_PROVIDER[cloud]} if cloud != "none" else set())
+        pinned = {p for t in root.terraform_blocks() for rp in t.get("required_providers", []) for p in rp}
+        assert pinned == ({tfpolicy.CLOUD_PROVIDER[cloud]} if cloud != "none" else set())
+
+
+def test_required_version_allows_removed_blocks():
+    """`removed { ... lifecycle { destroy = false } }` needs Terraform >= 1.7."""
+    import re
+
+    op, version = re.fullmatch(r"(>=|~>)\s*([0-9.]+)", tfpolicy.REQUIRED_VERSION).groups()
+    assert op == ">=" and tuple(int(x) for x in version.split(".")) >= (1, 7)
 
 
 @pytest.mark.parametrize("name", ["a1b", "payments-api", "x" * 40, "1st-service"])

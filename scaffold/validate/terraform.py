@@ -9,7 +9,9 @@ structure `terraform validate` would catch (and some it would not) is checked.
 - providers are pinned in required_providers and required_version is set;
 - environment roots have a remote backend (S3 with use_lockfile) and tfvars
   that set every required root variable and nothing undeclared;
-- module READMEs list exactly the module's inputs and outputs.
+- module READMEs list exactly the module's inputs and outputs;
+- no Terraform resource creates a Namespace, ResourceQuota or LimitRange: GitOps
+  owns them (k8s/base/namespace.yaml), and two owners fight.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from scaffold import terraform as tfpolicy
 from scaffold.package import Package
 from scaffold.validate import Finding, checker
 
@@ -28,6 +31,12 @@ META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"
 REMOTE_BACKENDS = {"s3", "gcs", "azurerm", "kubernetes", "remote", "http", "consul", "pg", "oss", "cos"}
 _VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
 _TABLE_ROW = re.compile(r"^\|\s*`?([A-Za-z_][A-Za-z0-9_-]*)`?\s*\|", re.M)
+# In-cluster objects GitOps owns; a Terraform resource of these types is a second owner.
+GITOPS_OWNED = {
+    "kubernetes_namespace": "Namespace", "kubernetes_namespace_v1": "Namespace",
+    "kubernetes_resource_quota": "ResourceQuota", "kubernetes_resource_quota_v1": "ResourceQuota",
+    "kubernetes_limit_range": "LimitRange", "kubernetes_limit_range_v1": "LimitRange",
+}
 
 
 def unquote(value: Any) -> Any:
@@ -104,6 +113,14 @@ class TfDir:
     def terraform_blocks(self) -> list[dict[str, Any]]:
         return [t for d in self.docs.values() for t in d.get("terraform", [])]
 
+    def resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(type, name, body) of every resource block."""
+        for doc in self.docs.values():
+            for entry in doc.get("resource", []):
+                for rtype, named in entry.items():
+                    for name, body in named.items():
+                        yield str(rtype), str(name), body
+
     def providers_used(self) -> set[str]:
         used = set()
         for doc in self.docs.values():
@@ -147,6 +164,22 @@ def check_dir(d: TfDir, pkg: Package, kind: str) -> list[Finding]:
     for name in sorted(used - set(variables)):
         out.append(Finding(rel, f"var.{name} is used but not declared"))
     out += check_versions(d, pkg, kind)
+    out += check_ownership(d, pkg)
+    return out
+
+
+def check_ownership(d: TfDir, pkg: Package) -> list[Finding]:
+    """Namespace, ResourceQuota and LimitRange have one owner: GitOps."""
+    out = []
+    for rtype, name, body in d.resources():
+        kind = GITOPS_OWNED.get(rtype)
+        if rtype == "kubernetes_manifest":
+            manifest = body.get("manifest")
+            kind = manifest.get("kind") if isinstance(manifest, dict) else None
+            kind = kind if kind in GITOPS_OWNED.values() else None
+        if kind:
+            out.append(Finding(pkg.rel(d.path), f"{rtype}.{name} creates a {kind}, which GitOps owns "
+                                                f"(k8s/base/namespace.yaml); pass the namespace name instead"))
     return out
 
 
@@ -264,7 +297,7 @@ def check_tree(pkg: Package) -> list[Finding]:
                for p in sorted((root / "modules").iterdir()) if p.is_dir()} if (root / "modules").is_dir() else {}
     roots = [load_dir(p, pkg, findings) for p in sorted((root / "environments").iterdir())
              if p.is_dir()] if (root / "environments").is_dir() else []
-    if not modules:
+    if not modules and tfpolicy.modules(pkg.model):
         findings.append(Finding("terraform/modules", "no modules"))
     if len(roots) != len(pkg.model.environments):
         findings.append(Finding("terraform/environments",

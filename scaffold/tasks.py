@@ -96,7 +96,8 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
     ("Dockerfile", "cicd", "high", "the container image build", lambda m, p: [
         f"`docker build` produces {m.image} running as a non-root user with a read-only root filesystem",
         "hadolint reports no findings; the base image is pinned by digest",
-        f"The image serves /metrics on port {m.port}",
+        f"The image serves /metrics on port {m.port}" if m.blueprint != "cronjob"
+        else "The image runs the job once and exits; it opens no port (kube-state-metrics reports the Job status)",
     ]),
     (".dockerignore", "cicd", "low", "the Docker build context filter", lambda m, p: [
         "The build context excludes .git, backlog/ and local secrets (checked with `docker build` context size)",

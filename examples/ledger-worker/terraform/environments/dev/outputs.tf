@@ -1,6 +1,6 @@
 output "namespace" {
   description = "Namespace the GitOps controller deploys dev into."
-  value       = module.namespace.name
+  value       = var.namespace
 }
 
 output "registry_url" {

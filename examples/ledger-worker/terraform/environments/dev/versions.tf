@@ -9,10 +9,6 @@ terraform {
   }
 
   required_providers {
-    kubernetes = {
-      source  = "hashicorp/kubernetes"
-      version = "~> 2.38"
-    }
     google = {
       source  = "hashicorp/google"
       version = "~> 6.0"

@@ -1,3 +1,15 @@
+# Terraform owns the cloud side only. The namespace ledger-worker-prod, its
+# ResourceQuota and LimitRange belong to GitOps (k8s/base/namespace.yaml via
+# k8s/overlays/prod); here the namespace is only a name to bind to.
+
+removed {
+  from = module.namespace
+
+  lifecycle {
+    destroy = false
+  }
+}
+
 locals {
   tags = {
     service     = var.service_name
@@ -6,31 +18,10 @@ locals {
   }
 }
 
-provider "kubernetes" {
-  config_path    = var.kubeconfig_path
-  config_context = var.kube_context
-}
-
 provider "google" {
   project        = var.project_id
   region         = var.region
   default_labels = local.tags
-}
-
-module "namespace" {
-  source = "../../modules/namespace"
-
-  name                   = var.namespace
-  labels                 = var.labels
-  quota_requests_cpu     = var.quota_requests_cpu
-  quota_limits_cpu       = var.quota_limits_cpu
-  quota_requests_memory  = var.quota_requests_memory
-  quota_limits_memory    = var.quota_limits_memory
-  quota_pods             = var.quota_pods
-  default_request_cpu    = var.default_request_cpu
-  default_request_memory = var.default_request_memory
-  default_limit_cpu      = var.default_limit_cpu
-  default_limit_memory   = var.default_limit_memory
 }
 
 # The registry lives with production; every environment pulls the same digest.
@@ -49,6 +40,6 @@ module "workload_identity" {
 
   project_id      = var.project_id
   account_id      = var.identity_name
-  namespace       = module.namespace.name
+  namespace       = var.namespace
   service_account = var.service_account
 }

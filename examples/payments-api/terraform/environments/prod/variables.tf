@@ -9,62 +9,7 @@ variable "environment" {
 }
 
 variable "namespace" {
-  description = "Kubernetes namespace of the service in this environment."
-  type        = string
-}
-
-variable "kube_context" {
-  description = "kubeconfig context of this environment's cluster."
-  type        = string
-}
-
-variable "labels" {
-  description = "Labels for the namespace (the blueprint's app.kubernetes.io set)."
-  type        = map(string)
-}
-
-variable "quota_requests_cpu" {
-  description = "ResourceQuota total CPU requests."
-  type        = string
-}
-
-variable "quota_limits_cpu" {
-  description = "ResourceQuota total CPU limits."
-  type        = string
-}
-
-variable "quota_requests_memory" {
-  description = "ResourceQuota total memory requests."
-  type        = string
-}
-
-variable "quota_limits_memory" {
-  description = "ResourceQuota total memory limits."
-  type        = string
-}
-
-variable "quota_pods" {
-  description = "ResourceQuota pod count."
-  type        = number
-}
-
-variable "default_request_cpu" {
-  description = "LimitRange default CPU request."
-  type        = string
-}
-
-variable "default_request_memory" {
-  description = "LimitRange default memory request."
-  type        = string
-}
-
-variable "default_limit_cpu" {
-  description = "LimitRange default CPU limit."
-  type        = string
-}
-
-variable "default_limit_memory" {
-  description = "LimitRange default memory limit."
+  description = "Kubernetes namespace of the service in this environment (created by GitOps, not here)."
   type        = string
 }
 
@@ -96,10 +41,4 @@ variable "create_registry" {
 variable "registry_name" {
   description = "Image registry (repository) name."
   type        = string
-}
-
-variable "kubeconfig_path" {
-  description = "Path of the kubeconfig the kubernetes provider reads."
-  type        = string
-  default     = "~/.kube/config"
 }

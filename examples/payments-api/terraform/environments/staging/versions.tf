@@ -12,10 +12,6 @@ terraform {
   }
 
   required_providers {
-    kubernetes = {
-      source  = "hashicorp/kubernetes"
-      version = "~> 2.38"
-    }
     aws = {
       source  = "hashicorp/aws"
       version = "~> 6.0"

@@ -1,0 +1,3 @@
+module github.com/acme/ledger-worker/app
+
+go 1.25

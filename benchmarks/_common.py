@@ -56,4 +56,9 @@ def copier_copy(src: Path, dest: Path, *extra: str) -> None:
 
 
 def tmpdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="scaffold-bench-"))
+    """A scratch folder removed when the benchmark exits (renders are hundreds of files)."""
+    import atexit
+
+    path = Path(tempfile.mkdtemp(prefix="scaffold-bench-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as gd
@@ -22,7 +21,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as gm
 
 from scaffold import k8s, slo
-from scaffold.model import ServiceModel
+from scaffold.model import cached_per_model
 
 KINDS = ("golden", "slo")
 DS_VAR = "datasource"
@@ -328,15 +327,9 @@ def build(m: Any, kind: str) -> Any:
     return d.build()
 
 
+@cached_per_model(maxsize=64)  # the JSON file and its ConfigMap both need it; it grows with every SLO
 def to_json(m: Any, kind: str) -> str:
     """Deterministic: sorted keys, fixed indent, trailing newline."""
-    return _json_text(m.to_json(), kind)
-
-
-@lru_cache(maxsize=64)
-def _json_text(answers_key: str, kind: str) -> str:
-    # cached: the JSON file and its ConfigMap both need it, and it grows with every SLO
-    m = ServiceModel.from_answers(json.loads(answers_key))
     return json.dumps(build(m, kind), cls=JSONEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -11,11 +11,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property, lru_cache
-from typing import Any, Mapping
+from functools import cached_property, lru_cache, wraps
+from typing import Any, Callable, Mapping, TypeVar
 
 from scaffold import answers as rules
 from scaffold import quantities
+
+T = TypeVar("T")
 
 # Answers with their defaults. copier.yml must agree (tests/test_answers.py checks).
 DEFAULTS: dict[str, Any] = {
@@ -251,6 +253,22 @@ class ServiceModel:
 
     def to_json(self) -> str:
         return json.dumps(self.answers, sort_keys=True, default=str)
+
+
+def cached_per_model(maxsize: int = 256) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Cache ``fn(m, *args)`` on the model's canonical answers (a model holds
+    dicts, so it is not hashable). For emitted text that Copier asks for more
+    than once per render, or that two files share."""
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        @lru_cache(maxsize=maxsize)
+        def by_answers(answers_key: str, *args: Any) -> T:
+            return fn(ServiceModel.from_answers(json.loads(answers_key)), *args)
+
+        @wraps(fn)
+        def call(m: ServiceModel, *args: Any) -> T:
+            return by_answers(m.to_json(), *args)
+        return call
+    return wrap
 
 
 def le_label(seconds: Decimal) -> str:

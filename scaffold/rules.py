@@ -7,15 +7,13 @@ Recording-rule names follow Sloth (``slo:sli_error:ratio_rate5m`` ...).
 
 from __future__ import annotations
 
-import json
 import textwrap
-from functools import lru_cache
 from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from scaffold import catalog, slo as slomath, yamlio
-from scaffold.model import ServiceModel
+from scaffold.model import ServiceModel, cached_per_model
 from scaffold.slo import SLO, dec
 
 EVALUATION_INTERVAL = "1m"
@@ -149,30 +147,23 @@ def prometheus_rule(m: ServiceModel, groups: bool = True) -> dict[str, Any]:
 
 # -- emitted text, cached: copier renders some files more than once, and the
 # PrometheusRule reuses the rule files' emitter output instead of re-emitting it.
-@lru_cache(maxsize=256)
-def _text(answers_key: str, what: str, file_name: str | None) -> str:
-    m = ServiceModel.from_answers(json.loads(answers_key))
-    if what == "rules":
-        return yamlio.dump_plain(rule_file(m, file_name))
-    if what == "test":
-        return yamlio.dump_plain(test_file(m, file_name))
-    head = yamlio.dump({k: v for k, v in prometheus_rule(m, groups=False).items()})
-    body = [_text(answers_key, "rules", name) for name in rule_file_names(m)]
+@cached_per_model()
+def rule_file_text(m: ServiceModel, file_name: str) -> str:
+    return yamlio.dump_plain(rule_file(m, file_name))
+
+
+@cached_per_model()
+def test_file_text(m: ServiceModel, file_name: str) -> str:
+    return yamlio.dump_plain(test_file(m, file_name))
+
+
+@cached_per_model()
+def prometheus_rule_text(m: ServiceModel) -> str:
+    head = yamlio.dump(prometheus_rule(m, groups=False))
+    body = [rule_file_text(m, name) for name in rule_file_names(m)]
     # each body is "groups:\n  - ..."; re-indent under spec (a uniform shift keeps block scalars intact)
     items = "".join(textwrap.indent(b.split("\n", 1)[1], "  ") for b in body)
     return f"{head}spec:\n  groups:\n{items}"
-
-
-def rule_file_text(m: ServiceModel, file_name: str) -> str:
-    return _text(m.to_json(), "rules", file_name)
-
-
-def test_file_text(m: ServiceModel, file_name: str) -> str:
-    return _text(m.to_json(), "test", file_name)
-
-
-def prometheus_rule_text(m: ServiceModel) -> str:
-    return _text(m.to_json(), "prometheusrule", None)
 
 
 def monitor_kind(m: ServiceModel) -> str | None:

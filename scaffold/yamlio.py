@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
-
-from functools import lru_cache
 
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import ScalarNode
@@ -50,11 +49,12 @@ def _shared(tag: Any) -> Any:
     return found
 
 
-class _SharedTags:
-    """One Tag object per tag string. ruamel builds a Tag per node and decodes
-    its URI char by char on every read; for the big rule and dashboard
-    documents that was a third of the dump time. Only the parser mutates a
-    Tag (select_transform), never the dumper, so sharing them is safe."""
+class _Representer:
+    """What both emitters share. One Tag object per tag string: ruamel builds a
+    Tag per node and decodes its URI char by char on every read, a third of the
+    dump time for the big rule and dashboard documents (only ruamel's parser
+    mutates a Tag, never its dumper, so sharing is safe). And strings YAML 1.1
+    would not read as strings are single-quoted."""
 
     def represent_scalar(self, tag: Any, value: Any, style: Any = None, anchor: Any = None) -> Any:
         return super().represent_scalar(_shared(tag), value, style, anchor)  # type: ignore[misc]
@@ -65,20 +65,17 @@ class _SharedTags:
     def represent_mapping(self, tag: Any, mapping: Any, flow_style: Any = None) -> Any:
         return super().represent_mapping(_shared(tag), mapping, flow_style)  # type: ignore[misc]
 
-
-class _RoundTrip(_SharedTags, RoundTripRepresenter):
     def represent_str(self, value: str) -> Any:
         if _not_a_string_in_yaml11(value):
             return self.represent_scalar(_STR, value, style="'")
-        return super().represent_str(value)
+        return super().represent_str(value)  # type: ignore[misc]
 
 
-class _Safe(_SharedTags, SafeRepresenter):
-    def represent_str(self, value: str) -> Any:
-        if _not_a_string_in_yaml11(value):
-            return self.represent_scalar(_STR, value, style="'")
-        return super().represent_str(value)
+class _RoundTrip(_Representer, RoundTripRepresenter):
+    pass
 
+
+class _Safe(_Representer, SafeRepresenter):
     def represent_literal(self, value: LiteralScalarString) -> Any:
         return self.represent_scalar(_STR, str(value), style="|")
 

@@ -96,9 +96,7 @@ class Checkov:
         for report in results:
             framework = report.get("check_type", "?")
             for failed in (report.get("results") or {}).get("failed_checks") or []:
-                where = locate(pkg, dirs, str(failed.get("file_path", "?")))
-                findings.append(Finding(where, f"{framework} {failed.get('check_id')} {failed.get('check_name')} "
-                                               f"({failed.get('resource')})"))
+                findings.append(_failed(locate(pkg, dirs, str(failed.get("file_path", "?"))), framework, failed))
             errors = (report.get("summary") or {}).get("parsing_errors", 0)
             if errors:
                 findings.append(Finding(CONFIG, f"{framework}: {errors} file(s) checkov could not parse"))
@@ -109,15 +107,20 @@ class Checkov:
     def _schema_skipped_workflows(self, pkg: Package, cfg: dict[str, Any]) -> list[Finding]:
         """Run the github_actions checks on copies without the permissions checkov's
         schema rejects, so no workflow goes unchecked; fail any it still skips."""
-        files = {p.name: p for p in sorted((pkg.root / WORKFLOWS).glob("*.y*ml"))
-                 if _grants_unknown_permission(yamlio.load_file(p))}
+        files = {}  # name -> copy text, for the workflows that grant an unknown permission
+        for path in sorted((pkg.root / WORKFLOWS).glob("*.y*ml")):
+            text = path.read_text(encoding="utf-8")
+            doc = yamlio.load(text)
+            wanted = _without_unknown_permissions(doc)
+            if wanted != doc:
+                files[path.name] = _copy_text(text, wanted)
         if not files:
             return []
         with tempfile.TemporaryDirectory(prefix="scaffold-checkov-") as tmp:
             copies = Path(tmp) / WORKFLOWS
             copies.mkdir(parents=True)
-            for name, path in files.items():
-                (copies / name).write_text(_copy_text(path.read_text(encoding="utf-8")))
+            for name, text in files.items():
+                (copies / name).write_text(text)
             skips = [a for check in cfg.get("skip-check") or [] for a in ("--skip-check", str(check))]
             res = tools.run("checkov", "--directory", tmp, "--framework", "github_actions", "--output", "json",
                             "--compact", "--skip-download", *skips, cwd=tmp, env=OFFLINE_ENV, timeout=600)
@@ -133,12 +136,10 @@ class Checkov:
                     name = Path(str(check.get("file_path", ""))).name
                     seen.add(name)
                     if kind == "failed_checks":
-                        findings.append(Finding(f"{WORKFLOWS}/{name}", f"github_actions {check.get('check_id')} "
-                                                f"{check.get('check_name')} ({check.get('resource')})"))
+                        findings.append(_failed(f"{WORKFLOWS}/{name}", "github_actions", check))
         findings += [Finding(f"{WORKFLOWS}/{n}", "checkov evaluated no github_actions check on this workflow")
                      for n in sorted(set(files) - seen)]
         return findings
-
 
     def _config_findings(self, pkg: Package, text: str) -> list[Finding]:
         out = []
@@ -152,8 +153,8 @@ class Checkov:
         return out
 
 
-def _grants_unknown_permission(doc: Any) -> bool:
-    return _without_unknown_permissions(doc) != doc
+def _failed(where: str, framework: str, check: dict[str, Any]) -> Finding:
+    return Finding(where, f"{framework} {check.get('check_id')} {check.get('check_name')} ({check.get('resource')})")
 
 
 def _without_unknown_permissions(doc: Any) -> Any:
@@ -174,11 +175,10 @@ def _without_unknown_permissions(doc: Any) -> Any:
     return out
 
 
-def _copy_text(text: str) -> str:
+def _copy_text(text: str, wanted: Any) -> str:
     """The workflow minus its unknown-permission lines. Line edits keep the
     comments (checkov's inline `checkov:skip=` reasons); the result must equal
-    the structural strip, else the re-emitted YAML is used (comments lost)."""
+    the structural strip ``wanted``, else that is re-emitted (comments lost)."""
     keys = "|".join(UNKNOWN_PERMISSIONS)
     edited = re.sub(rf"(?m)^[ \t]+(?:{keys}):[ \t]*(?:read|write|none)[ \t]*(?:#.*)?\n", "", text)
-    wanted = _without_unknown_permissions(yamlio.load(text))
     return edited if yamlio.load(edited) == wanted else yamlio.dump(wanted)

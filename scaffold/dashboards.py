@@ -96,8 +96,7 @@ def _traffic_errors_latency(m: Any) -> list[Row]:
     all_ = f"sum(rate({total}{{{sel}}}[{RATE}]))"
     error_ratio = PanelSpec(
         "Errors", err_desc, "percentunit",
-        # `or 0 * all`: no 5xx series yet is a 0 ratio, not "No data"
-        (Target(f"({errors} or 0 * {all_}) / {all_}", "error ratio"),), min=0,
+        (Target(f"({slo.or_zero(errors, all_)}) / {all_}", "error ratio"),), min=0,
     )
     latency = PanelSpec(
         "Latency quantiles", lat_desc, "s",

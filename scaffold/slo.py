@@ -123,16 +123,20 @@ class SLO:
         return self.total_query.replace(WINDOW_PLACEHOLDER, window)
 
     def errors_or_zero(self, window: str) -> str:
-        """Errors, or 0 where there is traffic but no error series yet (no 5xx
-        since the pods started): a healthy service's SLI is 0, not absent, so
-        dashboards don't say "No data" and canary analysis gets a number."""
-        return f"({self.errors(window)}) or 0 * ({self.total(window)})"
+        return or_zero(self.errors(window), self.total(window))
 
     def error_ratio(self, window: str) -> str:
         return f"({self.errors_or_zero(window)}) / ({self.total(window)})"
 
     def thresholds(self, window_days: int) -> list[tuple[BurnWindow, Decimal]]:
         return [(w, threshold(w.factor, self.objective)) for w in burn_rate_windows(window_days)]
+
+
+def or_zero(errors: str, total: str) -> str:
+    """Errors, or 0 where there is traffic but no error series yet (no 5xx
+    since the pods started): a healthy service's SLI is 0, not absent, so
+    dashboards don't say "No data" and canary analysis gets a number."""
+    return f"({errors}) or 0 * ({total})"
 
 
 def selector(m: ServiceModel, **extra: str) -> str:

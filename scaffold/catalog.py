@@ -265,7 +265,6 @@ def _job_inputs(m: ServiceModel, ns: str, failed: bool, steps: int) -> list[dict
 
 def _burn_cases(m: ServiceModel, s: SLO, tier: str, labels: dict[str, str], ann: dict[str, str]) -> tuple[Case, ...]:
     ns = m.production.namespace
-    name = f"{s.prefix}ErrorBudgetBurn{tier.capitalize()}"
     ts = [t for w, t in s.thresholds(m.slo_window_days) if w.tier == tier]
     slo_labels = {"namespace": ns, "service": m.name, "slo": s.name}
     fire_at = FIRE_AT

@@ -327,7 +327,7 @@ def ci(m) -> dict[str, Any]:
          step("Build", uses_="docker/build-push-action",
               with_={"context": ".", "file": "Dockerfile", "push": False, "provenance": False,
                      "cache-from": "type=gha"})],
-        **{"if": f"github.event_name == 'pull_request'", "needs": ["checks"]},
+        **{"if": "github.event_name == 'pull_request'", "needs": ["checks"]},
     )
     publish_env = {} if uses_ghcr(m) else {"environment": {"name": "registry"}}
     publish = job(

@@ -45,7 +45,7 @@ def test_init_writes_what_backlog_init_writes(cli_project, tmp_path):
 def test_same_task_both_ways(cli_project, tmp_path, title):
     exe, root = cli_project
     before = set((root / "backlog/tasks").glob("*.md"))
-    desc = f"Bring it into service.\n\nArtifact: `k8s/base/hpa.yaml`: with a colon"
+    desc = "Bring it into service.\n\nArtifact: `k8s/base/hpa.yaml`: with a colon"
     criteria = ["a load test shows scale-out before p95 latency passes the SLO threshold (300 ms)",
                 "second: with #2 and 'quotes'"]
     cli(exe, root, "task", "create", title, "-d", desc, "-a", "@sre-agent", "-l", "kubernetes,scaffold",

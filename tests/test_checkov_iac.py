@@ -3,7 +3,6 @@ skip in .checkov.yaml carries a reason (slow; CI runs it)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from _common import ROOT, alternate, copier_copy, report, snapshot, tmpdir
+from _common import alternate, copier_copy, report, snapshot, tmpdir
 
 RUNS = 5
 

@@ -8,21 +8,16 @@ with its speed-up over a serial loop.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
 from _common import alternate, report, snapshot, tmpdir
+from conftest import generate_project, git
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout
 
 
 def make_v2(template: Path) -> None:
@@ -30,18 +25,6 @@ def make_v2(template: Path) -> None:
     readme.write_text(readme.read_text() + "\nBlueprint v2.\n")
     git(template, "commit", "-qam", "v2")
     git(template, "tag", "v2.0.0")
-
-
-def generate(template: Path, dest: Path) -> Path:
-    import copier
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        copier.run_copy(str(template), str(dest), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-qm", "generated")
-    return dest
 
 
 def main() -> None:
@@ -54,10 +37,10 @@ def main() -> None:
     work = tmpdir()
     template = snapshot(work / "scaffold")
     make_v2(template)
-    seed = generate(template, work / "seed" / "payments-api")
+    seed = generate_project(template, work / "seed" / "payments-api")
 
     def copy_once(i: int) -> None:
-        generate(template, work / f"copy-{i}" / "payments-api")
+        generate_project(template, work / f"copy-{i}" / "payments-api")
 
     def update_once(i: int) -> None:
         dest = work / f"upd-{i}" / "payments-api"

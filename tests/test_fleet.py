@@ -17,7 +17,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import git
+from conftest import generate_project, git
 from scaffold import fleet
 from scaffold.cli import app
 
@@ -39,23 +39,12 @@ def _tiny_template(root: Path) -> Path:
     return root
 
 
-def _generate(template: Path, dest: Path, name: str) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        copier.run_copy(str(template), str(dest), data={"service_name": name}, defaults=True, unsafe=True,
-                        quiet=True, vcs_ref="v1.0.0")
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "generated")
-    return dest
-
-
 @pytest.fixture(scope="module")
 def fleet_dir(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("fleet")
     template = _tiny_template(base / "template")
     services = base / "services"
-    first = _generate(template, services / "svc-00", "svc-00")
+    first = generate_project(template, services / "svc-00", service_name="svc-00")
     for i in range(1, 50):  # copies of one generated repo: the fleet work is the updates
         shutil.copytree(first, services / f"svc-{i:02d}", symlinks=True)
     for i in (3, 17, 41):  # dirty: uncommitted local work that must never be touched
@@ -108,7 +97,7 @@ def test_fleet_status_and_file_source(fleet_dir, tmp_path):
 
 def test_fleet_clones_urls_into_workdir(fleet_dir, tmp_path):
     template, _ = fleet_dir
-    origin = _generate(template, tmp_path / "origin" / "svc-url", "svc-url")
+    origin = generate_project(template, tmp_path / "origin" / "svc-url", service_name="svc-url")
     results = fleet.run([f"file://{origin}"], "update", jobs=1, workdir=str(tmp_path / "work"))
     assert results[0].status == "updated", results[0]
     clone = tmp_path / "work" / "svc-url"

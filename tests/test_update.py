@@ -17,7 +17,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import git
+from conftest import generate_project, git
 from scaffold import lifecycle, yamlio
 from scaffold.cli import app
 
@@ -47,16 +47,6 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
     return repo
 
 
-def _project(template: Path, dest: Path) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        copier.run_copy(str(template), str(dest), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "generated")
-    return dest
-
-
 def _update(dest: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -71,7 +61,7 @@ def _tasks(dest: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def updated(template_v2: Path, tmp_path_factory) -> dict:
     """A project with local edits, committed, then updated to v2 (no conflicts)."""
-    dest = _project(template_v2, tmp_path_factory.mktemp("svc") / "payments-api")
+    dest = generate_project(template_v2, tmp_path_factory.mktemp("svc") / "payments-api")
     runbook = sorted((dest / "runbooks").glob("*.md"))[0]
     edits = {
         "k8s/base/deployment.yaml": "# local: pinned node pool reviewed 2026-11\n",
@@ -127,7 +117,7 @@ def test_validate_still_passes_after_update(updated):
 
 
 def test_real_conflict_is_marked_inline(template_v2, tmp_path):
-    dest = _project(template_v2, tmp_path / "payments-api")
+    dest = generate_project(template_v2, tmp_path / "payments-api")
     kust = dest / "k8s/base/kustomization.yaml"
     kust.write_text(f"{LOCAL_KUSTOMIZATION_LINE}\n" + kust.read_text())
     git(dest, "commit", "-qam", "local header")
@@ -139,7 +129,7 @@ def test_real_conflict_is_marked_inline(template_v2, tmp_path):
 
 
 def test_check_reports_clean_after_copy_and_drift_after_edit(template_v2, tmp_path):
-    dest = _project(template_v2, tmp_path / "payments-api")
+    dest = generate_project(template_v2, tmp_path / "payments-api")
     report = lifecycle.check(dest)
     assert report.drift == []
     assert report.update and report.update.update_available  # v1 project, v2 exists
@@ -157,7 +147,7 @@ def test_check_reports_clean_after_copy_and_drift_after_edit(template_v2, tmp_pa
 
 
 def test_check_is_clean_right_after_update_to_latest(template_v2, tmp_path):
-    dest = _project(template_v2, tmp_path / "payments-api")
+    dest = generate_project(template_v2, tmp_path / "payments-api")
     _update(dest)
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "update")
@@ -167,7 +157,7 @@ def test_check_is_clean_right_after_update_to_latest(template_v2, tmp_path):
 
 
 def test_recopy_keeps_the_same_tree(template_v2, tmp_path):
-    dest = _project(template_v2, tmp_path / "payments-api")
+    dest = generate_project(template_v2, tmp_path / "payments-api")
     files_before = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if ".git" not in p.parts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -212,7 +212,6 @@ STACKS: dict[str, Stack] = {
         name="node", codeql_language="javascript-typescript", codeql_build_mode="none",
         build="npm run build --if-present",
         sast_tool="eslint-plugin-security",
-        # The app's eslint config enables eslint-plugin-security; any warning is a finding.
         # eslint-plugin-security runs in the app's own eslint config; any warning is a finding.
         # Its JSON report becomes SARIF here, so no formatter is installed ad hoc.
         sast="npm ci\nset +e\nnpx --no-install eslint --max-warnings 0 --format json --output-file eslint.json .\n"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from scaffold import quantities
+from . import quantities
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -247,7 +247,7 @@ def _description(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _slos(v: Any, a: Mapping[str, Any]) -> str | None:
-    from scaffold import slo_spec
+    from . import slo_spec
 
     if err := slo_spec.check_extra_slos(v):
         return err
@@ -344,7 +344,7 @@ def coerce(field: str, raw: Any) -> Any:
             return False
         raise AnswerError(field, f"must be true or false; got {show(raw)}")
     if kind == "yaml":
-        from scaffold import yamlio
+        from . import yamlio
 
         try:
             return yamlio.load(raw)

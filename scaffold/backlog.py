@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import tasks as policy
+from . import tasks as policy
 
 BACKLOG_DIR = "backlog"
 # `backlog init --defaults --integration-mode none --no-git` writes exactly this.
@@ -347,7 +347,7 @@ def dump_frontmatter(meta: dict[str, Any]) -> str:
 
 
 def _ruamel_block(key: str, value: Any) -> str:
-    from scaffold import yamlio
+    from . import yamlio
 
     return yamlio.dump({key: value}).rstrip("\n")
 
@@ -367,7 +367,7 @@ def _load_yaml(path: Path, what: str) -> Any:
 
 
 def _load_yaml_text(text: str, where: str) -> Any:
-    from scaffold import yamlio
+    from . import yamlio
 
     try:
         return yamlio.load(text)
@@ -451,7 +451,7 @@ def created_date(root: Path, template: str | None = None, commit: str | None = N
     if template and os.path.isdir(template):
         candidates.append((template, commit if commit and commit != "None" else "HEAD"))
     try:
-        from scaffold import yamlio
+        from . import yamlio
 
         answers = yamlio.load_file(Path(root) / ".copier-answers.yml") or {}
         src, ref = answers.get("_src_path"), answers.get("_commit")
@@ -474,7 +474,7 @@ def created_date(root: Path, template: str | None = None, commit: str | None = N
 def sync(root: Path, *, dry_run: bool = False, template: str | None = None, commit: str | None = None) -> SyncReport:
     """File a task for every artifact and alert that has none. Existing task
     files are never rewritten, except to label and note a vanished artifact."""
-    from scaffold.package import Package
+    from .package import Package
 
     root = Path(root)
     model = Package.load(root).model
@@ -549,7 +549,7 @@ def in_update_scratch(dest: Path) -> bool:
 def run_hook(dest: Path, template: str | None = None, commit: str | None = None) -> int:
     """The Copier task: one summary line; on a problem, one clear error line and
     exit 1 without touching the package."""
-    from scaffold.package import PackageError
+    from .package import PackageError
 
     if in_update_scratch(Path(dest)):
         return 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scaffold import gitops
-from scaffold.model import ServiceModel
+from . import gitops
+from .model import ServiceModel
 
 LIFECYCLE = "production"
 TYPE = {"service": "service", "worker": "worker", "cronjob": "job"}

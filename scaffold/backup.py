@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scaffold import resilience
-from scaffold.model import ServiceModel
+from . import resilience
+from .model import ServiceModel
 
 VELERO_NAMESPACE = "velero"
 STORAGE_LOCATION = "default"

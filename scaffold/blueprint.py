@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import yamlio
+from . import yamlio
 
 # The default matrix: every blueprint, stack, cloud, gitops, delivery and ingress choice at least once.
 DEFAULT_MATRIX: list[dict[str, Any]] = [
@@ -67,7 +67,7 @@ def render(template: str, dest: Path, answers: dict[str, Any], vcs_ref: str | No
 
 def test_matrix(template: str, matrix: list[dict[str, Any]], *, include_slow: bool = False,
                 vcs_ref: str | None = None) -> list[MatrixResult]:
-    from scaffold.validate import run_all
+    from .validate import run_all
 
     results = []
     with tempfile.TemporaryDirectory(prefix="scaffold-matrix-") as tmp:

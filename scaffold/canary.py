@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from scaffold import slo as slo_policy
-from scaffold.k8s import MONITORING_NAMESPACE
-from scaffold.model import ServiceModel
+from . import slo as slo_policy
+from .k8s import MONITORING_NAMESPACE
+from .model import ServiceModel
 
 Obj = dict[str, Any]
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from scaffold import slo as slomath
-from scaffold.model import ServiceModel, le_label
-from scaffold.slo import SLO, dec
+from . import slo as slomath
+from .model import ServiceModel, le_label
+from .slo import SLO, dec
 
 PAGE, TICKET = "page", "ticket"
 SEVERITY = {PAGE: "critical", TICKET: "warning"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scaffold import slo as slo_policy
-from scaffold.model import Environment, ServiceModel
+from . import slo as slo_policy
+from .model import Environment, ServiceModel
 
 Obj = dict[str, Any]
 

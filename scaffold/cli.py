@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scaffold import answers as rules
-from scaffold import yamlio
+from . import answers as rules
+from . import yamlio
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -129,8 +129,8 @@ def validate(
     only: list[str] = typer.Option([], "--only", help="Run only this checker (repeatable)"),
 ) -> None:
     """Run every real validator over a generated package; exit 1 on any failure."""
-    from scaffold.package import PackageError
-    from scaffold.validate import run_all
+    from .package import PackageError
+    from .validate import run_all
 
     try:
         results = run_all(directory, include_slow=all_checks, only=only)
@@ -164,8 +164,8 @@ def check(
     show_diff: bool = typer.Option(False, "--diff", help="Print each modified file's diff"),
 ) -> None:
     """Is there a template update, and how has the package drifted from its recorded version?"""
-    from scaffold import lifecycle
-    from scaffold.package import PackageError
+    from . import lifecycle
+    from .package import PackageError
 
     try:
         report = lifecycle.check(directory, include_backlog=include_backlog)
@@ -205,7 +205,7 @@ def try_(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """Run the service, Prometheus with the package's rules and Alertmanager with its routes on 127.0.0.1."""
-    from scaffold import live_view
+    from . import live_view
 
     raise typer.Exit(live_view.run(directory, duration=duration, fail_rate=fail_rate, rps=rps, fmt=fmt,
                                    console=console, out=out))
@@ -219,7 +219,7 @@ def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Option
            vcs_ref: Optional[str], fmt: str) -> None:
     from rich.progress import Progress
 
-    from scaffold import fleet
+    from . import fleet
 
     entries = fleet.discover(source)
     if not entries:
@@ -281,7 +281,7 @@ def blueprint_test(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """Render every answer set and run the whole validation spine on each."""
-    from scaffold import blueprint
+    from . import blueprint
 
     try:
         sets = blueprint.load_matrix(matrix)
@@ -308,7 +308,7 @@ def blueprint_examples(
     template: Optional[str] = typer.Option(None, "--template"),
 ) -> None:
     """Regenerate the golden examples (or --check that they are current)."""
-    from scaffold import blueprint
+    from . import blueprint
 
     src = template or template_root()
     if check_only:
@@ -329,8 +329,8 @@ def tasks(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be filed; write nothing"),
 ) -> None:
     """File the Backlog.md tasks the hook would file (new artifacts and alerts only)."""
-    from scaffold import backlog
-    from scaffold.package import PackageError
+    from . import backlog
+    from .package import PackageError
 
     try:
         report = backlog.sync(directory, dry_run=dry_run)

@@ -38,7 +38,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from scaffold import tools
+from . import tools
 
 TOOLS_DIR = Path(__file__).resolve().parent.parent / "tools"
 NODE_SCRIPT = TOOLS_DIR / "crd-validate.mjs"

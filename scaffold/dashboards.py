@@ -20,8 +20,8 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as gm
 
-from scaffold import k8s, slo
-from scaffold.model import cached_per_model
+from . import k8s, slo
+from .model import cached_per_model
 
 KINDS = ("golden", "slo")
 DS_VAR = "datasource"

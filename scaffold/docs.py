@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from scaffold import alertmanager, k8s, quantities, resilience, slo
+from . import alertmanager, k8s, quantities, resilience, slo
 
 # Error-budget policy: what the team does as the budget of a window drains.
 BUDGET_POLICY = (

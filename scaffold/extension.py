@@ -12,9 +12,9 @@ from jinja2 import pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
-from scaffold import answers as rules
-from scaffold import yamlio
-from scaffold.model import ServiceModel, slugify
+from . import answers as rules
+from . import yamlio
+from .model import ServiceModel, slugify
 
 ANSWER_NAMES = tuple(rules.RULES)
 
@@ -62,7 +62,7 @@ class _Modules:
 
         if name.startswith("_"):
             raise AttributeError(name)
-        return importlib.import_module(f"scaffold.{name}")
+        return importlib.import_module(f"{__package__}.{name}")
 
 
 class ScaffoldExtension(Extension):

@@ -76,7 +76,7 @@ def _checkout(entry: str, workdir: Path) -> Path:
 
 
 def status_repo(entry: str, workdir: str = ".scaffold-fleet") -> RepoResult:
-    from scaffold import lifecycle
+    from . import lifecycle
 
     try:
         repo = _checkout(entry, Path(workdir))
@@ -93,7 +93,7 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
     """Update one repo on a new branch; on any failure restore it exactly."""
     import copier
 
-    from scaffold import lifecycle
+    from . import lifecycle
 
     try:
         repo = _checkout(entry, Path(workdir))

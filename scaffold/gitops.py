@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scaffold.model import Environment, ServiceModel
+from .model import Environment, ServiceModel
 
 Obj = dict[str, Any]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    from scaffold import backlog
+    from . import backlog
 
     dest = Path(argv[0] if argv else ".")
     template = argv[1] if len(argv) > 1 else None

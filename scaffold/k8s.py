@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from scaffold import quantities, yamlio
-from scaffold.model import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
+from . import quantities, yamlio
+from .model import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
 
 Obj = dict[str, Any]
 
@@ -129,7 +129,7 @@ def base_resources(m: ServiceModel) -> list[str]:
     resources: list[str] = _core_files(m)
     # -- other areas: append your files below (conditionally, by the model) --
     resources.append("grafana-dashboards.yaml")  # observability: a ConfigMap per dashboard
-    from scaffold import rules  # observability: PrometheusRule + Service/PodMonitor
+    from . import rules  # observability: PrometheusRule + Service/PodMonitor
 
     resources += rules.base_files(m)
     if m.canary:  # delivery: Argo Rollouts canary with SLO analysis

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scaffold.model import ServiceModel
+from .model import ServiceModel
 
 Obj = dict[str, Any]
 

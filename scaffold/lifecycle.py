@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import yamlio
-from scaffold.package import ANSWERS_FILE, PackageError
+from . import yamlio
+from .package import ANSWERS_FILE, PackageError
 
 # Files a team is expected to change after generation: never reported as drift.
 EXPECTED_TO_CHANGE = ("backlog/",)

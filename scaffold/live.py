@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import live_config, rules, stacks, tools, yamlio
-from scaffold.live_sink import Sink
-from scaffold.package import Package
+from . import live_config, rules, stacks, tools, yamlio
+from .live_sink import Sink
+from .package import Package
 
 READY_DEADLINE_S = 30.0
 READY_POLL_S = 0.2

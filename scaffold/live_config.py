@@ -21,8 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from scaffold import slo as slo_math
-from scaffold.model import ServiceModel
+from . import slo as slo_math
+from .model import ServiceModel
 
 COMPRESSION = 60
 FLOOR_MS = 1000

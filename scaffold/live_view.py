@@ -13,8 +13,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from scaffold import live, tools
-from scaffold.package import PackageError
+from . import live, tools
+from .package import PackageError
 
 STATE_STYLE = {"firing": "red", "pending": "yellow", "inactive": "green"}
 

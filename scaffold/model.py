@@ -14,8 +14,8 @@ from decimal import Decimal
 from functools import cached_property, lru_cache, wraps
 from typing import Any, Callable, Mapping, TypeVar
 
-from scaffold import answers as rules
-from scaffold import quantities
+from . import answers as rules
+from . import quantities
 
 T = TypeVar("T")
 
@@ -247,7 +247,7 @@ class ServiceModel:
     @cached_property
     def alerts(self) -> tuple[Any, ...]:
         """The alert catalog for this service (observability owns the entries)."""
-        from scaffold import catalog
+        from . import catalog
 
         return tuple(catalog.alerts_for(self))
 

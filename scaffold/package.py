@@ -7,8 +7,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import tools, yamlio
-from scaffold.model import ServiceModel
+from . import tools, yamlio
+from .model import ServiceModel
 
 ANSWERS_FILE = ".copier-answers.yml"
 

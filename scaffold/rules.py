@@ -12,9 +12,9 @@ from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from scaffold import catalog, slo as slomath, yamlio
-from scaffold.model import ServiceModel, cached_per_model
-from scaffold.slo import SLO, dec
+from . import catalog, slo as slomath, yamlio
+from .model import ServiceModel, cached_per_model
+from .slo import SLO, dec
 
 EVALUATION_INTERVAL = "1m"
 SCRAPE_INTERVAL = "30s"
@@ -178,7 +178,7 @@ def monitor_file(m: ServiceModel) -> str | None:
 
 def monitor(m: ServiceModel) -> dict[str, Any]:
     """Scrape /metrics on the app port; job is set to the service name, which every rule selects on."""
-    from scaffold.k8s import PORT_NAME
+    from .k8s import PORT_NAME
 
     endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": SCRAPE_INTERVAL, "scheme": "http",
                 "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": m.name}]}

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from scaffold.model import ServiceModel, le_label
-from scaffold.slo_spec import WINDOW_PLACEHOLDER
+from .model import ServiceModel, le_label
+from .slo_spec import WINDOW_PLACEHOLDER
 
 # (tier, short window, long window, share of the budget consumed), DESIGN §5.
 TIERS: tuple[tuple[str, str, str, Decimal], ...] = (

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scaffold.answers import DNS_LABEL, percent, show
+from .answers import DNS_LABEL, percent, show
 
 WINDOW_PLACEHOLDER = "{{window}}"
 _QUERY_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f`]|\{%|\$\{\{")

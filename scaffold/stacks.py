@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from scaffold.answers import BLUEPRINTS
-from scaffold.model import RUN_AS_GID, RUN_AS_UID, le_label
+from .answers import BLUEPRINTS
+from .model import RUN_AS_GID, RUN_AS_UID, le_label
 
 APP_DIR = "app"
 DOCKERFILE = "Dockerfile"

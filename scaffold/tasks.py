@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable
 
-from scaffold.model import env_namespace
+from .model import env_namespace
 
 AREAS = ("cicd", "kubernetes", "observability", "runbook", "terraform", "security", "dr", "docs")
 AREA_TITLE = {"cicd": "CI/CD", "kubernetes": "Kubernetes", "observability": "Observability", "runbook": "Runbook",

@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from scaffold.model import Environment, ServiceModel
+from .model import Environment, ServiceModel
 
 # S3 native locking (use_lockfile) is GA from 1.11; `removed` blocks need 1.7.
 REQUIRED_VERSION = ">= 1.11"

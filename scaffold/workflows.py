@@ -24,7 +24,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from scaffold import stacks, yamlio
+from . import stacks, yamlio
 
 DEFAULT_BRANCH = "main"
 ON_DEFAULT_BRANCH = f"github.event_name == 'push' && github.ref == 'refs/heads/{DEFAULT_BRANCH}'"
@@ -273,13 +273,13 @@ def registry_login(m) -> CommentedMap:
 
 def gitops_app(m, env) -> str:
     """The Argo CD Application / Flux Kustomization that syncs k8s/overlays/<env>."""
-    from scaffold import gitops
+    from . import gitops
 
     return gitops.app_name(m, env)
 
 
 def gitops_namespace(m) -> str:
-    from scaffold import gitops
+    from . import gitops
 
     return gitops.ARGOCD_NAMESPACE if m.gitops == "argocd" else gitops.FLUX_NAMESPACE
 
@@ -658,7 +658,7 @@ def has_checkov_config() -> bool:
     """The generated .checkov.yaml (skips with reasons) comes from scaffold.checkov_policy."""
     import importlib.util
 
-    return importlib.util.find_spec("scaffold.checkov_policy") is not None
+    return importlib.util.find_spec(f"{__package__}.checkov_policy") is not None
 
 
 def _spread(m, modulo: int) -> int:

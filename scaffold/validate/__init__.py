@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from scaffold import tools
-from scaffold.package import Package
+from .. import tools
+from ..package import Package
 
 
 @dataclass(frozen=True)

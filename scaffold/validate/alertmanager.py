@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scaffold import tools, yamlio
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import tools, yamlio
+from ..package import Package
+from . import Finding, checker
 
 CONFIG = "observability/alertmanager/alertmanager.yaml"
 ROUTE_TESTS = "observability/alertmanager/routes.test.yaml"

@@ -14,9 +14,9 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
 
-from scaffold import stacks, tools
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import stacks, tools
+from ..package import Package
+from . import Finding, checker
 
 HADOLINT_FAIL_LEVELS = ("error", "warning")
 SKIP_DIRS = {"node_modules", "bin", "obj", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}

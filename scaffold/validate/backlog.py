@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from scaffold import backlog, tools
-from scaffold import tasks as policy
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import backlog, tools
+from .. import tasks as policy
+from ..package import Package
+from . import Finding, checker
 
 LISTED = re.compile(r"^\s+(?:\[[A-Z]+\]\s+)?([A-Za-z]+-\d+(?:\.\d+)*) - (.*?)(?: \(ac: (\d+)/(\d+)\))?\s*$")
 

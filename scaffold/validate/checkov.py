@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from scaffold import checkov_policy, tools, yamlio
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import checkov_policy, tools, yamlio
+from ..package import Package
+from . import Finding, checker
 
 CONFIG = ".checkov.yaml"
 # No Bridgecrew/Prisma mapping download: it needs the internet and only adds BC_* ids.

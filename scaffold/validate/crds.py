@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from scaffold import crd_schemas, tools, yamlio
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import crd_schemas, tools, yamlio
+from ..package import Package
+from . import Finding, checker
 
 FILE_GLOBS = ("k8s/base/*.yaml", "k8s/base/*.yml", "gitops/**/*.yaml", "gitops/**/*.yml",
               "resilience/**/*.yaml", "resilience/**/*.yml")

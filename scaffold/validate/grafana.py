@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import tools, yamlio
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import tools, yamlio
+from ..package import Package
+from . import Finding, checker
 
 DASHBOARDS = "observability/grafana/dashboards"
 MIN_SCHEMA = 39

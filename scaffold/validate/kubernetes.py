@@ -15,9 +15,9 @@ from typing import Any, Iterable
 
 import yaml
 
-from scaffold import pss
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import pss
+from ..package import Package
+from . import Finding, checker
 
 BASE = "k8s/base"
 OVERLAYS = "k8s/overlays"

@@ -11,9 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import tools, yamlio
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import tools, yamlio
+from ..package import Package
+from . import Finding, checker
 
 RULES_GLOB = "observability/prometheus/*.rules.yaml"
 TESTS_GLOB = "observability/prometheus/*.test.yaml"

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import terraform as tfpolicy
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import terraform as tfpolicy
+from ..package import Package
+from . import Finding, checker
 
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
 ROOT_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "terraform.tfvars")

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import tools, yamlio
-from scaffold.package import Package
-from scaffold.validate import Finding, checker
+from .. import tools, yamlio
+from ..package import Package
+from . import Finding, checker
 
 WORKFLOWS = ".github/workflows"
 SHA_PIN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[^@\s]+)?@[0-9a-f]{40}$")

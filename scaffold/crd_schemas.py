@@ -14,7 +14,8 @@ package that ships the upstream API schema:
 | HTTPRoute | gateway.networking.k8s.io/v1 | npm @kubernetes-models/gateway-api 2.0.0 | same |
 | Schedule | velero.io/v1 | PyPI cloudcoil-models-velero | pydantic models generated from the CRD |
 | ClusterPolicy | kyverno.io/v1 | PyPI cloudcoil-models-kyverno | pydantic models generated from the CRD |
-| PodChaos, NetworkChaos, Schedule | chaos-mesh.org/v1alpha1 | none: no PyPI/npm package ships Chaos Mesh CRDs | reported as not validated |
+| PodChaos, NetworkChaos, Schedule | chaos-mesh.org/v1alpha1 | none: no PyPI/npm package ships Chaos Mesh CRDs | not validated, unless `--crd-dir` gives the CRD manifests |
+| any kind | any | CustomResourceDefinition manifests in `--crd-dir` folders (SCAFFOLD_CRD_DIRS) | jsonschema over the served version's openAPIV3Schema, closed like the API server's strict field validation |
 
 Flux comes from cloudcoil, not @kubernetes-models/flux-cd: that one is compiled from the Go
 types and lacks the CRDs' kubebuilder patterns (an `interval: every minute` passed it).
@@ -80,7 +81,8 @@ SOURCES: dict[tuple[str, str], Source] = {
 # Kinds we know and cannot validate: said out loud, never passed silently.
 UNAVAILABLE: dict[str, str] = {
     "chaos-mesh.org": "no PyPI or npm package ships the Chaos Mesh CRD schemas (checked: chaos-mesh, "
-                      "client-library-for-chaos-mesh, @kubernetes-models/*); not schema-validated",
+                      "client-library-for-chaos-mesh, @kubernetes-models/*); not schema-validated: "
+                      "pass their CRD manifests with --crd-dir",
 }
 
 # Build inputs for kustomize, not API objects.
@@ -196,3 +198,146 @@ def _make_strict(*modules) -> None:
         for c in classes:
             c.model_rebuild(force=True)
 
+
+
+# -- CustomResourceDefinition manifests given by the user (--crd-dir) --------
+CRD_DIRS_ENV = "SCAFFOLD_CRD_DIRS"  # os.pathsep-separated, like PATH
+_CRD_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class CrdDirError(ValueError):
+    """A --crd-dir that does not exist or holds a broken manifest."""
+
+
+def crd_dirs_from_env(environ: dict | None = None) -> list[Path]:
+    import os
+
+    raw = (environ if environ is not None else os.environ).get(CRD_DIRS_ENV, "")
+    return [Path(p) for p in raw.split(os.pathsep) if p]
+
+
+@dataclass(frozen=True)
+class CrdSchema:
+    api_version: str
+    kind: str
+    schema: dict  # openAPIV3Schema of the served version, made strict (JSON Schema draft 4)
+    origin: str  # the manifest it came from
+
+
+def load_crd_dirs(dirs) -> dict[tuple[str, str], CrdSchema]:
+    """(apiVersion, kind) -> strict schema for every served version of every CRD
+    manifest under ``dirs`` (recursively; other documents are ignored)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    out: dict[tuple[str, str], CrdSchema] = {}
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise CrdDirError(f"--crd-dir {d}: not a directory")
+        for path in sorted(p for p in d.rglob("*") if p.suffix in _CRD_SUFFIXES and p.is_file()):
+            try:
+                docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader))
+            except yaml.YAMLError as exc:
+                raise CrdDirError(f"--crd-dir {d}: {path.name} does not parse: {str(exc).splitlines()[0]}") from exc
+            for doc in docs:
+                for key, schema in _served_schemas(doc):
+                    strict = strict_schema(schema)
+                    strict.setdefault("properties", {})["metadata"] = object_meta_schema()
+                    out.setdefault(key, CrdSchema(key[0], key[1], strict, str(path)))
+    return out
+
+
+@lru_cache(maxsize=None)
+def object_meta_schema() -> dict:
+    """ObjectMeta as the API server checks it (CRD schemas only say `type: object`):
+    kubernetes-validate's strict schema of the newest shipped minor, references left open."""
+    path = _builtin_schema_dirs()[-1] / "objectmeta-meta-v1.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+
+    def clean(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return {}
+            return {k: clean(v) for k, v in node.items() if k != "description"}
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    return {"type": "object", "properties": clean(raw["properties"]), "additionalProperties": False}
+
+
+def _served_schemas(doc: Any):
+    if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+        return
+    if not str(doc.get("apiVersion", "")).startswith("apiextensions.k8s.io/"):
+        return
+    spec = doc.get("spec") or {}
+    group_name, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    for version in spec.get("versions") or []:
+        schema = ((version.get("schema") or {}).get("openAPIV3Schema"))
+        if version.get("served") and isinstance(schema, dict) and group_name and kind:
+            yield (f"{group_name}/{version['name']}", kind), schema
+
+
+def strict_schema(node: Any, *, junctor: bool = False) -> Any:
+    """A structural CRD schema as the API server applies it with strict field validation:
+    unknown fields are errors except under x-kubernetes-preserve-unknown-fields or a map
+    (additionalProperties); nullable admits null; int-or-string admits both."""
+    if isinstance(node, list):
+        return [strict_schema(n, junctor=junctor) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("properties", "patternProperties", "definitions"):
+            out[key] = {k: strict_schema(v, junctor=junctor) for k, v in value.items()}
+        elif key in ("items", "additionalProperties"):
+            out[key] = strict_schema(value, junctor=junctor) if not isinstance(value, bool) else value
+        elif key in ("allOf", "anyOf", "oneOf", "not"):
+            # Structural schemas only restate outer fields under junctors: closing them would
+            # reject the object's other fields.
+            out[key] = strict_schema(value, junctor=True)
+        elif key.startswith("x-kubernetes-") or key in ("description", "example", "externalDocs", "nullable"):
+            continue
+        else:
+            out[key] = value
+    if node.get("x-kubernetes-embedded-resource"):
+        props = out.setdefault("properties", {})
+        props.setdefault("apiVersion", {"type": "string"})
+        props.setdefault("kind", {"type": "string"})
+        props["metadata"] = object_meta_schema()
+    if node.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if (node.get("type") == "object" or "properties" in out) and not junctor:
+        if not node.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in out:
+            out["additionalProperties"] = False
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def validate_with_crds(objects: list[dict[str, Any]], schemas: dict[tuple[str, str], CrdSchema]
+                       ) -> list[list[SchemaError]]:
+    """Validate each object against the strict schema of its (apiVersion, kind)."""
+    import jsonschema
+
+    validators: dict[tuple[str, str], Any] = {}
+    results = []
+    for obj in objects:
+        key = (obj.get("apiVersion"), obj.get("kind"))
+        if key not in validators:
+            validators[key] = jsonschema.Draft4Validator(schemas[key].schema)
+        plain = json.loads(json.dumps(obj, default=str))
+        errors = []
+        for err in sorted(validators[key].iter_errors(plain), key=lambda e: list(map(str, e.absolute_path))):
+            path = "".join(f"/{p}" for p in err.absolute_path)
+            if err.validator == "additionalProperties" and err.validator_value is False:
+                allowed = set((err.schema.get("properties") or {}))
+                for extra in sorted(k for k in err.instance if k not in allowed):
+                    errors.append(SchemaError(f"{path}/{extra}", "unknown field (not in the CRD's schema)"))
+                continue
+            errors.append(SchemaError(path, err.message))
+        results.append(errors)
+    return results

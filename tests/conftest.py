@@ -83,6 +83,19 @@ def require_tool(name: str) -> str:
     return path
 
 
+def shared_crds() -> Path:
+    """``shared/crds`` beside the checkout: CI clones the repository with shared/ next to it
+    (``../shared/crds``); a worktree deeper down finds it further up. Never copied in here."""
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "crds"
+        if candidate.is_dir():
+            return candidate
+    msg = "shared/crds (Chaos Mesh CRD manifests) is not beside the checkout"
+    if tools.in_ci():
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "scaffold")

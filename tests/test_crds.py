@@ -259,3 +259,119 @@ def test_embedded_core_types_are_strict_too():
     paths = {e.path: e.message for e in crd_schemas.validate([rollout])[0]}
     assert "enum" not in paths.get("/spec/template/spec/containers/0/imagePullPolicy", "enum")
     assert "unknown field" in paths["/spec/template/spec/containers/0/securityContxt"]
+
+
+# -- CRD manifests given with --crd-dir (Chaos Mesh from ../shared/crds) --------
+CHAOS = ("PodChaos", "NetworkChaos", "Schedule")
+
+
+@pytest.fixture(scope="module")
+def chaos_schemas():
+    from tests.conftest import shared_crds
+
+    return crd_schemas.load_crd_dirs([shared_crds()])
+
+
+def _chaos_objects(root: Path) -> dict[str, dict]:
+    docs = yamlio.load_all((root / "resilience/chaos-experiments.yaml").read_text(encoding="utf-8"))
+    return {d["kind"]: d for d in docs if d["apiVersion"].startswith("chaos-mesh.org/")}
+
+
+def test_crd_dir_loads_served_versions(chaos_schemas):
+    assert {("chaos-mesh.org/v1alpha1", k) for k in CHAOS} <= set(chaos_schemas)
+
+
+def test_generated_chaos_objects_validate_against_their_crds(render, chaos_schemas):
+    objects = _chaos_objects(render())
+    assert sorted(objects) == sorted(CHAOS)
+    assert crd_schemas.validate_with_crds(list(objects.values()), chaos_schemas) == [[], [], []]
+
+
+# (kind, path to set, bad value, expected error path, expected words)
+CHAOS_MUTATIONS = [
+    ("PodChaos", ["spec", "gracePeriodSecs"], 0, "/spec/gracePeriodSecs", "unknown field"),
+    ("PodChaos", ["spec", "gracePeriod"], "0", "/spec/gracePeriod", "not of type"),
+    ("NetworkChaos", ["spec", "delay", "latencyMs"], 60, "/spec/delay/latencyMs", "unknown field"),
+    ("NetworkChaos", ["spec", "delay", "latency"], 60, "/spec/delay/latency", "not of type"),
+    ("Schedule", ["spec", "podChaos", "selector", "namespace"], ["x"], "/spec/podChaos/selector/namespace",
+     "unknown field"),
+    ("Schedule", ["spec", "historyLimit"], "5", "/spec/historyLimit", "not of type"),
+    ("Schedule", ["metadata", "lables"], {}, "/metadata/lables", "unknown field"),
+]
+
+
+@pytest.mark.parametrize("kind,path,value,where,words", CHAOS_MUTATIONS,
+                         ids=[f"{m[0]}-{m[3]}" for m in CHAOS_MUTATIONS])
+def test_chaos_mutations_fail_at_their_path(render, chaos_schemas, kind, path, value, where, words):
+    obj = copy.deepcopy(_chaos_objects(render())[kind])
+    node = obj
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    (errors,) = crd_schemas.validate_with_crds([obj], chaos_schemas)
+    assert [e for e in errors if e.path == where and words in e.message], errors
+
+
+def test_preserved_unknown_fields_stay_open():
+    schema = crd_schemas.strict_schema({"type": "object", "properties": {
+        "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        "map": {"type": "object", "additionalProperties": {"type": "string"}},
+        "port": {"x-kubernetes-int-or-string": True},
+        "maybe": {"type": "string", "nullable": True}}})
+    import jsonschema
+
+    v = jsonschema.Draft4Validator(schema)
+    assert not list(v.iter_errors({"free": {"any": 1}, "map": {"k": "v"}, "port": "http", "maybe": None}))
+    assert not list(v.iter_errors({"port": 8080}))
+    assert [e.validator for e in v.iter_errors({"map": {"k": 1}, "other": 1})] == ["type", "additionalProperties"]
+
+
+def test_checker_with_crd_dir_validates_chaos_and_catches_mutations(render, tmp_path):
+    require_tool("kubectl")
+    from tests.conftest import shared_crds
+
+    default_copy = tmp_path / "payments-api"
+    shutil.copytree(render(), default_copy, symlinks=True)
+    pkg = Package.load(default_copy)
+    report = crds_checker.check(pkg, [shared_crds()])
+    assert report.findings == [] and not report.unvalidated
+    for kind in CHAOS:
+        assert report.validated[f"{kind} (chaos-mesh.org)"] == 1
+    assert report.validated["Schedule"] > 0  # Velero's, from its own package
+    # a mutated copy: unknown field and wrong type both reported, by file
+    path = default_copy / "resilience/chaos-experiments.yaml"
+    docs = yamlio.load_all(path.read_text(encoding="utf-8"))
+    docs[0]["spec"]["gracePeriodSecs"] = 0
+    docs[1]["spec"]["duration"] = 600
+    _write(path, *docs)
+    messages = [f.message for f in crds_checker.check(pkg, [shared_crds()]).findings
+                if f.file == "resilience/chaos-experiments.yaml"]
+    assert any("PodChaos" in m and "/spec/gracePeriodSecs: unknown field" in m for m in messages), messages
+    assert any("NetworkChaos" in m and "/spec/duration" in m and "not of type" in m for m in messages), messages
+
+
+def test_cli_crd_dir_flag_env_var_and_bad_dir(render, monkeypatch, tmp_path):
+    require_tool("kubectl")
+    import json
+
+    from typer.testing import CliRunner
+
+    from scaffold.cli import app
+    from tests.conftest import shared_crds
+
+    def crds_detail(*args):
+        res = CliRunner().invoke(app, ["validate", str(render()), "--only", "crds", "--format", "json", *args])
+        assert res.exit_code == 0, res.output
+        (r,) = json.loads(res.stdout)["results"]
+        return r["detail"]
+
+    monkeypatch.delenv(crd_schemas.CRD_DIRS_ENV, raising=False)
+    assert "NOT validated" in crds_detail() and "PodChaos" in crds_detail()
+    flagged = crds_detail("--crd-dir", str(shared_crds()))
+    assert "NOT validated" not in flagged and "PodChaos (chaos-mesh.org)×1" in flagged
+    import os
+
+    monkeypatch.setenv(crd_schemas.CRD_DIRS_ENV, os.pathsep.join([str(tmp_path), str(shared_crds())]))
+    assert "NOT validated" not in crds_detail()
+    res = CliRunner().invoke(app, ["validate", str(render()), "--only", "crds", "--crd-dir", str(tmp_path / "no")])
+    assert res.exit_code == 2 and "--crd-dir" in res.output and "not a directory" in res.output

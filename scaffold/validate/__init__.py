@@ -74,14 +74,18 @@ def load_checkers() -> dict[str, Callable[[], Checker]]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def run_one(factory: Callable[[], Checker], pkg: Package) -> CheckResult:
+def run_one(factory: Callable[[], Checker], pkg: Package, options: dict | None = None) -> CheckResult:
     chk = factory()
+    if hasattr(chk, "configure"):
+        chk.configure(options or {})  # e.g. crd_dirs, tf_plugin_dir (CLI flags; env vars otherwise)
     start = time.monotonic()
     try:
         if not chk.applies(pkg):
             return CheckResult(chk.name, chk.tool, "skip", detail="not applicable to this package")
         findings = chk.run(pkg)
-        status = "fail" if findings else "pass"
+        # A checker that could not run part of its job says so (``not_run``): an expected,
+        # listed skip, in CI too, never a pass. Findings still fail it.
+        status = "fail" if findings else ("skip" if getattr(chk, "not_run", False) else "pass")
         # A checker may say what it covered (or could not) in an optional ``detail``.
         return CheckResult(chk.name, chk.tool, status, findings, detail=getattr(chk, "detail", ""),
                            seconds=time.monotonic() - start)
@@ -91,7 +95,8 @@ def run_one(factory: Callable[[], Checker], pkg: Package) -> CheckResult:
                            detail=str(missing), seconds=time.monotonic() - start)
 
 
-def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = ()) -> list[CheckResult]:
+def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (),
+            options: dict | None = None) -> list[CheckResult]:
     pkg = Package.load(root)
     wanted = set(only)
     results = []
@@ -101,5 +106,5 @@ def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = ())
         if getattr(factory, "slow", False) and not include_slow and name not in wanted:
             results.append(CheckResult(name, factory.tool, "skip", detail="slow: run with --all"))
             continue
-        results.append(run_one(factory, pkg))
+        results.append(run_one(factory, pkg, options))
     return results

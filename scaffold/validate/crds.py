@@ -4,7 +4,9 @@ Objects come from k8s/base, every `kubectl kustomize k8s/overlays/<env>` build,
 gitops/ and resilience/. Built-in kinds are the Kubernetes checker's; any other kind
 without a schema source in :mod:`scaffold.crd_schemas` is a finding, so nothing
 slips through. Kinds no package ships schemas for (Chaos Mesh) are named in the
-checker's detail, never counted as validated.
+checker's detail, never counted as validated, unless their CustomResourceDefinition
+manifests are given (``--crd-dir``, or SCAFFOLD_CRD_DIRS): then every object of their
+kinds is validated, strictly, against the served version's openAPIV3Schema.
 """
 
 from __future__ import annotations
@@ -60,10 +62,14 @@ def collect(pkg: Package) -> tuple[list[tuple[str, Any]], list[Finding]]:
     return docs, problems
 
 
-def check(pkg: Package) -> Report:
+def check(pkg: Package, crd_dirs=()) -> Report:
+    """``crd_dirs``: folders of CustomResourceDefinition manifests (--crd-dir); their kinds
+    are validated against the served version's openAPIV3Schema, ahead of packaged sources."""
+    given = crd_schemas.load_crd_dirs(crd_dirs) if crd_dirs else {}
     docs, problems = collect(pkg)
     report = Report(findings=problems)
     todo: list[tuple[str, dict]] = []
+    from_crds: list[tuple[str, dict]] = []
     unique: set[str] = set()
     for origin, doc in docs:
         if not isinstance(doc, dict) or "apiVersion" not in doc:
@@ -73,6 +79,12 @@ def check(pkg: Package) -> Report:
             report.findings.append(Finding(origin, f"object without a string apiVersion and kind: {api_version!r}/{kind!r}"))
             continue
         if crd_schemas.KUSTOMIZE_CONFIG.match(api_version):
+            continue
+        if (api_version, kind) in given:
+            key = json.dumps(doc, sort_keys=True, default=str)
+            if key not in unique:
+                unique.add(key)
+                from_crds.append((origin, doc))
             continue
         if crd_schemas.source_for(api_version, kind):
             # An object that overlays leave unchanged is checked once, under its first origin (base).
@@ -91,10 +103,13 @@ def check(pkg: Package) -> Report:
         report.findings.append(Finding(origin, f"{kind} ({api_version}) {_name(doc)}: no upstream schema "
                                                "source for this kind: add one to scaffold/crd_schemas.py"))
     results = crd_schemas.validate([doc for _, doc in todo])
+    results += crd_schemas.validate_with_crds([doc for _, doc in from_crds], given)
     # One finding per distinct error; the overlay builds that repeat it are named in it.
     where: dict[str, list[str]] = {}
-    for (origin, doc), errors in zip(todo, results):
-        report.validated[doc["kind"]] += 1
+    for i, ((origin, doc), errors) in enumerate(zip(todo + from_crds, results)):
+        # Kinds from CRD manifests are counted with their group: Schedule is Velero's and Chaos Mesh's.
+        counted = doc["kind"] if i < len(todo) else f"{doc['kind']} ({crd_schemas.group(doc['apiVersion'])})"
+        report.validated[counted] += 1
         for err in errors:
             where.setdefault(f"{doc['kind']} {_name(doc)}: {err.path or '/'}: {err.message}", []).append(origin)
     for message, origins in where.items():
@@ -116,14 +131,24 @@ class CrdChecker:
 
     def __init__(self) -> None:
         self.detail = ""
+        self.crd_dirs: list = crd_schemas.crd_dirs_from_env()
+
+    def configure(self, options: dict) -> None:
+        if options.get("crd_dirs"):
+            self.crd_dirs = list(options["crd_dirs"])
 
     def applies(self, pkg: Package) -> bool:
         return any(pkg.files(p) for p in FILE_GLOBS) or (pkg.root / "k8s" / "overlays").is_dir()
 
     def run(self, pkg: Package) -> list[Finding]:
-        report = check(pkg)
+        try:
+            report = check(pkg, self.crd_dirs)
+        except crd_schemas.CrdDirError as exc:
+            return [Finding("-", str(exc))]
         parts = [f"validated {sum(report.validated.values())} objects: "
                  + ", ".join(f"{k}×{n}" for k, n in sorted(report.validated.items()))]
+        if self.crd_dirs:
+            parts.append("CRD manifests from " + ", ".join(str(d) for d in self.crd_dirs))
         if report.unvalidated:
             kinds = ", ".join(f"{k}×{n}" for k, n in sorted(report.unvalidated.items()))
             parts.append(f"NOT validated: {kinds} ({'; '.join(sorted(report.reasons))})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,11 +18,16 @@ from .model import Environment, ServiceModel
 
 # S3 native locking (use_lockfile) is GA from 1.11; `removed` blocks need 1.7.
 REQUIRED_VERSION = ">= 1.11"
+# Environment roots pin a major (what `terraform init` installs for users); modules only
+# state the minimum they need, so a root may move to the next major without editing them.
 PROVIDERS: dict[str, tuple[str, str]] = {
     "aws": ("hashicorp/aws", "~> 6.0"),
     "google": ("hashicorp/google", "~> 6.0"),
     "azurerm": ("hashicorp/azurerm", "~> 4.0"),
 }
+# aws: everything the modules use (ECR scanning/encryption blocks, IRSA data sources)
+# exists in 5.x; `scaffold validate` runs them against the 5.100 provider of this machine.
+MODULE_MIN_VERSIONS: dict[str, str] = {"aws": ">= 5.0", "google": ">= 6.0", "azurerm": ">= 4.0"}
 CLOUD_PROVIDER = {"aws": "aws", "gcp": "google", "azure": "azurerm", "none": None}
 # The cloud's registry + workload identity pair; `none` has no cloud side.
 CLOUD_MODULES = {
@@ -199,12 +205,14 @@ def backend_block(m: ServiceModel, env: Environment) -> str:
     return f'  backend "{kind}" {{\n{body}  }}\n'
 
 
-def required_providers_block(m: ServiceModel) -> str:
-    """required_providers, or nothing when the root uses no provider (cloud: none)."""
+def required_providers_block(m: ServiceModel, module: bool = False) -> str:
+    """required_providers, or nothing when the root uses no provider (cloud: none).
+    A root pins the major; a module (``module=True``) states its minimum version."""
     if not providers(m):
         return ""
     lines = []
     for name, (source, version) in providers(m).items():
+        version = MODULE_MIN_VERSIONS[name] if module else version
         lines.append(f"    {name} = {{\n      source  = {hcl(source)}\n      version = {hcl(version)}\n    }}\n")
     return "  required_providers {\n" + "".join(lines) + "  }\n"
 
@@ -214,3 +222,244 @@ def removed_blocks() -> str:
     of Terraform (FORGOTTEN). A no-op for a state that never held them."""
     return "".join(f"removed {{\n  from = {addr}\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n"
                    for addr in FORGOTTEN)
+
+
+# -- generated `terraform test` suites ------------------------------------------
+# Each module and each environment root ships tests/<name>.tftest.hcl: a mock provider
+# (no credentials, no network), overrides for the data sources the code reads, and runs
+# whose assertions are the blueprint's promises. Expected values come from the model.
+@dataclass(frozen=True)
+class Assert:
+    condition: str  # an HCL expression
+    error_message: str
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    asserts: tuple[Assert, ...]
+    variables: tuple[tuple[str, Any], ...] = ()
+    command: str = "apply"  # mocked: apply computes every attribute without a cloud
+
+
+@dataclass(frozen=True)
+class Override:
+    kind: str  # override_data | override_resource
+    target: str
+    values: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Suite:
+    provider: str | None
+    overrides: tuple[Override, ...]
+    variables: tuple[tuple[str, Any], ...]
+    runs: tuple[Run, ...]
+
+
+EXAMPLE_ACCOUNT = "123456789012"
+EKS_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+AKS_ISSUER = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/example/"
+
+
+def k8s_subject(namespace: str, service_account: str) -> str:
+    """The token subject of a Kubernetes service account: what every cloud's trust binds to."""
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+def gke_member(project_id: str, namespace: str, service_account: str) -> str:
+    return f"serviceAccount:{project_id}.svc.id.goog[{namespace}/{service_account}]"
+
+
+def _identity_overrides(m: ServiceModel, prefix: str = "") -> tuple[Override, ...]:
+    if m.cloud == "aws":
+        host = EKS_ISSUER.removeprefix("https://")
+        arn = f"arn:aws:iam::{EXAMPLE_ACCOUNT}:oidc-provider/{host}"
+        return (Override("override_data", f"{prefix}data.aws_eks_cluster.this",
+                         (("identity", [{"oidc": [{"issuer": EKS_ISSUER}]}]),)),
+                Override("override_data", f"{prefix}data.aws_iam_openid_connect_provider.this", (("arn", arn),)))
+    if m.cloud == "azure":
+        return (Override("override_data", f"{prefix}data.azurerm_kubernetes_cluster.this",
+                         (("oidc_issuer_url", AKS_ISSUER),)),)
+    return ()
+
+
+def _trust_asserts(m: ServiceModel, env: Environment, ref: str) -> list[Assert]:
+    """The identity is bound to exactly this environment's namespace and ServiceAccount.
+    ``ref`` reaches the module's values: "" inside the module, "module.workload_identity." in a root."""
+    who = f"{env.namespace}/{m.name}"
+    if m.cloud == "aws":
+        host = EKS_ISSUER.removeprefix("https://")
+        policy = (f"jsondecode({ref}trust_policy)" if ref else "jsondecode(aws_iam_role.this.assume_role_policy)")
+        cond = f"{policy}.Statement[0].Condition.StringEquals"
+        out = [Assert(f"{cond}[{hcl(host + ':sub')}] == {hcl(k8s_subject(env.namespace, m.name))}",
+                      f"the role must trust only the service account {who}"),
+               Assert(f"{cond}[{hcl(host + ':aud')}] == \"sts.amazonaws.com\"",
+                      "the role must trust only tokens meant for STS")]
+        if not ref:
+            out += [Assert(f"{policy}.Statement[0].Action == \"sts:AssumeRoleWithWebIdentity\"",
+                           "the role must be assumable by web identity only"),
+                    Assert("length(aws_iam_role_policy_attachment.this) == 0",
+                           "no policy is attached by default (least privilege)")]
+        return out
+    if m.cloud == "gcp":
+        project = cloud_values(m, env)["project_id"]
+        member = f"{ref}workload_identity_member" if ref else "google_service_account_iam_member.workload_identity.member"
+        out = [Assert(f"{member} == {hcl(gke_member(project, env.namespace, m.name))}",
+                      f"the Google service account must be usable by {who} only")]
+        if not ref:
+            out.append(Assert("google_service_account_iam_member.workload_identity.role == "
+                              "\"roles/iam.workloadIdentityUser\"", "the binding grants workload identity only"))
+        return out
+    if m.cloud == "azure":
+        subject = f"{ref}federated_subject" if ref else "azurerm_federated_identity_credential.this.subject"
+        out = [Assert(f"{subject} == {hcl(k8s_subject(env.namespace, m.name))}",
+                      f"the federated credential must trust only {who}")]
+        if not ref:
+            out += [Assert(f"azurerm_federated_identity_credential.this.issuer == {hcl(AKS_ISSUER)}",
+                           "the credential must trust the cluster's OIDC issuer"),
+                    Assert("azurerm_federated_identity_credential.this.audience == tolist([\"api://AzureADTokenExchange\"])",
+                           "the credential must accept Entra ID token exchange only")]
+        return out
+    return []
+
+
+def _module_suite(m: ServiceModel, name: str) -> Suite:
+    env = m.environments[0]
+    provider = CLOUD_PROVIDER[m.cloud]
+    if name == "ecr":
+        return Suite(provider, (
+            Override("override_data", "data.aws_caller_identity.current", (("account_id", EXAMPLE_ACCOUNT),)),
+            Override("override_data", "data.aws_partition.current", (("partition", "aws"),))),
+            (("name", registry_name(m)),), (
+            Run("registry_is_immutable_scanned_and_encrypted", (
+                Assert("aws_ecr_repository.this.image_tag_mutability == \"IMMUTABLE\"",
+                       "tags must be immutable: CD promotes by digest"),
+                Assert("one(aws_ecr_repository.this.image_scanning_configuration).scan_on_push == true",
+                       "every pushed image must be scanned"),
+                Assert("one(aws_ecr_repository.this.encryption_configuration).encryption_type == \"KMS\"",
+                       "the repository must be encrypted with KMS"),
+                Assert("one(aws_ecr_repository.this.encryption_configuration).kms_key == aws_kms_key.this.arn",
+                       "the repository must use its own customer-managed key"),
+                Assert("aws_kms_key.this.enable_key_rotation == true", "the key must rotate"))),
+            Run("lifecycle_keeps_the_newest_images", (
+                Assert("jsondecode(aws_ecr_lifecycle_policy.this.policy).rules[0].selection.countType == "
+                       "\"imageCountMoreThan\"", "the lifecycle rule must count images"),
+                Assert("jsondecode(aws_ecr_lifecycle_policy.this.policy).rules[0].selection.countNumber == 50",
+                       "the lifecycle rule must keep max_image_count images"),
+                Assert("jsondecode(aws_ecr_lifecycle_policy.this.policy).rules[0].action.type == \"expire\"",
+                       "older images must expire")), (("max_image_count", 50),))))
+    if name == "artifact-registry":
+        values = cloud_values(m, env)
+        return Suite(provider, (
+            Override("override_data", "data.google_project.this", (("number", EXAMPLE_ACCOUNT),)),),
+            (("project_id", values["project_id"]), ("location", values["region"]), ("repository_id", m.name)), (
+            Run("registry_is_immutable_and_encrypted", (
+                Assert("one(google_artifact_registry_repository.this.docker_config).immutable_tags == true",
+                       "tags must be immutable: CD promotes by digest"),
+                Assert("google_artifact_registry_repository.this.kms_key_name == google_kms_crypto_key.this.id",
+                       "the repository must use its own customer-managed key"),
+                Assert("google_kms_crypto_key.this.rotation_period == \"7776000s\"", "the key must rotate every 90 days"))),
+            Run("cleanup_keeps_the_newest_versions", (
+                Assert("one([for p in google_artifact_registry_repository.this.cleanup_policies : "
+                       "one(p.most_recent_versions).keep_count if p.action == \"KEEP\"]) == 50",
+                       "the cleanup policy must keep keep_count versions"),), (("keep_count", 50),))))
+    if name == "acr":
+        values = cloud_values(m, env)
+        return Suite(provider, (), (
+            ("name", registry_name(m)), ("resource_group_name", values["resource_group_name"]),
+            ("location", values["location"]), ("replica_location", tfvars(m, env)["replica_location"])), (
+            Run("registry_is_private_quarantined_and_trusted", (
+                Assert("azurerm_container_registry.this.admin_enabled == false", "no admin user"),
+                Assert("azurerm_container_registry.this.anonymous_pull_enabled == false", "no anonymous pull"),
+                Assert("azurerm_container_registry.this.public_network_access_enabled == false", "private access only"),
+                Assert("azurerm_container_registry.this.quarantine_policy_enabled == true",
+                       "images must be quarantined until scanned"),
+                Assert("azurerm_container_registry.this.trust_policy_enabled == true", "content trust must be on"))),
+            Run("retention_is_honoured", (
+                Assert("azurerm_container_registry.this.retention_policy_in_days == 14",
+                       "untagged manifests must expire after retention_days"),), (("retention_days", 14),))))
+    identity_vars: dict[str, Any] = {"namespace": env.namespace, "service_account": m.name}
+    if name == "irsa":
+        identity_vars = {"name": identity_name(m, env), "cluster_name": cloud_values(m, env)["cluster_name"],
+                         **identity_vars}
+    elif name == "gke-workload-identity":
+        identity_vars = {"project_id": cloud_values(m, env)["project_id"], "account_id": identity_name(m, env),
+                         **identity_vars}
+    elif name == "aks-workload-identity":
+        values = cloud_values(m, env)
+        identity_vars = {"name": identity_name(m, env), "resource_group_name": values["resource_group_name"],
+                         "location": values["location"], "cluster_name": values["cluster_name"], **identity_vars}
+    else:
+        raise KeyError(f"no test suite for module {name}")
+    return Suite(provider, _identity_overrides(m), tuple(identity_vars.items()), (
+        Run("trust_is_bound_to_the_service_account", tuple(_trust_asserts(m, env, ""))),))
+
+
+def backend_state_key(m: ServiceModel, env: Environment) -> tuple[str, str]:
+    """(attribute, value) that keeps this environment's state apart from the others'."""
+    kind, attrs = backend(m, env)
+    attr = {"s3": "key", "gcs": "prefix", "azurerm": "key", "kubernetes": "secret_suffix"}[kind]
+    return attr, attrs[attr]
+
+
+def _root_suite(m: ServiceModel, env: Environment) -> Suite:
+    attr, value = backend_state_key(m, env)
+    # Backend blocks take no expressions, so the test reads versions.tf for the state key.
+    pattern = "(?m)^\\s*" + attr + "\\s*=\\s*\"" + re.escape(value) + "\""
+    asserts = [
+        Assert(f"var.environment == {hcl(env.name)}" if m.cloud != "none" else f"var.namespace == {hcl(env.namespace)}",
+               f"this root must manage {env.name}"),
+        Assert(f"output.namespace == {hcl(env.namespace)}",
+               f"{env.name} binds to the namespace its overlay deploys into"),
+        Assert(f"can(regex({hcl(pattern)}, file(\"${{path.module}}/versions.tf\")))",
+               f"the state of {env.name} must live under its own {attr} {value}"),
+    ]
+    if m.cloud != "none":
+        asserts.append(Assert(f"length(module.registry) == {1 if env.production else 0}",
+                              "only production creates the registry" if env.production
+                              else "only production creates the registry; this environment pulls from it"))
+        asserts += _trust_asserts(m, env, "module.workload_identity.")
+    return Suite(CLOUD_PROVIDER[m.cloud], _identity_overrides(m, "module.workload_identity."), (),
+                     (Run(f"{env.name}_is_wired_to_its_namespace_state_and_identity", tuple(asserts)),))
+
+
+def suite_for(m: ServiceModel, name: str, env: Environment | None = None) -> Suite:
+    return _root_suite(m, env) if name == "environment" else _module_suite(m, name)
+
+
+def tftest(m: ServiceModel, name: str, env: Environment | None = None) -> str:
+    """One tests/*.tftest.hcl file, laid out as `terraform fmt` writes it."""
+    suite = suite_for(m, name, env)
+    parts = []
+    if suite.provider:
+        body = "\n".join(_block("  ", o.kind, None, [("target", o.target, True), ("values", dict(o.values), False)])
+                         for o in suite.overrides)
+        parts.append(f"mock_provider \"{suite.provider}\" {{\n{body}}}\n" if body
+                     else f"mock_provider \"{suite.provider}\" {{}}\n")
+    if suite.variables:
+        parts.append("variables {\n" + _attrs("  ", [(k, v, False) for k, v in suite.variables]) + "}\n")
+    for run in suite.runs:
+        lines = [_attrs("  ", [("command", run.command, True)])]
+        if run.variables:
+            lines.append("  variables {\n" + _attrs("    ", [(k, v, False) for k, v in run.variables]) + "  }\n")
+        for a in run.asserts:
+            lines.append(_block("  ", "assert", None, [("condition", a.condition, True),
+                                                       ("error_message", a.error_message, False)]))
+        parts.append(f"run \"{run.name}\" {{\n" + "\n".join(lines) + "}\n")
+    return "\n".join(parts)
+
+
+def _attrs(pad: str, items: list[tuple[str, Any, bool]]) -> str:
+    """Aligned ``name = value`` lines; raw=True writes the value as an expression."""
+    width = max(len(k) for k, _, _ in items)
+    out = []
+    for k, v, raw in items:
+        text = v if raw else hcl(v, len(pad) // 2)
+        out.append(f"{pad}{k.ljust(width)} = {text}\n")
+    return "".join(out)
+
+
+def _block(pad: str, kind: str, label: str | None, items: list[tuple[str, Any, bool]]) -> str:
+    head = f"{pad}{kind}" + (f" \"{label}\"" if label else "") + " {\n"
+    return head + _attrs(pad + "  ", items) + f"{pad}}}\n"

@@ -1,7 +1,7 @@
 """Terraform checks without terraform: python-hcl2 parses every file, then the
 structure `terraform validate` would catch (and some it would not) is checked.
 
-- every .tf/.tfvars parses;
+- every .tf/.tfvars and generated tests/*.tftest.hcl parses;
 - modules follow the standard structure (main/variables/outputs/versions.tf + README);
 - every variable and output has a description; number variables carry validation;
 - every declared variable is used, every ``var.x`` used is declared;
@@ -288,7 +288,7 @@ def _show(value: Any) -> str:
 def check_tree(pkg: Package) -> list[Finding]:
     root = pkg.root / "terraform"
     findings: list[Finding] = []
-    for f in sorted(root.rglob("*.tfvars")):
+    for f in sorted(root.rglob("*.tfvars")) + sorted(root.rglob("tests/*.tftest.hcl")):
         try:
             parse(f)
         except Exception as exc:

@@ -227,8 +227,8 @@ def summarize(output: str) -> str:
     for i, line in enumerate(lines):
         s = line.strip()
         if s.startswith("Error:"):
-            detail = next((lines[j].strip() for j in range(i + 1, min(i + 8, len(lines)))
-                           if lines[j].strip() and not lines[j].strip().startswith(("on ", "│", "╵"))
+            detail = next((lines[j].strip() for j in range(i + 1, min(i + 12, len(lines)))
+                           if lines[j].strip() and not lines[j].strip().startswith(("on ", "│", "╵", "├"))
                            and not re.match(r"^\d+:", lines[j].strip())), "")
             keep.append(f"{s[6:].strip()}{': ' + detail if detail else ''}")
         elif re.search(r'run "[^"]+"\.\.\. fail', s):

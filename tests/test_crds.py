@@ -375,3 +375,15 @@ def test_cli_crd_dir_flag_env_var_and_bad_dir(render, monkeypatch, tmp_path):
     assert "NOT validated" not in crds_detail()
     res = CliRunner().invoke(app, ["validate", str(render()), "--only", "crds", "--crd-dir", str(tmp_path / "no")])
     assert res.exit_code == 2 and "--crd-dir" in res.output and "not a directory" in res.output
+
+
+@pytest.mark.parametrize("answers", [{"blueprint": "worker", "gitops": "flux"},
+                                     {"blueprint": "cronjob", "delivery": "rolling"}],
+                         ids=["worker-flux", "cronjob-rolling"])
+def test_every_blueprint_validates_every_custom_resource_with_crd_dir(render, answers):
+    require_tool("kubectl")
+    from tests.conftest import shared_crds
+
+    report = crds_checker.check(Package.load(render(skip_tasks=True, **answers)), [shared_crds()])
+    assert report.findings == [] and not report.unvalidated, (report.findings, report.unvalidated)
+    assert any(k.endswith("(chaos-mesh.org)") for k in report.validated), report.validated

@@ -380,10 +380,65 @@ def ci(m) -> dict[str, Any]:
         "with": {"digest": "${{ needs.publish.outputs.digest }}"},
     }
     jobs = {"checks": checks, "image": pr_build, "publish": publish, "scan": scan, "deploy": deploy}
+    jobs["terraform"] = terraform_job(m)
     return header(
         "CI", {"pull_request": {"branches": [DEFAULT_BRANCH]}, "push": {"branches": [DEFAULT_BRANCH]},
                "workflow_dispatch": None},
         PR_CANCELS_GROUP.format(name="ci"), True, jobs)
+
+
+# The Terraform the generated terraform/ tree is written and tested for (>= REQUIRED_VERSION).
+TERRAFORM_VERSION = "1.11.4"
+
+
+def terraform_dirs(m) -> list[str]:
+    from . import terraform as tfpolicy
+
+    return ([f"terraform/modules/{name}" for name in tfpolicy.modules(m)]
+            + [f"terraform/environments/{env.name}" for env in m.environments])
+
+
+def _terraform_changed_script() -> str:
+    return """
+case "$EVENT" in
+  pull_request) base="$BASE_SHA" ;;
+  push) base="$BEFORE" ;;
+  *) base="" ;;
+esac
+if [ -z "$base" ] || ! git cat-file -e "$base^{commit}" 2>/dev/null; then
+  changed=true  # manual run, first push or unknown base: check everything
+elif git diff --quiet "$base" HEAD -- terraform/; then
+  changed=false
+else
+  changed=true
+fi
+echo "terraform=$changed" >> "$GITHUB_OUTPUT"
+"""
+
+
+def terraform_job(m) -> dict[str, Any]:
+    """What `scaffold validate` runs on terraform/, for the team's own CI: fmt, then per
+    module and root init without a backend (no state, no credentials), validate, and the
+    generated mock-provider `terraform test` suites. Runs when terraform/ changed."""
+    dirs = " ".join(terraform_dirs(m))
+    when = "steps.changed.outputs.terraform == 'true'"
+
+    def each(cmd: str) -> str:
+        return f'for dir in {dirs}; do\n  echo "::group::{cmd} $dir"\n' \
+               f'  terraform -chdir="$dir" {cmd}\n  echo "::endgroup::"\ndone'
+
+    return job("Terraform (fmt, validate, test)", {"contents": "read"}, [
+        checkout(fetch_depth=0),
+        step("Did terraform/ change?", id_="changed", run=_terraform_changed_script(),
+             env={"EVENT": "${{ github.event_name }}", "BASE_SHA": "${{ github.event.pull_request.base.sha }}",
+                  "BEFORE": "${{ github.event.before }}"}),
+        step("Set up Terraform", if_=when, uses_="hashicorp/setup-terraform",
+             with_={"terraform_version": TERRAFORM_VERSION, "terraform_wrapper": False}),
+        step("terraform fmt", if_=when, run="terraform fmt -check -recursive -diff terraform"),
+        step("terraform init (no backend)", if_=when, run=each("init -backend=false -input=false")),
+        step("terraform validate", if_=when, run=each("validate")),
+        step("terraform test (mock providers)", if_=when, run=each("test")),
+    ])
 
 
 # -- cd.yml -------------------------------------------------------------------

@@ -214,3 +214,60 @@ def test_unformatted_file_fails_fmt(render, tmp_path):
     findings = tfcli.check(Package.load(pkg)).findings
     assert [f.file for f in findings] == ["terraform/modules/artifact-registry/main.tf"], findings
     assert "terraform fmt -check" in findings[0].message
+
+
+# -- the generated ci.yml runs the same steps ------------------------------------------
+def _terraform_job(pkg: Path) -> dict:
+    from scaffold import yamlio
+
+    return yamlio.load_file(pkg / ".github/workflows/ci.yml")["jobs"]["terraform"]
+
+
+def test_ci_runs_fmt_init_validate_test_on_every_folder(render):
+    from scaffold import workflows
+
+    pkg = render(skip_tasks=True)
+    steps = _terraform_job(pkg)["steps"]
+    setup = next(s for s in steps if "uses" in s and s["uses"].startswith("hashicorp/setup-terraform@"))
+    assert setup["uses"] == workflows.uses("hashicorp/setup-terraform").split(" # ")[0]
+    runs = " ".join(s.get("run", "") for s in steps)
+    for cmd in ("fmt -check -recursive", "init -backend=false", "validate", "test"):
+        assert f"terraform {cmd}" in runs or f'-chdir="$dir" {cmd}' in runs, cmd
+    folders = sorted(str(p.relative_to(pkg)) for p in (pkg / "terraform").glob("*/*") if p.is_dir())
+    assert sorted(workflows.terraform_dirs(Package.load(pkg).model)) == folders
+    gated = [s for s in steps if s["name"] not in ("Check out", "Did terraform/ change?")]
+    assert all(s["if"] == "steps.changed.outputs.terraform == 'true'" for s in gated)
+
+
+def test_ci_change_detection_script(render, tmp_path):
+    """The job's own script, run by bash in a real repository."""
+    import os
+    import subprocess
+
+    from tests.conftest import GIT_ENV, git
+
+    script = next(s["run"] for s in _terraform_job(render(skip_tasks=True))["steps"] if s.get("id") == "changed")
+    repo = tmp_path / "repo"
+    (repo / "terraform").mkdir(parents=True)
+    (repo / "terraform/main.tf").write_text("# a\n")
+    (repo / "README.md").write_text("a\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    first = git(repo, "rev-parse", "HEAD").strip()
+
+    def changed(event: str, base: str) -> str:
+        out = tmp_path / "out"
+        out.write_text("")
+        env = {**os.environ, **GIT_ENV, "EVENT": event, "BASE_SHA": base, "BEFORE": base, "GITHUB_OUTPUT": str(out)}
+        subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=repo, env=env, check=True)
+        return out.read_text().strip()
+
+    (repo / "README.md").write_text("b\n")
+    git(repo, "commit", "-qam", "docs only")
+    assert changed("pull_request", first) == "terraform=false"
+    (repo / "terraform/main.tf").write_text("# b\n")
+    git(repo, "commit", "-qam", "terraform")
+    assert changed("push", first) == "terraform=true"
+    assert changed("push", "0" * 40) == "terraform=true"  # a branch's first push
+    assert changed("workflow_dispatch", "") == "terraform=true"

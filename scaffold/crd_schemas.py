@@ -310,9 +310,9 @@ def strict_schema(node: Any, *, junctor: bool = False) -> Any:
     if node.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
-    if (node.get("type") == "object" or "properties" in out) and not junctor:
-        if not node.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in out:
-            out["additionalProperties"] = False
+    closable = (node.get("type") == "object" or "properties" in out) and not junctor
+    if closable and not node.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in out:
+        out["additionalProperties"] = False
     if node.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"]
     return out
@@ -334,7 +334,7 @@ def validate_with_crds(objects: list[dict[str, Any]], schemas: dict[tuple[str, s
         for err in sorted(validators[key].iter_errors(plain), key=lambda e: list(map(str, e.absolute_path))):
             path = "".join(f"/{p}" for p in err.absolute_path)
             if err.validator == "additionalProperties" and err.validator_value is False:
-                allowed = set((err.schema.get("properties") or {}))
+                allowed = set(err.schema.get("properties") or {})
                 for extra in sorted(k for k in err.instance if k not in allowed):
                     errors.append(SchemaError(f"{path}/{extra}", "unknown field (not in the CRD's schema)"))
                 continue

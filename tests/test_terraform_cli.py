@@ -76,7 +76,7 @@ def test_private_cli_config_allows_only_the_mirror(tmp_path, monkeypatch):
     monkeypatch.setenv("TF_VAR_namespace", "elsewhere")
     monkeypatch.setenv("TF_CLI_ARGS_init", "-upgrade")
     env = tfcli.clean_env(tmp_path, tmp_path / "data", tmp_path / "cli.tfrc")
-    assert not [k for k in env if k.startswith("TF_VAR_") or k.startswith("TF_CLI_ARGS")]
+    assert not [k for k in env if k.startswith(("TF_VAR_", "TF_CLI_ARGS"))]
     assert env["HOME"].startswith(str(tmp_path)) and env["TF_DATA_DIR"] == str(tmp_path / "data")
     assert env["CHECKPOINT_DISABLE"] == "1"
 

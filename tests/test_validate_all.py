@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import require_tool, shared_crds
 from typer.testing import CliRunner
 
-from conftest import require_tool, shared_crds
 from scaffold import tools
 from scaffold.cli import app
 from scaffold.validate import terraform_cli as tfcli

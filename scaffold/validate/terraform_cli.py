@@ -184,7 +184,7 @@ def full_source(source: str) -> str:
 
 def plan_dir(path: Path, rel: str, kind: str, available: dict[str, list[str]]) -> DirPlan:
     plan = DirPlan(rel, kind)
-    for _name, (source, constraint) in required_providers(path).items():
+    for source, constraint in required_providers(path).values():
         versions = available.get(full_source(source), [])
         if not versions:
             plan.missing.append(source)
@@ -216,7 +216,8 @@ def clean_env(work: Path, data_dir: Path, config: Path) -> dict[str, str]:
 
 
 def _terraform(exe: str, args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
-    proc = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    proc = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                          check=False)
     return proc.returncode, (proc.stdout + "\n" + proc.stderr).strip()
 
 

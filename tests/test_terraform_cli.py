@@ -70,6 +70,16 @@ def test_mirror_layouts(tmp_path):
 
 
 @pytest.mark.fast
+def test_mirror_is_found_by_walking_like_find_xdev(tmp_path):
+    binary = tmp_path / "a/b/plugins/registry.terraform.io/hashicorp/aws/5.1.0/linux_amd64/terraform-provider-aws_v5.1.0"
+    binary.parent.mkdir(parents=True)
+    binary.write_bytes(b"")
+    (tmp_path / "node_modules/x/terraform-provider-decoy").parent.mkdir(parents=True)
+    assert tfcli.walk_for_mirror(str(tmp_path)) == tmp_path / "a/b/plugins"
+    assert tfcli.walk_for_mirror(str(tmp_path / "node_modules")) is None
+
+
+@pytest.mark.fast
 def test_private_cli_config_allows_only_the_mirror(tmp_path, monkeypatch):
     config = tfcli.cli_config(Path("/opt/tf-plugins"))
     assert "filesystem_mirror" in config and "direct" not in config and "network_mirror" not in config

@@ -111,11 +111,16 @@ def discover_mirror() -> Path | None:
         path = Path(candidate).expanduser()
         if path.is_dir() and mirror_providers(path):
             return path
+    return walk_for_mirror("/")
+
+
+def walk_for_mirror(start: str) -> Path | None:
+    """The first provider mirror under ``start``, on its filesystem only."""
     try:
-        root_dev = os.stat("/").st_dev
+        root_dev = os.stat(start).st_dev
     except OSError:
         return None
-    for top, dirs, files in os.walk("/"):
+    for top, dirs, files in os.walk(start):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_WALK and not d.startswith(".cache")
                          and _same_device(os.path.join(top, d), root_dev))
         for f in files:

@@ -80,6 +80,18 @@ def test_mirror_is_found_by_walking_like_find_xdev(tmp_path):
 
 
 @pytest.mark.fast
+def test_relax_rewrites_only_that_provider_in_the_copy(tmp_path):
+    (tmp_path / "versions.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n'
+        '      version = "~> 6.0"\n    }\n    other = {\n      source  = "acme/other"\n'
+        '      version = "~> 6.0"\n    }\n  }\n}\n')
+    assert tfcli.relax(tmp_path, "hashicorp/aws", "~> 6.0", "5.100.0")
+    assert tfcli.required_providers(tmp_path) == {"aws": ("hashicorp/aws", "= 5.100.0"),
+                                                  "other": ("acme/other", "~> 6.0")}
+    assert not tfcli.relax(tmp_path, "hashicorp/aws", "~> 6.0", "5.100.0")  # nothing left to relax
+
+
+@pytest.mark.fast
 def test_private_cli_config_allows_only_the_mirror(tmp_path, monkeypatch):
     config = tfcli.cli_config(Path("/opt/tf-plugins"))
     assert "filesystem_mirror" in config and "direct" not in config and "network_mirror" not in config

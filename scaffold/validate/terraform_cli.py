@@ -335,14 +335,21 @@ def _check(pkg: Package, plugin_dir: Path | None, only: tuple[str, ...]) -> Outc
         config = work / "cli.tfrc"
         config.write_text(cli_config(mirror) if mirror else "", encoding="utf-8")
         relaxed: dict[tuple[str, str, str], list[str]] = {}
-        for p in runnable:
+        for p in list(runnable):
             for source, constraint, version in p.relaxed:
                 if relax(work / "terraform" / p.rel, source, constraint, version):
                     (work / "terraform" / p.rel / ".terraform.lock.hcl").unlink(missing_ok=True)
                     relaxed.setdefault((source, constraint, version), []).append(p.rel)
+                else:  # an unusual layout of required_providers: say so rather than fail init
+                    runnable.remove(p)
+                    out.not_run.append(f"terraform validate: not run for {p.rel} (provider {source}: the mirror "
+                                       f"has {version}, outside `{constraint}`, which could not be relaxed)")
+                    break
         for (source, constraint, version), rels in sorted(relaxed.items()):
             out.notes.append(f"{source}: the mirror has {version}, outside `{constraint}` of {', '.join(rels)}; "
                              f"validated with that constraint relaxed to `= {version}` in a temporary copy only")
+        if not runnable:
+            return out
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(lambda p: run_dir(exe, work, p, config), runnable))
     for p, problems in zip(runnable, results):

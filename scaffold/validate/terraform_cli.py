@@ -333,7 +333,9 @@ def _check(pkg: Package, plugin_dir: Path | None, only: tuple[str, ...]) -> Outc
                         ignore=shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup"))
         (work / "home").mkdir()
         config = work / "cli.tfrc"
-        config.write_text(cli_config(mirror) if mirror else "", encoding="utf-8")
+        # No mirror (cloud: none needs no provider): an empty one, so nothing is ever fetched.
+        (work / "no-mirror").mkdir()
+        config.write_text(cli_config(mirror or work / "no-mirror"), encoding="utf-8")
         relaxed: dict[tuple[str, str, str], list[str]] = {}
         for p in list(runnable):
             for source, constraint, version in p.relaxed:

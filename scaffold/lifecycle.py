@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
-from .package import ANSWERS_FILE, PackageError
+from .package import ANSWERS_FILE, PackageError, load_answers
 
 # Files a team is expected to change after generation: never reported as drift.
 EXPECTED_TO_CHANGE = ("backlog/",)
@@ -63,8 +62,8 @@ def read_answers(root: Path) -> dict[str, Any]:
     path = Path(root) / ANSWERS_FILE
     if not path.is_file():
         raise PackageError(f"{root} is not a generated package: {ANSWERS_FILE} is missing")
-    data = yamlio.load_file(path)
-    if not isinstance(data, dict) or "_src_path" not in data or "_commit" not in data:
+    data = load_answers(path)
+    if "_src_path" not in data or "_commit" not in data:
         raise PackageError(f"{path}: needs _src_path and _commit to compare against the template")
     return data
 

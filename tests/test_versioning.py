@@ -207,3 +207,98 @@ def test_old_tag_renders_with_its_own_code(template: Path, venvs: dict[str, Path
     assert_same_tree(got, fresh[V1])
     backlog_v1 = sorted(p.name for p in (fresh[V1] / "backlog" / "tasks").iterdir())
     assert sorted(p.name for p in (got / "backlog" / "tasks").iterdir()) == backlog_v1
+
+
+# -- the generated blueprint-update.yml, run locally --------------------------
+def _workflow_setup(template: Path, tmp_path: Path, source: str) -> tuple[Path, Path, dict, dict[str, str]]:
+    """A service generated at v1 from ``source``, pushed to a local origin, and the
+    environment a runner would give the job (tools first on PATH)."""
+    from ruamel.yaml import YAML
+
+    py = _venv(tmp_path, template, V1)  # its own venv: the workflow installs into it
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp_path / "payments-api"
+    git(tmp_path, "clone", "-q", str(origin), str(work))
+    copier(py, "copy", "--trust", "--defaults", "--quiet", "--vcs-ref", V1, source, str(work))
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "generated")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    wf = YAML(typ="safe").load((work / ".github/workflows/blueprint-update.yml").read_text())
+    from tests import gha
+
+    bin_dir = tmp_path / "bin"
+    gha.stub(bin_dir, "copier", f'env > "{tmp_path}/copier.env"\nexec "{py}" -m copier "$@"\n')
+    gha.stub(bin_dir, "gh", f'printf "%s\\n" "$@" > "{tmp_path}/gh.args"\n'
+                            f'while [ $# -gt 0 ]; do if [ "$1" = --body-file ]; then cp "$2" "{tmp_path}/gh.body"; fi; '
+                            f'shift; done\n')
+    gha.stub(bin_dir, "python", f'exec "{py}" "$@"\n')
+    home = tmp_path / "home"
+    home.mkdir()
+    env = gha.clean_env(PATH=f"{bin_dir}:{py.parent}:{os.environ['PATH']}", HOME=str(home),
+                        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GIT_CONFIG_NOSYSTEM="1",
+                        # offline here: dependencies come from the test venv, the build from its setuptools
+                        PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    return work, origin, wf["jobs"]["update"], env
+
+
+SECRETS = {"BLUEPRINT_UPDATE_TOKEN": "ghp_update_secret_value", "BLUEPRINT_TEMPLATE_TOKEN": "ghp_read_secret_value"}
+
+
+def test_blueprint_update_workflow_delivers_v2(template: Path, venvs: dict[str, Path], tmp_path: Path) -> None:
+    from tests import gha
+
+    source = f"git+file://{template}"
+    work, origin, job, env = _workflow_setup(template, tmp_path, source)
+    want = tmp_path / "fresh" / "payments-api"
+    copier(venvs[V2], "copy", "--trust", "--defaults", "--quiet", "--vcs-ref", V2, source, str(want))
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    runs = gha.run_job(job, cwd=work, env=env, ctx=gha.Context(secrets=dict(SECRETS)), temp=temp)
+    report = "\n".join(f"{r.name}: ran={r.ran} rc={r.returncode}\n{r.stdout[-800:]}{r.stderr[-1500:]}" for r in runs)
+    assert all(r.returncode == 0 for r in runs), report
+    assert [r.name for r in runs if not r.ran] == ["Check out", "Set up Python"], report
+    sha = git(template, "rev-parse", f"{V2}^{{commit}}").strip()
+    assert runs[4].outputs == {"available": "true", "tag": V2, "sha": sha}, report
+    # The pull request branch reached origin and holds exactly a fresh v2 copy.
+    branch = f"blueprint-update/{V2}"
+    result = tmp_path / "pr-branch"
+    git(tmp_path, "clone", "-q", "-b", branch, str(origin), str(result))
+    assert_v2_content(result)
+    assert_same_tree(result, want)
+    assert f"Scaffold-Template-Commit: {sha}" in git(result, "log", "-1", "--format=%B")
+    assert f"_commit: {V2}" in (result / ".copier-answers.yml").read_text()
+    gh_args = (tmp_path / "gh.args").read_text().splitlines()
+    assert gh_args[:2] == ["pr", "create"] and f"Update the scaffold blueprint to {V2}" in gh_args, gh_args
+    assert sha in (tmp_path / "gh.body").read_text()
+    # No token in copier's (or pip's) environment: template code runs there.
+    copier_env = (tmp_path / "copier.env").read_text()
+    assert not any(v in copier_env for v in SECRETS.values())
+    assert "ghs_local_test_token" not in copier_env
+
+
+def test_blueprint_update_workflow_refuses_an_untrusted_source(template: Path, tmp_path: Path) -> None:
+    """A one-line change of _src_path (a pull request, say) does not run another template."""
+    from tests import gha
+
+    work, _origin, job, env = _workflow_setup(template, tmp_path, f"git+file://{template}")
+    evil = tmp_path / "evil"
+    shutil.copytree(template, evil, symlinks=True)
+    answers = work / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace(f"git+file://{template}", f"git+file://{evil}"))
+    git(work, "commit", "-qam", "innocent-looking change")
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    runs = gha.run_job(job, cwd=work, env=env, ctx=gha.Context(secrets=dict(SECRETS)), temp=temp)
+    source = next(r for r in runs if r.name.startswith("Template source"))
+    assert source.ran and source.returncode == 1
+    assert "is not the trusted template source" in source.stdout
+    assert not any(r.ran for r in runs[runs.index(source) + 1:])
+    assert not (tmp_path / "copier.env").exists()
+
+
+def test_blueprint_update_bakes_no_local_path(default_package: Path) -> None:
+    """Generated from a local path (as here), the workflow trusts nothing and says why."""
+    text = (default_package / ".github/workflows/blueprint-update.yml").read_text()
+    assert "TRUSTED_SOURCES: ''" in text
+    assert str(ROOT) not in text and "/tmp/" not in text

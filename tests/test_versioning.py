@@ -28,6 +28,8 @@ V1, V2 = "v1.0.0", "v2.0.0"
 NEW_SHA = "0123456789abcdef0123456789abcdef01234567"
 PROSE_V1 = "Added latency: requests wait for CPU quota."
 PROSE_V2 = "Added latency: requests queue for CPU quota (v2 prose)."
+CRITERION_V1 = "Conflicts from the update are visible in the pull request, never merged silently"
+CRITERION_V2 = "Conflicts from the update are listed in the pull request body (v2 task policy)"
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -60,6 +62,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     old_sha = re.search(r"actions/checkout:\n\s+version: .*\n\s+sha: ([0-9a-f]{40})", pins.read_text()).group(1)
     edit(pins, old_sha, NEW_SHA)
     edit(tpl / "scaffold" / "catalog.py", PROSE_V1, PROSE_V2)
+    edit(tpl / "scaffold" / "tasks.py", CRITERION_V1, CRITERION_V2)
     k8s = tpl / "scaffold" / "k8s.py"
     text = k8s.read_text(encoding="utf-8")
     text = text[: text.index("\n\ndef v1_only_note")] + "\n"
@@ -159,8 +162,14 @@ def fresh(template: Path, venvs: dict[str, Path], tmp_path_factory: pytest.TempP
     return {tag: copy(venvs[tag], template, base / tag / "payments-api", tag) for tag in (V1, V2)}
 
 
+def backlog_text(pkg: Path) -> str:
+    return "".join(p.read_text() for p in sorted((pkg / "backlog" / "tasks").iterdir()))
+
+
 def test_fresh_copies_carry_their_tags_content(fresh: dict[str, Path]) -> None:
     assert_v2_content(fresh[V2])
+    assert CRITERION_V2 in backlog_text(fresh[V2]) and CRITERION_V1 not in backlog_text(fresh[V2])
+    assert CRITERION_V1 in backlog_text(fresh[V1])
     v1 = fresh[V1]
     assert "averageUtilization: 70" in (v1 / "k8s/base/hpa.yaml").read_text()
     assert PROSE_V1 in (v1 / "runbooks/CpuThrottlingHigh.md").read_text()
@@ -205,8 +214,7 @@ def test_old_tag_renders_with_its_own_code(template: Path, venvs: dict[str, Path
     """`copier copy --vcs-ref v1` with the v2 package installed gives v1's bytes."""
     got = copy(venvs[V2], template, tmp_path / "payments-api", V1)
     assert_same_tree(got, fresh[V1])
-    backlog_v1 = sorted(p.name for p in (fresh[V1] / "backlog" / "tasks").iterdir())
-    assert sorted(p.name for p in (got / "backlog" / "tasks").iterdir()) == backlog_v1
+    assert backlog_text(got) == backlog_text(fresh[V1])  # the hook ran v1's task policy
 
 
 # -- the generated blueprint-update.yml, run locally --------------------------

@@ -53,6 +53,8 @@ if [ "$(cat "$stamp_py" 2>/dev/null)" != "$want_py" ]; then
   say "pip: .venv (scaffold-blueprints[validators,dev])"
   [ -x .venv/bin/python ] || quiet "$PY" -m venv .venv
   quiet .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  # The distribution was called "scaffold" before 0.2 (a name PyPI gives to another project).
+  if .venv/bin/python -m pip show -q scaffold >/dev/null 2>&1; then quiet .venv/bin/python -m pip uninstall -q -y scaffold; fi
   quiet .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[validators,dev]"
   echo "$want_py" >"$stamp_py"
 fi

@@ -17,9 +17,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def snapshot(dest: Path) -> Path:
-    from conftest import snapshot_template
+    from conftest import snapshot_template, trust_source
 
-    return snapshot_template(dest)
+    repo = snapshot_template(dest)
+    trust_source(repo)  # fleet and check run only trusted template sources
+    return repo
 
 
 def alternate(runs: int, **cases: Callable[[int], None]) -> dict[str, list[float]]:

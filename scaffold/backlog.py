@@ -451,9 +451,9 @@ def created_date(root: Path, template: str | None = None, commit: str | None = N
     if template and os.path.isdir(template):
         candidates.append((template, commit if commit and commit != "None" else "HEAD"))
     try:
-        from . import yamlio
+        from .package import load_answers
 
-        answers = yamlio.load_file(Path(root) / ".copier-answers.yml") or {}
+        answers = load_answers(Path(root) / ".copier-answers.yml")
         src, ref = answers.get("_src_path"), answers.get("_commit")
         if isinstance(src, str) and os.path.isdir(src) and isinstance(ref, str):
             candidates.append((src, ref))

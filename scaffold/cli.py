@@ -177,13 +177,15 @@ def check(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when drifted or an update exists"),
     include_backlog: bool = typer.Option(False, "--include-backlog", help="Also diff backlog/ (edited by design)"),
     show_diff: bool = typer.Option(False, "--diff", help="Print each modified file's diff"),
+    trusted: list[str] = typer.Option([], "--trusted-source", metavar="SRC",
+                                      help="A template source allowed to run (also SCAFFOLD_TRUSTED_SOURCES)"),
 ) -> None:
     """Is there a template update, and how has the package drifted from its recorded version?"""
     from . import lifecycle
     from .package import PackageError
 
     try:
-        report = lifecycle.check(directory, include_backlog=include_backlog)
+        report = lifecycle.check(directory, include_backlog=include_backlog, trusted=tuple(trusted))
     except PackageError as exc:
         fail(str(exc))
     if fmt == "json":

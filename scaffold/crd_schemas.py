@@ -176,7 +176,7 @@ def _strict_model(src: Source):
     try:
         module = import_module(module_name)
     except ImportError as exc:
-        raise tools.ToolMissing(src.package, "pip install 'scaffold[validators]'") from exc
+        raise tools.ToolMissing(src.package, "pip install 'scaffold-blueprints[validators]'") from exc
     _make_strict(module, import_module("cloudcoil.apimachinery"))
     return getattr(module, cls_name)
 

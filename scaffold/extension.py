@@ -1,110 +1,28 @@
-"""The Copier Jinja extension: the model, the answer rules and safe YAML filters.
+"""The Copier Jinja extension named in ``copier.yml`` (``_jinja_extensions``).
 
-copier.yml lists it in ``_jinja_extensions``. Everything a template needs
-beyond layout comes from here, so templates never compute policy.
+It is the installed half of the loader contract (see ``scaffold.loader``): it
+finds the template checkout that this Copier render reads (the root of the
+environment's loader), imports *that checkout's* generator code under a private
+name, and lets it install the globals and filters the templates use. A tag is
+therefore always rendered by its own code, whichever scaffold is installed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import pass_context
 from jinja2.ext import Extension
-from jinja2.runtime import Context
 
-from . import answers as rules
-from . import yamlio
-from .model import ServiceModel, slugify
-
-ANSWER_NAMES = tuple(rules.RULES)
+from . import loader
 
 
-def _answers(ctx: Context) -> dict[str, Any]:
-    out = {}
-    for name in ANSWER_NAMES:
-        value = ctx.get(name)
-        if value is not None and not _is_undefined(value):
-            out[name] = value
-    return out
-
-
-def _is_undefined(value: Any) -> bool:
-    from jinja2 import Undefined
-
-    return isinstance(value, Undefined)
-
-
-@pass_context
-def scaffold_check(ctx: Context, field: str) -> str:
-    """copier.yml ``validator:`` body: '' when valid, else the message."""
-    return rules.check(field, ctx.get(field), _answers(ctx))
-
-
-@pass_context
-def scaffold_model(ctx: Context) -> ServiceModel:
-    return ServiceModel.from_answers(_answers(ctx))
-
-
-@pass_context
-def scaffold_blueprint(ctx: Context) -> str:
-    """Used by ``_subdirectory``: Copier renders it before writing any file, so
-    the whole model (cross-field rules included) is checked first even for
-    ``--defaults``, whose values Copier never validates itself."""
-    return scaffold_model(ctx).blueprint
-
-
-class _Modules:
-    """``sc.<module>`` in templates: lazy access to scaffold's policy modules
-    (``sc.slo.thresholds(m)``), so each area adds functions, not globals."""
-
-    def __getattr__(self, name: str) -> Any:
-        import importlib
-
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return importlib.import_module(f"{__package__}.{name}")
+def template_root(environment: Any) -> str | None:
+    """The template root of a Copier environment (its loader's first search path)."""
+    paths = getattr(getattr(environment, "loader", None), "searchpath", None)
+    return str(paths[0]) if paths else None
 
 
 class ScaffoldExtension(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        environment.globals.update(
-            scaffold_check=scaffold_check,
-            scaffold_model=scaffold_model,
-            scaffold_blueprint=scaffold_blueprint,
-            sc=_Modules(),
-        )
-        environment.filters.update(
-            yaml=yamlio.scalar,
-            to_yaml=yamlio.dump,
-            to_yaml_plain=yamlio.dump_plain,
-            slugify=slugify,
-        )
-        _memoize_compile(environment)
-
-
-def _memoize_compile(environment: Any) -> None:
-    """Compile each distinct template source once per environment.
-
-    Copier renders every path name and file body with ``from_string``, which
-    never caches; one runbook body or path part is otherwise recompiled per
-    file it yields. Compiling is a pure function of the source and the
-    environment's fixed settings, so caching the code object changes nothing
-    but time. Extensions' ``preprocess`` hooks still run on every call: Copier's
-    yield tag resets its per-path state there. Parsed ASTs bypass the cache."""
-    from functools import lru_cache
-
-    compile_ = environment.compile
-
-    @lru_cache(maxsize=2048)
-    def cached(source: str, name: Any, filename: Any, raw: bool, defer_init: bool) -> Any:
-        return compile_(source, name, filename, raw, defer_init)
-
-    def compile(source: Any, name: Any = None, filename: Any = None, raw: bool = False,
-                defer_init: bool = False) -> Any:
-        if isinstance(source, str):
-            environment.preprocess(source, name, filename)
-            return cached(source, name, filename, raw, defer_init)
-        return compile_(source, name, filename, raw, defer_init)
-
-    environment.compile = compile
+        loader.entry(template_root(environment)).install_jinja(environment)

@@ -1,22 +1,26 @@
 """Copier ``_tasks`` entry point: ``python -m scaffold.hook DEST [TEMPLATE [COMMIT]]``.
 
-Files the Backlog.md tasks for the generated package (see scaffold.backlog).
-TEMPLATE/COMMIT (Copier's local template clone and commit) only date the tasks.
+The installed launcher of the post-generation task. TEMPLATE is Copier's local
+checkout of the template being rendered; the tasks are decided by *that*
+checkout's code (``scaffold.loader``), so a tag files what its own task policy
+says. COMMIT only dates the tasks.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    from . import backlog
+    from . import loader
 
-    dest = Path(argv[0] if argv else ".")
     template = argv[1] if len(argv) > 1 else None
-    commit = argv[2] if len(argv) > 2 else None
-    return backlog.run_hook(dest, template=template, commit=commit)
+    try:
+        ent = loader.entry(template)
+    except loader.LoaderError as exc:
+        sys.stderr.write(f"scaffold.hook: error: {exc}\n")
+        return 1
+    return int(ent.run_hook(list(argv)))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ recorded answers into a temporary folder and compare the project against it.
 from __future__ import annotations
 
 import difflib
+import os
 import filecmp
 import shutil
 import subprocess
@@ -16,8 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
-from .package import ANSWERS_FILE, PackageError
+from .package import ANSWERS_FILE, PackageError, load_answers
 
 # Files a team is expected to change after generation: never reported as drift.
 EXPECTED_TO_CHANGE = ("backlog/",)
@@ -63,8 +63,8 @@ def read_answers(root: Path) -> dict[str, Any]:
     path = Path(root) / ANSWERS_FILE
     if not path.is_file():
         raise PackageError(f"{root} is not a generated package: {ANSWERS_FILE} is missing")
-    data = yamlio.load_file(path)
-    if not isinstance(data, dict) or "_src_path" not in data or "_commit" not in data:
+    data = load_answers(path)
+    if "_src_path" not in data or "_commit" not in data:
         raise PackageError(f"{path}: needs _src_path and _commit to compare against the template")
     return data
 
@@ -78,15 +78,46 @@ def check_update(root: Path) -> UpdateInfo:
     return UpdateInfo(bool(available), str(current), str(latest))
 
 
-def render_recorded(root: Path, dest: Path, *, with_tasks: bool) -> Path:
-    """The package as the recorded template version and answers would make it today."""
+def template_source(root: Path, answers: dict[str, Any]) -> str:
+    """The recorded ``_src_path``, usable from anywhere: a relative local path is
+    taken relative to the package (as ``copier update`` run there would)."""
+    src = str(answers["_src_path"])
+    if "://" in src or src.startswith(("gh:", "gl:", "git@")):
+        return src
+    path = Path(os.path.expanduser(src))
+    if not path.is_absolute():
+        path = Path(root) / path
+        if not path.is_dir():
+            raise PackageError(f"_src_path {src!r} is a relative path that does not resolve from {root}: record "
+                               f"the template's URL (copier update --trust --vcs-ref {answers['_commit']} after "
+                               f"setting _src_path to it)")
+    return str(path.resolve())
+
+
+def trusted_template(root: Path, answers: dict[str, Any], trusted: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(source, ref) of the recorded template, refused unless the source is trusted
+    and the ref is a plain revision name."""
+    from . import trust
+
+    src = template_source(root, answers)
+    try:
+        trust.require(src, extra=trusted, base=Path(root))
+        return src, trust.safe_ref(answers["_commit"])
+    except trust.TrustError as exc:
+        raise PackageError(str(exc)) from None
+
+
+def render_recorded(root: Path, dest: Path, *, with_tasks: bool, trusted: tuple[str, ...] = ()) -> Path:
+    """The package as the recorded template version and answers would make it today.
+    The recorded source must be trusted (``scaffold.trust``): rendering runs its code."""
     import copier
 
     answers = read_answers(root)
+    src, ref = trusted_template(root, answers, trusted)
     data = {k: v for k, v in answers.items() if not k.startswith("_")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        copier.run_copy(str(answers["_src_path"]), str(dest), data=data, vcs_ref=str(answers["_commit"]),
+        copier.run_copy(src, str(dest), data=data, vcs_ref=ref,
                         defaults=True, unsafe=True, quiet=True, skip_tasks=not with_tasks)
     return dest
 
@@ -112,10 +143,11 @@ def _tracked(root: Path) -> set[str] | None:
     return set(proc.stdout.split("\0")) - {""} if proc.returncode == 0 else None
 
 
-def drift(root: Path, *, include_backlog: bool = False, context: int = 3) -> list[DriftEntry]:
+def drift(root: Path, *, include_backlog: bool = False, context: int = 3,
+          trusted: tuple[str, ...] = ()) -> list[DriftEntry]:
     root = Path(root).resolve()
     with tempfile.TemporaryDirectory(prefix="scaffold-drift-") as tmp:
-        fresh = render_recorded(root, Path(tmp) / root.name, with_tasks=include_backlog)
+        fresh = render_recorded(root, Path(tmp) / root.name, with_tasks=include_backlog, trusted=trusted)
         ours, theirs = _files(root, include_backlog), _files(fresh, include_backlog)
         tracked = _tracked(root)
         if tracked is not None:
@@ -141,14 +173,14 @@ def _diff(old: Path, new: Path, rel: str, context: int) -> str:
     return "".join(difflib.unified_diff(a, b, f"template/{rel}", f"project/{rel}", n=context))
 
 
-def check(root: Path, *, include_backlog: bool = False) -> CheckReport:
+def check(root: Path, *, include_backlog: bool = False, trusted: tuple[str, ...] = ()) -> CheckReport:
     root = Path(root).resolve()
-    read_answers(root)
+    trusted_template(root, read_answers(root), trusted)  # before anything reads the source
     try:
         update, error = check_update(root), None
     except Exception as exc:  # noqa: BLE001 - reported, never fatal: drift still matters
         update, error = None, f"{exc.__class__.__name__}: {exc}"
-    return CheckReport(str(root), update, error, drift(root, include_backlog=include_backlog))
+    return CheckReport(str(root), update, error, drift(root, include_backlog=include_backlog, trusted=trusted))
 
 
 def has_conflict_markers(root: Path, paths: list[str]) -> list[str]:

@@ -17,6 +17,38 @@ class PackageError(RuntimeError):
     pass
 
 
+def load_answers(path: Path) -> dict[str, Any]:
+    """An answers file as Copier reads it (PyYAML, YAML 1.1), except that every
+    ``_``-prefixed entry (``_commit``, ``_src_path``) is its scalar's text: Copier
+    writes an untagged commit such as ``6e75821`` or ``1e10`` unquoted, and a
+    YAML 1.2 reader would take it for a number."""
+    import yaml
+
+    path = Path(path)
+    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            raise PackageError(f"{path}: expected a mapping of answers")
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if isinstance(key, str) and key.startswith("_") and isinstance(value_node, yaml.ScalarNode):
+                out[key] = value_node.value
+            else:
+                out[str(key)] = loader.construct_object(value_node, deep=True)
+        return out
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise PackageError(f"{path}: not valid YAML{where}: {problem}") from None
+    finally:
+        loader.dispose()
+
+
 @dataclass
 class Package:
     root: Path
@@ -29,10 +61,7 @@ class Package:
         answers_path = root / ANSWERS_FILE
         if not answers_path.is_file():
             raise PackageError(f"{root} is not a generated package: {ANSWERS_FILE} is missing")
-        answers = yamlio.load_file(answers_path) or {}
-        if not isinstance(answers, dict):
-            raise PackageError(f"{answers_path}: expected a mapping of answers")
-        return cls(root, answers)
+        return cls(root, load_answers(answers_path))
 
     @cached_property
     def model(self) -> ServiceModel:

@@ -2,7 +2,7 @@
 # Installs everything scaffold and its tests need, idempotently and quietly:
 #   Debian: prometheus (promtool), prometheus-alertmanager (amtool), shellcheck
 #   npm:    tools/package.json (backlog.md, CRD schema packages) into tools/node_modules
-#   PyPI:   .venv with scaffold[validators,dev]; checkov in its own venv (its pins clash)
+#   PyPI:   .venv with scaffold-blueprints[validators,dev]; checkov in its own venv (its pins clash)
 # Re-running does nothing when everything is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,9 +50,11 @@ PY=${PYTHON:-python3}
 stamp_py=".venv/.scaffold-stamp"
 want_py=$(hash_files pyproject.toml)
 if [ "$(cat "$stamp_py" 2>/dev/null)" != "$want_py" ]; then
-  say "pip: .venv (scaffold[validators,dev])"
+  say "pip: .venv (scaffold-blueprints[validators,dev])"
   [ -x .venv/bin/python ] || quiet "$PY" -m venv .venv
   quiet .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  # The distribution was called "scaffold" before 0.2 (a name PyPI gives to another project).
+  if .venv/bin/python -m pip show -q scaffold >/dev/null 2>&1; then quiet .venv/bin/python -m pip uninstall -q -y scaffold; fi
   quiet .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[validators,dev]"
   echo "$want_py" >"$stamp_py"
 fi

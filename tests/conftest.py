@@ -96,9 +96,19 @@ def shared_crds() -> Path:
     pytest.skip(msg)
 
 
+def trust_source(path: Path) -> None:
+    """Let scaffold's own tools (check, fleet) run this template: see scaffold.trust."""
+    from scaffold import trust
+
+    sources = os.environ.get(trust.ENV, "").split()
+    os.environ[trust.ENV] = " ".join([*sources, str(path)])
+
+
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return snapshot_template(tmp_path_factory.mktemp("template") / "scaffold")
+    repo = snapshot_template(tmp_path_factory.mktemp("template") / "scaffold")
+    trust_source(repo)
+    return repo
 
 
 Render = Callable[..., Path]

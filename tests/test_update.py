@@ -17,7 +17,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import generate_project, git
+from conftest import generate_project, git, trust_source
 from scaffold import lifecycle, yamlio
 from scaffold.cli import app
 
@@ -31,6 +31,7 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
     """A clone of the v1 template with a v2 tag on top."""
     repo = tmp_path_factory.mktemp("template-v2") / "scaffold"
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
+    trust_source(repo)
     shared = repo / "blueprints" / "_shared"
     readme = shared / "README.md.jinja"
     readme.write_text(readme.read_text() + f"\n{V2_README_LINE}\n")

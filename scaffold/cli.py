@@ -121,38 +121,126 @@ def new(
         console.print(f"[green]generated[/] {dest}  (next: scaffold validate {dest})")
 
 
+def _is_tty(stream: Any) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _pick_format(fmt: Optional[str], allowed: tuple[str, ...]) -> str:
+    """The explicit --format, refused when unknown; else table on a terminal and lines in a pipe."""
+    if fmt is None:
+        return "table" if _is_tty(sys.stdout) else "lines"
+    if fmt not in allowed:
+        fail(f"--format {fmt!r}: unknown format; choose one of {', '.join(allowed)}")
+    return fmt
+
+
+def _validate_table(directory: Path, results: list) -> None:
+    from . import report
+
+    table = Table(title=f"scaffold validate {directory}")
+    for col in ("checker", "tool", "status", "file", "finding"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        style = {"pass": "green", "fail": "red", "skip": "yellow"}[r.status]
+        if r.findings:
+            for f in r.findings:
+                table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", report.location(f), f.message)
+        else:
+            table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", "", r.detail)
+    out.print(table)
+    out.print(report.summary(results))
+
+
 @app.command()
 def validate(
     directory: Path = typer.Argument(Path("."), help="A generated package"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: Optional[str] = typer.Option(
+        None, "--format",
+        help="table, lines, json, sarif or junit (default: table on a terminal, lines otherwise)"),
     all_checks: bool = typer.Option(False, "--all", help="Include slow checks (checkov)"),
     only: list[str] = typer.Option([], "--only", help="Run only this checker (repeatable)"),
+    skip: list[str] = typer.Option([], "--skip", help="Do not run this checker, e.g. when its tool is "
+                                   "not installed (repeatable; counted as skipped)"),
+    list_checkers: bool = typer.Option(False, "--list", help="List the checkers and the tools they need"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr"),
 ) -> None:
-    """Run every real validator over a generated package; exit 1 on any failure."""
-    from .package import PackageError
-    from .validate import run_all
+    """Run every real validator over a generated package; exit 1 on any failure.
 
+    A required tool that is missing fails the run unless that checker is
+    skipped with --skip; skips are counted and shown."""
+    from . import report
+    from .package import PackageError
+    from .validate import UnknownChecker, load_checkers, run_all
+
+    fmt = _pick_format(fmt, report.FORMATS)
+    if list_checkers:
+        rows = list(report.checker_rows(load_checkers()))
+        if fmt == "json":
+            sys.stdout.write(json.dumps([dict(zip(("checker", "tool", "where", "runs"), r)) for r in rows],
+                                        indent=2) + "\n")
+        elif fmt == "table":
+            table = Table(title="scaffold validate checkers")
+            for col in ("checker", "tool", "where", "runs"):
+                table.add_column(col, overflow="fold")
+            for row in rows:
+                table.add_row(*row)
+            out.print(table)
+        else:
+            for row in rows:
+                sys.stdout.write("\t".join(row) + "\n")
+        raise typer.Exit(0)
+    if not directory.is_dir():
+        fail(f"{directory}: no such directory")
     try:
-        results = run_all(directory, include_slow=all_checks, only=only)
-    except (PackageError, rules.AnswerError) as exc:
+        results = _run_with_progress(lambda progress, started: run_all(
+            directory, include_slow=all_checks, only=only, skip=skip, progress=progress, started=started),
+            quiet=quiet)
+    except (PackageError, rules.AnswerError, UnknownChecker) as exc:
         fail(str(exc))
     failed = [r for r in results if not r.ok]
     if fmt == "json":
-        out.print_json(json.dumps({"ok": not failed, "results": [r.as_dict() for r in results]}))
+        sys.stdout.write(report.as_json(results) + "\n")
+    elif fmt == "sarif":
+        sys.stdout.write(report.sarif(results) + "\n")
+    elif fmt == "junit":
+        sys.stdout.write(report.junit(results))
+    elif fmt == "lines":
+        report.write_lines(results)
     else:
-        table = Table(title=f"scaffold validate {directory}")
-        for col in ("checker", "tool", "status", "file", "finding"):
-            table.add_column(col, overflow="fold")
-        for r in results:
-            style = {"pass": "green", "fail": "red", "skip": "yellow"}[r.status]
-            if r.findings:
-                for f in r.findings:
-                    table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", f.file, f.message)
-            else:
-                table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", "", r.detail)
-        out.print(table)
-        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+        _validate_table(directory, results)
     raise typer.Exit(1 if failed else 0)
+
+
+def _run_with_progress(run: Any, *, quiet: bool) -> Any:
+    """Stream one line per finished checker to stderr (pre-commit style); on a
+    terminal, rich shows which checker is running meanwhile."""
+    from . import report
+
+    if quiet:
+        return run(None, None)
+    if not _is_tty(sys.stderr):
+        def plain(result: Any) -> None:
+            sys.stderr.write(report.progress_line(result) + "\n")
+            sys.stderr.flush()
+        return run(plain, None)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("validate", total=None)
+
+        def started(name: str) -> None:
+            bar.update(task, description=name)
+
+        def finished(result: Any) -> None:
+            style = {"pass": "green", "fail": "red", "skip": "yellow"}[result.status]
+            from rich.text import Text
+
+            console.print(Text(report.progress_line(result), style=style), highlight=False, soft_wrap=True)
+        return run(finished, started)
 
 
 @app.command()

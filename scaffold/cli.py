@@ -204,7 +204,7 @@ def validate(
     if fmt == "json":
         sys.stdout.write(report.as_json(results) + "\n")
     elif fmt == "sarif":
-        sys.stdout.write(report.sarif(results) + "\n")
+        sys.stdout.write(report.sarif(results, directory.resolve()) + "\n")
     elif fmt == "junit":
         sys.stdout.write(report.junit(results))
     elif fmt == "lines":

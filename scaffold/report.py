@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import IO, Iterable, Sequence
 
 FORMATS = ("table", "lines", "json", "sarif", "junit")
@@ -69,7 +70,27 @@ def _version() -> str:
         return "0.0.0"
 
 
-def sarif(results: Sequence) -> str:
+def _sarif_location(root: Path | None, finding) -> dict | None:
+    """A file finding points at its line (or the whole file); a folder finding (an
+    overlay build) is a logical location; a finding about no file has none."""
+    if not finding.file or finding.file == "-":
+        return None
+    path = root / finding.file if root else None
+    if path is not None and path.is_dir():
+        return {"logicalLocations": [{"fullyQualifiedName": finding.file, "kind": "module"}]}
+    if finding.line:
+        region = {"startLine": finding.line, "endLine": finding.line}
+    else:
+        try:
+            count = max(1, len(path.read_text(encoding="utf-8").splitlines())) if path else 1
+        except (OSError, UnicodeDecodeError):
+            count = 1
+        region = {"startLine": 1, "endLine": count}
+    return {"physicalLocation": {"artifactLocation": {"uri": finding.file, "uriBaseId": "PKGROOT"},
+                                 "region": region}}
+
+
+def sarif(results: Sequence, root: Path | None = None) -> str:
     """SARIF 2.1.0: a rule per checker that ran, a result per finding, paths relative to the package."""
     rules = []
     index = {}
@@ -79,7 +100,7 @@ def sarif(results: Sequence) -> str:
         index[r.checker] = len(rules)
         rules.append({
             "id": r.checker,
-            "name": "".join(p.capitalize() for p in re.split(r"[^A-Za-z0-9]+", r.checker) if p),
+            "name": "".join(p.capitalize() for p in re.split(r"[^A-Za-z0-9]+", r.checker) if p) + "Check",
             "shortDescription": {"text": f"scaffold validate checker {r.checker} ({r.tool})."},
             "fullDescription": {"text": f"Findings of the {r.checker} checker, which runs {r.tool}."},
             "helpUri": f"{INFO_URI}#what-gets-generated",
@@ -91,12 +112,9 @@ def sarif(results: Sequence) -> str:
             text = one_line(f.message)
             item = {"ruleId": r.checker, "ruleIndex": index[r.checker], "level": "error",
                     "message": {"text": text if text.endswith(".") else text + "."}}
-            if f.file and f.file != "-":
-                region = {"startLine": f.line} if f.line else None
-                physical = {"artifactLocation": {"uri": f.file, "uriBaseId": "PKGROOT"}}
-                if region:
-                    physical["region"] = region
-                item["locations"] = [{"physicalLocation": physical}]
+            where = _sarif_location(root, f)
+            if where:
+                item["locations"] = [where]
             found.append(item)
     run = {
         "tool": {"driver": {"name": "scaffold", "version": _version(), "informationUri": INFO_URI,

@@ -115,7 +115,7 @@ def line_of(node: Any, path: Iterable[Any], message: str = "") -> int:
     """The 1-based line of ``path`` inside a document node (as deep as it exists);
     for an unexpected property named in ``message``, the line of that key."""
     line = node.start_mark.line + 1
-    unexpected = re.search(r"\('([^']+)' was unexpected\)", message)
+    unexpected = re.search(r"\('([^']+)'(?:, '[^']+')* (?:was|were) unexpected\)", message)
     for key in [*path, *([unexpected.group(1)] if unexpected else [])]:
         if isinstance(node, yaml.MappingNode):
             match = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(key)]

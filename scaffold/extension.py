@@ -41,6 +41,15 @@ def scaffold_check(ctx: Context, field: str) -> str:
 
 
 @pass_context
+def scaffold_default(ctx: Context, field: str) -> Any:
+    """copier.yml ``default:`` of an answer derived from earlier ones (memory_limit
+    from memory_request, ...), so no earlier answer makes a later default invalid."""
+    from .model import answer_default
+
+    return answer_default(field, _answers(ctx))
+
+
+@pass_context
 def scaffold_model(ctx: Context) -> ServiceModel:
     return ServiceModel.from_answers(_answers(ctx))
 
@@ -70,6 +79,7 @@ class ScaffoldExtension(Extension):
         super().__init__(environment)
         environment.globals.update(
             scaffold_check=scaffold_check,
+            scaffold_default=scaffold_default,
             scaffold_model=scaffold_model,
             scaffold_blueprint=scaffold_blueprint,
             sc=_Modules(),
@@ -81,6 +91,9 @@ class ScaffoldExtension(Extension):
             slugify=slugify,
         )
         _memoize_compile(environment)
+        from . import prompts
+
+        prompts.install()  # named, example-first, terminal-wide prompt errors; comma lists
 
 
 def _memoize_compile(environment: Any) -> None:

@@ -50,6 +50,16 @@ def scaffold_default(ctx: Context, field: str) -> Any:
 
 
 @pass_context
+def scaffold_advanced(ctx: Context) -> bool:
+    """copier.yml ``when:`` of the advanced questions: asked (and recorded) when the user
+    said yes, or when an advanced answer is already given (``-d``, ``--data-file``, a
+    hand-edited answers file on update), so such an answer is never dropped silently."""
+    from .model import answer_default
+
+    return bool(ctx.get("advanced") is True or answer_default("advanced", _answers(ctx)))
+
+
+@pass_context
 def scaffold_model(ctx: Context) -> ServiceModel:
     return ServiceModel.from_answers(_answers(ctx))
 
@@ -80,6 +90,7 @@ class ScaffoldExtension(Extension):
         environment.globals.update(
             scaffold_check=scaffold_check,
             scaffold_default=scaffold_default,
+            scaffold_advanced=scaffold_advanced,
             scaffold_model=scaffold_model,
             scaffold_blueprint=scaffold_blueprint,
             sc=_Modules(),

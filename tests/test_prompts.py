@@ -171,3 +171,21 @@ def test_comma_list_on_the_command_line(template_repo, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert yamlio.load_file(dest / ".copier-answers.yml")["environments"] == ["qa", "live"]
     assert sorted(p.name for p in (dest / "k8s/overlays").iterdir()) == ["live", "qa"]
+
+
+@pytest.mark.fast
+def test_an_advanced_answer_is_never_dropped(template_repo, tmp_path):
+    """advanced=no hides the advanced questions (their defaults are taken and not recorded),
+    but an advanced answer given anyway is asked, used and recorded."""
+    plain, given = tmp_path / "plain", tmp_path / "given"
+    for dest, extra in ((plain, []), (given, ["-d", "advanced=false", "-d", "replicas_max=20"])):
+        proc = subprocess.run([COPIER, "copy", "--trust", "--skip-tasks", "--defaults", "--vcs-ref", "v1.0.0", *extra,
+                               str(template_repo), str(dest)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    recorded = yamlio.load_file(plain / ".copier-answers.yml")
+    assert recorded["advanced"] is False and "replicas_max" not in recorded and "memory_limit" not in recorded
+    assert Package.load(plain).model.production.replicas_max == 10
+    recorded = yamlio.load_file(given / ".copier-answers.yml")
+    assert recorded["replicas_max"] == 20 and Package.load(given).model.production.replicas_max == 20
+    assert yamlio.load_file(given / "k8s/base/hpa.yaml")["spec"]["maxReplicas"] == 20
+    assert yamlio.load_file(plain / "k8s/base/hpa.yaml")["spec"]["maxReplicas"] == 10

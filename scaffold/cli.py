@@ -538,7 +538,8 @@ def blueprint_test(
 @blueprint_app.command("examples")
 def blueprint_examples(
     out_dir: Path = typer.Option(Path("examples"), "--out", help="Where the golden examples live"),
-    check_only: bool = typer.Option(False, "--check", help="Only report whether they are current"),
+    check_only: bool = typer.Option(False, "--check", "--pretend",
+                                    help="Only report which example files are stale; write nothing"),
     template: Optional[str] = typer.Option(None, "--template", help="Template source (default: this checkout)"),
 ) -> None:
     """Regenerate the golden examples (or --check that they are current)."""
@@ -560,7 +561,7 @@ def blueprint_examples(
 @app.command()
 def tasks(
     directory: Path = typer.Argument(Path("."), help="A generated package"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be filed; write nothing"),
+    dry_run: bool = typer.Option(False, "--dry-run", "--pretend", help="Print what would be filed; write nothing"),
 ) -> None:
     """File the Backlog.md tasks the hook would file (new artifacts and alerts only)."""
     from . import backlog

@@ -349,6 +349,9 @@ def check(
         report = lifecycle.check(directory, include_backlog=include_backlog)
     except (PackageError, rules.AnswerError) as exc:
         fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - e.g. the recorded commit is gone: one line, not a traceback
+        message = answer_error_message(exc) or " ".join(f"{exc.__class__.__name__}: {exc}".split())
+        fail(f"{directory}: cannot render the recorded template version: {message}", code=1)
     if fmt == "json":
         _say(json.dumps(report.as_dict(), indent=2))
         raise typer.Exit(1 if exit_code and not report.clean else 0)

@@ -133,6 +133,7 @@ def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (),
     check_names(sorted(wanted), "--only")
     check_names(sorted(skipped), "--skip")
     pkg = Package.load(root)
+    pkg.model  # bad answers are one error for the whole run (AnswerError), not a crash per checker
     results = []
     for name, factory in load_checkers().items():
         if wanted and name not in wanted:

@@ -288,6 +288,7 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "dashboard_base_url": _url,
     "backlog": _bool,
     "backlog_assignee": _assignee,
+    "advanced": _bool,
 }
 
 
@@ -317,6 +318,48 @@ TYPES: dict[str, str] = {
     "slo_availability": "float", "slo_latency_target": "float",
     "environments": "yaml", "slos": "yaml",
 }
+TYPES["advanced"] = "bool"
+# Answers that are lists: "dev, staging, prod" is accepted as well as YAML's [dev, staging, prod].
+LIST_ANSWERS = ("environments",)
+# An example of a good answer per question: prompt errors lead with it.
+EXAMPLES: dict[str, str] = {
+    "blueprint": "service", "service_name": "payments-api", "description": "Takes card payments",
+    "team": "payments", "stack": "python", "with_app": "yes", "port": "8080",
+    "image_registry": "ghcr.io/acme", "environments": "dev, staging, prod", "k8s_version": "1.35",
+    "replicas_min": "2", "replicas_max": "10", "cpu_request": "100m", "memory_request": "128Mi",
+    "memory_limit": "256Mi", "slo_availability": "99.9", "slo_latency_ms": "300",
+    "slo_latency_target": "99.0", "slo_window_days": "30",
+    "slos": "[{name: checkout, objective: 99.5, latency_ms: 800}]", "cloud": "aws", "gitops": "argocd",
+    "delivery": "canary", "ingress": "gateway", "hostname": "payments.example.com",
+    "schedule": "*/15 * * * *", "github_repo": "acme/payments-api",
+    "runbook_base_url": "https://github.com/acme/payments-api/blob/main/runbooks",
+    "dashboard_base_url": "https://grafana.example.com", "backlog": "yes", "backlog_assignee": "@sre-agent",
+    "advanced": "no",
+}
+
+
+def split_list(field: str, value: Any) -> Any:
+    """A comma-separated answer to a list question, as the list it means."""
+    if field in LIST_ANSWERS and isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def yaml_problem(raw: str) -> str:
+    """What is wrong with a YAML answer, in a few words: the parser's problem and its column."""
+    from . import yamlio
+
+    try:
+        yamlio.load(raw)
+    except Exception as exc:  # noqa: BLE001 - any YAML error is the user's input
+        problem = (getattr(exc, "problem", None) or str(exc).splitlines()[0]).replace("'<stream end>'", "the end").replace(", but got ", ", got ")
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at column {mark.column + 1}" if mark is not None and mark.line == 0 else (
+            f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "")
+        return f"YAML error{where}: {problem}"
+    return ""
+
+
 _TRUE = {"y", "yes", "t", "true", "on", "1"}
 _FALSE = {"n", "no", "f", "false", "off", "0"}
 
@@ -347,7 +390,7 @@ def coerce(field: str, raw: Any) -> Any:
         from . import yamlio
 
         try:
-            return yamlio.load(raw)
+            return split_list(field, yamlio.load(raw))
         except Exception:  # noqa: BLE001 - any YAML error is the user's input
-            raise AnswerError(field, f"must be valid YAML; got {show(raw)}") from None
+            raise AnswerError(field, f"{yaml_problem(raw)}; write it like {EXAMPLES.get(field, '[a, b]')}") from None
     return raw

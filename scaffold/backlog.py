@@ -558,5 +558,6 @@ def run_hook(dest: Path, template: str | None = None, commit: str | None = None)
     except (BacklogError, PackageError) as exc:
         sys.stderr.write(f"scaffold.hook: error: {exc}\n")
         return 1
-    sys.stderr.write(f"scaffold.hook: backlog: {report.summary()}\n")
+    if not os.environ.get("SCAFFOLD_QUIET"):  # `scaffold new -q`: errors only
+        sys.stderr.write(f"scaffold.hook: backlog: {report.summary()}\n")
     return 0

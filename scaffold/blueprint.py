@@ -66,7 +66,8 @@ def render(template: str, dest: Path, answers: dict[str, Any], vcs_ref: str | No
 
 
 def test_matrix(template: str, matrix: list[dict[str, Any]], *, include_slow: bool = False,
-                vcs_ref: str | None = None) -> list[MatrixResult]:
+                vcs_ref: str | None = None, progress: Any = None) -> list[MatrixResult]:
+    """Render and validate each answer set; ``progress(result)`` after each one."""
     from .validate import run_all
 
     results = []
@@ -81,6 +82,8 @@ def test_matrix(template: str, matrix: list[dict[str, Any]], *, include_slow: bo
                 results.append(MatrixResult(name, answers, not failed, failed))
             except Exception as exc:  # noqa: BLE001 - one bad answer set is one failed row
                 results.append(MatrixResult(name, answers, False, error=f"{exc.__class__.__name__}: {exc}"))
+            if progress:
+                progress(results[-1])
     return results
 
 

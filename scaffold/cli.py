@@ -18,7 +18,11 @@ from rich.table import Table
 from . import answers as rules
 from . import yamlio
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+# Plain click help: every flag with its text, no `<bool>` type column, no markup; -h and --help.
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=CONTEXT,
+                  help="Generate, validate and update services' operational packages (a Copier template).",
+                  rich_markup_mode=None)
 console = Console(stderr=True)
 out = Console()
 
@@ -34,6 +38,36 @@ def template_root() -> str:
     if (here / "copier.yml").is_file():
         return str(here)
     raise typer.BadParameter("no template found: pass --template or set SCAFFOLD_TEMPLATE")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            sys.stdout.write(f"scaffold {version('scaffold')}\n")
+        except PackageNotFoundError:
+            sys.stdout.write("scaffold (not installed as a distribution)\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version_: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                        help="Print scaffold's version and exit")) -> None:
+    pass
+
+
+def need_dir(path: Path, what: str = "a generated package") -> None:
+    """A wrong path is one line, not a traceback or a misleading 'not a generated package'."""
+    if not path.exists():
+        fail(f"{path}: no such file or directory (expected {what})")
+    if not path.is_dir():
+        fail(f"{path}: not a directory (expected {what})")
+
+
+def is_local_source(source: str) -> bool:
+    """A template source that is a path on this machine (not a git URL or gh:/gl: shortcut)."""
+    return not re.match(r"^(?:[a-z][a-z0-9+.-]*://|gh:|gl:|git@)", source)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -84,58 +118,149 @@ def answer_error_message(exc: BaseException) -> str | None:
 
 @app.command()
 def new(
-    dest: Path = typer.Argument(..., help="Where to generate the package"),
-    template: Optional[str] = typer.Option(None, "--template", help="Template source (path or git URL)"),
-    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template tag or commit"),
+    dest: Path = typer.Argument(..., metavar="DEST", help="Where to generate the package"),
+    template: Optional[str] = typer.Option(None, "--template", help="Template source: a git URL such as "
+                                           "gh:acme/scaffold (default: this checkout, a local path)"),
+    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template tag or commit (default: the latest tag)"),
     defaults: bool = typer.Option(False, "--defaults", help="Use defaults for every unanswered question"),
-    data: list[str] = typer.Option([], "--data", "-d", help="KEY=VALUE answer (repeatable)"),
+    data: list[str] = typer.Option([], "--data", "-d", metavar="KEY=VALUE", help="An answer (repeatable)"),
     data_file: Optional[Path] = typer.Option(None, "--data-file", help="YAML file of answers"),
     blueprint: Optional[str] = typer.Option(None, "--blueprint", help="service, worker or cronjob"),
     skip_tasks: bool = typer.Option(False, "--skip-tasks", help="Do not run the backlog hook"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    pretend: bool = typer.Option(False, "--pretend", help="Show what would be generated; write nothing"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (the hook's summary "
+                               "included)"),
 ) -> None:
     """Generate a service's operational package (wraps copier.run_copy)."""
+    import contextlib
+    import io
+
     import copier
 
     if blueprint is not None:
         data = [*data, f"blueprint={blueprint}"]
     answers = parse_data(data, data_file)
     existed = dest.exists()
+    if existed and not dest.is_dir():
+        fail(f"{dest} exists and is not a directory")
     if existed and any(dest.iterdir()):
         fail(f"{dest} exists and is not empty; use `copier update` for existing packages")
+    source = template or template_root()
+    if is_local_source(source) and not quiet:
+        sys.stderr.write(f"warning: the template source {source} is a local path; it is recorded as _src_path, "
+                         "which teammates and blueprint-update.yml cannot use: pass --template with a git URL "
+                         "(e.g. gh:acme/scaffold)\n")
+    # Copier's per-file `create` lines are for a terminal: piped, one summary line instead.
+    copier_quiet = quiet or not _is_tty(sys.stderr)
+    chatter = io.StringIO()
     try:
-        with warnings.catch_warnings():
+        with contextlib.ExitStack() as stack:
+            if quiet:  # the backlog hook (a subprocess) then prints errors only; Copier tasks take
+                from plumbum import local  # their environment from plumbum's copy of os.environ
+
+                stack.enter_context(local.env(SCAFFOLD_QUIET="1"))
+                stack.enter_context(contextlib.redirect_stderr(chatter))
+            stack.enter_context(warnings.catch_warnings())
             warnings.simplefilter("ignore")  # dirty-template notes are noise here
             copier.run_copy(
-                template or template_root(), str(dest), data=answers, vcs_ref=vcs_ref, defaults=defaults,
-                unsafe=True, quiet=quiet, skip_tasks=skip_tasks,
+                source, str(dest), data=answers, vcs_ref=vcs_ref, defaults=defaults,
+                unsafe=True, quiet=copier_quiet, skip_tasks=skip_tasks, pretend=pretend,
             )
     except Exception as exc:  # noqa: BLE001 - we translate, then clean up
-        if not existed and dest.exists():
+        if not existed and dest.exists() and not pretend:
             shutil.rmtree(dest, ignore_errors=True)
         message = answer_error_message(exc)
         if message:
             fail(message)
         fail(f"{exc.__class__.__name__}: {exc}", code=1)
-    if not quiet:
-        console.print(f"[green]generated[/] {dest}  (next: scaffold validate {dest})")
+    if quiet:
+        return
+    if pretend:
+        sys.stderr.write(f"pretend: nothing written to {dest}\n")
+        return
+    files = sum(1 for p in dest.rglob("*") if p.is_file() and ".git" not in p.parts)
+    if _is_tty(sys.stderr):
+        console.print(f"[green]generated[/] {dest} ({files} files)  (next: scaffold validate {dest})")
+    else:
+        sys.stderr.write(f"generated {dest} ({files} files); next: scaffold validate {dest}\n")
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _pick_format(fmt: Optional[str], allowed: tuple[str, ...]) -> str:
+    """The explicit --format, refused when unknown; else table on a terminal and lines in a pipe."""
+    if fmt is None:
+        return "table" if _is_tty(sys.stdout) else "lines"
+    if fmt not in allowed:
+        fail(f"--format {fmt!r}: unknown format; choose one of {', '.join(allowed)}")
+    return fmt
+
+
+def _validate_table(directory: Path, results: list) -> None:
+    from . import report
+
+    table = Table(title=f"scaffold validate {directory}")
+    for col in ("checker", "tool", "status", "file", "finding"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        style = {"pass": "green", "fail": "red", "skip": "yellow"}[r.status]
+        if r.findings:
+            for f in r.findings:
+                table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", report.location(f), f.message)
+        else:
+            table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", "", r.detail)
+    out.print(table)
+    out.print(report.summary(results))
 
 
 @app.command()
 def validate(
     directory: Path = typer.Argument(Path("."), help="A generated package"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: Optional[str] = typer.Option(
+        None, "--format",
+        help="table, lines, json, sarif or junit (default: table on a terminal, lines otherwise)"),
     all_checks: bool = typer.Option(False, "--all", help="Include slow checks (checkov)"),
     only: list[str] = typer.Option([], "--only", help="Run only this checker (repeatable)"),
     crd_dir: list[Path] = typer.Option([], "--crd-dir", help="Folder of CustomResourceDefinition manifests to "
                                        "validate their kinds against (repeatable; env SCAFFOLD_CRD_DIRS)"),
     tf_plugin_dir: Optional[Path] = typer.Option(None, "--tf-plugin-dir", help="Terraform provider filesystem mirror "
                                        "(env SCAFFOLD_TF_PLUGIN_DIR; default: found on this machine)"),
+    skip: list[str] = typer.Option([], "--skip", help="Do not run this checker, e.g. when its tool is "
+                                   "not installed (repeatable; counted as skipped)"),
+    list_checkers: bool = typer.Option(False, "--list", help="List the checkers and the tools they need"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr"),
 ) -> None:
-    """Run every real validator over a generated package; exit 1 on any failure."""
-    from .package import PackageError
-    from .validate import run_all
+    """Run every real validator over a generated package; exit 1 on any failure.
 
+    A required tool that is missing fails the run unless that checker is
+    skipped with --skip; skips are counted and shown."""
+    from . import report
+    from .package import PackageError
+    from .validate import UnknownChecker, load_checkers, run_all
+
+    fmt = _pick_format(fmt, report.FORMATS)
+    if list_checkers:
+        rows = list(report.checker_rows(load_checkers()))
+        if fmt == "json":
+            sys.stdout.write(json.dumps([dict(zip(("checker", "tool", "where", "runs"), r)) for r in rows],
+                                        indent=2) + "\n")
+        elif fmt == "table":
+            table = Table(title="scaffold validate checkers")
+            for col in ("checker", "tool", "where", "runs"):
+                table.add_column(col, overflow="fold")
+            for row in rows:
+                table.add_row(*row)
+            out.print(table)
+        else:
+            for row in rows:
+                sys.stdout.write("\t".join(row) + "\n")
+        raise typer.Exit(0)
+    need_dir(directory)
     for d in crd_dir:
         if not d.is_dir():
             fail(f"--crd-dir {d}: not a directory")
@@ -144,39 +269,87 @@ def validate(
     options = {"crd_dirs": [d.resolve() for d in crd_dir],
                "tf_plugin_dir": tf_plugin_dir.resolve() if tf_plugin_dir else None}
     try:
-        results = run_all(directory, include_slow=all_checks, only=only, options=options)
-    except (PackageError, rules.AnswerError) as exc:
+        results = _run_with_progress(lambda progress, started: run_all(
+            directory, include_slow=all_checks, only=only, skip=skip, progress=progress, started=started,
+            options=options), quiet=quiet)
+    except (PackageError, rules.AnswerError, UnknownChecker) as exc:
         fail(str(exc))
     failed = [r for r in results if not r.ok]
     skipped = [r for r in results if r.status == "skip"]
     if fmt == "json":
-        out.print_json(json.dumps({"ok": not failed, "skipped": [r.checker for r in skipped],
-                                   "results": [r.as_dict() for r in results]}))
+        sys.stdout.write(report.as_json(results) + "\n")
+    elif fmt == "sarif":
+        sys.stdout.write(report.sarif(results, directory.resolve()) + "\n")
+    elif fmt == "junit":
+        sys.stdout.write(report.junit(results))
+    elif fmt == "lines":
+        report.write_lines(results)
     else:
-        table = Table(title=f"scaffold validate {directory}")
-        for col in ("checker", "tool", "status", "file", "finding"):
-            table.add_column(col, overflow="fold")
-        for r in results:
-            style = {"pass": "green", "fail": "red", "skip": "yellow"}[r.status]
-            if r.findings:
-                for f in r.findings:
-                    table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", f.file, f.message)
-            else:
-                table.add_row(r.checker, r.tool, f"[{style}]{r.status}[/]", "", r.detail)
-        out.print(table)
-        # A skip is not a pass: counted apart, and each one's reason is in its row above.
-        out.print(f"{len(results) - len(failed) - len(skipped)} passed, {len(failed)} failed, "
-                  f"{len(skipped)} skipped")
+        _validate_table(directory, results)
     raise typer.Exit(1 if failed else 0)
+
+
+def _run_with_progress(run: Any, *, quiet: bool) -> Any:
+    """Stream one line per finished checker to stderr (pre-commit style); on a
+    terminal, rich shows which checker is running meanwhile."""
+    from . import report
+
+    if quiet:
+        return run(None, None)
+    if not _is_tty(sys.stderr):
+        def plain(result: Any) -> None:
+            sys.stderr.write(report.progress_line(result) + "\n")
+            sys.stderr.flush()
+        return run(plain, None)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("validate", total=None)
+
+        def started(name: str) -> None:
+            bar.update(task, description=name)
+
+        def finished(result: Any) -> None:
+            style = {"pass": "green", "fail": "red", "skip": "yellow"}[result.status]
+            from rich.text import Text
+
+            console.print(Text(report.progress_line(result), style=style), highlight=False, soft_wrap=True)
+        return run(finished, started)
+
+
+def _rows(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], styles: dict | None = None) -> None:
+    """A table on a terminal; piped, one tab-separated line per row (never wrapped)."""
+    if not _is_tty(sys.stdout):
+        for row in rows:
+            sys.stdout.write("\t".join(str(c) for c in row) + "\n")
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        style = (styles or {}).get(row[1]) if len(row) > 1 else None
+        cells = list(row)
+        if style:
+            cells[1] = f"[{style}]{cells[1]}[/]"
+        table.add_row(*cells)
+    out.print(table)
+
+
+def _say(text: str, stream: Any = None) -> None:
+    """One plain line (no markup, no wrapping)."""
+    (stream or sys.stdout).write(text + "\n")
 
 
 @app.command()
 def check(
     directory: Path = typer.Argument(Path("."), help="A generated package"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="table, lines or json (default: table on a "
+                                      "terminal, lines otherwise)"),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when drifted or an update exists"),
     include_backlog: bool = typer.Option(False, "--include-backlog", help="Also diff backlog/ (edited by design)"),
-    show_diff: bool = typer.Option(False, "--diff", help="Print each modified file's diff"),
+    show_diff: bool = typer.Option(False, "--diff", help="Print the modified files' diffs to stdout as one patch "
+                                   "(the summary goes to stderr), e.g. for git apply"),
     trusted: list[str] = typer.Option([], "--trusted-source", metavar="SRC",
                                       help="A template source allowed to run (also SCAFFOLD_TRUSTED_SOURCES)"),
 ) -> None:
@@ -184,32 +357,37 @@ def check(
     from . import lifecycle
     from .package import PackageError
 
+    fmt = _pick_format(fmt, ("table", "lines", "json"))
+    need_dir(directory)
     try:
         report = lifecycle.check(directory, include_backlog=include_backlog, trusted=tuple(trusted))
-    except PackageError as exc:
+    except (PackageError, rules.AnswerError) as exc:
         fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - e.g. the recorded commit is gone: one line, not a traceback
+        message = answer_error_message(exc) or " ".join(f"{exc.__class__.__name__}: {exc}".split())
+        fail(f"{directory}: cannot render the recorded template version: {message}", code=1)
     if fmt == "json":
-        out.print_json(json.dumps(report.as_dict()))
+        _say(json.dumps(report.as_dict(), indent=2))
+        raise typer.Exit(1 if exit_code and not report.clean else 0)
+    stream = sys.stderr if show_diff else sys.stdout  # --diff: stdout is the patch alone
+    if report.update:
+        u = report.update
+        state = "update available" if u.update_available else "up to date"
+        _say(f"template: {state} (current {u.current_version}, latest {u.latest_version})", stream)
     else:
-        if report.update:
-            u = report.update
-            state = "[yellow]update available[/]" if u.update_available else "[green]up to date[/]"
-            out.print(f"template: {state} (current {u.current_version}, latest {u.latest_version})")
-        else:
-            out.print(f"template: [yellow]could not check[/] ({report.update_error})")
-        if not report.drift:
-            out.print("drift: [green]none[/] (matches the recorded template version and answers)")
-        else:
-            table = Table(title="drift from the recorded template version")
-            table.add_column("file")
-            table.add_column("status")
-            for d in report.drift:
-                table.add_row(d.path, d.status)
-            out.print(table)
-            if show_diff:
-                for d in report.drift:
-                    if d.diff:
-                        out.print(d.diff, markup=False, highlight=False)
+        _say(f"template: could not check ({report.update_error})", stream)
+    if not report.drift:
+        _say("drift: none (matches the recorded template version and answers)", stream)
+    elif show_diff or fmt == "lines" or not _is_tty(sys.stdout):
+        for d in report.drift:
+            _say(f"drift: {d.path}: {d.status}", stream)
+    else:
+        _rows("drift from the recorded template version", ("file", "status"),
+              [(d.path, d.status) for d in report.drift])
+    if show_diff:
+        for d in report.drift:
+            if d.diff:
+                sys.stdout.write(d.diff if d.diff.endswith("\n") else d.diff + "\n")
     raise typer.Exit(1 if exit_code and not report.clean else 0)
 
 
@@ -224,42 +402,84 @@ def try_(
     """Run the service, Prometheus with the package's rules and Alertmanager with its routes on 127.0.0.1."""
     from . import live_view
 
+    fmt = _pick_format(fmt, ("table", "json"))
+    need_dir(directory)
     raise typer.Exit(live_view.run(directory, duration=duration, fail_rate=fail_rate, rps=rps, fmt=fmt,
                                    console=console, out=out))
 
 
-fleet_app = typer.Typer(help="Roll blueprint updates out over many service repositories.")
+fleet_app = typer.Typer(help="Roll blueprint updates out over many service repositories.",
+                        context_settings=CONTEXT, rich_markup_mode=None)
 app.add_typer(fleet_app, name="fleet")
 
 
-def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Optional[Path],
-           vcs_ref: Optional[str], fmt: str) -> None:
-    from rich.progress import Progress
+def _progress(label: str, total: int) -> Any:
+    """A context manager yielding ``advance(text)``: rich's bar on a terminal, else one
+    plain stderr line per finished item (``label 3/50: text``)."""
+    import contextlib
 
+    @contextlib.contextmanager
+    def bar() -> Any:
+        if _is_tty(sys.stderr):
+            from rich.progress import Progress
+
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(label, total=total)
+
+                def advance(text: str) -> None:
+                    progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+                    progress.advance(task)
+                yield advance
+            return
+        done = [0]
+
+        def line(text: str) -> None:
+            done[0] += 1
+            sys.stderr.write(f"{label} {done[0]}/{total}: {text}\n")
+            sys.stderr.flush()
+        yield line
+    return bar()
+
+
+def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Optional[Path],
+           vcs_ref: Optional[str], fmt: Optional[str], pretend: bool = False) -> None:
     from . import fleet
 
-    entries = fleet.discover(source)
+    fmt = _pick_format(fmt, ("table", "lines", "json"))
+    if not source.exists():
+        fail(f"{source}: no such file or directory (expected a folder of checkouts or a file listing them)")
+    try:
+        entries = fleet.discover(source)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{source}: cannot read the repository list ({exc.__class__.__name__})")
     if not entries:
-        fail(f"{source}: no repositories found")
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"fleet {action}", total=len(entries))
-        results = fleet.run(entries, action, jobs=jobs, workdir=str(workdir), vcs_ref=vcs_ref,
-                            progress=lambda r: progress.advance(task))
+        fail(f"{source}: no repositories found (a folder of checkouts with .copier-answers.yml, "
+             "or a file listing paths/URLs)")
+    run_action = "status" if pretend else action
+    with _progress(f"fleet {run_action}", len(entries)) as advance:
+        results = fleet.run(entries, run_action, jobs=jobs, workdir=str(workdir), vcs_ref=vcs_ref,
+                            progress=lambda r: advance(f"{r.repo}: {r.status}"))
     summary = fleet.summary(results)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if fmt == "json":
-        out.print_json(json.dumps(summary))
+        _say(json.dumps(summary, indent=2))
     else:
-        table = Table(title=f"scaffold fleet {action}")
-        for col in ("repo", "status", "current", "latest", "branch", "detail"):
-            table.add_column(col, overflow="fold")
         colors = {"updated": "green", "up-to-date": "green", "update-available": "yellow",
                   "conflict": "yellow", "dirty": "yellow", "failed": "red"}
-        for r in results:
-            table.add_row(r.repo, f"[{colors[r.status]}]{r.status}[/]", r.current, r.latest, r.branch, r.detail)
-        out.print(table)
-        out.print(", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n))
+        rows = [(r.repo, r.status, r.current, r.latest, r.branch, " ".join(str(r.detail).split()))
+                for r in results]
+        if fmt == "lines":
+            for row in rows:
+                _say("\t".join(str(c) for c in row))
+        else:
+            _rows(f"scaffold fleet {run_action}", ("repo", "status", "current", "latest", "branch", "detail"),
+                  rows, colors)
+        _say(", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n))
+        if pretend:
+            would = [r.repo for r in results if r.status == "update-available"]
+            _say(f"pretend: would update {len(would)} repo(s) on a scaffold/update-<version> branch; "
+                 "nothing was written" + (f": {', '.join(would)}" if would else ""))
     raise typer.Exit(1 if summary["counts"]["failed"] else 0)
 
 
@@ -267,46 +487,60 @@ _SOURCE = typer.Argument(..., help="A folder of checkouts, or a file listing rep
 _JOBS = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Parallel processes")
 _WORKDIR = typer.Option(Path(".scaffold-fleet"), "--workdir", help="Where URLs are cloned")
 _JSON = typer.Option(None, "--json", help="Write the JSON summary here")
-_FMT = typer.Option("table", "--format", help="table or json")
+_FMT = typer.Option(None, "--format", help="table, lines or json (default: table on a terminal, lines otherwise)")
 
 
 @fleet_app.command("status")
 def fleet_status(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WORKDIR,
-                 json_out: Optional[Path] = _JSON, fmt: str = _FMT) -> None:
+                 json_out: Optional[Path] = _JSON, fmt: Optional[str] = _FMT) -> None:
     """Which repos are dirty, up to date, or behind the template."""
     _fleet("status", source, jobs, workdir, json_out, None, fmt)
 
 
 @fleet_app.command("update")
 def fleet_update(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WORKDIR,
-                 json_out: Optional[Path] = _JSON, fmt: str = _FMT,
-                 vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template ref to update to")) -> None:
+                 json_out: Optional[Path] = _JSON, fmt: Optional[str] = _FMT,
+                 vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template ref to update to"),
+                 pretend: bool = typer.Option(False, "--pretend", help="Report which repos would be updated; "
+                                              "write nothing (no branch, no commit)")) -> None:
     """Update every clean repo on its own branch and commit; skip dirty ones."""
-    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt)
+    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt, pretend)
 
 
-blueprint_app = typer.Typer(help="For blueprint publishers: matrix tests and golden examples.")
+blueprint_app = typer.Typer(help="For blueprint publishers: matrix tests and golden examples.",
+                            context_settings=CONTEXT, rich_markup_mode=None)
 app.add_typer(blueprint_app, name="blueprint")
 
 
 @blueprint_app.command("test")
 def blueprint_test(
     matrix: Optional[Path] = typer.Option(None, "--matrix", help="YAML list of answer sets (each with a name)"),
-    template: Optional[str] = typer.Option(None, "--template", help="Template source"),
-    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref"),
+    template: Optional[str] = typer.Option(None, "--template", help="Template source (default: this checkout)"),
+    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template tag or commit to render"),
     all_checks: bool = typer.Option(False, "--all", help="Include slow checks (checkov)"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="table, lines or json (default: table on a "
+                                      "terminal, lines otherwise)"),
 ) -> None:
     """Render every answer set and run the whole validation spine on each."""
     from . import blueprint
 
+    fmt = _pick_format(fmt, ("table", "lines", "json"))
+    if matrix is not None and not matrix.is_file():
+        fail(f"{matrix}: no such file (expected a YAML list of answer sets)")
     try:
         sets = blueprint.load_matrix(matrix)
     except ValueError as exc:
         fail(str(exc))
-    results = blueprint.test_matrix(template or template_root(), sets, include_slow=all_checks, vcs_ref=vcs_ref)
+    with _progress("blueprint test", len(sets)) as advance:
+        results = blueprint.test_matrix(template or template_root(), sets, include_slow=all_checks, vcs_ref=vcs_ref,
+                                        progress=lambda r: advance(f"{r.name}: {'pass' if r.ok else 'fail'}"))
     if fmt == "json":
-        out.print_json(json.dumps([r.__dict__ for r in results], default=str))
+        _say(json.dumps([r.__dict__ for r in results], default=str, indent=2))
+    elif fmt == "lines" or not _is_tty(sys.stdout):
+        for r in results:
+            _say(f"{r.name}: {'pass' if r.ok else 'fail'}")
+            for failure in ([r.error] if r.error else r.failed_checks):
+                _say(f"{r.name}: {' '.join(str(failure).split())}")
     else:
         table = Table(title="scaffold blueprint test")
         for col in ("answer set", "result", "failures"):
@@ -321,8 +555,9 @@ def blueprint_test(
 @blueprint_app.command("examples")
 def blueprint_examples(
     out_dir: Path = typer.Option(Path("examples"), "--out", help="Where the golden examples live"),
-    check_only: bool = typer.Option(False, "--check", help="Only report whether they are current"),
-    template: Optional[str] = typer.Option(None, "--template"),
+    check_only: bool = typer.Option(False, "--check", "--pretend",
+                                    help="Only report which example files are stale; write nothing"),
+    template: Optional[str] = typer.Option(None, "--template", help="Template source (default: this checkout)"),
 ) -> None:
     """Regenerate the golden examples (or --check that they are current)."""
     from . import blueprint
@@ -343,11 +578,13 @@ def blueprint_examples(
 @app.command()
 def tasks(
     directory: Path = typer.Argument(Path("."), help="A generated package"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be filed; write nothing"),
+    dry_run: bool = typer.Option(False, "--dry-run", "--pretend", help="Print what would be filed; write nothing"),
 ) -> None:
     """File the Backlog.md tasks the hook would file (new artifacts and alerts only)."""
     from . import backlog
     from .package import PackageError
+
+    need_dir(directory)
 
     try:
         report = backlog.sync(directory, dry_run=dry_run)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import importlib.util
 import json
 import math
 import os
@@ -21,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -124,21 +122,21 @@ class Proc:
                 continue
 
 
-def app_command(pkg: Package) -> list[str]:
-    """How to run the package's app skeleton here; LiveError when it cannot."""
+def app_env(pkg: Package, run_dir: Path, say: Callable[[str], None]) -> Any:
+    """How to run the package's app skeleton here, in a cached environment of its own
+    (scaffold.live_env); LiveError when it cannot."""
+    from . import live_env
+
     m = pkg.model
     app_dir = pkg.root / stacks.APP_DIR
     if m.blueprint == "cronjob":
         raise LiveError("cronjob packages have no app-level SLO metrics (their SLO reads kube-state-metrics)")
     if not stacks.app_kind(m) or not app_dir.is_dir():
         raise LiveError(f"{pkg.root}: no app skeleton to run (with_app is off or app/ is missing)")
-    if m.stack == "python":
-        if importlib.util.find_spec("prometheus_client") is None:
-            raise LiveError("the python service needs prometheus-client here: pip install -r app/requirements.txt")
-        return [sys.executable, "main.py"]
-    if m.stack == "node":
-        return [tools.require("node"), stacks.entry_source(m)]
-    raise LiveError(f"scaffold try runs the python and node skeletons; {m.stack} is not supported yet")
+    try:
+        return live_env.prepare(pkg, run_dir, say)
+    except live_env.EnvError as exc:
+        raise LiveError(str(exc)) from None
 
 
 class Traffic:
@@ -231,6 +229,8 @@ class LiveRun:
         self.options = options
         self.rps = options.rps or live_config.default_rps(self.m, options.duration)
         self.on_update = on_update or (lambda _state: None)
+        self.on_note: Callable[[str], None] = lambda _text: None  # set-up steps, one line each
+        self.app: Any = None
         self.procs: list[Proc] = []
         self.sink = Sink()
         self.seen = Observed()
@@ -294,18 +294,20 @@ class LiveRun:
     def run(self) -> dict[str, Any]:
         tmp = Path(tempfile.mkdtemp(prefix="scaffold-try-"))
         try:
-            cmd = app_command(self.pkg)
             prometheus = tools.require("prometheus")
             alertmanager = alertmanager_binary()
+            self.phase = "setting up the app"
+            self.app = app_env(self.pkg, tmp, self.on_note)
             self.sink.start()
             self.sink_port = self.sink.port
             app_port, prom_port, am_port = free_port(), free_port(), free_port()
             prom_cfg, am_cfg = self._write_configs(tmp, app_port, prom_port, am_port)
             env = {k: v for k, v in os.environ.items() if k != stacks.FAULT_ENV}
+            env.update(self.app.env)
             env.update({stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(app_port),
                         stacks.FAULT_ENV: str(self.options.fail_rate)})
             self.phase = "starting service"
-            self._spawn("service", cmd, app_port, tmp, cwd=self.pkg.root / stacks.APP_DIR, env=env,
+            self._spawn("service", self.app.command, app_port, tmp, cwd=self.app.cwd, env=env,
                         ready_path="/healthz")
             self.phase = "starting alertmanager"
             self._spawn("alertmanager", [
@@ -454,6 +456,9 @@ class LiveRun:
             "receivers_hit": {r: sorted(names) for r, names in sorted(hit.items())},
             "inhibited": sorted(self.seen.inhibited.values(), key=lambda e: (e["alert"], e["first_s"])),
             "processes": [{"name": p.name, "pid": p.popen.pid, "port": p.port} for p in self.procs],
+            "app_env": {"location": str(self.app.location) if self.app and self.app.location else None,
+                        "built": bool(self.app and self.app.built),
+                        "command": list(self.app.command) if self.app else []},
             "sink_port": self.sink_port,
             "poll_errors": list(self.seen.errors),
         }

@@ -39,6 +39,30 @@ def progress(state: dict[str, Any]) -> Table:
     return t
 
 
+PLAIN_EVERY_S = 10.0  # piped: one progress line per this much run time
+
+
+def plain_line(state: dict[str, Any]) -> str:
+    """The progress view as one plain line, for logs and pipes."""
+    req = state["requests"]
+    sent = sum(req.values()) if req else 0
+    bad = sum(n for c, n in req.items() if c.startswith("5")) if req else 0
+    alerts = ", ".join(f"{k} {v}" for k, v in state["alerts"].items()) or "none"
+    return (f"try: {state['phase']} {state['elapsed_s']:.0f}/{state['duration_s']:.0f}s: {sent} requests, "
+            f"{bad} 5xx; alerts: {alerts}; notifications: {state['notifications']}")
+
+
+def plain_progress(write: Any) -> Any:
+    """An ``on_update`` that writes a line every PLAIN_EVERY_S of run time, and on each phase change."""
+    last = {"at": -PLAIN_EVERY_S, "phase": None}
+
+    def on_update(state: dict[str, Any]) -> None:
+        if state["elapsed_s"] - last["at"] >= PLAIN_EVERY_S or state["phase"] != last["phase"]:
+            last["at"], last["phase"] = state["elapsed_s"], state["phase"]
+            write(plain_line(state))
+    return on_update
+
+
 def summary_view(s: dict[str, Any]) -> Group:
     o, tr = s["options"], s["traffic"]
     head = Table(title=f"scaffold try {s['package']} ({s['stack']} {s['blueprint']}, namespace {s['namespace']})",
@@ -122,9 +146,17 @@ def run(directory: Path, *, duration: float, fail_rate: float, rps: float | None
             console.print(Text.assemble(("error: ", "red"), str(exc)))
             return 2
         try:
-            if fmt == "json" or not console.is_terminal:
+            if not console.is_terminal:  # piped or logged: plain lines on stderr as it goes
+                import sys
+
+                def write(text: str) -> None:
+                    sys.stderr.write(text + "\n")
+                    sys.stderr.flush()
+                runner.on_note = lambda text: write(f"try: {text}")
+                runner.on_update = plain_progress(write)
                 summary = runner.run()
             else:
+                runner.on_note = lambda text: console.print(Text(f"try: {text}"))
                 with Live(console=console, refresh_per_second=2, transient=True) as view:
                     runner.on_update = lambda state: view.update(progress(state))
                     summary = runner.run()
@@ -137,7 +169,9 @@ def run(directory: Path, *, duration: float, fail_rate: float, rps: float | None
     finally:
         signal.signal(signal.SIGTERM, previous)
     if fmt == "json":
-        out.print_json(json.dumps(summary))
+        import sys
+
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         out.print(summary_view(summary))
     return 0

@@ -49,6 +49,14 @@ DEFAULTS: dict[str, Any] = {
     "backlog_assignee": "@sre-agent",
 }
 
+# Defaults computed from earlier answers, so that no earlier answer can make a later
+# default invalid (copier.yml renders them with ``{{ scaffold_default('name') }}``).
+DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced")
+# Questions behind "customise advanced settings?": with `no`, their defaults are taken.
+ADVANCED = ("k8s_version", "replicas_min", "replicas_max", "cpu_request", "memory_request", "memory_limit",
+            "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url")
+DEFAULTS["advanced"] = False
+
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
 RUN_AS_UID = 10001
 RUN_AS_GID = 10001
@@ -66,6 +74,27 @@ def slugify(text: str, limit: int = 40) -> str:
     if len(slug) < 3:
         slug = (slug + "-svc").strip("-")
     return slug
+
+
+def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
+    """The default of ``name`` given the answers so far (DEFAULTS fill the rest)."""
+    a = {**DEFAULTS, **{k: v for k, v in answers.items() if v is not None}}
+    if name == "memory_limit":  # twice the request, within the quantity bounds
+        request = quantities.parse(a.get("memory_request"), "memory")
+        if request is None:
+            return DEFAULTS["memory_limit"]
+        return quantities.format_memory(min(request * 2, quantities.parse("1Ti", "memory")))
+    if name == "replicas_max":  # 10, or twice the minimum when that is more (at most 1000)
+        low = a.get("replicas_min")
+        if isinstance(low, bool) or not isinstance(low, int) or not 1 <= low <= 1000:
+            return DEFAULTS["replicas_max"]
+        return min(1000, max(DEFAULTS["replicas_max"], 2 * low))
+    if name == "advanced":  # yes when an advanced answer is already given (-d, or an update)
+        return any(key in answers and answers[key] is not None and answers[key] != answer_default(key, answers)
+                   for key in ADVANCED)
+    if name in ("hostname", "github_repo", "runbook_base_url", "dashboard_base_url") and "service_name" in a:
+        return derived_defaults(a["service_name"], a.get("github_repo"))[name]
+    return DEFAULTS.get(name)
 
 
 def derived_defaults(service_name: str, github_repo: str | None = None) -> dict[str, str]:
@@ -153,6 +182,9 @@ class ServiceModel:
     def from_answers(cls, raw: Mapping[str, Any]) -> "ServiceModel":
         data = {k: v for k, v in raw.items() if not str(k).startswith("_")}
         merged = {**DEFAULTS, **data}
+        for key in DERIVED_DEFAULTS:
+            if key not in data:
+                merged[key] = answer_default(key, merged)
         if "service_name" not in merged:
             raise rules.AnswerError("service_name", "is required")
         for key, value in derived_defaults(merged["service_name"], merged.get("github_repo")).items():

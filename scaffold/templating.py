@@ -42,6 +42,25 @@ def scaffold_check(ctx: Context, field: str) -> str:
 
 
 @pass_context
+def scaffold_default(ctx: Context, field: str) -> Any:
+    """copier.yml ``default:`` of an answer derived from earlier ones (memory_limit
+    from memory_request, ...), so no earlier answer makes a later default invalid."""
+    from .model import answer_default
+
+    return answer_default(field, _answers(ctx))
+
+
+@pass_context
+def scaffold_advanced(ctx: Context) -> bool:
+    """copier.yml ``when:`` of the advanced questions: asked (and recorded) when the user
+    said yes, or when an advanced answer is already given (``-d``, ``--data-file``, a
+    hand-edited answers file on update), so such an answer is never dropped silently."""
+    from .model import answer_default
+
+    return bool(ctx.get("advanced") is True or answer_default("advanced", _answers(ctx)))
+
+
+@pass_context
 def scaffold_model(ctx: Context) -> ServiceModel:
     return ServiceModel.from_answers(_answers(ctx))
 
@@ -71,6 +90,8 @@ def install(environment: Any) -> None:
     ``scaffold_blueprint``, ``sc``) and filters on a Jinja environment."""
     environment.globals.update(
         scaffold_check=scaffold_check,
+        scaffold_default=scaffold_default,
+        scaffold_advanced=scaffold_advanced,
         scaffold_model=scaffold_model,
         scaffold_blueprint=scaffold_blueprint,
         sc=_Modules(),
@@ -82,6 +103,9 @@ def install(environment: Any) -> None:
         slugify=slugify,
     )
     _memoize_compile(environment)
+    from . import prompts
+
+    prompts.install()  # named, example-first, terminal-wide prompt errors; comma lists
 
 
 def _memoize_compile(environment: Any) -> None:

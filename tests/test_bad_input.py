@@ -43,7 +43,7 @@ CASES = [
     ("replicas_min", {"replicas_min": "0"}),
     ("replicas_max", {"replicas_max": "1001"}),
     ("replicas_max", {"replicas_min": "5", "replicas_max": "3"}),
-    ("replicas_max", {"replicas_min": "20"}),  # the default max (10) is now too small
+    ("replicas_max", {"replicas_min": "20", "replicas_max": "19"}),  # (min 20 alone now derives max 40)
     ("cpu_request", {"cpu_request": "100x"}),
     ("cpu_request", {"cpu_request": "-1"}),
     ("cpu_request", {"cpu_request": "1000"}),

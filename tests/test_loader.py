@@ -41,8 +41,9 @@ def test_no_module_reaches_for_the_installed_package_by_name() -> None:
                 names = [node.module]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                names = [node.value] if re.fullmatch(r"scaffold\.[a-z_.]+", node.value) else []
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+                    "import_module", "find_spec", "__import__"):
+                names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             if any(n == "scaffold" or n.startswith("scaffold.") for n in names):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"absolute scaffold imports inside the package: {offenders}"

@@ -2,7 +2,13 @@
 
 A checker is a small class with ``name``, ``tool`` and ``run(pkg)``. Modules in
 this package register theirs with :func:`checker`; :func:`run_all` imports
-them all, runs them, and turns a missing tool into a skip, or a failure in CI.
+them all and runs them.
+
+The report is honest: a required tool that is missing is a failure (in CI and
+out of it) unless the user skips that checker by name (``--skip``). A checker
+may declare a skip as expected: list the tool in ``optional_tools`` (its
+absence is then a listed skip), or raise :class:`Skip` with the reason.
+Skips are counted and shown, never counted as passes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ from ..package import Package
 class Finding:
     file: str
     message: str
+    line: int | None = None  # 1-based, where the tool gives one
+
+
+class Skip(Exception):
+    """Raised by a checker's ``run``: an expected skip with its reason, never a failure."""
+
+
+class UnknownChecker(ValueError):
+    """A checker name given to --only/--skip that no checker has."""
 
 
 @dataclass
@@ -32,6 +47,7 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     detail: str = ""
     seconds: float = 0.0
+    missing_tool: str = ""  # set when a required tool is not installed (status fail)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +60,7 @@ class CheckResult:
             "status": self.status,
             "detail": self.detail,
             "seconds": round(self.seconds, 2),
-            "findings": [{"file": f.file, "message": f.message} for f in self.findings],
+            "findings": [{"file": f.file, "line": f.line, "message": f.message} for f in self.findings],
         }
 
 
@@ -76,35 +92,66 @@ def load_checkers() -> dict[str, Callable[[], Checker]]:
 
 def run_one(factory: Callable[[], Checker], pkg: Package, options: dict | None = None) -> CheckResult:
     chk = factory()
+    start = time.monotonic()
     if hasattr(chk, "configure"):
         chk.configure(options or {})  # e.g. crd_dirs, tf_plugin_dir (CLI flags; env vars otherwise)
-    start = time.monotonic()
+
+    def result(status: str, findings: list[Finding] = (), detail: str = "", missing: str = "") -> CheckResult:
+        return CheckResult(chk.name, chk.tool, status, list(findings), detail=detail,
+                           seconds=time.monotonic() - start, missing_tool=missing)
+
     try:
         if not chk.applies(pkg):
-            return CheckResult(chk.name, chk.tool, "skip", detail="not applicable to this package")
+            return result("skip", detail="not applicable to this package")
         findings = chk.run(pkg)
-        # A checker that could not run part of its job says so (``not_run``): an expected,
-        # listed skip, in CI too, never a pass. Findings still fail it.
+        # A checker may say what it covered (or could not) in an optional ``detail``; one
+        # that could not run part of its job says so (``not_run``): an expected, listed
+        # skip, in CI too, never a pass. Findings still fail it.
         status = "fail" if findings else ("skip" if getattr(chk, "not_run", False) else "pass")
-        # A checker may say what it covered (or could not) in an optional ``detail``.
-        return CheckResult(chk.name, chk.tool, status, findings, detail=getattr(chk, "detail", ""),
-                           seconds=time.monotonic() - start)
+        return result(status, findings, getattr(chk, "detail", ""))
+    except Skip as skip:
+        return result("skip", detail=str(skip))
     except tools.ToolMissing as missing:
-        status = "fail" if tools.in_ci() else "skip"
-        return CheckResult(chk.name, chk.tool, status, [Finding("-", str(missing))] if status == "fail" else [],
-                           detail=str(missing), seconds=time.monotonic() - start)
+        if missing.tool in getattr(chk, "optional_tools", ()):
+            return result("skip", detail=f"{missing} (optional)")
+        message = f"{missing}; install it, or pass --skip {chk.name} to run without this check"
+        return result("fail", [Finding("-", message)], str(missing), missing.tool)
+    except Exception as exc:  # noqa: BLE001 - a crashing checker is one failed row, not a traceback
+        text = " ".join(str(exc).split())
+        return result("fail", [Finding("-", f"checker crashed: {exc.__class__.__name__}: {text[:500]}")])
 
 
-def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (),
-            options: dict | None = None) -> list[CheckResult]:
+def check_names(names: Iterable[str], option: str) -> None:
+    """Refuse checker names no checker has, the way ``pre-commit run bogus`` does."""
+    known = load_checkers()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UnknownChecker(f"{option} {unknown[0]!r}: no such checker; known checkers: {', '.join(known)}")
+
+
+def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (), skip: Iterable[str] = (),
+            progress: Callable[[CheckResult], None] | None = None,
+            started: Callable[[str], None] | None = None, options: dict | None = None) -> list[CheckResult]:
+    """Run the checkers; ``progress`` is called with each result as it finishes,
+    ``started`` with each checker's name before it runs."""
+    wanted, skipped = set(only), set(skip)
+    check_names(sorted(wanted), "--only")
+    check_names(sorted(skipped), "--skip")
     pkg = Package.load(root)
-    wanted = set(only)
+    pkg.model  # bad answers are one error for the whole run (AnswerError), not a crash per checker
     results = []
     for name, factory in load_checkers().items():
         if wanted and name not in wanted:
             continue
-        if getattr(factory, "slow", False) and not include_slow and name not in wanted:
-            results.append(CheckResult(name, factory.tool, "skip", detail="slow: run with --all"))
-            continue
-        results.append(run_one(factory, pkg, options))
+        if name in skipped:
+            res = CheckResult(name, factory.tool, "skip", detail="skipped with --skip")
+        elif getattr(factory, "slow", False) and not include_slow and name not in wanted:
+            res = CheckResult(name, factory.tool, "skip", detail="slow: run with --all")
+        else:
+            if started:
+                started(name)
+            res = run_one(factory, pkg, options)
+        results.append(res)
+        if progress:
+            progress(res)
     return results

@@ -10,6 +10,7 @@ CRD kinds are left to the crds checker.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -63,25 +64,75 @@ def _kubernetes_validate() -> Any:
 
 def validate_object(obj: Any, versions: Iterable[str]) -> list[str]:
     """Schema and PSS problems of one object; empty when fine or a CRD kind."""
+    return [message for _, message in validate_object_at(obj, versions)]
+
+
+def validate_object_at(obj: Any, versions: Iterable[str]) -> list[tuple[tuple, str]]:
+    """Like :func:`validate_object`, each problem with the path (keys and indexes) it
+    is about, so a caller holding the YAML nodes can give its line. One schema error
+    that every version reports is one problem naming those versions."""
     from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 
     kubernetes_validate = _kubernetes_validate()
 
     if not isinstance(obj, dict) or not obj.get("apiVersion") or not obj.get("kind"):
-        return [f"{describe(obj)}: not a Kubernetes object (apiVersion and kind are required)"]
-    problems = []
+        return [((), f"{describe(obj)}: not a Kubernetes object (apiVersion and kind are required)")]
+    by_error: dict[tuple, list[str]] = {}
+    problems: list[tuple[tuple, str]] = []
     for version in versions:
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except ValidationError as err:
-            path = ".".join(str(p) for p in err.path) or "(root)"
-            problems.append(f"{describe(obj)} invalid for Kubernetes {version} (strict): {path}: {err.message}")
+            by_error.setdefault((tuple(err.path), err.message), []).append(version)
         except SchemaNotFoundError:
             if is_builtin(obj["apiVersion"]):
-                problems.append(f"{describe(obj)}: Kubernetes {version} has no {obj['kind']} "
-                                f"in {obj['apiVersion']}")
-    problems += [f"{describe(obj)}: {v}" for v in pss.check_object(obj, "restricted")]
+                problems.append(((), f"{describe(obj)}: Kubernetes {version} has no {obj['kind']} "
+                                     f"in {obj['apiVersion']}"))
+    for (path, message), found_in in by_error.items():
+        dotted = ".".join(str(p) for p in path) or "(root)"
+        problems.append((path, f"{describe(obj)} invalid for Kubernetes {' and '.join(found_in)} "
+                                 f"(strict): {dotted}: {message}"))
+    problems += [((), f"{describe(obj)}: {v}") for v in pss.check_object(obj, "restricted")]
     return problems
+
+
+def documents_with_nodes(text: str) -> list[tuple[Any, Any]]:
+    """Each non-empty document with its PyYAML node (which knows its lines)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        docs = []
+        while loader.check_node():
+            node = loader.get_node()
+            doc = loader.construct_document(node)
+            if doc is not None:
+                docs.append((doc, node))
+        return docs
+    finally:
+        loader.dispose()
+
+
+def line_of(node: Any, path: Iterable[Any], message: str = "") -> int:
+    """The 1-based line of ``path`` inside a document node (as deep as it exists);
+    for an unexpected property named in ``message``, the line of that key."""
+    line = node.start_mark.line + 1
+    unexpected = re.search(r"\('([^']+)'(?:, '[^']+')* (?:was|were) unexpected\)", message)
+    for key in [*path, *([unexpected.group(1)] if unexpected else [])]:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(key)]
+            if not match:
+                break
+            line, node = match[0][0].start_mark.line + 1, match[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def yaml_error_line(err: yaml.YAMLError) -> int | None:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    return mark.line + 1 if mark is not None else None
 
 
 def versions_for(pkg: Package) -> list[str]:
@@ -107,15 +158,15 @@ class KubernetesBase:
         for path in sorted(base.glob("*.y*ml")):
             rel = pkg.rel(path)
             try:
-                docs = load_documents(path.read_text(encoding="utf-8"))
+                docs = documents_with_nodes(path.read_text(encoding="utf-8"))
             except yaml.YAMLError as err:
-                findings.append(Finding(rel, f"YAML does not parse: {err}"))
+                findings.append(Finding(rel, f"YAML does not parse: {err}", yaml_error_line(err)))
                 continue
             if path.name == "kustomization.yaml":
-                findings += self._listing(pkg, base, docs)
+                findings += self._listing(pkg, base, [doc for doc, _ in docs])
                 continue
-            for doc in docs:
-                findings += [Finding(rel, p) for p in validate_object(doc, versions)]
+            for doc, node in docs:
+                findings += [Finding(rel, p, line_of(node, where, p)) for where, p in validate_object_at(doc, versions)]
         if not (base / "kustomization.yaml").is_file():
             findings.append(Finding(BASE, "kustomization.yaml is missing"))
         return findings

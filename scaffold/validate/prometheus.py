@@ -44,7 +44,15 @@ def _by_name(groups: list[Any]) -> dict[str, Any]:
 
 def _promtool_check(path: Path, rel: str) -> list[Finding]:
     res = tools.run("promtool", "check", "rules", str(path))
-    return [] if res.returncode == 0 else [Finding(rel, f"promtool check rules: {res.output}")]
+    if res.returncode == 0:
+        return []
+    said = []  # promtool's own lines, without its "Checking <path>"/"FAILED:" frame and repeats
+    for text in res.output.splitlines():
+        text = text.strip().replace(f"{path}: ", "")
+        if text and not text.startswith("Checking ") and text != "FAILED:" and text not in said:
+            said.append(text)
+    line = re.search(r"\bline (\d+)\b", res.output)  # promtool names the line of YAML errors
+    return [Finding(rel, f"promtool check rules: {chr(10).join(said)}", int(line.group(1)) if line else None)]
 
 
 def _artifacts(groups: list[dict[str, Any]], rel: str) -> list[Finding]:
@@ -70,7 +78,10 @@ class PromtoolCheckRules:
         plain: list[Any] = []
         for path in pkg.files(RULES_GLOB):
             rel = pkg.rel(path)
-            findings += _promtool_check(path, rel)
+            problems = _promtool_check(path, rel)
+            findings += problems
+            if problems:
+                continue  # promtool named the problem (and its line); the file may not even parse
             doc = yamlio.load_file(path) or {}
             findings += _artifacts(doc.get("groups"), rel)
             plain += doc.get("groups") or []
@@ -83,7 +94,7 @@ class PromtoolCheckRules:
                     continue
                 unwrapped = Path(tmp) / f"prometheusrule-{i}.yaml"
                 unwrapped.write_text(yamlio.dump({"groups": groups}), encoding="utf-8")
-                findings += [Finding(rel, f.message) for f in _promtool_check(unwrapped, rel)]
+                findings += [Finding(rel, f.message) for f in _promtool_check(unwrapped, rel)]  # a temp copy: no line
                 findings += _artifacts(groups, rel)
                 if plain and _by_name(groups) != _by_name(plain):
                     findings.append(Finding(rel, "PrometheusRule groups differ from the plain rule files"))

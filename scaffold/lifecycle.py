@@ -80,14 +80,19 @@ def check_update(root: Path) -> UpdateInfo:
 
 def render_recorded(root: Path, dest: Path, *, with_tasks: bool) -> Path:
     """The package as the recorded template version and answers would make it today."""
-    import copier
-
     answers = read_answers(root)
     data = {k: v for k, v in answers.items() if not k.startswith("_")}
+    return render_version(str(answers["_src_path"]), str(answers["_commit"]), data, dest, with_tasks=with_tasks)
+
+
+def render_version(src: str, ref: str, data: dict[str, Any], dest: Path, *, with_tasks: bool = False) -> Path:
+    """One template version rendered with these answers into ``dest``."""
+    import copier
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        copier.run_copy(str(answers["_src_path"]), str(dest), data=data, vcs_ref=str(answers["_commit"]),
-                        defaults=True, unsafe=True, quiet=True, skip_tasks=not with_tasks)
+        copier.run_copy(src, str(dest), data=data, vcs_ref=ref, defaults=True, unsafe=True, quiet=True,
+                        skip_tasks=not with_tasks)
     return dest
 
 

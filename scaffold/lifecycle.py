@@ -18,6 +18,7 @@ from typing import Any
 
 from . import yamlio
 from .package import ANSWERS_FILE, PackageError
+from .tasks import KEPT_SUFFIX
 
 # Files a team is expected to change after generation: never reported as drift.
 EXPECTED_TO_CHANGE = ("backlog/",)
@@ -44,10 +45,12 @@ class CheckReport:
     update: UpdateInfo | None
     update_error: str | None
     drift: list[DriftEntry] = field(default_factory=list)
+    # The team's versions of edited files an update deleted (scaffold.keep), still to merge.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.drift and not (self.update and self.update.update_available)
+        return not self.drift and not self.kept and not (self.update and self.update.update_available)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,7 @@ class CheckReport:
             "update": asdict(self.update) if self.update else None,
             "update_error": self.update_error,
             "drift": [asdict(d) for d in self.drift],
+            "kept": list(self.kept),
             "clean": self.clean,
         }
 
@@ -125,6 +129,7 @@ def drift(root: Path, *, include_backlog: bool = False, context: int = 3) -> lis
         tracked = _tracked(root)
         if tracked is not None:
             ours &= tracked
+        ours = {rel for rel in ours if not rel.endswith(KEPT_SUFFIX)}  # reported as kept, not drift
         entries: list[DriftEntry] = []
         for rel in sorted(ours | theirs):
             if rel not in ours:
@@ -153,7 +158,9 @@ def check(root: Path, *, include_backlog: bool = False) -> CheckReport:
         update, error = check_update(root), None
     except Exception as exc:  # noqa: BLE001 - reported, never fatal: drift still matters
         update, error = None, f"{exc.__class__.__name__}: {exc}"
-    return CheckReport(str(root), update, error, drift(root, include_backlog=include_backlog))
+    from . import keep
+
+    return CheckReport(str(root), update, error, drift(root, include_backlog=include_backlog), keep.kept_files(root))
 
 
 def has_conflict_markers(root: Path, paths: list[str]) -> list[str]:

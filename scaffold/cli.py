@@ -69,6 +69,12 @@ def parse_data(pairs: list[str], data_file: Optional[Path]) -> dict[str, Any]:
     return typed
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its class and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0]}" if text else exc.__class__.__name__
+
+
 def answer_error_message(exc: BaseException) -> str | None:
     """The one clean line for a refused answer, from Copier's or our own error."""
     seen = set()
@@ -171,6 +177,8 @@ def check(
         report = lifecycle.check(directory, include_backlog=include_backlog)
     except PackageError as exc:
         fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a failed render of the recorded version: one line
+        fail(f"could not render the recorded template version: {answer_error_message(exc) or one_line(exc)}", code=1)
     if fmt == "json":
         out.print_json(json.dumps(report.as_dict()))
     else:
@@ -180,6 +188,9 @@ def check(
             out.print(f"template: {state} (current {u.current_version}, latest {u.latest_version})")
         else:
             out.print(f"template: [yellow]could not check[/] ({report.update_error})")
+        for rel in report.kept:
+            out.print(f"kept: [yellow]{rel}[/] (the team's version of a file an update deleted: merge what still "
+                      "applies, then delete it)")
         if not report.drift:
             out.print("drift: [green]none[/] (matches the recorded template version and answers)")
         else:

@@ -151,9 +151,26 @@ def _diff(old: Path, new: Path, rel: str, context: int) -> str:
     return "".join(difflib.unified_diff(a, b, f"template/{rel}", f"project/{rel}", n=context))
 
 
+def answers_problem(answers: dict[str, Any]) -> str | None:
+    """The first recorded answer the rules refuse, as one line; None when all pass."""
+    from . import answers as rules
+
+    data = {k: v for k, v in answers.items() if not str(k).startswith("_") and k in rules.RULES}
+    try:
+        typed = {k: rules.coerce(k, v) for k, v in data.items()}
+        for key, value in typed.items():
+            if message := rules.check(key, value, typed):
+                return message
+    except rules.AnswerError as exc:
+        return str(exc)
+    return None
+
+
 def check(root: Path, *, include_backlog: bool = False) -> CheckReport:
     root = Path(root).resolve()
-    read_answers(root)
+    problem = answers_problem(read_answers(root))
+    if problem:
+        raise PackageError(f"{ANSWERS_FILE}: {problem}")
     try:
         update, error = check_update(root), None
     except Exception as exc:  # noqa: BLE001 - reported, never fatal: drift still matters

@@ -170,3 +170,21 @@ def test_retitled_runbook_task_and_backlog_false_never_fail_validate(render, tmp
     answers = pkg / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("backlog: true", "backlog: false"))
     assert not BacklogTasks().applies(Package.load(pkg))
+
+
+def test_check_on_a_bad_recorded_answer_is_one_line(render, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from scaffold.cli import app
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(render(skip_tasks=True), pkg, symlinks=True)
+    answers = pkg / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("port: 8080", "port: 80"))
+    result = CliRunner().invoke(app, ["check", str(pkg)])
+    assert result.exit_code == 2
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and "port" in err[0] and "1024" in err[0], result.stderr
+    assert "Traceback" not in result.output

@@ -227,7 +227,7 @@ app.add_typer(fleet_app, name="fleet")
 
 
 def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Optional[Path],
-           vcs_ref: Optional[str], fmt: str) -> None:
+           vcs_ref: Optional[str], fmt: str, push: bool = False) -> None:
     from rich.progress import Progress
 
     from . import fleet
@@ -238,7 +238,7 @@ def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Option
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"fleet {action}", total=len(entries))
         results = fleet.run(entries, action, jobs=jobs, workdir=str(workdir), vcs_ref=vcs_ref,
-                            progress=lambda r: progress.advance(task))
+                            progress=lambda r: progress.advance(task), push=push)
     summary = fleet.summary(results)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -249,9 +249,11 @@ def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Option
         for col in ("repo", "status", "current", "latest", "branch", "detail"):
             table.add_column(col, overflow="fold")
         colors = {"updated": "green", "up-to-date": "green", "update-available": "yellow",
-                  "conflict": "yellow", "dirty": "yellow", "failed": "red"}
+                  "conflict": "yellow", "in-review": "yellow", "dirty": "yellow", "failed": "red"}
         for r in results:
-            table.add_row(r.repo, f"[{colors[r.status]}]{r.status}[/]", r.current, r.latest, r.branch, r.detail)
+            detail = "; ".join(x for x in [r.detail, *[w for w in r.warnings if w not in r.detail],
+                                           f"push: {r.push}" if r.push else ""] if x)
+            table.add_row(r.repo, f"[{colors[r.status]}]{r.status}[/]", r.current, r.latest, r.branch, detail)
         out.print(table)
         out.print(", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n))
     raise typer.Exit(1 if summary["counts"]["failed"] else 0)
@@ -274,9 +276,12 @@ def fleet_status(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WOR
 @fleet_app.command("update")
 def fleet_update(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WORKDIR,
                  json_out: Optional[Path] = _JSON, fmt: str = _FMT,
-                 vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template ref to update to")) -> None:
-    """Update every clean repo on its own branch and commit; skip dirty ones."""
-    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt)
+                 vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template ref to update to"),
+                 push: bool = typer.Option(False, "--push", help="Push each URL entry's update branch to its origin "
+                                                               "(without it, the push command is printed)")) -> None:
+    """Update every clean repo on its own branch and commit; skip dirty ones and
+    update branches that already carry human commits."""
+    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt, push)
 
 
 blueprint_app = typer.Typer(help="For blueprint publishers: matrix tests and golden examples.")

@@ -124,6 +124,10 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
         "`zizmor --offline .github/workflows` reports 0 findings with this configuration",
         "Every ignored rule in the file names its reason",
     ]),
+    (".github/renovate.json", "cicd", "medium", "the Renovate config (copier manager)", lambda m, p: [
+        "Renovate's onboarding or dependency dashboard lists the scaffold template as a `copier` dependency",
+        "A new template tag opens one labelled pull request with `copier update` applied (admin `allowScripts` on)",
+    ]),
     (".github/*", "cicd", "medium", "a GitHub workflow file", lambda m, p: [
         f"actionlint and `zizmor --offline` report 0 findings for {p}",
     ]),

@@ -207,6 +207,22 @@ def check(
     raise typer.Exit(1 if exit_code and not report.clean else 0)
 
 
+@app.command("update-report")
+def update_report(
+    directory: Path = typer.Argument(Path("."), help="A package right after `copier update`"),
+    base: str = typer.Option("HEAD", "--base", help="The commit before the update"),
+    fmt: str = typer.Option("markdown", "--format", help="markdown or json"),
+) -> None:
+    """List the files an update left for review (conflict markers, kept files): for a pull request body."""
+    from . import keep
+
+    report = keep.update_report(directory, base=base)
+    if fmt == "json":
+        out.print_json(json.dumps(report))
+    else:
+        sys.stdout.write(keep.report_markdown(report))
+
+
 @app.command("try")
 def try_(
     directory: Path = typer.Argument(Path("."), help="A generated package"),

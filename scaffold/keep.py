@@ -100,3 +100,29 @@ def kept_files(root: Path) -> list[str]:
     if listed is None:
         listed = [p.relative_to(root).as_posix() for p in Path(root).rglob(f"*{KEPT_SUFFIX}")]
     return sorted(f for f in listed if f.endswith(KEPT_SUFFIX) and (Path(root) / f).is_file())
+
+
+def update_report(root: Path, base: str = "HEAD") -> dict[str, list[str]]:
+    """What a reviewer of an update must look at: files changed since ``base``
+    (committed, staged, unstaged or new) that carry Copier's inline conflict
+    markers, and every kept file. For a pull request body."""
+    from . import lifecycle
+
+    root = Path(root)
+    changed: set[str] = set()
+    for args in (["diff", "--name-only", "-z", base], ["ls-files", "-z", "--others", "--exclude-standard"]):
+        proc = _git(root, *args)
+        if proc.returncode == 0:
+            changed |= set(proc.stdout.decode().split("\0")) - {""}
+    return {"conflicts": lifecycle.has_conflict_markers(root, sorted(changed)), "kept": kept_files(root)}
+
+
+def report_markdown(report: dict[str, list[str]]) -> str:
+    lines = []
+    if report["conflicts"]:
+        lines += ["### Conflicts to resolve", ""] + [f"- `{c}`" for c in report["conflicts"]] + [""]
+    if report["kept"]:
+        lines += ["### Edited files this update deleted (the team's version is kept)", ""]
+        lines += [f"- `{k}`: merge what still applies into the new layout, then delete it" for k in report["kept"]]
+        lines += [""]
+    return "\n".join(lines) if lines else "No conflicts, and no edited file was deleted.\n"

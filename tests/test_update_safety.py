@@ -188,3 +188,18 @@ def test_check_on_a_bad_recorded_answer_is_one_line(render, tmp_path):
     err = result.stderr.strip().splitlines()
     assert len(err) == 1 and "port" in err[0] and "1024" in err[0], result.stderr
     assert "Traceback" not in result.output
+
+
+def test_update_report_lists_kept_files_for_a_pull_request(updated):
+    from typer.testing import CliRunner
+
+    from scaffold.cli import app
+
+    dest = updated["dest"]
+    result = CliRunner().invoke(app, ["update-report", str(dest), "--base", "HEAD~1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads(result.stdout) == {"conflicts": [], "kept": [EDITED_GONE + policy.KEPT_SUFFIX]}
+    md = CliRunner().invoke(app, ["update-report", str(dest), "--base", "HEAD~1"]).stdout
+    assert f"`{EDITED_GONE}{policy.KEPT_SUFFIX}`" in md

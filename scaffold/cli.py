@@ -188,6 +188,9 @@ def check(
             out.print(f"template: {state} (current {u.current_version}, latest {u.latest_version})")
         else:
             out.print(f"template: [yellow]could not check[/] ({report.update_error})")
+        for key, (old, new) in report.edited_answers.items():
+            out.print(f"answer edited by hand: {key} {old!r} -> {new!r} (`scaffold update` applies it; plain "
+                      "`copier update` would undo it)", markup=False)
         for rel in report.kept:
             out.print(f"kept: [yellow]{rel}[/] (the team's version of a file an update deleted: merge what still "
                       "applies, then delete it)")
@@ -205,6 +208,29 @@ def check(
                     if d.diff:
                         out.print(d.diff, markup=False, highlight=False)
     raise typer.Exit(1 if exit_code and not report.clean else 0)
+
+
+@app.command()
+def update(
+    directory: Path = typer.Argument(Path("."), help="A generated package (a clean git checkout)"),
+    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template tag or commit (default: the latest)"),
+    data: list[str] = typer.Option([], "--data", "-d", help="KEY=VALUE answer to change (repeatable)"),
+    conflict: str = typer.Option("inline", "--conflict", help="inline or rej"),
+) -> None:
+    """`copier update`, honouring answers edited by hand in .copier-answers.yml."""
+    from . import lifecycle
+    from .package import PackageError
+
+    answers = parse_data(data, None) if data else {}
+    try:
+        edited = lifecycle.update(directory, vcs_ref=vcs_ref, data=answers, conflict=conflict)
+    except PackageError as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - Copier's refusals and task failures: one line
+        fail(answer_error_message(exc) or one_line(exc), code=1)
+    for key, (old, new) in edited.items():
+        console.print(f"answer {key}: {old!r} -> {new!r} (edited in {lifecycle.ANSWERS_FILE})", markup=False)
+    console.print(f"updated {directory}  (next: scaffold update-report {directory})", markup=False)
 
 
 @app.command("update-report")

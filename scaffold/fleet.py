@@ -160,19 +160,27 @@ def _one_line(exc: BaseException) -> str:
 
 
 _UPDATE = (
-    "import sys, warnings, copier\n"
+    "import importlib, sys, warnings\n"
     "warnings.simplefilter('ignore')\n"
-    "ref = sys.argv[2] or None\n"
-    "copier.run_update(sys.argv[1], defaults=True, overwrite=True, unsafe=True, quiet=True,\n"
-    "                  conflict='inline', vcs_ref=ref, skip_answered=True)\n"
+    "repo, ref, package = sys.argv[1], sys.argv[2] or None, sys.argv[3]\n"
+    "try:\n"
+    "    lifecycle = importlib.import_module(package + '.lifecycle')\n"
+    "except ImportError:  # loaded under a private name: plain copier\n"
+    "    import copier\n"
+    "    copier.run_update(repo, defaults=True, overwrite=True, unsafe=True, quiet=True,\n"
+    "                      conflict='inline', vcs_ref=ref, skip_answered=True)\n"
+    "else:\n"
+    "    for key, (old, new) in lifecycle.update(repo, vcs_ref=ref).items():\n"
+    "        sys.stderr.write(f'scaffold: answer {key}: {old!r} -> {new!r} (edited by hand)\\n')\n"
 )
 
 
 def _copier_update(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
-    """copier update in its own process, so its tasks' stderr (the real cause of a
-    failure, and the kept-file lines) is ours to read."""
-    proc = subprocess.run([sys.executable, "-c", _UPDATE, str(repo), vcs_ref or ""], cwd=repo, capture_output=True,
-                          text=True, env={**os.environ, **GIT_IDENTITY})
+    """copier update (honouring hand-edited answers, scaffold.lifecycle.update) in
+    its own process, so its tasks' stderr (the real cause of a failure, and the
+    kept-file lines) is ours to read."""
+    proc = subprocess.run([sys.executable, "-c", _UPDATE, str(repo), vcs_ref or "", __package__ or "scaffold"],
+                          cwd=repo, capture_output=True, text=True, env={**os.environ, **GIT_IDENTITY})
     return proc.returncode, proc.stderr
 
 

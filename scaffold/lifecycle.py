@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import difflib
 import filecmp
+import hashlib
+import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -47,6 +50,8 @@ class CheckReport:
     drift: list[DriftEntry] = field(default_factory=list)
     # The team's versions of edited files an update deleted (scaffold.keep), still to merge.
     kept: list[str] = field(default_factory=list)
+    # Answers edited by hand since the last render: plain `copier update` would undo them.
+    edited_answers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -59,6 +64,7 @@ class CheckReport:
             "update_error": self.update_error,
             "drift": [asdict(d) for d in self.drift],
             "kept": list(self.kept),
+            "edited_answers": {k: list(v) for k, v in self.edited_answers.items()},
             "clean": self.clean,
         }
 
@@ -177,7 +183,8 @@ def check(root: Path, *, include_backlog: bool = False) -> CheckReport:
         update, error = None, f"{exc.__class__.__name__}: {exc}"
     from . import keep
 
-    return CheckReport(str(root), update, error, drift(root, include_backlog=include_backlog), keep.kept_files(root))
+    return CheckReport(str(root), update, error, drift(root, include_backlog=include_backlog), keep.kept_files(root),
+                       hand_edited(root))
 
 
 def has_conflict_markers(root: Path, paths: list[str]) -> list[str]:
@@ -193,3 +200,84 @@ def has_conflict_markers(root: Path, paths: list[str]) -> list[str]:
             if any(line.startswith(CONFLICT_MARKERS) for line in text.splitlines()):
                 hits.append(rel)
     return hits
+
+
+# -- answers edited by hand ------------------------------------------------------
+# The answers file ends with a digest of the answers it was rendered with. Copier's
+# own update renders the old version with whatever the file says now, so a hand edit
+# replays as a local change and is undone; the last file whose digest still matches
+# its content tells the answers the tree was really rendered with.
+DIGEST_LINE = re.compile(r"^# scaffold-rendered: ([0-9a-f]{16})\s*$", re.M)
+_MISSING = object()
+
+
+def answers_digest(answers: Any) -> str:
+    data = {str(k): v for k, v in dict(answers).items()}
+    text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _matching(text: str) -> dict[str, Any] | None:
+    """The answers of one answers file, if its digest line says it was rendered with them."""
+    m = DIGEST_LINE.search(text)
+    try:
+        data = yamlio.load(text)
+    except Exception:  # noqa: BLE001 - a broken old version is simply not a match
+        return None
+    if m and isinstance(data, dict) and answers_digest(data) == m.group(1):
+        return data
+    return None
+
+
+def rendered_answers(root: Path) -> dict[str, Any] | None:
+    """The answers the package was last rendered with: the answers file itself when
+    untouched, else its newest committed version whose digest matches. None when
+    unknown (a package from before the digest line)."""
+    root = Path(root)
+    path = root / ANSWERS_FILE
+    current = _matching(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if current is not None:
+        return current
+    log = subprocess.run(["git", "-C", str(root), "log", "--format=%H", "--", ANSWERS_FILE], capture_output=True,
+                         text=True)
+    for sha in log.stdout.split() if log.returncode == 0 else ():
+        shown = subprocess.run(["git", "-C", str(root), "show", f"{sha}:./{ANSWERS_FILE}"], capture_output=True,
+                               text=True)
+        found = _matching(shown.stdout) if shown.returncode == 0 else None
+        if found is not None:
+            return found
+    return None
+
+
+def hand_edited(root: Path) -> dict[str, tuple[Any, Any]]:
+    """Answers changed by hand since the last render: {name: (rendered, now)}."""
+    now = read_answers(root)
+    rendered = rendered_answers(root)
+    if rendered is None:
+        return {}
+    keys = [k for k in now if not str(k).startswith("_")] + [k for k in rendered if k not in now and not str(k).startswith("_")]
+    return {k: (rendered.get(k), now.get(k)) for k in keys if rendered.get(k, _MISSING) != now.get(k, _MISSING)}
+
+
+def update(root: Path, *, vcs_ref: str | None = None, data: dict[str, Any] | None = None,
+           conflict: str = "inline") -> dict[str, tuple[Any, Any]]:
+    """`copier update` that honours hand-edited answers: the old version is rendered
+    with the answers it was really rendered with, and the edited ones are passed as
+    new data, so the edit shows up as a change of answers, not as a local edit to
+    undo. Returns the hand-edited answers it applied."""
+    from copier._main import Worker
+
+    root = Path(root)
+    edited = hand_edited(root)
+    rendered = rendered_answers(root) if edited else None
+    new_data = {k: now for k, (_, now) in edited.items() if now is not None}
+    new_data.update(data or {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Worker(dst_path=root, data=new_data, defaults=True, overwrite=True, unsafe=True, quiet=True,
+                    conflict=conflict, vcs_ref=vcs_ref, skip_answered=True) as worker:
+            if rendered is not None:
+                worker.subproject.last_answers = {k: v for k, v in rendered.items()
+                                                  if k in ("_src_path", "_commit") or not str(k).startswith("_")}
+            worker.run_update()
+    return edited

@@ -203,3 +203,41 @@ def test_update_report_lists_kept_files_for_a_pull_request(updated):
     assert json.loads(result.stdout) == {"conflicts": [], "kept": [EDITED_GONE + policy.KEPT_SUFFIX]}
     md = CliRunner().invoke(app, ["update-report", str(dest), "--base", "HEAD~1"]).stdout
     assert f"`{EDITED_GONE}{policy.KEPT_SUFFIX}`" in md
+
+
+def _prod_hpa_max(dest: Path) -> int:
+    from scaffold.package import Package as P
+
+    pkg = P.load(dest)
+    res = pkg.overlay_build(dest / "k8s/overlays/prod")
+    assert res.returncode == 0, res.output
+    docs = yamlio.load_all(res.stdout)
+    return next(d["spec"]["maxReplicas"] for d in docs if d and d.get("kind") == "HorizontalPodAutoscaler")
+
+
+def test_a_hand_edited_answer_takes_effect_on_update(template_v2, tmp_path):
+    """Copier's docs tell users to edit .copier-answers.yml; Copier's own update then
+    renders the *old* version with the edited value too, so the replayed diff undoes
+    it. `scaffold update` (and fleet) render the old version with the answers it was
+    really rendered with (the last answers file whose digest line matches)."""
+    from typer.testing import CliRunner
+
+    from scaffold.cli import app
+
+    require_tool("kubectl")
+    dest = generate_project(template_v2, tmp_path / "payments-api")
+    assert _prod_hpa_max(dest) == 10
+    answers = dest / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("replicas_max: 10", "replicas_max: 20"))
+    git(dest, "commit", "-qam", "team: allow 20 replicas")
+    assert lifecycle.hand_edited(dest) == {"replicas_max": (10, 20)}
+    # The defect: plain copier update keeps the old HPA (the edit replays as a local change).
+    plain = tmp_path / "plain"
+    subprocess.run(["git", "clone", "-q", str(dest), str(plain)], check=True)
+    _update(plain, vcs_ref="v2.0.0")
+    assert _prod_hpa_max(plain) == 10
+    result = CliRunner().invoke(app, ["update", str(dest), "--vcs-ref", "v2.0.0"])
+    assert result.exit_code == 0, result.output
+    assert _prod_hpa_max(dest) == 20
+    assert yamlio.load_file(answers)["replicas_max"] == 20
+    assert lifecycle.hand_edited(dest) == {}

@@ -241,3 +241,61 @@ def test_a_hand_edited_answer_takes_effect_on_update(template_v2, tmp_path):
     assert _prod_hpa_max(dest) == 20
     assert yamlio.load_file(answers)["replicas_max"] == 20
     assert lifecycle.hand_edited(dest) == {}
+
+
+def _overlay_hpa(pkg: Path, env: str) -> tuple[int, int, int]:
+    res = Package.load(pkg).overlay_build(pkg / f"k8s/overlays/{env}")
+    assert res.returncode == 0, res.output
+    docs = yamlio.load_all(res.stdout)
+    hpa = next(d for d in docs if d and d.get("kind") == "HorizontalPodAutoscaler")["spec"]
+    quota = next(d for d in docs if d and d.get("kind") == "ResourceQuota")["spec"]["hard"]
+    return hpa["minReplicas"], hpa["maxReplicas"], int(quota["pods"])
+
+
+def test_a_per_environment_hpa_override_is_an_edit_not_an_error(render, tmp_path):
+    import shutil
+
+    from scaffold.validate.kubernetes import KustomizeOverlays
+
+    require_tool("kubectl")
+    pkg = tmp_path / "pkg"
+    shutil.copytree(render(skip_tasks=True), pkg, symlinks=True)
+    kust = pkg / "k8s/overlays/prod/kustomization.yaml"
+    text = kust.read_text()
+    assert text.count("value: 10") == 1
+    kust.write_text(text.replace("value: 10", "value: 15"))
+    assert _overlay_hpa(pkg, "prod")[:2] == (2, 15)
+    assert KustomizeOverlays().run(Package.load(pkg)) == []
+    # An override the namespace quota cannot hold is still an error, named as such.
+    kust.write_text(text.replace("value: 10", "value: 30"))
+    findings = KustomizeOverlays().run(Package.load(pkg))
+    assert [f.message for f in findings] == [
+        "HorizontalPodAutoscaler/payments-api: maxReplicas 30 exceeds the ResourceQuota's 20 pods; raise both "
+        "(environment_replicas sizes the quota for you)"], findings
+
+
+def test_environment_replicas_answer_sets_one_environments_bounds(render):
+    from scaffold.validate.kubernetes import KustomizeOverlays
+
+    require_tool("kubectl")
+    pkg = render(skip_tasks=True, environment_replicas={"prod": {"min": 3, "max": 30}})
+    lo, hi, pods = _overlay_hpa(pkg, "prod")
+    assert (lo, hi) == (3, 30) and pods >= 30
+    assert _overlay_hpa(pkg, "dev")[:2] == (2, 10)
+    assert KustomizeOverlays().run(Package.load(pkg)) == []
+
+
+@pytest.mark.parametrize("value, words", [
+    ({"qa": {"max": 5}}, "'qa' is not one of the environments"),
+    ({"prod": {"min": 1}}, "prod is production: min must be at least 2"),
+    ({"dev": {"min": 5, "max": 3}}, "dev: min 5 > max 3"),
+    ({"dev": {"max": 0}}, "dev.max"),
+    ({"dev": {"most": 3}}, "dev: got"),
+    (["prod"], "must map environment names"),
+])
+def test_environment_replicas_refuses_bad_bounds_in_one_line(value, words):
+    from scaffold import answers as rules
+
+    message = rules.check("environment_replicas", value, {"environments": ["dev", "staging", "prod"],
+                                                          "replicas_min": 2, "replicas_max": 10})
+    assert message.startswith("environment_replicas: ") and words in message and "\n" not in message, message

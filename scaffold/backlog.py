@@ -646,16 +646,31 @@ def run_hook(dest: Path, template: str | None = None, commit: str | None = None)
 
     if in_update_scratch(Path(dest)):
         return 0
-    if in_copier_update():
+    updating = in_copier_update()
+    if updating and has_after_update_pass(template):
         sys.stderr.write("scaffold.hook: backlog: deferred to the after-update pass\n")
         return 0
     try:
         report = sync(Path(dest), template=template, commit=commit)
     except (BacklogError, PackageError) as exc:
+        if updating:  # a template without the after-update pass: still never break the update
+            sys.stderr.write(f"scaffold.hook: backlog not synced: {exc} (fix it, then run `scaffold tasks`)\n")
+            return 0
         sys.stderr.write(f"scaffold.hook: error: {exc}\n")
         return 1
     _report(report)
     return 0
+
+
+def has_after_update_pass(template: str | None) -> bool:
+    """Does the template version being rendered list the after-update pass? (A tag
+    from before it did not; then this pass files as before.) Unknown counts as yes."""
+    if not template or not (Path(template) / "copier.yml").is_file():
+        return True
+    try:
+        return "--after-update" in (Path(template) / "copier.yml").read_text(encoding="utf-8")
+    except OSError:
+        return True
 
 
 def _report(report: SyncReport) -> None:

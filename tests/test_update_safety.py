@@ -127,6 +127,7 @@ def test_check_reports_kept_files(updated):
     assert all(d.path != EDITED_GONE + policy.KEPT_SUFFIX for d in report.drift)
 
 
+@pytest.mark.fast
 def test_artifacts_follow_git_outside_a_repository(tmp_path):
     (tmp_path / "app/__pycache__").mkdir(parents=True)
     (tmp_path / "app/main.py").write_text("print()\n")
@@ -293,9 +294,34 @@ def test_environment_replicas_answer_sets_one_environments_bounds(render):
     ({"dev": {"most": 3}}, "dev: got"),
     (["prod"], "must map environment names"),
 ])
+@pytest.mark.fast
 def test_environment_replicas_refuses_bad_bounds_in_one_line(value, words):
     from scaffold import answers as rules
 
     message = rules.check("environment_replicas", value, {"environments": ["dev", "staging", "prod"],
                                                           "replicas_min": 2, "replicas_max": 10})
     assert message.startswith("environment_replicas: ") and words in message and "\n" not in message, message
+
+
+def test_inside_copier_update_the_tasks_pass_defers_only_to_a_template_that_has_the_after_pass(render, tmp_path):
+    import os
+    import shutil
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(render(), pkg, symlinks=True)
+    victim = next((pkg / "backlog/tasks").glob("task-1 - *.md"))
+    victim.unlink()
+    with_pass, without = tmp_path / "new-tpl", tmp_path / "old-tpl"
+    for d, text in ((with_pass, "_migrations:\n  - command: [x, --after-update]\n"), (without, "_tasks: []\n")):
+        d.mkdir()
+        (d / "copier.yml").write_text(text)
+    env = {**os.environ, "COPIER_OPERATION": "update"}
+    run = [sys.executable, "-m", "scaffold.hook", "."]
+    deferred = subprocess.run([*run, str(with_pass)], cwd=pkg, capture_output=True, text=True, env=env)
+    assert deferred.returncode == 0 and "deferred" in deferred.stderr and not victim.exists()
+    filed = subprocess.run([*run, str(without)], cwd=pkg, capture_output=True, text=True, env=env)
+    assert filed.returncode == 0 and "filed 1 task(s)" in filed.stderr, filed.stderr
+    # A broken backlog inside an update is reported, never an exit 1 that aborts Copier half-way.
+    (pkg / "backlog/config.yml").write_text("statuses: {a: [\n")
+    broken = subprocess.run([*run, str(without)], cwd=pkg, capture_output=True, text=True, env=env)
+    assert broken.returncode == 0 and "backlog not synced" in broken.stderr, broken.stderr

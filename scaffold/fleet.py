@@ -195,11 +195,14 @@ def _foreign_commits(repo: Path, base: str, branch: str) -> list[str]:
     return foreign
 
 
-def _existing_branch(repo: Path, branch: str) -> str | None:
+def _existing_branch(repo: Path, branch: str) -> dict[str, str]:
+    """The update branch as it is here and on origin (a reviewer may have pushed): {ref: sha}."""
+    found = {}
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
-        if _git(repo, "rev-parse", "-q", "--verify", ref, check=False):
-            return ref
-    return None
+        sha = _git(repo, "rev-parse", "-q", "--verify", ref, check=False)
+        if sha:
+            found[ref] = sha
+    return found
 
 
 def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | None = None,
@@ -216,6 +219,7 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
     start_ref = start_branch = ""
     branch = ""
     created = False
+    existing: dict[str, str] = {}
     try:
         current, warns = _recorded(repo)
         if _git(repo, "status", "--porcelain"):
@@ -228,8 +232,8 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
         start_branch = _git(repo, "rev-parse", "--abbrev-ref", "HEAD")
         branch = f"{BRANCH_PREFIX}{target}"
         existing = _existing_branch(repo, branch)
-        if existing:
-            foreign = _foreign_commits(repo, start_ref, existing)
+        for ref in existing:
+            foreign = _foreign_commits(repo, start_ref, ref)
             if foreign:
                 return RepoResult(entry, "in-review", info.current_version, target, branch,
                                   f"{branch} has {len(foreign)} commit(s) not made by scaffold fleet: left as it is",
@@ -263,7 +267,10 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
         if _is_url(entry):
             command = f"git -C {repo} push origin {branch}"
             if push:
-                _git(repo, "push", "-q", "origin", f"{branch}:{branch}")
+                # Replacing a remote branch that holds only our own earlier commit is safe; lease on it.
+                remote = existing.get(f"refs/remotes/origin/{branch}")
+                lease = [f"--force-with-lease={branch}:{remote}"] if remote else []
+                _git(repo, "push", "-q", *lease, "origin", f"{branch}:{branch}")
                 result.push = "pushed"
             else:
                 result.push = command
@@ -274,7 +281,11 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
             _git(repo, "clean", "-qfd", check=False)
             _git(repo, "checkout", "-q", start_branch if start_branch != "HEAD" else start_ref, check=False)
             if branch and created:
-                _git(repo, "branch", "-q", "-D", branch, check=False)
+                before = existing.get(f"refs/heads/{branch}")
+                if before:  # our own earlier commit: put it back
+                    _git(repo, "branch", "-q", "-f", branch, before, check=False)
+                else:
+                    _git(repo, "branch", "-q", "-D", branch, check=False)
         return RepoResult(entry, "failed", detail=_one_line(exc))
 
 

@@ -184,6 +184,15 @@ def test_url_entries_are_fetched_and_the_push_is_done_or_printed(fleet_dir, tmp_
     pushed = fleet.run([url], "update", jobs=1, workdir=work, push=True)[0]
     assert pushed.push == "pushed", pushed
     assert "version two" in git(origin, "show", "scaffold/update-2.0.0:README.md")
+    # A reviewer pushes a fix to the update branch on the origin: the next run keeps it.
+    review = tmp_path / "reviewer"
+    subprocess.run(["git", "clone", "-q", "-b", "scaffold/update-2.0.0", str(origin), str(review)], check=True)
+    (review / "README.md").write_text("# svc-remote\nversion two, reviewed\n")
+    git(review, "commit", "-qam", "review")
+    git(review, "push", "-q", "origin", "scaffold/update-2.0.0")
+    again = fleet.run([url], "update", jobs=1, workdir=work, push=True)[0]
+    assert again.status == "in-review", again
+    assert "reviewed" in git(origin, "show", "scaffold/update-2.0.0:README.md")
 
 
 def test_a_failure_reports_its_real_cause_and_status_flags_dirty_and_bad_answers(tmp_path):

@@ -395,6 +395,9 @@ def tasks(
     except (backlog.BacklogError, PackageError) as exc:
         fail(str(exc), code=1)
     verb = "would file" if dry_run else "filed"
+    for bad in report.skipped:
+        out.print(f"skipped {bad.message} (left as it is; the backlog CLI cannot read it either)", markup=False,
+                  soft_wrap=True)
     for t in report.created:
         out.print(f"{verb} {t.id}  {t.title}  [{', '.join(t.labels)}]", markup=False, soft_wrap=True)
     for t in report.marked_removed:

@@ -167,6 +167,32 @@ def _replicas_max(v: Any, a: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _environment_replicas(v: Any, a: Mapping[str, Any]) -> str | None:
+    """Per-environment HPA bounds, e.g. {prod: {min: 3, max: 30}}; a missing side
+    comes from replicas_min/replicas_max."""
+    allowed = "must map environment names to {min: N, max: M} (1 <= min <= max <= 1000)"
+    if v in (None, ""):
+        return None
+    if not isinstance(v, dict):
+        return f"{allowed}; got {show(v)}"
+    envs = a.get("environments") if isinstance(a.get("environments"), list) else []
+    for env, bounds in v.items():
+        if env not in envs:
+            return f"{allowed}; {show(env)} is not one of the environments ({', '.join(map(str, envs))})"
+        if not isinstance(bounds, dict) or not bounds or set(bounds) - {"min", "max"}:
+            return f"{allowed}; {env}: got {show(bounds)}"
+        for side in ("min", "max"):
+            if side in bounds and (err := _int_between(1, 1000)(bounds[side])):
+                return f"{env}.{side} {err}"
+        lo = bounds.get("min", a.get("replicas_min"))
+        hi = bounds.get("max", a.get("replicas_max"))
+        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+            return f"{allowed}; {env}: min {lo} > max {hi}"
+        if envs and env == envs[-1] and isinstance(lo, int) and "min" in bounds and lo < 2:
+            return f"{env} is production: min must be at least 2; got {lo}"
+    return None
+
+
 def _quantity(kind: str) -> Callable[[Any, Mapping[str, Any]], str | None]:
     def rule(v: Any, a: Mapping[str, Any]) -> str | None:
         if quantities.parse(v, kind) is None:
@@ -269,6 +295,7 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "k8s_version": _k8s_version,
     "replicas_min": _replicas_min,
     "replicas_max": _replicas_max,
+    "environment_replicas": _environment_replicas,
     "cpu_request": _quantity("cpu"),
     "memory_request": _quantity("memory"),
     "memory_limit": _memory_limit,
@@ -316,7 +343,7 @@ TYPES: dict[str, str] = {
     "port": "int", "replicas_min": "int", "replicas_max": "int", "slo_latency_ms": "int",
     "slo_window_days": "int",
     "slo_availability": "float", "slo_latency_target": "float",
-    "environments": "yaml", "slos": "yaml",
+    "environments": "yaml", "slos": "yaml", "environment_replicas": "yaml",
 }
 TYPES["advanced"] = "bool"
 # Answers that are lists: "dev, staging, prod" is accepted as well as YAML's [dev, staging, prod].

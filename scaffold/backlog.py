@@ -139,8 +139,13 @@ class Task:
 
     @property
     def folder(self) -> str:
-        """tasks, completed or archive/tasks."""
-        return self.path.parent.relative_to(self.path.parent.parent).as_posix() if self.path else "tasks"
+        """tasks, completed, archive/tasks or drafts: the path below backlog/."""
+        if self.path is None:
+            return "tasks"
+        parts = self.path.parent.parts
+        if BACKLOG_DIR in parts:
+            return "/".join(parts[len(parts) - parts[::-1].index(BACKLOG_DIR):]) or "tasks"
+        return self.path.parent.name
 
     def file_name(self) -> str:
         return f"{self.id.lower()} - {sanitize_filename(self.title)}.md"
@@ -224,10 +229,12 @@ def amend(task: Task, *, add_labels: tuple[str, ...] = (), drop_labels: tuple[st
     return f"---\n{dump_frontmatter(meta)}---\n{body if body.startswith(chr(10)) else chr(10) + body}"
 
 
-def load_tasks(root: Path, config: Config) -> list[Task]:
+def load_tasks(root: Path, config: Config, problems: list[Unreadable] | None = None) -> list[Task]:
     """Every task of the project's prefix in tasks/, completed/ and archive/tasks/.
     An unreadable file is an error, never silently skipped: skipping it could
-    reuse its id or file a duplicate."""
+    reuse its id or file a duplicate. With ``problems``, it is recorded there
+    instead (its id number and any references it names still count) and the
+    others are read."""
     base = Path(root) / BACKLOG_DIR
     found = []
     for folder in TASK_DIRS:
@@ -236,10 +243,68 @@ def load_tasks(root: Path, config: Config) -> list[Task]:
             continue
         for path in sorted(d.glob(f"{config.prefix}-*.md")):
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise BacklogError(f"{_rel(path)}: unreadable ({exc.__class__.__name__})") from None
-            found.append(parse(text, path))
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise BacklogError(f"{_rel(path)}: unreadable ({exc.__class__.__name__})") from None
+                found.append(parse(text, path))
+            except BacklogError as exc:
+                if problems is None:
+                    raise
+                problems.append(Unreadable(path, str(exc), _file_number(path, config.prefix), _raw_references(path)))
+    return found
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A task file the hook could not parse: reported and left alone."""
+
+    path: Path
+    message: str
+    number: int | None
+    references: tuple[str, ...]
+
+
+def _file_number(path: Path, prefix: str) -> int | None:
+    m = re.match(rf"^{re.escape(prefix)}-(\d+)\b", path.name, re.I)
+    return int(m.group(1)) if m else None
+
+
+def _raw_references(path: Path) -> tuple[str, ...]:
+    """The `references:` items of a task whose YAML does not parse, read line by
+    line, so a broken generated task still keeps its artifact from being filed twice."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ()
+    refs, inside = [], False
+    for line in lines[1:]:
+        if line.strip() == "---":
+            break
+        if re.match(r"^(references|modified_files):\s*$", line):
+            inside = True
+        elif inside and re.match(r"^\s+-\s+", line):
+            refs.append(re.sub(r"^\s+-\s+", "", line).strip().strip("'\""))
+        else:
+            inside = False
+    return tuple(refs)
+
+
+DRAFT_PREFIX = "draft"
+
+
+def load_drafts(root: Path, problems: list[Unreadable] | None = None) -> list[Task]:
+    """Tasks `backlog task demote` moved to drafts/ (their id becomes DRAFT-n):
+    still the team's record of an artifact, so the hook files no duplicate."""
+    d = Path(root) / BACKLOG_DIR / "drafts"
+    found = []
+    for path in sorted(d.glob(f"{DRAFT_PREFIX}-*.md")) if d.is_dir() else ():
+        try:
+            found.append(parse(path.read_text(encoding="utf-8"), path))
+        except (BacklogError, OSError, UnicodeDecodeError) as exc:
+            if problems is not None:
+                message = str(exc) if isinstance(exc, BacklogError) else f"{_rel(path)}: unreadable"
+                problems.append(Unreadable(path, message, None, _raw_references(path)))
     return found
 
 
@@ -420,6 +485,7 @@ class SyncReport:
     marked_removed: list[Task] = field(default_factory=list)
     unmarked: list[Task] = field(default_factory=list)
     existing: int = 0
+    skipped: list[Unreadable] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"filed {len(self.created)} task(s)", f"{self.existing} already filed"]
@@ -427,12 +493,18 @@ class SyncReport:
             parts.append(f"{len(self.marked_removed)} marked {policy.REMOVED_LABEL}")
         if self.unmarked:
             parts.append(f"{len(self.unmarked)} artifact(s) back")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} unreadable task file(s) left alone")
         return ", ".join(parts) + (" (new Backlog.md project)" if self.initialized else "")
 
 
-def removed_note(key: str) -> str:
-    return (f"scaffold: `{key}` is no longer generated by the template (the answers or the template "
-            "version changed). Close or archive this task if its work no longer applies.")
+def removed_note(key: str, kept: str | None = None) -> str:
+    note = (f"scaffold: `{key}` is no longer in the package (the template stopped generating it after an "
+            "answer or version change, or the team deleted it). Close or archive this task if its work no "
+            "longer applies.")
+    if kept:
+        note += f" The team's edited version is kept in `{kept}`."
+    return note
 
 
 def back_note(key: str) -> str:
@@ -485,13 +557,21 @@ def sync(root: Path, *, dry_run: bool = False, template: str | None = None, comm
     if config is None:
         config = Config() if dry_run else init_project(root, model.name)
     with (_nolock() if dry_run else create_lock(root, config)):
-        existing = load_tasks(root, config)
-        report.existing = len(existing)
+        problems: list[Unreadable] = []
+        existing = load_tasks(root, config, problems)
+        drafts = load_drafts(root, problems)
+        report.existing = len(existing) + len(drafts)
+        report.skipped = problems
         ids: dict[str, str] = {}
-        for t in existing:
+        for t in existing + drafts:
             for ref in t.references + t.modified_files:
                 ids.setdefault(ref, t.id)
-        number = next_number(existing, config)
+        by_name = {sanitize_filename(spec.title): spec.key for spec in specs}
+        for bad in problems:  # what an unreadable task covered: its references, else its file name
+            named = re.match(r"^[A-Za-z]+-[\d.]+ - (.*)\.md$", bad.path.name)
+            for ref in bad.references + ((by_name[named.group(1)],) if named and named.group(1) in by_name else ()):
+                ids.setdefault(ref, bad.path.name)
+        number = max([next_number(existing, config)] + [b.number + 1 for b in problems if b.number is not None])
         ordinal = max((t.ordinal for t in existing if t.ordinal is not None), default=0)
         date = created_date(root, template, commit, existing)
         fresh: list[tuple[policy.TaskSpec, str]] = []
@@ -519,7 +599,8 @@ def sync(root: Path, *, dry_run: bool = False, template: str | None = None, comm
                 continue
             gone, marked = key not in live, policy.REMOVED_LABEL in t.labels
             if gone and not marked:
-                text = amend(t, add_labels=(policy.REMOVED_LABEL,), append_note=removed_note(key))
+                kept = key + policy.KEPT_SUFFIX if (root / (key + policy.KEPT_SUFFIX)).is_file() else None
+                text = amend(t, add_labels=(policy.REMOVED_LABEL,), append_note=removed_note(key, kept))
                 report.marked_removed.append(t)
             elif marked and not gone:
                 text = amend(t, drop_labels=(policy.REMOVED_LABEL,), append_note=back_note(key))
@@ -546,18 +627,83 @@ def in_update_scratch(dest: Path) -> bool:
     return any(_SCRATCH.match(part) for part in Path(dest).resolve().parts)
 
 
+def in_copier_update() -> bool:
+    """Copier's _tasks run inside `copier update` before it replays the project's
+    diff and deletes obsolete files: a failing task there aborts the update half-way."""
+    return os.environ.get("COPIER_OPERATION") == "update"
+
+
 def run_hook(dest: Path, template: str | None = None, commit: str | None = None) -> int:
-    """The Copier task: one summary line; on a problem, one clear error line and
-    exit 1 without touching the package."""
+    """The Copier task: one summary line; on a problem, one clear error line.
+
+    Inside `copier update` this pass files nothing: the tree is not final yet
+    (Copier still has to replay the project's edits and delete obsolete files),
+    so the after-update pass (:func:`run_after_update`, a `_migrations` entry)
+    files and marks against the final tree. On a fresh copy a broken backlog
+    exits 1, since nothing is half-applied then; an unreadable task file is
+    reported and left alone either way."""
     from .package import PackageError
 
     if in_update_scratch(Path(dest)):
         return 0
+    updating = in_copier_update()
+    if updating and has_after_update_pass(template):
+        sys.stderr.write("scaffold.hook: backlog: deferred to the after-update pass\n")
+        return 0
     try:
         report = sync(Path(dest), template=template, commit=commit)
     except (BacklogError, PackageError) as exc:
+        if updating:  # a template without the after-update pass: still never break the update
+            sys.stderr.write(f"scaffold.hook: backlog not synced: {exc} (fix it, then run `scaffold tasks`)\n")
+            return 0
         sys.stderr.write(f"scaffold.hook: error: {exc}\n")
         return 1
+    _report(report)
+    return 0
+
+
+def has_after_update_pass(template: str | None) -> bool:
+    """Does the template version being rendered list the after-update pass? (A tag
+    from before it did not; then this pass files as before.) Unknown counts as yes."""
+    if not template or not (Path(template) / "copier.yml").is_file():
+        return True
+    try:
+        return "--after-update" in (Path(template) / "copier.yml").read_text(encoding="utf-8")
+    except OSError:
+        return True
+
+
+def _report(report: SyncReport) -> None:
+    for bad in report.skipped:
+        sys.stderr.write(f"scaffold.hook: skipped {bad.message} (the backlog CLI cannot read it either; "
+                         "left as it is)\n")
     if not os.environ.get("SCAFFOLD_QUIET"):  # `scaffold new -q`: errors only
         sys.stderr.write(f"scaffold.hook: backlog: {report.summary()}\n")
+
+
+def run_after_update(dest: Path, template: str | None = None, commit: str | None = None,
+                     *, backlog: bool = True) -> int:
+    """Copier `_migrations` (stage after), run once Copier has replayed the
+    project's edits and deleted obsolete files: keep the team's version of every
+    edited file the update deleted (scaffold.keep), then file and mark tasks
+    against this final tree. Never fails the update: problems are one line each."""
+    from . import keep
+    from .package import PackageError
+
+    dest = Path(dest)
+    if in_update_scratch(dest):
+        return 0
+    try:
+        for line in keep.keep_deleted_edits(dest, template=template):
+            sys.stderr.write(f"scaffold: {line}\n")
+    except Exception as exc:  # noqa: BLE001 - reported, never fatal: the update itself is done
+        sys.stderr.write(f"scaffold: could not check deleted files for local edits: {exc}\n")
+    if not backlog:
+        return 0
+    try:
+        report = sync(dest, template=template, commit=commit)
+    except (BacklogError, PackageError) as exc:
+        sys.stderr.write(f"scaffold.hook: backlog not synced: {exc} (fix it, then run `scaffold tasks`)\n")
+        return 0
+    _report(report)
     return 0

@@ -103,6 +103,12 @@ def parse_data(pairs: list[str], data_file: Optional[Path]) -> dict[str, Any]:
     return typed
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its class and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0]}" if text else exc.__class__.__name__
+
+
 def answer_error_message(exc: BaseException) -> str | None:
     """The one clean line for a refused answer, from Copier's or our own error."""
     seen = set()
@@ -275,7 +281,6 @@ def validate(
     except (PackageError, rules.AnswerError, UnknownChecker) as exc:
         fail(str(exc))
     failed = [r for r in results if not r.ok]
-    skipped = [r for r in results if r.status == "skip"]
     if fmt == "json":
         sys.stdout.write(report.as_json(results) + "\n")
     elif fmt == "sarif":
@@ -376,6 +381,12 @@ def check(
         _say(f"template: {state} (current {u.current_version}, latest {u.latest_version})", stream)
     else:
         _say(f"template: could not check ({report.update_error})", stream)
+    for key, (old, new) in report.edited_answers.items():
+        _say(f"answer edited by hand: {key} {old!r} -> {new!r} (`scaffold update` applies it; plain "
+             "`copier update` would undo it)", stream)
+    for rel in report.kept:
+        _say(f"kept: {rel} (the team's version of a file an update deleted: merge what still applies, "
+             "then delete it)", stream)
     if not report.drift:
         _say("drift: none (matches the recorded template version and answers)", stream)
     elif show_diff or fmt == "lines" or not _is_tty(sys.stdout):
@@ -389,6 +400,45 @@ def check(
             if d.diff:
                 sys.stdout.write(d.diff if d.diff.endswith("\n") else d.diff + "\n")
     raise typer.Exit(1 if exit_code and not report.clean else 0)
+
+
+@app.command()
+def update(
+    directory: Path = typer.Argument(Path("."), help="A generated package (a clean git checkout)"),
+    vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template tag or commit (default: the latest)"),
+    data: list[str] = typer.Option([], "--data", "-d", help="KEY=VALUE answer to change (repeatable)"),
+    conflict: str = typer.Option("inline", "--conflict", help="inline or rej"),
+) -> None:
+    """`copier update`, honouring answers edited by hand in .copier-answers.yml."""
+    from . import lifecycle
+    from .package import PackageError
+
+    answers = parse_data(data, None) if data else {}
+    try:
+        edited = lifecycle.update(directory, vcs_ref=vcs_ref, data=answers, conflict=conflict)
+    except PackageError as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - Copier's refusals and task failures: one line
+        fail(answer_error_message(exc) or one_line(exc), code=1)
+    for key, (old, new) in edited.items():
+        console.print(f"answer {key}: {old!r} -> {new!r} (edited in {lifecycle.ANSWERS_FILE})", markup=False)
+    console.print(f"updated {directory}  (next: scaffold update-report {directory})", markup=False)
+
+
+@app.command("update-report")
+def update_report(
+    directory: Path = typer.Argument(Path("."), help="A package right after `copier update`"),
+    base: str = typer.Option("HEAD", "--base", help="The commit before the update"),
+    fmt: str = typer.Option("markdown", "--format", help="markdown or json"),
+) -> None:
+    """List the files an update left for review (conflict markers, kept files): for a pull request body."""
+    from . import keep
+
+    report = keep.update_report(directory, base=base)
+    if fmt == "json":
+        out.print_json(json.dumps(report))
+    else:
+        sys.stdout.write(keep.report_markdown(report))
 
 
 @app.command("try")
@@ -442,7 +492,7 @@ def _progress(label: str, total: int) -> Any:
 
 
 def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Optional[Path],
-           vcs_ref: Optional[str], fmt: Optional[str], pretend: bool = False) -> None:
+           vcs_ref: Optional[str], fmt: Optional[str], pretend: bool = False, push: bool = False) -> None:
     from . import fleet
 
     fmt = _pick_format(fmt, ("table", "lines", "json"))
@@ -458,7 +508,7 @@ def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Option
     run_action = "status" if pretend else action
     with _progress(f"fleet {run_action}", len(entries)) as advance:
         results = fleet.run(entries, run_action, jobs=jobs, workdir=str(workdir), vcs_ref=vcs_ref,
-                            progress=lambda r: advance(f"{r.repo}: {r.status}"))
+                            progress=lambda r: advance(f"{r.repo}: {r.status}"), push=push)
     summary = fleet.summary(results)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -466,8 +516,10 @@ def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Option
         _say(json.dumps(summary, indent=2))
     else:
         colors = {"updated": "green", "up-to-date": "green", "update-available": "yellow",
-                  "conflict": "yellow", "dirty": "yellow", "failed": "red"}
-        rows = [(r.repo, r.status, r.current, r.latest, r.branch, " ".join(str(r.detail).split()))
+                  "conflict": "yellow", "in-review": "yellow", "dirty": "yellow", "failed": "red"}
+        rows = [(r.repo, r.status, r.current, r.latest, r.branch,
+                 " ".join("; ".join(x for x in [r.detail, *[w for w in r.warnings if w not in r.detail],
+                                                f"push: {r.push}" if r.push else ""] if x).split()))
                 for r in results]
         if fmt == "lines":
             for row in rows:
@@ -502,9 +554,12 @@ def fleet_update(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WOR
                  json_out: Optional[Path] = _JSON, fmt: Optional[str] = _FMT,
                  vcs_ref: Optional[str] = typer.Option(None, "--vcs-ref", help="Template ref to update to"),
                  pretend: bool = typer.Option(False, "--pretend", help="Report which repos would be updated; "
-                                              "write nothing (no branch, no commit)")) -> None:
-    """Update every clean repo on its own branch and commit; skip dirty ones."""
-    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt, pretend)
+                                              "write nothing (no branch, no commit)"),
+                 push: bool = typer.Option(False, "--push", help="Push each URL entry's update branch to its origin "
+                                                               "(without it, the push command is printed)")) -> None:
+    """Update every clean repo on its own branch and commit; skip dirty ones and
+    update branches that already carry human commits."""
+    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt, pretend, push)
 
 
 blueprint_app = typer.Typer(help="For blueprint publishers: matrix tests and golden examples.",
@@ -591,6 +646,9 @@ def tasks(
     except (backlog.BacklogError, PackageError) as exc:
         fail(str(exc), code=1)
     verb = "would file" if dry_run else "filed"
+    for bad in report.skipped:
+        out.print(f"skipped {bad.message} (left as it is; the backlog CLI cannot read it either)", markup=False,
+                  soft_wrap=True)
     for t in report.created:
         out.print(f"{verb} {t.id}  {t.title}  [{', '.join(t.labels)}]", markup=False, soft_wrap=True)
     for t in report.marked_removed:

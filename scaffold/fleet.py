@@ -10,14 +10,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import warnings
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-STATUSES = ("updated", "up-to-date", "update-available", "conflict", "dirty", "failed")
+STATUSES = ("updated", "up-to-date", "update-available", "conflict", "in-review", "dirty", "failed")
 BRANCH_PREFIX = "scaffold/update-"
+# Our commits carry the tree they committed: a commit is ours only while its tree is
+# still that one, so an amended conflict resolution counts as a human commit.
+TRAILER = "Scaffold-Fleet-Tree"
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "scaffold fleet"),
     "GIT_AUTHOR_EMAIL": os.environ.get("GIT_AUTHOR_EMAIL", "scaffold-fleet@localhost"),
@@ -34,6 +37,10 @@ class RepoResult:
     latest: str = ""
     branch: str = ""
     detail: str = ""
+    conflicts: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # the team's versions of edited files the update deleted
+    warnings: list[str] = field(default_factory=list)  # e.g. a recorded answer the rules now refuse
+    push: str = ""  # for URL entries: "pushed", or the command to push
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,19 +67,68 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
     proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
                           env={**os.environ, **GIT_IDENTITY})
     if check and proc.returncode:
-        raise RuntimeError(f"git {' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
+        raise FleetError(f"git {' '.join(args)}: {_last_line(proc.stderr) or _last_line(proc.stdout)}")
     return proc.stdout.strip()
 
 
+class FleetError(RuntimeError):
+    """One repository's failure, already one line."""
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def cause(stderr: str, fallback: str = "") -> str:
+    """The real cause of a failed update, in one line: a line our own tools wrote
+    (scaffold..., error: ...), else the last line of the traceback."""
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    ours = [line for line in lines if re.match(r"^(scaffold[.:\w]*: |error: |fatal: )", line)
+            and "deferred to the after-update pass" not in line and not line.startswith("scaffold: kept ")]
+    tail = [line for line in lines if not line.startswith(("File ", "Traceback", "^", "~"))]
+    pick = ours[-1] if ours else (tail[-1] if tail else fallback)
+    return pick[:300]
+
+
 def _checkout(entry: str, workdir: Path) -> Path:
+    """A path entry as it is; a URL entry cloned into ``workdir`` once, then
+    fetched on every run and fast-forwarded to the remote default branch, so
+    status and update never work on a stale clone."""
     if not _is_url(entry):
         return Path(entry).resolve()
     name = re.sub(r"\.git$", "", entry.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
     dest = workdir / name
     if not dest.exists():
         workdir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "clone", "-q", entry, str(dest)], check=True, capture_output=True)
+        proc = subprocess.run(["git", "clone", "-q", entry, str(dest)], capture_output=True, text=True)
+        if proc.returncode:
+            raise FleetError(f"git clone {entry}: {_last_line(proc.stderr)}")
+        return dest
+    _git(dest, "fetch", "-q", "--prune", "origin")
+    default = _git(dest, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD", check=False) or "origin/main"
+    local = default.split("/", 1)[1]
+    if _git(dest, "status", "--porcelain"):
+        return dest  # dirty: reported as such, never touched
+    _git(dest, "checkout", "-q", local)
+    try:
+        _git(dest, "merge", "-q", "--ff-only", default)
+    except FleetError:
+        ahead = _git(dest, "rev-list", "--count", f"{default}..HEAD")
+        raise FleetError(f"the clone's {local} has {ahead} commit(s) not on {default}: push or drop them") from None
     return dest
+
+
+def _recorded(repo: Path) -> tuple[str, list[str]]:
+    """The recorded template version and any recorded answer the rules now refuse."""
+    from . import lifecycle
+
+    try:
+        answers = lifecycle.read_answers(repo)
+    except Exception as exc:  # noqa: BLE001
+        return "", [str(exc)]
+    problem = lifecycle.answers_problem(answers)
+    return str(answers.get("_commit", "")).lstrip("v"), [f"answers: {problem}"] if problem else []
 
 
 def status_repo(entry: str, workdir: str = ".scaffold-fleet") -> RepoResult:
@@ -80,78 +136,176 @@ def status_repo(entry: str, workdir: str = ".scaffold-fleet") -> RepoResult:
 
     try:
         repo = _checkout(entry, Path(workdir))
+        current, warns = _recorded(repo)
         if _git(repo, "status", "--porcelain"):
-            return RepoResult(entry, "dirty", detail="uncommitted changes")
+            latest = ""
+            try:
+                latest = lifecycle.check_update(repo).latest_version
+            except Exception:  # noqa: BLE001 - the version on disk still says where it stands
+                pass
+            return RepoResult(entry, "dirty", current, latest, detail="uncommitted changes", warnings=warns)
         info = lifecycle.check_update(repo)
         return RepoResult(entry, "update-available" if info.update_available else "up-to-date",
-                          info.current_version, info.latest_version)
+                          info.current_version, info.latest_version, warnings=warns,
+                          detail="; ".join(warns))
     except Exception as exc:  # noqa: BLE001 - one repo's failure is its own result
-        return RepoResult(entry, "failed", detail=f"{exc.__class__.__name__}: {exc}"[:500])
+        return RepoResult(entry, "failed", detail=_one_line(exc))
 
 
-def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | None = None) -> RepoResult:
-    """Update one repo on a new branch; on any failure restore it exactly."""
-    import copier
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, FleetError):
+        return str(exc)[:500]
+    text = _last_line(str(exc))
+    return f"{exc.__class__.__name__}: {text}"[:500] if text else exc.__class__.__name__
 
-    from . import lifecycle
+
+_UPDATE = (
+    "import importlib, sys, warnings\n"
+    "warnings.simplefilter('ignore')\n"
+    "repo, ref, package = sys.argv[1], sys.argv[2] or None, sys.argv[3]\n"
+    "try:\n"
+    "    lifecycle = importlib.import_module(package + '.lifecycle')\n"
+    "except ImportError:  # loaded under a private name: plain copier\n"
+    "    import copier\n"
+    "    copier.run_update(repo, defaults=True, overwrite=True, unsafe=True, quiet=True,\n"
+    "                      conflict='inline', vcs_ref=ref, skip_answered=True)\n"
+    "else:\n"
+    "    for key, (old, new) in lifecycle.update(repo, vcs_ref=ref).items():\n"
+    "        sys.stderr.write(f'scaffold: answer {key}: {old!r} -> {new!r} (edited by hand)\\n')\n"
+)
+
+
+def _copier_update(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
+    """copier update (honouring hand-edited answers, scaffold.lifecycle.update) in
+    its own process, so its tasks' stderr (the real cause of a failure, and the
+    kept-file lines) is ours to read."""
+    proc = subprocess.run([sys.executable, "-c", _UPDATE, str(repo), vcs_ref or "", __package__ or "scaffold"],
+                          cwd=repo, capture_output=True, text=True, env={**os.environ, **GIT_IDENTITY})
+    return proc.returncode, proc.stderr
+
+
+def _foreign_commits(repo: Path, base: str, branch: str) -> list[str]:
+    """Commits on ``branch`` since ``base`` that are not ours, unchanged."""
+    foreign = []
+    for sha in _git(repo, "rev-list", f"{base}..{branch}").split():
+        body = _git(repo, "show", "-s", "--format=%B", sha)
+        m = re.search(rf"^{TRAILER}: ([0-9a-f]+)$", body, re.M)
+        if not (m and _git(repo, "rev-parse", f"{sha}^{{tree}}") == m.group(1)):
+            foreign.append(sha)
+    return foreign
+
+
+def _existing_branch(repo: Path, branch: str) -> dict[str, str]:
+    """The update branch as it is here and on origin (a reviewer may have pushed): {ref: sha}."""
+    found = {}
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        sha = _git(repo, "rev-parse", "-q", "--verify", ref, check=False)
+        if sha:
+            found[ref] = sha
+    return found
+
+
+def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | None = None,
+                push: bool = False) -> RepoResult:
+    """Update one repo on a new branch; on any failure restore it exactly. An
+    update branch that already holds commits not made by the fleet (a conflict
+    resolution, a review fix) is never reset: it is left as it is and reported."""
+    from . import keep, lifecycle
 
     try:
         repo = _checkout(entry, Path(workdir))
     except Exception as exc:  # noqa: BLE001
-        return RepoResult(entry, "failed", detail=f"checkout: {exc}"[:500])
+        return RepoResult(entry, "failed", detail=f"checkout: {_one_line(exc)}")
     start_ref = start_branch = ""
     branch = ""
+    created = False
+    existing: dict[str, str] = {}
     try:
+        current, warns = _recorded(repo)
         if _git(repo, "status", "--porcelain"):
-            return RepoResult(entry, "dirty", detail="uncommitted changes: skipped")
+            return RepoResult(entry, "dirty", current, detail="uncommitted changes: skipped", warnings=warns)
         info = lifecycle.check_update(repo)
         if not info.update_available and vcs_ref is None:
-            return RepoResult(entry, "up-to-date", info.current_version, info.latest_version)
+            return RepoResult(entry, "up-to-date", info.current_version, info.latest_version, warnings=warns)
+        target = vcs_ref or info.latest_version
         start_ref = _git(repo, "rev-parse", "HEAD")
         start_branch = _git(repo, "rev-parse", "--abbrev-ref", "HEAD")
-        branch = f"{BRANCH_PREFIX}{vcs_ref or info.latest_version}"
-        _git(repo, "checkout", "-q", "-B", branch)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            copier.run_update(str(repo), defaults=True, overwrite=True, unsafe=True, quiet=True,
-                              conflict="inline", vcs_ref=vcs_ref, skip_answered=True)
-        changed = [line[3:] for line in _git(repo, "status", "--porcelain").splitlines() if line]
+        branch = f"{BRANCH_PREFIX}{target}"
+        existing = _existing_branch(repo, branch)
+        for ref in existing:
+            foreign = _foreign_commits(repo, start_ref, ref)
+            if foreign:
+                return RepoResult(entry, "in-review", info.current_version, target, branch,
+                                  f"{branch} has {len(foreign)} commit(s) not made by scaffold fleet: left as it is",
+                                  warnings=warns)
+        _git(repo, "checkout", "-q", "-B", branch, start_ref)
+        created = True
+        rc, stderr = _copier_update(repo, vcs_ref)
+        if rc:
+            raise FleetError(f"copier update: {cause(stderr, f'exit status {rc}')}")
+        changed = [line[3:] for line in _git(repo, "status", "--porcelain", "-uall").splitlines() if line]
         conflicts = lifecycle.has_conflict_markers(repo, changed)
+        kept = keep.kept_files(repo)
         _git(repo, "add", "-A")
-        message = f"chore: update scaffold blueprint {info.current_version} -> {vcs_ref or info.latest_version}"
+        tree = _git(repo, "write-tree")
+        message = f"chore: update scaffold blueprint {info.current_version} -> {target}"
         if conflicts:
             message += "\n\nConflicts to resolve:\n" + "\n".join(f"- {c}" for c in conflicts)
+        if kept:
+            message += ("\n\nEdited files the update deleted, kept for review:\n"
+                        + "\n".join(f"- {k}" for k in kept))
+        message += f"\n\n{TRAILER}: {tree}"
         _git(repo, "commit", "-q", "--allow-empty", "-m", message)
         _git(repo, "checkout", "-q", start_branch if start_branch != "HEAD" else start_ref)
         status = "conflict" if conflicts else "updated"
-        detail = f"{len(changed)} files changed" + (f"; conflicts in {', '.join(conflicts[:5])}" if conflicts else "")
-        return RepoResult(entry, status, info.current_version, vcs_ref or info.latest_version, branch, detail)
+        detail = f"{len(changed)} files changed"
+        if conflicts:
+            detail += f"; conflicts in {', '.join(conflicts[:5])}"
+        if kept:
+            detail += f"; kept {', '.join(kept[:5])}"
+        result = RepoResult(entry, status, info.current_version, target, branch, detail, conflicts, kept, warns)
+        if _is_url(entry):
+            command = f"git -C {repo} push origin {branch}"
+            if push:
+                # Replacing a remote branch that holds only our own earlier commit is safe; lease on it.
+                remote = existing.get(f"refs/remotes/origin/{branch}")
+                lease = [f"--force-with-lease={branch}:{remote}"] if remote else []
+                _git(repo, "push", "-q", *lease, "origin", f"{branch}:{branch}")
+                result.push = "pushed"
+            else:
+                result.push = command
+        return result
     except Exception as exc:  # noqa: BLE001 - roll back, then report
         if start_ref:
             _git(repo, "reset", "-q", "--hard", start_ref, check=False)
             _git(repo, "clean", "-qfd", check=False)
             _git(repo, "checkout", "-q", start_branch if start_branch != "HEAD" else start_ref, check=False)
-            if branch:
-                _git(repo, "branch", "-q", "-D", branch, check=False)
-        return RepoResult(entry, "failed", detail=f"{exc.__class__.__name__}: {exc}"[:500])
+            if branch and created:
+                before = existing.get(f"refs/heads/{branch}")
+                if before:  # our own earlier commit: put it back
+                    _git(repo, "branch", "-q", "-f", branch, before, check=False)
+                else:
+                    _git(repo, "branch", "-q", "-D", branch, check=False)
+        return RepoResult(entry, "failed", detail=_one_line(exc))
 
 
 def run(entries: Iterable[str], action: str, *, jobs: int | None = None, workdir: str = ".scaffold-fleet",
-        vcs_ref: str | None = None, progress: Callable[[RepoResult], None] | None = None) -> list[RepoResult]:
+        vcs_ref: str | None = None, progress: Callable[[RepoResult], None] | None = None,
+        push: bool = False) -> list[RepoResult]:
     """Run ``status`` or ``update`` over every entry in a process pool."""
     entries = list(entries)
     jobs = max(1, jobs or os.cpu_count() or 1)
     results: list[RepoResult] = []
     if jobs == 1:
         for entry in entries:
-            r = status_repo(entry, workdir) if action == "status" else update_repo(entry, workdir, vcs_ref)
+            r = status_repo(entry, workdir) if action == "status" else update_repo(entry, workdir, vcs_ref, push)
             results.append(r)
             if progress:
                 progress(r)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                (pool.submit(status_repo, e, workdir) if action == "status" else pool.submit(update_repo, e, workdir, vcs_ref)): e
+                (pool.submit(status_repo, e, workdir) if action == "status" else pool.submit(update_repo, e, workdir, vcs_ref, push)): e
                 for e in entries
             }
             for fut in as_completed(futures):

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "k8s_version": "1.35",
     "replicas_min": 2,
     "replicas_max": 10,
+    "environment_replicas": {},
     "cpu_request": "100m",
     "memory_request": "128Mi",
     "memory_limit": "256Mi",
@@ -323,6 +324,9 @@ def env_namespace(service_name: str, env_name: str) -> str:
 def _environment(name: str, index: int, count: int, a: dict[str, Any], base: Resources, labels: dict[str, str]) -> Environment:
     production = index == count - 1
     lo, hi = a["replicas_min"], a["replicas_max"]
+    own = (a.get("environment_replicas") or {}).get(name) or {}
+    lo, hi = own.get("min", lo), own.get("max", hi)
+    hi = max(hi, lo)  # only min given, above the global max
     if production:
         lo = max(lo, PRODUCTION_MIN_REPLICAS)
         hi = max(hi, lo)

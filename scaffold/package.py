@@ -22,10 +22,16 @@ def load_answers(path: Path) -> dict[str, Any]:
     ``_``-prefixed entry (``_commit``, ``_src_path``) is its scalar's text: Copier
     writes an untagged commit such as ``6e75821`` or ``1e10`` unquoted, and a
     YAML 1.2 reader would take it for a number."""
+    path = Path(path)
+    return parse_answers(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_answers(text: str, where: str = ANSWERS_FILE) -> dict[str, Any]:
+    """``load_answers`` of a text (e.g. an answers file from ``git show``)."""
     import yaml
 
-    path = Path(path)
-    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    path = where
+    loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

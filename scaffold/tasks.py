@@ -38,16 +38,54 @@ class TaskSpec:
     needs: tuple[str, ...] = ()  # keys of tasks this one depends on
 
 
+KEPT_SUFFIX = ".scaffold-kept"  # the team's version of a file an update deleted (scaffold.keep)
+
+
 def artifacts(root: Path) -> list[str]:
-    """Every generated file, relative and sorted, minus answers and backlog."""
+    """Every generated file, relative and sorted, minus answers and backlog: the
+    files git tracks or would track (`git ls-files --cached --others
+    --exclude-standard`), so ignored build outputs never become tasks and a
+    `.git` file (worktree, submodule) is never an artifact."""
     root = Path(root)
+    listed = git_files(root)
+    if listed is None:
+        listed = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()]
     out = []
-    for path in root.rglob("*"):
-        if path.is_file() or path.is_symlink():
-            rel = path.relative_to(root).as_posix()
-            if not any(fnmatch.fnmatchcase(rel, pat) for pat in EXCLUDED):
-                out.append(rel)
-    return sorted(out)
+    for rel in listed:
+        if ".git" in PurePosixPath(rel).parts or rel.endswith(KEPT_SUFFIX):
+            continue
+        if not ((root / rel).is_file() or (root / rel).is_symlink()):
+            continue  # in the index but deleted in the working tree
+        if not any(fnmatch.fnmatchcase(rel, pat) for pat in EXCLUDED):
+            out.append(rel)
+    return sorted(set(out))
+
+
+def git_files(root: Path) -> list[str] | None:
+    """What git tracks or would track under ``root``. Outside a repository, an
+    empty scratch git dir over ``root`` gives the same answer from the tree's own
+    .gitignore files; None when git itself is unavailable."""
+    import os
+    import subprocess
+    import tempfile
+
+    args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        inside = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"], capture_output=True,
+                                text=True, env=env, timeout=60)
+        if inside.returncode == 0 and inside.stdout.strip() == "true":
+            proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, env=env, timeout=120)
+        else:
+            with tempfile.TemporaryDirectory(prefix="scaffold-ls-") as tmp:
+                subprocess.run(["git", "init", "-q", "--bare", tmp], capture_output=True, env=env, timeout=60, check=True)
+                proc = subprocess.run(["git", f"--git-dir={tmp}", f"--work-tree={root}", *args], cwd=root,
+                                      capture_output=True, text=True, env=env, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return [f for f in proc.stdout.split("\0") if f]
 
 
 # -- per-artifact rules: (glob, area, what it is, criteria(m, path) -> list) ---------
@@ -85,6 +123,10 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
     (".github/zizmor.yml", "security", "medium", "zizmor's workflow audit configuration", lambda m, p: [
         "`zizmor --offline .github/workflows` reports 0 findings with this configuration",
         "Every ignored rule in the file names its reason",
+    ]),
+    (".github/renovate.json", "cicd", "medium", "the Renovate config (copier manager)", lambda m, p: [
+        "Renovate's onboarding or dependency dashboard lists the scaffold template as a `copier` dependency",
+        "A new template tag opens one labelled pull request with `copier update` applied (admin `allowScripts` on)",
     ]),
     (".github/*", "cicd", "medium", "a GitHub workflow file", lambda m, p: [
         f"actionlint and `zizmor --offline` report 0 findings for {p}",

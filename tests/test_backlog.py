@@ -213,9 +213,16 @@ def test_corrupt_backlog_is_one_clear_error_and_package_intact(default_package, 
         name = "config.yml"
     digest = tree_digest(pkg)
     proc = hook(pkg)
-    assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "error" in lines[0] and name in lines[0]
+    if damage == "task":
+        # One unreadable task never stops the hook: it is named, left alone, and its
+        # artifact (known from its file name) is not filed twice.
+        assert proc.returncode == 0, proc.stderr
+        assert any("skipped" in line and name in line for line in lines), lines
+        assert "filed 0 task(s)" in lines[-1]
+    else:
+        assert proc.returncode == 1
+        assert len(lines) == 1 and "error" in lines[0] and name in lines[0]
     assert tree_digest(pkg) == digest
 
 

@@ -122,3 +122,104 @@ def test_fleet_over_real_scaffold_packages(render, template_repo, tmp_path):
     assert results["payments-api"].status == "up-to-date"
     assert results["orders-api"].status == "dirty"
     assert (dirty / "k8s" / "base" / "service.yaml").read_text() == "# uncommitted\n"
+
+
+# -- issue 15: safe to re-run, URL entries kept current, real causes -------------------
+def _tiny_repo(template: Path, dest: Path, name: str) -> Path:
+    return generate_project(template, dest, service_name=name)
+
+
+def test_rerun_never_resets_an_update_branch_with_human_commits(fleet_dir, tmp_path):
+    template, _ = fleet_dir
+    repo = _tiny_repo(template, tmp_path / "svc-review", "svc-review")
+    first = fleet.run([str(repo)], "update", jobs=1)[0]
+    assert first.status == "updated", first
+    # Re-running with only our commit on the branch is idempotent.
+    again = fleet.run([str(repo)], "update", jobs=1)[0]
+    assert again.status == "updated", again
+    assert git(repo, "rev-list", "--count", f"main..{first.branch}").strip() == "1"
+    # A reviewer resolves and commits on the branch; the next run must keep it.
+    git(repo, "checkout", "-q", first.branch)
+    (repo / "README.md").write_text("# svc-review\nversion two, reviewed\n")
+    git(repo, "commit", "-qam", "review: wording")
+    git(repo, "checkout", "-q", "main")
+    head = git(repo, "rev-parse", first.branch).strip()
+    third = fleet.run([str(repo)], "update", jobs=1)[0]
+    assert third.status == "in-review" and "1 commit(s) not made by scaffold fleet" in third.detail, third
+    assert git(repo, "rev-parse", first.branch).strip() == head
+    assert "reviewed" in git(repo, "show", f"{first.branch}:README.md")
+    # An amended fleet commit (a conflict resolved with --amend) is a human commit too.
+    git(repo, "checkout", "-q", first.branch)
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    (repo / "README.md").write_text("# svc-review\nversion two, amended\n")
+    git(repo, "commit", "-q", "--amend", "-a", "--no-edit")
+    git(repo, "checkout", "-q", "main")
+    fourth = fleet.run([str(repo)], "update", jobs=1)[0]
+    assert fourth.status == "in-review", fourth
+    assert "amended" in git(repo, "show", f"{first.branch}:README.md")
+
+
+def test_url_entries_are_fetched_and_the_push_is_done_or_printed(fleet_dir, tmp_path):
+    template, _ = fleet_dir
+    origin = _tiny_repo(template, tmp_path / "origin" / "svc-remote", "svc-remote")
+    git(origin, "config", "receive.denyCurrentBranch", "ignore")
+    url, work = f"file://{origin}", str(tmp_path / "work")
+    assert fleet.run([url], "status", jobs=1, workdir=work)[0].current == "1.0.0"
+    # Someone updates the service upstream (to v2) after the clone was made.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_update(str(origin), defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="v2.0.0")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "update to v2 upstream")
+    status = fleet.run([url], "status", jobs=1, workdir=work)[0]
+    assert (status.status, status.current) == ("up-to-date", "2.0.0"), status
+    # An update of a URL entry prints the push command, or pushes with push=True.
+    git(origin, "reset", "-q", "--hard", "HEAD~1")
+    clone = Path(work) / "svc-remote"
+    git(clone, "fetch", "-q", "origin")
+    git(clone, "reset", "-q", "--hard", "origin/main")
+    printed = fleet.run([url], "update", jobs=1, workdir=work)[0]
+    assert printed.status == "updated" and printed.push == f"git -C {clone} push origin scaffold/update-2.0.0"
+    assert git(origin, "branch", "--list", "scaffold/update-*") == ""
+    pushed = fleet.run([url], "update", jobs=1, workdir=work, push=True)[0]
+    assert pushed.push == "pushed", pushed
+    assert "version two" in git(origin, "show", "scaffold/update-2.0.0:README.md")
+    # A reviewer pushes a fix to the update branch on the origin: the next run keeps it.
+    review = tmp_path / "reviewer"
+    subprocess.run(["git", "clone", "-q", "-b", "scaffold/update-2.0.0", str(origin), str(review)], check=True)
+    (review / "README.md").write_text("# svc-remote\nversion two, reviewed\n")
+    git(review, "commit", "-qam", "review")
+    git(review, "push", "-q", "origin", "scaffold/update-2.0.0")
+    again = fleet.run([url], "update", jobs=1, workdir=work, push=True)[0]
+    assert again.status == "in-review", again
+    assert "reviewed" in git(origin, "show", "scaffold/update-2.0.0:README.md")
+
+
+def test_a_failure_reports_its_real_cause_and_status_flags_dirty_and_bad_answers(tmp_path):
+    root = tmp_path / "tpl"
+    root.mkdir()
+    (root / "copier.yml").write_text("service_name:\n  type: str\n  default: svc\n")
+    (root / "README.md.jinja").write_text("# {{ service_name }}\n")
+    (root / "{{ _copier_conf.answers_file }}.jinja").write_text("{{ _copier_answers|to_nice_yaml -}}\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "v1")
+    git(root, "tag", "v1.0.0")
+    (root / "copier.yml").write_text(
+        "_tasks:\n  - command: [\"{{ _copier_python }}\", \"-c\", \"import sys; sys.stderr.write("
+        "'scaffold.hook: error: backlog/tasks/task-3 - x.md: corrupt YAML (mapping values)\\\\n'); sys.exit(1)\"]\n"
+        "service_name:\n  type: str\n  default: svc\n")
+    git(root, "commit", "-qam", "v2")
+    git(root, "tag", "v2.0.0")
+    repo = generate_project(root, tmp_path / "svc-a", service_name="svc-a")
+    failed = fleet.run([str(repo)], "update", jobs=1)[0]
+    assert failed.status == "failed"
+    assert failed.detail == ("copier update: scaffold.hook: error: backlog/tasks/task-3 - x.md: corrupt YAML "
+                             "(mapping values)"), failed.detail
+    assert git(repo, "status", "--porcelain") == "" and git(repo, "branch", "--list", "scaffold/*") == ""
+    # A dirty repo still shows where it stands; a recorded answer the rules refuse is flagged.
+    answers = repo / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("service_name: svc-a", "service_name: Svc_A"))
+    dirty = fleet.run([str(repo)], "status", jobs=1)[0]
+    assert (dirty.status, dirty.current, dirty.latest) == ("dirty", "1.0.0", "2.0.0"), dirty
+    assert dirty.warnings and dirty.warnings[0].startswith("answers: service_name:"), dirty.warnings

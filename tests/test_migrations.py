@@ -1,8 +1,8 @@
 """Migrations: a file move in a new major version carries the file, and any local
 edits, to the new path.
 
-scaffold has shipped no breaking change yet, so copier.yml has no
-`_migrations`. This proves the mechanism every future one will use: a v2
+scaffold has shipped no breaking change yet, so copier.yml's `_migrations`
+holds only the after-update pass (scaffold.hook --after-update). This proves the mechanism every future one will use: a v2
 template moves docs/postmortem-template.md, and its `_migrations` entry moves
 the project's copy first, so the team's edit arrives at the new path.
 """
@@ -30,13 +30,15 @@ def template_v2_moved(template_repo: Path, tmp_path_factory) -> Path:
     docs = repo / "blueprints" / "_shared" / "docs"
     (docs / "incidents").mkdir()
     (docs / "postmortem-template.md.jinja").rename(docs / "incidents" / "postmortem-template.md.jinja")
-    with (repo / "copier.yml").open("a") as f:
-        f.write(
-            "\n_migrations:\n"
-            "  - version: v2.0.0\n"
-            f"    command: [\"{{{{ _copier_python }}}}\", \"-m\", \"scaffold.migrate\", \"move\", \"{OLD}\", \"{NEW}\"]\n"
-            "    when: \"{{ _stage == 'before' }}\"\n"
-        )
+    conf = (repo / "copier.yml").read_text()
+    assert conf.count("\n_migrations:\n") == 1  # the after-update pass is already listed
+    conf = conf.replace(
+        "\n_migrations:\n",
+        "\n_migrations:\n"
+        "  - version: v2.0.0\n"
+        f"    command: [\"{{{{ _copier_python }}}}\", \"-m\", \"scaffold.migrate\", \"move\", \"{OLD}\", \"{NEW}\"]\n"
+        "    when: \"{{ _stage == 'before' }}\"\n", 1)
+    (repo / "copier.yml").write_text(conf)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "v2: postmortem template moves under docs/incidents")
     git(repo, "tag", "v2.0.0")

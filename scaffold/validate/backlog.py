@@ -30,7 +30,9 @@ class BacklogTasks:
     slow = False
 
     def applies(self, pkg: Package) -> bool:
-        return bool(pkg.answers.get("backlog", True)) or (pkg.root / backlog.BACKLOG_DIR / "config.yml").exists()
+        # backlog: false turns the hook off, and with it the duty to keep a task per artifact:
+        # a backlog/ left from before is the team's own notes, not enforced.
+        return bool(pkg.answers.get("backlog", True))
 
     def run(self, pkg: Package) -> list[Finding]:
         where = f"{backlog.BACKLOG_DIR}/"
@@ -38,17 +40,22 @@ class BacklogTasks:
             config = backlog.load_config(pkg.root)
             if config is None:
                 return [Finding(f"{where}config.yml", "no Backlog.md project: run `scaffold tasks`")]
-            tasks = backlog.load_tasks(pkg.root, config)
+            problems: list[backlog.Unreadable] = []
+            tasks = backlog.load_tasks(pkg.root, config, problems)
+            drafts = backlog.load_drafts(pkg.root, problems)
         except backlog.BacklogError as exc:
             return [Finding(where, str(exc))]
-        findings = []
-        named = {ref for t in tasks for ref in t.references + t.modified_files}
+        # A file the CLI cannot read is a finding of its own; the others are still checked.
+        findings = [Finding(backlog._rel(p.path), p.message.split(": ", 1)[-1]) for p in problems]
+        named = {ref for t in tasks + drafts for ref in t.references + t.modified_files}
+        named |= {ref for p in problems for ref in p.references}
         for path in policy.artifacts(pkg.root):
             if path not in named:
                 findings.append(Finding(path, "no backlog task names this artifact (run `scaffold tasks`)"))
-        titles = {t.title for t in tasks}
+        titles = {t.title for t in tasks + drafts}
         for alert in pkg.model.alerts:
-            if f"Runbook: {alert.name} response" not in titles:
+            # The runbook path is the task's identity; a retitled task still counts.
+            if f"Runbook: {alert.name} response" not in titles and policy.runbook_path(alert.name) not in named:
                 findings.append(Finding(policy.runbook_path(alert.name), f"alert {alert.name} has no runbook task"))
         res = tools.run("backlog", "task", "list", "--plain", cwd=pkg.root, env={"NO_COLOR": "1"})
         if res.returncode != 0:

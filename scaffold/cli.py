@@ -492,7 +492,8 @@ def _progress(label: str, total: int) -> Any:
 
 
 def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Optional[Path],
-           vcs_ref: Optional[str], fmt: Optional[str], pretend: bool = False, push: bool = False) -> None:
+           vcs_ref: Optional[str], fmt: Optional[str], pretend: bool = False, push: bool = False,
+           trusted: tuple[str, ...] = ()) -> None:
     from . import fleet
 
     fmt = _pick_format(fmt, ("table", "lines", "json"))
@@ -508,7 +509,7 @@ def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Option
     run_action = "status" if pretend else action
     with _progress(f"fleet {run_action}", len(entries)) as advance:
         results = fleet.run(entries, run_action, jobs=jobs, workdir=str(workdir), vcs_ref=vcs_ref,
-                            progress=lambda r: advance(f"{r.repo}: {r.status}"), push=push)
+                            progress=lambda r: advance(f"{r.repo}: {r.status}"), push=push, trusted=trusted)
     summary = fleet.summary(results)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -556,10 +557,14 @@ def fleet_update(source: Path = _SOURCE, jobs: int = _JOBS, workdir: Path = _WOR
                  pretend: bool = typer.Option(False, "--pretend", help="Report which repos would be updated; "
                                               "write nothing (no branch, no commit)"),
                  push: bool = typer.Option(False, "--push", help="Push each URL entry's update branch to its origin "
-                                                               "(without it, the push command is printed)")) -> None:
+                                                               "(without it, the push command is printed)"),
+                 trusted: list[str] = typer.Option([], "--trusted-source", metavar="SRC",
+                                                   help="A template source allowed to run (repeatable; also "
+                                                   "SCAFFOLD_TRUSTED_SOURCES)")) -> None:
     """Update every clean repo on its own branch and commit; skip dirty ones and
-    update branches that already carry human commits."""
-    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt, pretend, push)
+    update branches that already carry human commits. Only trusted template
+    sources run, each pinned to the commit its tag names when the run starts."""
+    _fleet("update", source, jobs, workdir, json_out, vcs_ref, fmt, pretend, push, tuple(trusted))
 
 
 blueprint_app = typer.Typer(help="For blueprint publishers: matrix tests and golden examples.",

@@ -205,8 +205,22 @@ def _existing_branch(repo: Path, branch: str) -> dict[str, str]:
     return found
 
 
+def pin_target(src: str, target: str) -> str:
+    """The commit the target tag names now (``2.0.0`` may be tagged ``v2.0.0``),
+    resolved once: every render of this update then runs the same code."""
+    from . import trust
+
+    last: Exception | None = None
+    for ref in (target, f"v{target}") if not target.startswith("v") else (target,):
+        try:
+            return trust.pin(src, ref)
+        except trust.TrustError as exc:
+            last = exc
+    raise FleetError(str(last))
+
+
 def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | None = None,
-                push: bool = False) -> RepoResult:
+                push: bool = False, trusted: tuple[str, ...] = ()) -> RepoResult:
     """Update one repo on a new branch; on any failure restore it exactly. An
     update branch that already holds commits not made by the fleet (a conflict
     resolution, a review fix) is never reset: it is left as it is and reported."""
@@ -224,10 +238,13 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
         current, warns = _recorded(repo)
         if _git(repo, "status", "--porcelain"):
             return RepoResult(entry, "dirty", current, detail="uncommitted changes: skipped", warnings=warns)
+        # Updating runs the template's code: only a trusted source (scaffold.trust), before anything reads it.
+        src, _ = lifecycle.trusted_template(repo, lifecycle.read_answers(repo), trusted)
         info = lifecycle.check_update(repo)
         if not info.update_available and vcs_ref is None:
             return RepoResult(entry, "up-to-date", info.current_version, info.latest_version, warnings=warns)
         target = vcs_ref or info.latest_version
+        pinned = pin_target(src, target)
         start_ref = _git(repo, "rev-parse", "HEAD")
         start_branch = _git(repo, "rev-parse", "--abbrev-ref", "HEAD")
         branch = f"{BRANCH_PREFIX}{target}"
@@ -240,7 +257,7 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
                                   warnings=warns)
         _git(repo, "checkout", "-q", "-B", branch, start_ref)
         created = True
-        rc, stderr = _copier_update(repo, vcs_ref)
+        rc, stderr = _copier_update(repo, pinned)
         if rc:
             raise FleetError(f"copier update: {cause(stderr, f'exit status {rc}')}")
         changed = [line[3:] for line in _git(repo, "status", "--porcelain", "-uall").splitlines() if line]
@@ -254,7 +271,7 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
         if kept:
             message += ("\n\nEdited files the update deleted, kept for review:\n"
                         + "\n".join(f"- {k}" for k in kept))
-        message += f"\n\n{TRAILER}: {tree}"
+        message += f"\n\nScaffold-Template-Commit: {pinned}\n{TRAILER}: {tree}"
         _git(repo, "commit", "-q", "--allow-empty", "-m", message)
         _git(repo, "checkout", "-q", start_branch if start_branch != "HEAD" else start_ref)
         status = "conflict" if conflicts else "updated"
@@ -291,21 +308,21 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
 
 def run(entries: Iterable[str], action: str, *, jobs: int | None = None, workdir: str = ".scaffold-fleet",
         vcs_ref: str | None = None, progress: Callable[[RepoResult], None] | None = None,
-        push: bool = False) -> list[RepoResult]:
+        push: bool = False, trusted: tuple[str, ...] = ()) -> list[RepoResult]:
     """Run ``status`` or ``update`` over every entry in a process pool."""
     entries = list(entries)
     jobs = max(1, jobs or os.cpu_count() or 1)
     results: list[RepoResult] = []
     if jobs == 1:
         for entry in entries:
-            r = status_repo(entry, workdir) if action == "status" else update_repo(entry, workdir, vcs_ref, push)
+            r = status_repo(entry, workdir) if action == "status" else update_repo(entry, workdir, vcs_ref, push, tuple(trusted))
             results.append(r)
             if progress:
                 progress(r)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                (pool.submit(status_repo, e, workdir) if action == "status" else pool.submit(update_repo, e, workdir, vcs_ref, push)): e
+                (pool.submit(status_repo, e, workdir) if action == "status" else pool.submit(update_repo, e, workdir, vcs_ref, push, tuple(trusted))): e
                 for e in entries
             }
             for fut in as_completed(futures):

@@ -203,3 +203,25 @@ def test_junit_parses(pkg):
                      "workflows-hygiene": ["Skipped"]}
     assert "k8s/base/deployment.yaml:18: " in cases["kubernetes"].result[0].text
     assert (suites[0].tests, suites[0].failures, suites[0].skipped) == (4, 2, 1)
+
+
+@pytest.mark.fast
+def test_bad_answers_are_one_error_not_a_crash_per_checker(pkg):
+    answers = pkg / ".copier-answers.yml"
+    answers.write_text(answers.read_text(encoding="utf-8").replace("\nport: 8080\n", "\nport: 80\n"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(pkg), "-q"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr == "error: port: must be a whole number from 1024 to 65535; got 80\n"
+
+
+@pytest.mark.fast
+def test_a_crashing_checker_is_one_failed_row(pkg, monkeypatch):
+    from scaffold.validate import kubernetes
+
+    def boom(self, pkg):
+        raise RuntimeError("kaput\nsecond line")
+    monkeypatch.setattr(kubernetes.KubernetesBase, "run", boom)
+    res = CliRunner().invoke(app, ["validate", str(pkg), "-q", "--only", "kubernetes", "--only", "workflows-pins"])
+    assert res.exit_code == 1
+    assert res.stdout.splitlines() == ["-: kubernetes: checker crashed: RuntimeError: kaput second line",
+                                       "1 passed, 1 failed, 0 skipped"]

@@ -225,3 +225,25 @@ def test_a_crashing_checker_is_one_failed_row(pkg, monkeypatch):
     assert res.exit_code == 1
     assert res.stdout.splitlines() == ["-: kubernetes: checker crashed: RuntimeError: kaput second line",
                                        "1 passed, 1 failed, 0 skipped"]
+
+
+def test_missing_tool_fails_for_real_with_a_path_that_lacks_it(pkg, tmp_path):
+    """The same, as a user sees it: the real command, promtool and amtool not on PATH, CI unset."""
+    from test_setup import path_without
+
+    farm = path_without("promtool", tmp_path / "bin")
+    (Path(farm) / "amtool").unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    exe = Path(sys.executable).parent / "scaffold"
+    res = subprocess.run([str(exe), "validate", str(pkg), "--only", "prometheus-rules", "--only",
+                          "alertmanager-config", "--only", "workflows-pins"], capture_output=True, text=True,
+                         timeout=300, env={**env, "PATH": farm})
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert res.stdout.splitlines()[-1] == "1 passed, 2 failed, 0 skipped"
+    assert "-: prometheus-rules: promtool is not installed (apt-get install prometheus); install it, or pass " \
+           "--skip prometheus-rules to run without this check" in res.stdout.splitlines()
+    res = subprocess.run([str(exe), "validate", str(pkg), "--only", "prometheus-rules", "--only",
+                          "alertmanager-config", "--only", "workflows-pins", "--skip", "prometheus-rules",
+                          "--skip", "alertmanager-config"], capture_output=True, text=True, timeout=300,
+                         env={**env, "PATH": farm})
+    assert res.returncode == 0 and res.stdout.splitlines()[-1] == "1 passed, 0 failed, 2 skipped"

@@ -247,3 +247,20 @@ def test_missing_tool_fails_for_real_with_a_path_that_lacks_it(pkg, tmp_path):
                           "--skip", "alertmanager-config"], capture_output=True, text=True, timeout=300,
                          env={**env, "PATH": farm})
     assert res.returncode == 0 and res.stdout.splitlines()[-1] == "1 passed, 0 failed, 2 skipped"
+
+
+@pytest.mark.fast
+def test_parse_errors_carry_their_line(pkg):
+    from scaffold import yamlio
+    from scaffold.validate import error_line
+
+    with pytest.raises(Exception) as err:
+        yamlio.load("a: 1\nb: [2\nc: 3\n")
+    assert error_line(err.value) == 3  # ruamel's mark
+    dashboard = sorted((pkg / "observability/grafana/dashboards").glob("*.json"))[0]
+    lines = dashboard.read_text(encoding="utf-8").splitlines()
+    lines[2] += " ,,"
+    dashboard.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(pkg), "-q", "--only", "grafana-dashboards"])
+    assert res.exit_code == 1
+    assert res.stdout.startswith(f"{dashboard.relative_to(pkg)}:3: grafana-dashboards: invalid JSON: ")

@@ -67,7 +67,7 @@ def need_dir(path: Path, what: str = "a generated package") -> None:
 
 def is_local_source(source: str) -> bool:
     """A template source that is a path on this machine (not a git URL or gh:/gl: shortcut)."""
-    return not re.match(r"^(?:[a-z][a-z0-9+.-]*://|gh:|gl:|git@)", source)
+    return source.startswith("file://") or not re.match(r"^(?:[a-z][a-z0-9+.-]*://|gh:|gl:|git@)", source)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -78,6 +78,8 @@ def fail(message: str, code: int = 2) -> None:
 def parse_data(pairs: list[str], data_file: Optional[Path]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if data_file is not None:
+        if not data_file.is_file():
+            fail(f"--data-file {data_file}: no such file")
         try:
             loaded = yamlio.load_file(data_file)
         except Exception as exc:  # noqa: BLE001 - any parse error is the user's input

@@ -69,6 +69,23 @@ def test_wrong_path_is_one_line(args, tmp_path):
 
 
 @pytest.mark.fast
+def test_missing_data_file_is_one_line(tmp_path):
+    res = CliRunner().invoke(app, ["new", str(tmp_path / "svc"), "--data-file", str(tmp_path / "nope.yml")])
+    assert res.exit_code == 2 and res.stderr == f"error: --data-file {tmp_path / 'nope.yml'}: no such file\n"
+    assert not (tmp_path / "svc").exists()
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("source, local", [("/srv/scaffold", True), ("../scaffold", True), ("file:///srv/x", True),
+                                           ("gh:acme/scaffold", False), ("https://github.com/acme/s.git", False),
+                                           ("git@github.com:acme/s.git", False)])
+def test_local_template_sources_are_recognised(source, local):
+    from scaffold.cli import is_local_source
+
+    assert is_local_source(source) is local
+
+
+@pytest.mark.fast
 def test_new_piped_is_a_summary_and_quiet_is_silent(template_repo, tmp_path):
     res = piped("new", str(tmp_path / "a"), "--template", str(template_repo), "--vcs-ref", "v1.0.0", "--defaults")
     assert res.returncode == 0, res.stderr

@@ -95,8 +95,8 @@ def test_prompts_name_errors_and_derive_defaults(template_repo, tmp_path):
         assert term.wait("environments: e.g. ") == \
             "environments: e.g. dev, staging, prod | YAML error at column 20: expected ',' or ']', got the end"
         term.child.send(CLEAR + "dev, staging, prod\r")
-        term.answer("Customise advanced settings", "y")
         term.answer("Kubernetes minor", "\r")
+        term.answer("Customise advanced settings", "y")
         term.answer("Minimum replicas", CLEAR + "12\r")
         assert term.wait("Maximum replicas").startswith("🎤 Maximum replicas")
         assert term.wait("   24") == "   24"  # the default, derived from 12 (a fixed 10 was invalid)
@@ -134,12 +134,12 @@ def test_advanced_no_takes_the_defaults(template_repo, tmp_path):
     try:
         for prompt in ("Blueprint", "Service name", "One-line description", "Owning team", "Language stack",
                        "Generate a minimal runnable app", "HTTP port", "Container registry",
-                       "Environments in promotion order"):
+                       "Environments in promotion order", "Kubernetes minor"):
             term.answer(prompt, "\r")
         term.answer("Customise advanced settings", "n")
         asked = term.wait("Availability SLO")
         assert asked.startswith("🎤 Availability SLO")
-        assert not any(q in "\n".join(term.lines()) for q in ("Kubernetes minor", "Minimum replicas", "Memory"))
+        assert not any(q in "\n".join(term.lines()) for q in ("Minimum replicas", "CPU request", "Memory"))
     finally:
         term.child.close(force=True)
 

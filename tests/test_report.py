@@ -139,8 +139,11 @@ def test_piped_output_one_unwrapped_line_per_finding(pkg):
     service_line = (pkg / "k8s/base/service.yaml").read_text().splitlines().index(f"  {LONG_FIELD}: 1") + 1
     assert any(f.startswith(f"k8s/base/service.yaml:{service_line}: kubernetes: ") and LONG_FIELD in f
                for f in findings), findings
-    # one error reported by both Kubernetes versions is one line
-    assert len([f for f in findings if f.startswith("k8s/base/") and "revisionHistoryLimt" in f]) == 1
+    # one error reported by both Kubernetes versions is one line, and the overlay builds
+    # it breaks are one more line naming them (8 rows before: 2 versions x base and 3 overlays)
+    typo = [f for f in findings if "revisionHistoryLimt" in f]
+    assert len(typo) == 2 and re.search(r"invalid for Kubernetes 1\.\d+ and 1\.\d+ \(strict\)", typo[0]), typo
+    assert typo[1].startswith("k8s/overlays: kustomize: ") and typo[1].endswith("(in the dev, staging, prod builds)")
     # progress: one line per checker on stderr, with its time
     progress = res.stderr.splitlines()
     assert [p.split(".")[0] for p in progress] == ["kubernetes", "kustomize"]
@@ -203,3 +206,64 @@ def test_junit_parses(pkg):
                      "workflows-hygiene": ["Skipped"]}
     assert "k8s/base/deployment.yaml:18: " in cases["kubernetes"].result[0].text
     assert (suites[0].tests, suites[0].failures, suites[0].skipped) == (4, 2, 1)
+
+
+@pytest.mark.fast
+def test_bad_answers_are_one_error_not_a_crash_per_checker(pkg):
+    answers = pkg / ".copier-answers.yml"
+    answers.write_text(answers.read_text(encoding="utf-8").replace("\nport: 8080\n", "\nport: 80\n"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(pkg), "-q"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr == "error: port: must be a whole number from 1024 to 65535; got 80\n"
+
+
+@pytest.mark.fast
+def test_a_crashing_checker_is_one_failed_row(pkg, monkeypatch):
+    from scaffold.validate import kubernetes
+
+    def boom(self, pkg):
+        raise RuntimeError("kaput\nsecond line")
+    monkeypatch.setattr(kubernetes.KubernetesBase, "run", boom)
+    res = CliRunner().invoke(app, ["validate", str(pkg), "-q", "--only", "kubernetes", "--only", "workflows-pins"])
+    assert res.exit_code == 1
+    assert res.stdout.splitlines() == ["-: kubernetes: checker crashed: RuntimeError: kaput second line",
+                                       "1 passed, 1 failed, 0 skipped"]
+
+
+def test_missing_tool_fails_for_real_with_a_path_that_lacks_it(pkg, tmp_path):
+    """The same, as a user sees it: the real command, promtool and amtool not on PATH, CI unset."""
+    from test_setup import path_without
+
+    farm = path_without("promtool", tmp_path / "bin")
+    (Path(farm) / "amtool").unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    exe = Path(sys.executable).parent / "scaffold"
+    res = subprocess.run([str(exe), "validate", str(pkg), "--only", "prometheus-rules", "--only",
+                          "alertmanager-config", "--only", "workflows-pins"], capture_output=True, text=True,
+                         timeout=300, env={**env, "PATH": farm})
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert res.stdout.splitlines()[-1] == "1 passed, 2 failed, 0 skipped"
+    assert "-: prometheus-rules: promtool is not installed (apt-get install prometheus); install it, or pass " \
+           "--skip prometheus-rules to run without this check" in res.stdout.splitlines()
+    res = subprocess.run([str(exe), "validate", str(pkg), "--only", "prometheus-rules", "--only",
+                          "alertmanager-config", "--only", "workflows-pins", "--skip", "prometheus-rules",
+                          "--skip", "alertmanager-config"], capture_output=True, text=True, timeout=300,
+                         env={**env, "PATH": farm})
+    assert res.returncode == 0 and res.stdout.splitlines()[-1] == "1 passed, 0 failed, 2 skipped"
+
+
+@pytest.mark.fast
+def test_parse_errors_carry_their_line(pkg):
+    from scaffold import yamlio
+    from scaffold.validate import error_line
+
+    with pytest.raises(Exception) as err:
+        yamlio.load("a: 1\nb: [2\nc: 3\n")
+    assert error_line(err.value) == 3  # ruamel's mark
+    dashboard = sorted((pkg / "observability/grafana/dashboards").glob("*.json"))[0]
+    lines = dashboard.read_text(encoding="utf-8").splitlines()
+    lines[2] += " ,,"
+    dashboard.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(pkg), "-q", "--only", "grafana-dashboards"])
+    assert res.exit_code == 1
+    assert res.stdout.startswith(f"{dashboard.relative_to(pkg)}:3: grafana-dashboards: invalid JSON: ")

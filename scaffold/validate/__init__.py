@@ -31,6 +31,14 @@ class Finding:
     line: int | None = None  # 1-based, where the tool gives one
 
 
+def error_line(exc: BaseException) -> int | None:
+    """The 1-based line a YAML (PyYAML or ruamel) or JSON parse error points at, if any."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None and getattr(mark, "line", None) is not None:
+        return mark.line + 1
+    return getattr(exc, "lineno", None)  # json.JSONDecodeError
+
+
 class Skip(Exception):
     """Raised by a checker's ``run``: an expected skip with its reason, never a failure."""
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import crd_schemas, tools, yamlio
 from ..package import Package
-from . import Finding, checker
+from . import Finding, checker, error_line
 
 FILE_GLOBS = ("k8s/base/*.yaml", "k8s/base/*.yml", "gitops/**/*.yaml", "gitops/**/*.yml",
               "resilience/**/*.yaml", "resilience/**/*.yml")
@@ -46,7 +46,7 @@ def collect(pkg: Package) -> tuple[list[tuple[str, Any]], list[Finding]]:
             try:
                 docs += [(pkg.rel(path), d) for d in yamlio.load_all(path.read_text(encoding="utf-8"))]
             except Exception as exc:  # a parse error is a finding, not a crash
-                problems.append(Finding(pkg.rel(path), f"YAML does not parse: {exc}"))
+                problems.append(Finding(pkg.rel(path), f"YAML does not parse: {exc}", error_line(exc)))
     overlays = pkg.root / "k8s" / "overlays"
     env_dirs = sorted(p for p in overlays.glob("*") if (p / "kustomization.yaml").is_file())
     if env_dirs:

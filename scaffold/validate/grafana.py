@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from .. import tools, yamlio
 from ..package import Package
-from . import Finding, checker
+from . import Finding, checker, error_line
 
 DASHBOARDS = "observability/grafana/dashboards"
 MIN_SCHEMA = 39
@@ -157,7 +157,7 @@ def check_dashboard(path: Path, rel: str) -> list[Finding]:
     try:
         dashboard = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        return [Finding(rel, f"invalid JSON: {err}")]
+        return [Finding(rel, f"invalid JSON: {err}", error_line(err))]
     problems = structure(dashboard, path.name.removesuffix(".json"))
     named, unknown = queries(dashboard)
     problems += unknown + promtool_problems(named)

@@ -222,7 +222,25 @@ class KustomizeOverlays:
                 findings += [Finding(rel, p) for p in validate_object(doc, versions)]
                 findings += [Finding(rel, p) for p in env_invariants(doc, env, m.image)]
             findings += [Finding(rel, p) for p in hpa_fits_quota(docs)]
-        return findings
+        return merge_repeats(findings)
+
+
+def merge_repeats(findings: list[Finding]) -> list[Finding]:
+    """One base typo breaks every overlay build the same way: report such a problem
+    once, naming the overlays, instead of once per overlay."""
+    envs: dict[str, list[str]] = {}
+    for f in findings:
+        if f.file.startswith(f"{OVERLAYS}/"):
+            envs.setdefault(f.message, []).append(f.file.removeprefix(f"{OVERLAYS}/"))
+    out, done = [], set()
+    for f in findings:
+        names = envs.get(f.message, [])
+        if len(names) < 2 or not f.file.startswith(f"{OVERLAYS}/"):
+            out.append(f)
+        elif f.message not in done:
+            done.add(f.message)
+            out.append(Finding(OVERLAYS, f"{f.message} (in the {', '.join(names)} builds)"))
+    return out
 
 
 def hpa_fits_quota(docs: list[Any]) -> list[str]:

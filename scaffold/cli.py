@@ -45,7 +45,7 @@ def _version(value: bool) -> None:
         from importlib.metadata import PackageNotFoundError, version
 
         try:
-            sys.stdout.write(f"scaffold {version('scaffold')}\n")
+            sys.stdout.write(f"scaffold {version('scaffold-blueprints')}\n")
         except PackageNotFoundError:
             sys.stdout.write("scaffold (not installed as a distribution)\n")
         raise typer.Exit(0)

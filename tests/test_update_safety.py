@@ -16,7 +16,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import generate_project, git, require_tool
+from conftest import generate_project, git, require_tool, trust_source
 from scaffold import backlog, keep, lifecycle, yamlio
 from scaffold import tasks as policy
 from scaffold.package import Package
@@ -31,6 +31,7 @@ BAD_TASK = "Rotate PSP key: before Q3 audit"
 @pytest.fixture(scope="module")
 def template_v2(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("tpl-safety") / "scaffold"
+    trust_source(repo)
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
     (repo / "blueprints/_shared/docs/capacity.md.jinja").unlink()
     (repo / "blueprints/_shared/resilience/README.md.jinja").unlink()
@@ -229,7 +230,12 @@ def test_a_hand_edited_answer_takes_effect_on_update(template_v2, tmp_path):
     dest = generate_project(template_v2, tmp_path / "payments-api")
     assert _prod_hpa_max(dest) == 10
     answers = dest / ".copier-answers.yml"
-    answers.write_text(answers.read_text().replace("replicas_max: 10", "replicas_max: 20"))
+    text = answers.read_text()
+    # An advanced answer left at its default is not recorded (advanced: false): add it, as Copier's docs say.
+    text = text.replace("replicas_max: 10", "replicas_max: 20") if "replicas_max: 10" in text else \
+        text.replace("\n_src_path:", "\nreplicas_max: 20\n_src_path:", 1)
+    assert "replicas_max: 20" in text
+    answers.write_text(text)
     git(dest, "commit", "-qam", "team: allow 20 replicas")
     assert lifecycle.hand_edited(dest) == {"replicas_max": (10, 20)}
     # The defect: plain copier update keeps the old HPA (the edit replays as a local change).

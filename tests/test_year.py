@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import generate_project, git, require_tool
+from conftest import generate_project, git, require_tool, trust_source
 from scaffold import backlog, fleet, keep, lifecycle, yamlio
 from scaffold import tasks as policy
 from scaffold.package import Package
@@ -44,6 +44,7 @@ def _commit(repo: Path, tag: str, message: str) -> None:
 @pytest.fixture(scope="module")
 def template(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("tpl-year") / "scaffold"
+    trust_source(repo)
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
     # v1.1.0: a Python-side and a template-side change.
     k8s = repo / "scaffold" / "k8s.py"

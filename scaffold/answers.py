@@ -353,7 +353,7 @@ EXAMPLES: dict[str, str] = {
     "blueprint": "service", "service_name": "payments-api", "description": "Takes card payments",
     "team": "payments", "stack": "python", "with_app": "yes", "port": "8080",
     "image_registry": "ghcr.io/acme", "environments": "dev, staging, prod", "k8s_version": "1.35",
-    "replicas_min": "2", "replicas_max": "10", "cpu_request": "100m", "memory_request": "128Mi",
+    "replicas_min": "2", "replicas_max": "10", "environment_replicas": "{prod: {min: 3, max: 30}}", "cpu_request": "100m", "memory_request": "128Mi",
     "memory_limit": "256Mi", "slo_availability": "99.9", "slo_latency_ms": "300",
     "slo_latency_target": "99.0", "slo_window_days": "30",
     "slos": "[{name: checkout, objective: 99.5, latency_ms: 800}]", "cloud": "aws", "gitops": "argocd",

@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
 # default invalid (copier.yml renders them with ``{{ scaffold_default('name') }}``).
 DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced")
 # Questions behind "customise advanced settings?": with `no`, their defaults are taken.
-ADVANCED = ("replicas_min", "replicas_max", "cpu_request", "memory_request", "memory_limit",
+ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
             "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url")
 DEFAULTS["advanced"] = False
 

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import gitsafe
+
 STATUSES = ("updated", "up-to-date", "update-available", "conflict", "dirty", "failed")
 BRANCH_PREFIX = "scaffold/update-"
 GIT_IDENTITY = {
@@ -71,7 +73,9 @@ def _checkout(entry: str, workdir: Path) -> Path:
     dest = workdir / name
     if not dest.exists():
         workdir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "clone", "-q", entry, str(dest)], check=True, capture_output=True)
+        if gitsafe.url_or_path(entry) is None:
+            raise ValueError(f"not a repository URL: {entry[:80]!r}")
+        subprocess.run(["git", "clone", "-q", "--", entry, str(dest)], check=True, capture_output=True)
     return dest
 
 
@@ -101,6 +105,8 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
         return RepoResult(entry, "failed", detail=f"checkout: {exc}"[:500])
     start_ref = start_branch = ""
     branch = ""
+    if vcs_ref is not None and gitsafe.revision(vcs_ref) is None:
+        return RepoResult(entry, "failed", detail=f"--vcs-ref must be a git tag or commit id; got {vcs_ref[:60]!r}")
     try:
         if _git(repo, "status", "--porcelain"):
             return RepoResult(entry, "dirty", detail="uncommitted changes: skipped")

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
+from . import gitsafe, yamlio
 from .package import ANSWERS_FILE, PackageError
 
 # Files a team is expected to change after generation: never reported as drift.
@@ -66,11 +66,16 @@ def read_answers(root: Path) -> dict[str, Any]:
     data = yamlio.load_file(path)
     if not isinstance(data, dict) or "_src_path" not in data or "_commit" not in data:
         raise PackageError(f"{path}: needs _src_path and _commit to compare against the template")
+    if gitsafe.revision(data["_commit"]) is None:
+        raise PackageError(f"{path}: _commit must be a git tag or commit id (letters, digits, '.', '_', '/', '-', "
+                           f"not starting with '-'); got {str(data['_commit'])[:60]!r}")
     return data
 
 
 def check_update(root: Path) -> UpdateInfo:
     from copier._main import get_update_data
+
+    read_answers(root)  # a hostile _commit never reaches Copier's git calls
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -41,13 +41,29 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def load_data_file(path: Path) -> Any:
+    """The --data-file mapping, read with a size cap (never /dev/zero until
+    MemoryError) and without anchors, aliases or merge keys."""
+    cap = yamlio.MAX_ANSWERS_BYTES
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(cap + 1)
+    except OSError as exc:
+        fail(f"--data-file {path}: cannot read it ({exc.strerror or exc.__class__.__name__})")
+    if len(raw) > cap:
+        fail(f"--data-file {path}: is larger than {cap // 1024} KiB; answers files are a few KiB")
+    try:
+        return yamlio.load_answers(raw.decode("utf-8"))
+    except yamlio.UnsafeAnswers as exc:
+        fail(f"--data-file {path}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - any parse error is the user's input
+        fail(f"--data-file {path}: not valid YAML ({exc.__class__.__name__})")
+
+
 def parse_data(pairs: list[str], data_file: Optional[Path]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if data_file is not None:
-        try:
-            loaded = yamlio.load_file(data_file)
-        except Exception as exc:  # noqa: BLE001 - any parse error is the user's input
-            fail(f"--data-file {data_file}: not valid YAML ({exc.__class__.__name__})")
+        loaded = load_data_file(data_file)
         if not isinstance(loaded, dict):
             fail(f"--data-file {data_file}: must be a YAML mapping of answers")
         data.update({str(k): v for k, v in loaded.items()})

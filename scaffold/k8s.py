@@ -70,7 +70,9 @@ def env_hostname(m: ServiceModel, env: Environment) -> str:
     if env.production:
         return m.hostname
     host = f"{env.name}.{m.hostname}"
-    return host if len(host) <= 253 else m.hostname
+    if len(host) > 253:  # answers.py refuses this; never fall back to production's name
+        raise ValueError(f"hostname: {host[:60]}... is longer than 253 characters")
+    return host
 
 
 def gateway_namespace(m: ServiceModel) -> str | None:

@@ -152,6 +152,9 @@ class ServiceModel:
     @classmethod
     def from_answers(cls, raw: Mapping[str, Any]) -> "ServiceModel":
         data = {k: v for k, v in raw.items() if not str(k).startswith("_")}
+        for k, v in data.items():  # before anything below walks a value (json.dumps, str())
+            if err := rules.bounded(v):
+                raise rules.AnswerError(str(k), err)
         merged = {**DEFAULTS, **data}
         if "service_name" not in merged:
             raise rules.AnswerError("service_name", "is required")

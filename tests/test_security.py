@@ -75,3 +75,279 @@ def test_fleet_clone_refuses_option_like_entry(tmp_path):
     result = fleet.status_repo(evil, str(tmp_path / "work"))
     assert result.status == "failed" and "not a repository URL" in result.detail, result.detail
     assert not (tmp_path / "pwned").exists()
+
+
+# -- defect 4: exact patterns, property test over every rule -----------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from scaffold import answers as rules  # noqa: E402
+from scaffold.model import DEFAULTS, derived_defaults  # noqa: E402
+
+VALID: dict = {**DEFAULTS, **derived_defaults("payments-api"), "service_name": "payments-api",
+               "description": "Takes payments", "environments": ["dev", "staging", "prod"],
+               "slos": [{"name": "checkout", "objective": 99.5,
+                         "error_query": 'sum(rate(http_requests_total{code=~"5.."}[{{window}}]))',
+                         "total_query": "sum(rate(http_requests_total[{{window}}]))",
+                         "description": "Checkout works"}],
+               "blueprint": "cronjob"}
+VALID_SERVICE = {**VALID, "blueprint": "service"}
+CONTROL = [chr(c) for c in (*range(0, 32), 127, *range(0x80, 0xA0))]
+SEPARATORS = ["\u2028", "\u2029", "\x85", "\u200e", "\u202e", "\ufeff"]
+UNICODE_DIGITS = ["\uff15", "\u0663", "\u0967", "\U0001d7d7", "\u00b2", "\u2463"]
+BAD = CONTROL + SEPARATORS + UNICODE_DIGITS
+FREE_TEXT = {"description"}  # prose may hold any printable character, digits of any script included
+
+
+def _leaves(value, path=()):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*path, k))
+
+
+def _replace(value, path, new):
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, list):
+        return [_replace(v, rest, new) if i == head else v for i, v in enumerate(value)]
+    return {k: (_replace(v, rest, new) if k == head else v) for k, v in value.items()}
+
+
+def _forbidden(leaf_path, text):
+    free = leaf_path[-1:] == ("description",) if leaf_path else False
+    bad = CONTROL + SEPARATORS + ([] if free else UNICODE_DIGITS)
+    return [c for c in bad if c in text]
+
+
+@pytest.mark.fast
+def test_every_rule_has_a_valid_example():
+    for field in rules.RULES:
+        base = VALID if field in ("slos", "schedule") else VALID_SERVICE
+        assert rules.check(field, base[field], base) == "", field
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("field", sorted(rules.RULES))
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_rule_accepts_control_chars_unicode_digits_or_separators(field, data):
+    answers = VALID_SERVICE if field not in ("slos", "schedule") else VALID
+    base = answers[field]
+    leaves = list(_leaves(base)) or [((), str(base))]
+    path, text = data.draw(st.sampled_from(leaves))
+    bad = data.draw(st.sampled_from(BAD))
+    pos = data.draw(st.integers(0, len(text)))
+    mutated_text = data.draw(st.sampled_from([text[:pos] + bad + text[pos:], text + bad, bad + text,
+                                              text.replace("0", bad) if "0" in text else text + "\n"]))
+    value = _replace(base, path, mutated_text) if leaves[0][0] or isinstance(base, str) else mutated_text
+    if field in FREE_TEXT and not _forbidden((field,), mutated_text):
+        return
+    if rules.check(field, value, {**answers, field: value}) == "":
+        hits = [(p, _forbidden(((field,) + p) if p else (field,), t)) for p, t in _leaves(value)]
+        assert not any(h for _, h in hits), f"{field} accepted {value!r}"
+
+
+@pytest.mark.fast
+@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_identifier_rules_accept_only_ascii(text):
+    for field in ("service_name", "team", "image_registry", "hostname", "github_repo", "runbook_base_url",
+                  "backlog_assignee", "k8s_version", "cpu_request", "memory_request", "schedule"):
+        if rules.check(field, text, VALID_SERVICE) == "":
+            assert text.isascii() and text.isprintable() and "\n" not in text, (field, text)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("field", "value"), [
+    ("service_name", "payments-api\n"), ("team", "platform\n"), ("environments", ["dev", "prod\n"]),
+    ("hostname", "api.example.com\n"), ("image_registry", "ghcr.io/acme\n"), ("github_repo", "acme/x\n"),
+    ("runbook_base_url", "https://x.example.com/r\n"), ("backlog_assignee", "@sre\n"),
+    ("k8s_version", "1.3\uff15"), ("slo_availability", "\uff19\uff19.9"), ("cpu_request", "100m\n"),
+    ("slos", [{**VALID["slos"][0], "name": "checkout\n"}]),
+])
+def test_trailing_newline_and_unicode_digit_are_refused(field, value):
+    assert rules.check(field, value, VALID_SERVICE).startswith(f"{field}: ")
+
+
+# -- defect 5: hostnames refuse instead of colliding --------------------------
+@pytest.mark.fast
+def test_hostname_that_leaves_no_room_for_the_env_prefix_is_refused():
+    label = "a" * 63
+    host = ".".join([label, label, label, "b" * 60])  # 252 characters
+    assert len(host) == 252
+    msg = rules.check("hostname", host, {**VALID_SERVICE, "environments": ["staging", "prod"]})
+    assert msg.startswith("hostname: must leave room for the environment prefix"), msg
+    assert rules.check("hostname", host, {**VALID_SERVICE, "environments": ["prod"]}) == ""
+
+
+@pytest.mark.fast
+def test_env_hostname_never_falls_back_to_production():
+    from scaffold import k8s
+    from scaffold.model import ServiceModel
+
+    label = "a" * 63
+    host = ".".join([label, label, label, "b" * 60])
+    m = ServiceModel.from_answers({**VALID_SERVICE, "hostname": host, "environments": ["prod"]})
+    staging = type(m.production)(**{**m.production.__dict__, "name": "staging", "production": False})
+    with pytest.raises(ValueError):
+        k8s.env_hostname(m, staging)
+
+
+# -- defect 6: cron ranges and PromQL nesting ---------------------------------
+@pytest.mark.fast
+@pytest.mark.parametrize("cron", ["99 99 99 99 99", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *",
+                                  "* * * * 7", "*/0 * * * *", "5-1 * * * *", "* * * * * *", "@every 5m",
+                                  "*/15 * * * *\n", "\uff15 * * * *"])
+def test_cron_outside_real_ranges_is_refused(cron):
+    assert rules.check("schedule", cron, VALID).startswith("schedule: must be a five-field cron expression")
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("cron", ["*/15 * * * *", "0 3 * * mon-fri", "30 2 1,15 * ?", "@hourly", "0 0 1 jan *"])
+def test_real_cron_is_accepted(cron):
+    assert rules.check("schedule", cron, VALID) == ""
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("query", [
+    "sum(rate(x[{{window}}])) } or vector(1) {",
+    "sum(rate(x{a=\"b\"}[{{window}}]}))",
+    "sum(rate(x{a=\"}[{{window}}]))",
+    ")sum(rate(x[{{window}}]))(",
+])
+def test_promql_that_does_not_nest_is_refused(query):
+    from scaffold import slo_spec
+
+    assert slo_spec.check_query(query), query
+
+
+@pytest.mark.fast
+def test_promql_with_brackets_inside_strings_is_accepted():
+    from scaffold import slo_spec
+
+    assert slo_spec.check_query('sum(rate(x{path="/a}(b"}[{{window}}]))') is None
+
+
+# -- defect 3: bounded input through both doors ------------------------------
+def _laughs(levels: int = 9) -> str:
+    """The classic alias bomb as one flow sequence: 9**levels leaves by reference."""
+    names = "abcdefghijklmnop"
+    items = ['&a ["l","l","l","l","l","l","l","l","l"]']
+    items += [f"&{names[i]} [" + ",".join([f"*{names[i - 1]}"] * 9) + "]" for i in range(1, levels)]
+    return "[" + ", ".join(items) + "]"
+
+
+LAUGHS_VALUE = _laughs()
+
+
+def _one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0, proc.stderr
+    assert any(all(n in line for n in needles) for line in lines), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+@pytest.mark.fast
+def test_show_is_bounded_for_shared_references():
+    a = ["lol"] * 9
+    for _ in range(12):  # 9**13 leaves by reference: repr() would never return
+        a = [a] * 9
+    assert len(rules.show(a)) <= 60
+
+
+@pytest.mark.fast
+def test_bounded_refuses_shared_containers_and_huge_values():
+    shared = ["x"]
+    assert "aliases" in rules.bounded([shared, shared])
+    assert "too large" in rules.bounded(["x"] * (rules.MAX_NODES + 1))
+    assert rules.bounded(VALID["slos"]) is None
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("text", ["a: &x [1]\nb: *x\n", "a: {<<: {b: 1}}\n", "a:\n  - x: 1\n    <<: {y: 2}\n"])
+def test_answers_yaml_refuses_anchors_aliases_and_merge_keys(text):
+    with pytest.raises(yamlio.UnsafeAnswers):
+        yamlio.load_answers(text)
+
+
+@pytest.mark.parametrize(("door", "field"), [
+    ("scaffold-data-file", "environments"), ("scaffold-data", "environments"), ("copier-data-file", "environments"),
+    ("copier-data", "environments"), ("scaffold-data-file", "description"), ("copier-data-file", "description"),
+    ("scaffold-data-file", "slos"), ("copier-data", "slos"),
+])
+def test_billion_laughs_returns_promptly_and_writes_nothing(tmp_path, template_repo, door, field):
+    """321 bytes that expand to 9**6 leaves by reference; -d passes text, so for
+    a str question (description) only the YAML file door can carry aliases."""
+    dest = tmp_path / "out"
+    value = LAUGHS_VALUE
+    answers = tmp_path / "answers.yml"
+    answers.write_text(f"{field}: {LAUGHS_VALUE}\n")
+    if door == "scaffold-data-file":
+        proc = scaffold_cli("new", str(dest), "--defaults", "--skip-tasks", "--data-file", str(answers))
+    elif door == "scaffold-data":
+        proc = scaffold_cli("new", str(dest), "--defaults", "--skip-tasks", "-d", f"{field}={value}")
+    else:
+        copier = str(Path(PY).parent / "copier")
+        extra = ["--data-file", str(answers)] if door == "copier-data-file" else ["-d", f"{field}={value}"]
+        proc = subprocess.run([copier, "copy", "--trust", "--defaults", "--skip-tasks", *extra, str(template_repo),
+                               str(dest)], capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert proc.returncode != 0, proc.stderr[-2000:]
+    message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    # Copier's CLI prints its own traceback for a validator's refusal; its last line is ours
+    assert (field in message or "--data-file" in message) and "aliases" in message, proc.stderr[-2000:]
+    assert len(message) < 300, message
+    assert not dest.exists() or not any(dest.iterdir())
+
+
+@pytest.mark.fast
+def test_data_file_from_dev_zero_is_refused(tmp_path):
+    proc = scaffold_cli("new", str(tmp_path / "out"), "--defaults", "--data-file", "/dev/zero")
+    _one_line_error(proc, "--data-file /dev/zero", "larger than")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.fast
+def test_data_file_of_huge_comments_is_refused(tmp_path):
+    big = tmp_path / "big.yml"
+    with open(big, "w") as fh:
+        line = "# " + "x" * 1022 + "\n"
+        for _ in range(20 * 1024):  # 20 MiB of comments
+            fh.write(line)
+        fh.write("team: platform\n")
+    proc = scaffold_cli("new", str(tmp_path / "out"), "--defaults", "--data-file", str(big))
+    _one_line_error(proc, "--data-file", "larger than")
+    assert not (tmp_path / "out").exists()
+
+
+# -- defect 6: one set of rules for both doors (Copier's casts included) ------
+@pytest.mark.parametrize(("line", "field"), [
+    ("port: 8080.0", "port"), ("with_app: maybe", "with_app"), ("service_name: 12345", "service_name"),
+    ("backlog: maybe", "backlog"), ("slo_window_days: 30.0", "slo_window_days"), ("team: 42", "team"),
+])
+def test_copier_door_refuses_what_scaffold_new_refuses(tmp_path, template_repo, line, field):
+    data = tmp_path / "answers.yml"
+    data.write_text(line + "\n")
+    new = scaffold_cli("new", str(tmp_path / "a"), "--defaults", "--skip-tasks", "--data-file", str(data))
+    _one_line_error(new, f"{field}:")
+    copier = str(Path(PY).parent / "copier")
+    proc = subprocess.run([copier, "copy", "--trust", "--defaults", "--skip-tasks", "--data-file", str(data),
+                           str(template_repo), str(tmp_path / "b")], capture_output=True, text=True,
+                          timeout=HANG_GUARD_S)
+    assert proc.returncode != 0 and f"{field}: " in proc.stderr, proc.stderr[-1500:]
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_copier_door_typed_the_way_scaffold_new_types_it(tmp_path, template_repo):
+    """-d passes text; the rules judge it as scaffold new's coerce does, so -d port=8080 is fine."""
+    copier = str(Path(PY).parent / "copier")
+    proc = subprocess.run([copier, "copy", "--trust", "--defaults", "--skip-tasks", "--pretend", "-d", "port=8081",
+                           "-d", "with_app=false", "-d", "environments=[dev, prod]",
+                           str(template_repo), str(tmp_path / "b")], capture_output=True, text=True,
+                          timeout=HANG_GUARD_S)
+    assert proc.returncode == 0, proc.stderr[-1500:]

@@ -98,6 +98,34 @@ def answer_error_message(exc: BaseException) -> str | None:
     return None
 
 
+def check_destination(dest: Path) -> None:
+    """A new package goes into a new or empty real directory, never through a
+    symlink (it would be written wherever the link points) or onto a file."""
+    if dest.is_symlink():
+        fail(f"{dest} is a symlink; pass the real directory")
+    if dest.exists() and not dest.is_dir():
+        fail(f"{dest} exists and is not a directory")
+    if dest.is_dir() and any(dest.iterdir()):
+        fail(f"{dest} exists and is not empty; use `copier update` for existing packages")
+    parent = dest.absolute().parent
+    if parent.exists() and not parent.is_dir():
+        fail(f"{parent} is not a directory")
+
+
+def _remove_partial(dest: Path, existed: bool) -> None:
+    """Leave nothing behind: a new destination goes, an empty one is emptied."""
+    if dest.is_symlink() or not dest.exists():
+        return
+    if not existed:
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    for child in dest.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 @app.command()
 def new(
     dest: Path = typer.Argument(..., help="Where to generate the package"),
@@ -109,26 +137,35 @@ def new(
     blueprint: Optional[str] = typer.Option(None, "--blueprint", help="service, worker or cronjob"),
     skip_tasks: bool = typer.Option(False, "--skip-tasks", help="Do not run the backlog hook"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    trust: bool = typer.Option(False, "--trust", help="Run a --template's Jinja extensions and tasks (its code)"),
 ) -> None:
     """Generate a service's operational package (wraps copier.run_copy)."""
     import copier
+    from copier.errors import UnsafeTemplateError
 
     if blueprint is not None:
         data = [*data, f"blueprint={blueprint}"]
     answers = parse_data(data, data_file)
+    check_destination(dest)
     existed = dest.exists()
-    if existed and any(dest.iterdir()):
-        fail(f"{dest} exists and is not empty; use `copier update` for existing packages")
+    # The installed template is this package's own code; any other source runs
+    # its extensions and tasks only when the user says so.
+    unsafe = trust or template is None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # dirty-template notes are noise here
             copier.run_copy(
                 template or template_root(), str(dest), data=answers, vcs_ref=vcs_ref, defaults=defaults,
-                unsafe=True, quiet=quiet, skip_tasks=skip_tasks,
+                unsafe=unsafe, quiet=quiet, skip_tasks=skip_tasks,
             )
+    except KeyboardInterrupt:
+        _remove_partial(dest, existed)
+        fail(f"interrupted; {dest} was not written", code=130)
+    except UnsafeTemplateError:
+        _remove_partial(dest, existed)
+        fail(f"--template {template}: runs code (Jinja extensions, tasks); pass --trust only if you trust its source")
     except Exception as exc:  # noqa: BLE001 - we translate, then clean up
-        if not existed and dest.exists():
-            shutil.rmtree(dest, ignore_errors=True)
+        _remove_partial(dest, existed)
         message = answer_error_message(exc)
         if message:
             fail(message)

@@ -351,3 +351,62 @@ def test_copier_door_typed_the_way_scaffold_new_types_it(tmp_path, template_repo
                            str(template_repo), str(tmp_path / "b")], capture_output=True, text=True,
                           timeout=HANG_GUARD_S)
     assert proc.returncode == 0, proc.stderr[-1500:]
+
+
+# -- defect 6: destinations and trust -----------------------------------------
+from typer.testing import CliRunner  # noqa: E402
+
+from scaffold.cli import app  # noqa: E402
+
+
+def _new(*args: str):
+    return CliRunner().invoke(app, ["new", *args])
+
+
+def test_destination_that_is_a_file_is_one_line_error(tmp_path, template_repo):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = _new(str(target), "--template", str(template_repo), "--trust", "--defaults", "-q")
+    assert result.exit_code == 2 and result.output.strip() == f"error: {target} exists and is not a directory"
+    assert target.read_text() == "x"
+
+
+def test_destination_symlink_is_refused(tmp_path, template_repo):
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    link = tmp_path / "pkg"
+    link.symlink_to(real)
+    result = _new(str(link), "--template", str(template_repo), "--trust", "--defaults", "-q")
+    assert result.exit_code == 2 and "is a symlink" in result.output
+    assert list(real.iterdir()) == []
+
+
+@pytest.mark.parametrize("pre_existing", [False, True])
+def test_ctrl_c_during_new_leaves_nothing(tmp_path, template_repo, monkeypatch, pre_existing):
+    import copier
+
+    dest = tmp_path / "pkg"
+    if pre_existing:
+        dest.mkdir()
+
+    def interrupted(src, dst, **kw):
+        Path(dst, "k8s").mkdir(parents=True)
+        Path(dst, "k8s", "half.yaml").write_text("kind: Deployment\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(copier, "run_copy", interrupted)
+    result = _new(str(dest), "--template", str(template_repo), "--trust", "--defaults", "-q")
+    assert result.exit_code == 130 and "interrupted" in result.output
+    assert (list(dest.iterdir()) == []) if pre_existing else not dest.exists()
+
+
+def test_template_from_elsewhere_does_not_run_code_without_trust(tmp_path, template_repo):
+    """A --template source runs its extensions and tasks only with --trust."""
+    evil = shutil.copytree(template_repo, tmp_path / "evil", symlinks=True)
+    marker = tmp_path / "ran"
+    text = (evil / "copier.yml").read_text().replace(
+        "_tasks:\n", f"_tasks:\n  - command: [\"touch\", \"{marker}\"]\n", 1)
+    (evil / "copier.yml").write_text(text)
+    result = _new(str(tmp_path / "out"), "--template", str(evil), "--defaults", "-q")
+    assert result.exit_code == 2 and "pass --trust only if you trust its source" in result.output, result.output
+    assert not marker.exists() and not (tmp_path / "out").exists()

@@ -16,7 +16,7 @@ import pytest
 
 from scaffold import gitsafe, yamlio
 
-from conftest import ROOT
+from conftest import ROOT, require_tool
 
 PY = sys.executable
 # A hang guard, not a timed assertion: a fixed exploit must return long before this.
@@ -410,3 +410,126 @@ def test_template_from_elsewhere_does_not_run_code_without_trust(tmp_path, templ
     result = _new(str(tmp_path / "out"), "--template", str(evil), "--defaults", "-q")
     assert result.exit_code == 2 and "pass --trust only if you trust its source" in result.output, result.output
     assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+# -- defect 7: only a digest that passed the scan is signed -------------------
+def _ancestors(jobs: dict, jid: str) -> set[str]:
+    out: set[str] = set()
+    todo = list(jobs[jid].get("needs") or [])
+    while todo:
+        j = todo.pop()
+        if j not in out:
+            out.add(j)
+            todo.extend(jobs[j].get("needs") or [])
+    return out
+
+
+@pytest.mark.parametrize("answers", [{}, {"image_registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme"}])
+def test_signing_and_attesting_need_the_gating_scan(render, answers):
+    from scaffold import workflows
+
+    ci = yamlio.load_file(render(skip_tasks=True, **answers) / ".github/workflows/ci.yml")
+    jobs = ci["jobs"]
+
+    def runs(j):
+        return "\n".join(s.get("run", "") for s in jobs[j].get("steps", []))
+
+    gates = [j for j, job in jobs.items() for s in job.get("steps", [])
+             if str(s.get("uses", "")).startswith("aquasecurity/trivy-action@")
+             and str(s["with"].get("exit-code")) == "1" and "needs.publish.outputs.digest" in s["with"]["image-ref"]
+             and not s.get("if")]
+    assert gates, "no gating scan of the pushed digest"
+    signers = [j for j in jobs if "cosign sign" in runs(j) or "cosign attest" in runs(j)
+               or any("attest-build-provenance" in str(s.get("uses", "")) for s in jobs[j].get("steps", []))]
+    assert signers
+    for j in signers:
+        assert set(gates) <= _ancestors(jobs, j), f"{j} signs or attests before the scan"
+    text = "\n".join(runs(j) for j in signers)
+    assert f"--type {workflows.VULN_ATTESTATION_TYPE} --predicate {workflows.VULN_REPORT}" in text
+    gate = next(s for s in jobs[gates[0]]["steps"] if str(s.get("uses", "")).startswith("aquasecurity/trivy-action@"))
+    assert gate["with"]["format"] == "cosign-vuln" and gate["with"]["output"] == workflows.VULN_REPORT
+    assert set(gates) <= _ancestors(jobs, "deploy")
+
+
+def test_attestation_verify_pins_the_signer_ref(render):
+    cd = yamlio.load_file(render(skip_tasks=True) / ".github/workflows/cd.yml")
+    runs = [s["run"] for j in cd["jobs"].values() for s in j.get("steps", []) if "gh attestation verify" in s.get("run", "")]
+    assert runs
+    for run in runs:
+        assert "/.github/workflows/ci.yml@refs/heads/main\"" in run and "--signer-workflow" not in run
+        assert "--source-ref \"refs/heads/main\"" in run
+
+
+# -- defect 7 (admission) and 8 (tenancy) -------------------------------------
+def test_kyverno_verifies_the_exact_signer_and_restricts_the_registry(render):
+    import copy
+
+    from scaffold import policy_eval, workflows
+    from scaffold.package import Package
+
+    root = render(skip_tasks=True)
+    model = Package.load(root).model
+    pols = yamlio.load_all((root / "resilience" / "kyverno-policies.yaml").read_text())
+    rules_ = [r for p in pols for r in p["spec"]["rules"] if "verifyImages" in r]
+    assert len(rules_) == 1
+    (vi,) = rules_[0]["verifyImages"]
+    assert vi["imageReferences"] == [f"{model.image_registry}/*"] and vi["required"] and vi["verifyDigest"]
+    (entry,) = vi["attestors"][0]["entries"]
+    assert entry["keyless"] == {"subject": f"https://github.com/{model.github_repo}/.github/workflows/ci.yml@refs/heads/main",
+                                "issuer": workflows.OIDC_ISSUER, "rekor": {"url": "https://rekor.sigstore.dev"}}
+    assert [a["type"] for a in vi["attestations"]] == [workflows.VULN_PREDICATE_TYPE]
+    assert "namespaces" in rules_[0]["match"]["any"][0]["resources"]
+    # an image from another registry, even by digest, is refused
+    deploy = next(d for d in yamlio.load_all((root / "k8s" / "base" / "deployment.yaml").read_text())
+                  if d["kind"] == "Deployment")
+    evil = copy.deepcopy(deploy)
+    evil["metadata"]["namespace"] = model.environments[0].namespace
+    evil["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/evil/app@sha256:" + "a" * 64
+    violations = [v for p in pols for v in policy_eval.evaluate(p, evil)[1]]
+    assert any(v.rule == "image-registry" for v in violations), violations
+    good = copy.deepcopy(evil)
+    good["spec"]["template"]["spec"]["containers"][0]["image"] = f"{model.image}@sha256:" + "a" * 64
+    assert not [v for p in pols for v in policy_eval.evaluate(p, good)[1] if v.rule == "image-registry"]
+
+
+def test_argocd_project_whitelists_only_its_own_namespaces(render):
+    from scaffold.package import Package
+
+    root = render(skip_tasks=True)
+    model = Package.load(root).model
+    project = yamlio.load_file(root / "gitops" / "appproject.yaml")
+    wl = project["spec"]["clusterResourceWhitelist"]
+    assert wl and all(item.get("name") in {e.namespace for e in model.environments} for item in wl)
+
+
+def test_flux_applies_as_a_namespaced_service_account(render):
+    from scaffold.package import Package
+
+    kubectl = require_tool("kubectl")
+    root = render(gitops="flux", skip_tasks=True)
+    model = Package.load(root).model
+    built = yamlio.load_all(subprocess.run([kubectl, "kustomize", str(root / "gitops")], capture_output=True,
+                                           text=True, check=True).stdout)
+    by = {(d["kind"], d["metadata"]["name"], d["metadata"].get("namespace")): d for d in built}
+    for env in model.environments:
+        ks = by[("Kustomization", f"{model.name}-{env.name}", "flux-system")]
+        sa = ks["spec"]["serviceAccountName"]
+        assert ("ServiceAccount", sa, "flux-system") in by
+        rb = by[("RoleBinding", sa, env.namespace)]
+        assert rb["roleRef"]["kind"] == "Role" and rb["subjects"] == [
+            {"kind": "ServiceAccount", "name": sa, "namespace": "flux-system"}]
+        role = by[("Role", sa, env.namespace)]
+        assert all("*" not in r["apiGroups"] + r["resources"] + r["verbs"] for r in role["rules"])
+        crb = by[("ClusterRoleBinding", sa, None)]
+        cr = by[("ClusterRole", crb["roleRef"]["name"], None)]
+        assert cr["rules"] == [{"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [env.namespace],
+                                "verbs": ["get", "patch", "update"]}]
+        # every kind the overlay holds is one the Role grants (or the Namespace, by name)
+        objs = yamlio.load_all(subprocess.run([kubectl, "kustomize", str(root / "k8s" / "overlays" / env.name)],
+                                              capture_output=True, text=True, check=True).stdout)
+        granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+        for o in objs:
+            group = o["apiVersion"].rpartition("/")[0]
+            plural = {"NetworkPolicy": "networkpolicies", "Ingress": "ingresses"}.get(o["kind"], o["kind"].lower() + "s")
+            if o["kind"] != "Namespace":
+                assert (group, plural) in granted, (group, plural)

@@ -533,3 +533,20 @@ def test_flux_applies_as_a_namespaced_service_account(render):
             plural = {"NetworkPolicy": "networkpolicies", "Ingress": "ingresses"}.get(o["kind"], o["kind"].lower() + "s")
             if o["kind"] != "Namespace":
                 assert (group, plural) in granted, (group, plural)
+
+
+# -- SECURITY.md: states what the workflows and policies really do -------------
+@pytest.mark.parametrize("answers", [{}, {"image_registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme",
+                                          "gitops": "flux"}])
+def test_security_md_documents_every_secret_and_pin(render, answers):
+    import re
+
+    root = render(skip_tasks=True, **answers)
+    doc = (root / "SECURITY.md").read_text()
+    wf_text = "\n".join(p.read_text() for p in sorted((root / ".github" / "workflows").glob("*.yml")))
+    for secret in sorted(set(re.findall(r"secrets\.([A-Z0-9_]+)", wf_text))):
+        assert f"`{secret}" in doc or f"/ {secret}`" in doc, f"{secret} is not documented in SECURITY.md"
+    for action, sha in set(re.findall(r"uses: ([\w./-]+)@([0-9a-f]{40})", wf_text)):
+        assert f"`{action}@{sha}`" in doc, action
+    ci = yamlio.load_file(root / ".github/workflows/ci.yml")
+    assert "ci.yml@refs/heads/main" in doc and "sign" in ci["jobs"]

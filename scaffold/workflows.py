@@ -200,6 +200,18 @@ sarif = {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.
 json.dump(sarif, open("sast.sarif", "w"), indent=1)
 """
 
+# bandit and pip-audit with their whole closure pinned by hash, in a venv of their own
+# (not the app's environment pip-audit judges). The lock is scaffold/data/security-tools.txt.
+SECURITY_TOOLS_LOCK = ".github/requirements-security-tools.txt"
+_PY_TOOLS_VENV = ('python -m venv "$RUNNER_TEMP/sectools"\n'
+                  '"$RUNNER_TEMP/sectools/bin/python" -m pip install --disable-pip-version-check --require-hashes '
+                  f'-r "$GITHUB_WORKSPACE/{SECURITY_TOOLS_LOCK}"\n')
+
+
+def security_tools_lock() -> str:
+    return (Path(__file__).parent / "data" / "security-tools.txt").read_text()
+
+
 _DOTNET_ANALYZERS = "-p:EnableNETAnalyzers=true -p:AnalysisLevel=latest-recommended -warnaserror"
 
 STACKS: dict[str, Stack] = {
@@ -207,11 +219,11 @@ STACKS: dict[str, Stack] = {
         name="python", codeql_language="python", codeql_build_mode="none",
         build="python -m compileall -q -x '(^|/)[.]' .",
         sast_tool="bandit",
-        sast=(f"python -m pip install --disable-pip-version-check 'bandit[sarif]=={TOOLS['bandit']}'\n"
-              "bandit -r . -x ./tests --severity-level high --confidence-level medium -f sarif -o sast.sarif"),
+        sast=(_PY_TOOLS_VENV
+              + '"$RUNNER_TEMP/sectools/bin/bandit" -r . -x ./tests --severity-level high --confidence-level medium '
+              "-f sarif -o sast.sarif"),
         sca_tool="pip-audit",
-        sca=(f"python -m pip install --disable-pip-version-check 'pip-audit=={TOOLS['pip-audit']}'\n"
-             "pip-audit --strict --require-hashes -r requirements.txt"),
+        sca=_PY_TOOLS_VENV + '"$RUNNER_TEMP/sectools/bin/pip-audit" --strict --require-hashes -r requirements.txt',
     ),
     "node": Stack(
         name="node", codeql_language="javascript-typescript", codeql_build_mode="none",

@@ -550,3 +550,39 @@ def test_security_md_documents_every_secret_and_pin(render, answers):
         assert f"`{action}@{sha}`" in doc, action
     ci = yamlio.load_file(root / ".github/workflows/ci.yml")
     assert "ci.yml@refs/heads/main" in doc and "sign" in ci["jobs"]
+
+
+def test_ecr_lifecycle_never_expires_a_tagged_image(render):
+    import re
+
+    main = (render(skip_tasks=True) / "terraform" / "modules" / "ecr" / "main.tf").read_text()
+    block = main[main.index('resource "aws_ecr_lifecycle_policy"'):]
+    statuses = re.findall(r'tagStatus\s*=\s*"(\w+)"', block)
+    assert statuses and set(statuses) == {"untagged"}, statuses
+    assert "tagPatternList" not in block and "tagPrefixList" not in block
+
+
+# -- defect 11: dev tools installed with hashes --------------------------------
+def test_python_security_tools_install_from_a_hash_pinned_lock(render):
+    import re
+
+    from packaging.requirements import Requirement
+
+    from scaffold import workflows
+
+    root = render(skip_tasks=True)
+    lock = (root / workflows.SECURITY_TOOLS_LOCK).read_text()
+    entries = [e for e in re.split(r"\n(?=[A-Za-z])", lock.split("\n\n", 1)[1]) if e.strip()]
+    pins = {}
+    for entry in entries:
+        head = entry.split("\\", 1)[0].strip()
+        req = Requirement(head)
+        spec = list(req.specifier)
+        assert len(spec) == 1 and spec[0].operator == "==", head
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), head
+        pins[req.name.lower()] = spec[0].version
+    assert pins["bandit"] == workflows.TOOLS["bandit"] and pins["pip-audit"] == workflows.TOOLS["pip-audit"]
+    assert not re.search(r"^--(?!hash)", lock, re.M), "no index or find-links options in the lock"
+    sec = (root / ".github/workflows/security.yml").read_text()
+    installs = [line for line in sec.splitlines() if "pip install" in line]
+    assert installs and all("--require-hashes" in line and workflows.SECURITY_TOOLS_LOCK in line for line in installs)

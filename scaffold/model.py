@@ -68,6 +68,15 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug
 
 
+def metrics_port(blueprint: str, port: int) -> int:
+    """A service serves /metrics on its own port, next to the app port, which the
+    HTTPRoute/Ingress never routes to (issue 16: /metrics was public). Workers have
+    no route and keep one port."""
+    if blueprint != "service":
+        return port
+    return port + 1 if port < 65535 else port - 1
+
+
 def derived_defaults(service_name: str, github_repo: str | None = None) -> dict[str, str]:
     """Defaults that depend on other answers (copier.yml renders the same)."""
     repo = github_repo or f"acme/{service_name}"
@@ -332,7 +341,7 @@ def _build(key: str) -> ServiceModel:
         stack=a["stack"],
         with_app=a["with_app"],
         port=a["port"],
-        metrics_port=a["port"],  # /metrics is served on the app port
+        metrics_port=metrics_port(a["blueprint"], a["port"]),
         image_registry=a["image_registry"],
         k8s_version=a["k8s_version"],
         cloud=a["cloud"],

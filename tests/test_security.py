@@ -586,3 +586,39 @@ def test_python_security_tools_install_from_a_hash_pinned_lock(render):
     sec = (root / ".github/workflows/security.yml").read_text()
     installs = [line for line in sec.splitlines() if "pip install" in line]
     assert installs and all("--require-hashes" in line and workflows.SECURITY_TOOLS_LOCK in line for line in installs)
+
+
+# -- defect 9: /metrics is not routed from outside ------------------------------
+@pytest.mark.parametrize("ingress", ["gateway", "ingress"])
+def test_metrics_port_is_scraped_but_never_routed(render, ingress):
+    from scaffold import k8s
+    from scaffold.package import Package
+
+    kubectl = require_tool("kubectl")
+    root = render(skip_tasks=True, ingress=ingress)
+    model = Package.load(root).model
+    assert model.metrics_port != model.port
+    objs = yamlio.load_all(subprocess.run([kubectl, "kustomize", str(root / "k8s" / "overlays" / "prod")],
+                                          capture_output=True, text=True, check=True).stdout)
+    kinds = {o["kind"]: o for o in objs}
+    svc = kinds["Service"]
+    ports = {p["name"]: p for p in svc["spec"]["ports"]}
+    metrics = ports[k8s.METRICS_PORT_NAME]
+    assert metrics["port"] == model.metrics_port
+    workload = kinds.get("Deployment")
+    cports = {p["name"]: p["containerPort"] for p in workload["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    assert cports[metrics["targetPort"]] == model.metrics_port
+    monitor = kinds["ServiceMonitor"]
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == [k8s.METRICS_PORT_NAME]
+    if ingress == "gateway":
+        backends = [b for r in kinds["HTTPRoute"]["spec"]["rules"] for b in r["backendRefs"]]
+        assert backends and all(b["port"] == model.port for b in backends)
+    else:
+        paths = [p for r in kinds["Ingress"]["spec"]["rules"] for p in r["http"]["paths"]]
+        assert paths and all(p["backend"]["service"]["port"] in ({"name": k8s.PORT_NAME}, {"number": model.port})
+                             for p in paths)
+    # the gateway/ingress namespace reaches the app port only; the metrics port admits monitoring only
+    netpol = next(o for o in objs if o["kind"] == "NetworkPolicy" and "Ingress" in o["spec"].get("policyTypes", []))
+    for rule in netpol["spec"].get("ingress", []):
+        rule_ports = {p["port"] for p in rule.get("ports", [])}
+        assert not (model.port in rule_ports and model.metrics_port in rule_ports), rule

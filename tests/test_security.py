@@ -622,3 +622,18 @@ def test_metrics_port_is_scraped_but_never_routed(render, ingress):
     for rule in netpol["spec"].get("ingress", []):
         rule_ports = {p["port"] for p in rule.get("ports", [])}
         assert not (model.port in rule_ports and model.metrics_port in rule_ports), rule
+
+
+def test_promql_that_nests_but_does_not_parse_fails_validate(render):
+    """Answer time checks nesting and quoting; validate time parses every query with promtool."""
+    from scaffold.validate import run_all
+
+    require_tool("promtool")
+    bad = {"name": "checkout", "objective": 99.5,
+           "error_query": 'sum(rate(http_requests_total{code=~"5.."[{{window}}]}))',
+           "total_query": "sum(rate(http_requests_total[{{window}}]))"}
+    assert rules.check("slos", [bad], VALID_SERVICE) == ""
+    root = render(skip_tasks=True, slos=[bad])
+    results = {r.checker: r for r in run_all(root, only=["prometheus-rules"])}
+    assert results["prometheus-rules"].status == "fail"
+    assert any("promtool check rules" in f.message for f in results["prometheus-rules"].findings)

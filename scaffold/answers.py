@@ -8,23 +8,28 @@ calls it before Copier runs. One rule set, three doors.
 from __future__ import annotations
 
 import re
+import reprlib
+import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import quantities
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS_SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Every pattern is ASCII-only and anchored with \Z (Python's `$` also matches
+# before a final newline; `\d` and `\s` match any Unicode digit or space).
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z", re.ASCII)
+DNS_SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z", re.ASCII)
 # host[:port]/path[/path...]: lowercase, no tag, no digest (OCI distribution spec).
 _REG_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 IMAGE_REGISTRY = re.compile(
     rf"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{{1,5}})?"
-    rf"(?:/{_REG_COMPONENT})+$"
+    rf"(?:/{_REG_COMPONENT})+\Z", re.ASCII
 )
-GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-CRON = re.compile(r"^(\S+\s+){4}\S+$")
-URL = re.compile(r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?$")
+GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}\Z", re.ASCII)
+URL = re.compile(r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?\Z", re.ASCII)
+ASSIGNEE = re.compile(r"^@?[A-Za-z0-9][A-Za-z0-9._-]{0,38}\Z", re.ASCII)
+K8S_VERSION = re.compile(r"^1\.([0-9]{1,2})\Z", re.ASCII)
 MARKERS = ("{{", "}}", "{%", "%}", "{#", "${{")
 
 BLUEPRINTS = ("service", "worker", "cronjob")
@@ -45,10 +50,64 @@ class AnswerError(ValueError):
         super().__init__(f"{field}: {message}")
 
 
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxlist, _SHOW.maxdict, _SHOW.maxtuple, _SHOW.maxset = 2, 4, 4, 4, 4
+_SHOW.maxstring, _SHOW.maxother, _SHOW.maxlong = 60, 60, 40
+
+
 def show(value: Any) -> str:
-    """A short, inert rendering of a user value for error messages."""
-    text = repr(value)
+    """A short, inert rendering of a user value for error messages. Bounded walk:
+    a YAML alias bomb (one object shared a billion times) never gets expanded."""
+    text = _SHOW.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# Answers are small: the biggest is `slos` (60 items). A bigger value is an
+# accident or an alias bomb; either way it is refused before anything walks it.
+MAX_NODES = 5000
+MAX_DEPTH = 8
+MAX_TEXT = 64 * 1024
+
+
+def bounded(value: Any) -> str | None:
+    """None when the value is a plain tree of bounded size, else what is wrong.
+    A container reached twice is a YAML anchor/alias (or a merge key): refused,
+    since copy-by-reference is how a few hundred bytes expand to gigabytes."""
+    from collections import deque
+
+    seen: set[int] = set()
+    stack: deque[tuple[Any, int]] = deque([(value, 0)])  # breadth first: a shared value shows early
+    nodes = text = 0
+    while stack:
+        item, depth = stack.popleft()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return f"is too large (more than {MAX_NODES} values)"
+        if depth > MAX_DEPTH:
+            return f"is nested too deeply (more than {MAX_DEPTH} levels)"
+        if isinstance(item, str):
+            text += len(item)
+            if text > MAX_TEXT:
+                return f"is too large (more than {MAX_TEXT} characters of text)"
+        elif isinstance(item, (list, tuple, dict)):
+            if id(item) in seen:
+                return "must not use YAML anchors, aliases or merge keys (a value appears twice by reference)"
+            seen.add(id(item))
+            if isinstance(item, dict):
+                for k, v in item.items():
+                    stack.append((k, depth + 1))
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in item)
+        elif not isinstance(item, (int, float, bool, Decimal)) and item is not None:
+            return f"must be plain YAML data (text, numbers, lists, mappings); got a {type(item).__name__}"
+    return None
+
+
+def printable(text: str) -> bool:
+    """No control, format (bidi overrides), surrogate or private-use character,
+    and no line or paragraph separator (U+2028/U+2029, NEL is a control)."""
+    return not any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in text)
 
 
 def shipped_k8s_minors() -> list[int]:
@@ -67,7 +126,7 @@ def shipped_k8s_minors() -> list[int]:
 
 
 def _dns_label(value: Any, lo: int = 1, hi: int = 63) -> str | None:
-    if not isinstance(value, str) or not DNS_LABEL.match(value) or not lo <= len(value) <= hi:
+    if not isinstance(value, str) or not DNS_LABEL.fullmatch(value) or not lo <= len(value) <= hi:
         return (
             f"must be a DNS-1123 label: {lo}-{hi} characters of lowercase a-z, 0-9 and '-', "
             f"starting and ending with a letter or digit; got {show(value)}"
@@ -97,8 +156,10 @@ def percent(value: Any) -> Decimal | None:
     """Parse a percentage decimal-safely (99.9 stays 99.9, never 99.90000000000001)."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, str) and not re.fullmatch(r"[+-]?[0-9]+(?:\.[0-9]+)?", value, re.ASCII):
+        return None  # Decimal() would take "\uff19\uff19.9" and surrounding whitespace
     try:
-        d = Decimal(str(value).strip())
+        d = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
     return d if d.is_finite() else None
@@ -117,7 +178,7 @@ def _percent_rule(lo: str, hi: str) -> Callable[[Any], str | None]:
 def _text(value: Any, limit: int) -> str | None:
     if not isinstance(value, str) or len(value) > limit:
         return f"must be text of at most {limit} characters; got {show(value)}"
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if not printable(value):
         return f"must be a single line without control characters; got {show(value)}"
     if any(m in value for m in MARKERS):
         return f"must not contain template markers ({', '.join(MARKERS)}); got {show(value)}"
@@ -148,7 +209,7 @@ def _environments(v: Any, a: Mapping[str, Any]) -> str | None:
 def _k8s_version(v: Any, a: Mapping[str, Any]) -> str | None:
     minors = shipped_k8s_minors()
     newest = minors[-1]
-    m = re.match(r"^1\.(\d{1,2})$", v) if isinstance(v, str) else None
+    m = K8S_VERSION.fullmatch(v) if isinstance(v, str) else None
     if not m or not MIN_K8S_MINOR <= int(m.group(1)) <= newest:
         return f"must be a Kubernetes minor version from 1.{MIN_K8S_MINOR} to 1.{newest}, like \"1.{newest - 2}\"; got {show(v)}"
     return None
@@ -213,7 +274,7 @@ def _memory_limit(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _image_registry(v: Any, a: Mapping[str, Any]) -> str | None:
-    if not isinstance(v, str) or len(v) > 200 or not IMAGE_REGISTRY.match(v):
+    if not isinstance(v, str) or len(v) > 200 or not IMAGE_REGISTRY.fullmatch(v):
         return (
             "must be registry/org in lowercase, like ghcr.io/acme or 123.dkr.ecr.eu-west-1.amazonaws.com/team, "
             f"with no tag, digest, scheme or trailing slash; got {show(v)}"
@@ -225,8 +286,14 @@ def _hostname(v: Any, a: Mapping[str, Any]) -> str | None:
     allowed = "must be a lowercase DNS name with at least two labels, like api.example.com"
     if not isinstance(v, str) or len(v) > 253 or "." not in v:
         return f"{allowed}; got {show(v)}"
-    if not all(DNS_SUBDOMAIN_LABEL.match(p) for p in v.split(".")):
+    if not all(DNS_SUBDOMAIN_LABEL.fullmatch(p) for p in v.split(".")):
         return f"{allowed}; got {show(v)}"
+    envs = a.get("environments")
+    if isinstance(envs, list) and len(envs) > 1 and all(isinstance(e, str) for e in envs):
+        longest = max(envs[:-1], key=len)  # non-production environments serve <env>.<hostname>
+        if len(longest) + 1 + len(v) > 253:
+            return (f"must leave room for the environment prefix: {longest}.<hostname> must fit 253 characters, "
+                    f"so at most {252 - len(longest)} characters; got {len(v)}")
     return None
 
 
@@ -235,7 +302,7 @@ def _slo_latency_ms(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _slo_window_days(v: Any, a: Mapping[str, Any]) -> str | None:
-    if v not in (28, 30) or isinstance(v, bool):
+    if v not in (28, 30) or type(v) is not int:
         return f"must be 28 or 30; got {show(v)}"
     return None
 
@@ -245,26 +312,28 @@ def _bool(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _github_repo(v: Any, a: Mapping[str, Any]) -> str | None:
-    if not isinstance(v, str) or not GITHUB_REPO.match(v) or ".." in v:
+    if not isinstance(v, str) or not GITHUB_REPO.fullmatch(v) or ".." in v:
         return f"must be owner/name as on GitHub, like acme/payments-api; got {show(v)}"
     return None
 
 
 def _url(v: Any, a: Mapping[str, Any]) -> str | None:
-    if not isinstance(v, str) or len(v) > 300 or not URL.match(v) or ".." in v:
+    if not isinstance(v, str) or len(v) > 300 or not URL.fullmatch(v) or ".." in v:
         return f"must be an https:// URL without query, fragment or spaces; got {show(v)}"
     return None
 
 
 def _assignee(v: Any, a: Mapping[str, Any]) -> str | None:
-    if not isinstance(v, str) or not re.match(r"^@?[A-Za-z0-9][A-Za-z0-9._-]{0,38}$", v):
+    if not isinstance(v, str) or not ASSIGNEE.fullmatch(v):
         return f"must be a handle like @sre-agent (letters, digits, '.', '_', '-'); got {show(v)}"
     return None
 
 
 def _schedule(v: Any, a: Mapping[str, Any]) -> str | None:
-    if not isinstance(v, str) or not CRON.match(v.strip()) or _text(v, 100):
-        return f"must be a five-field cron expression, like \"*/15 * * * *\"; got {show(v)}"
+    from . import cronspec
+
+    if err := cronspec.error(v):
+        return f"must be a five-field cron expression with real ranges, like \"*/15 * * * *\" ({err}); got {show(v)}"
     return None
 
 
@@ -324,7 +393,7 @@ def check(field: str, value: Any, answers: Mapping[str, Any]) -> str:
     rule = RULES.get(field)
     if rule is None:
         return f"{field}: unknown answer"
-    err = rule(value, answers)
+    err = bounded(value) or rule(value, answers)
     return f"{field}: {err}" if err else ""
 
 
@@ -332,7 +401,7 @@ def validate_all(answers: Mapping[str, Any]) -> None:
     """Check every known answer, then the cross-field rules; raise the first error."""
     for field in RULES:
         if field in answers:
-            err = RULES[field](answers[field], answers)
+            err = bounded(answers[field]) or RULES[field](answers[field], answers)
             if err:
                 raise AnswerError(field, err)
 
@@ -398,15 +467,13 @@ def coerce(field: str, raw: Any) -> Any:
         return raw
     text = raw.strip()
     if kind == "int":
-        if not re.fullmatch(r"[+-]?\d+", text):
+        if not re.fullmatch(r"[+-]?[0-9]+", text, re.ASCII):
             raise AnswerError(field, f"must be a whole number; got {show(raw)}")
         return int(text)
     if kind == "float":
-        try:
-            value = float(text)
-        except ValueError:
-            raise AnswerError(field, f"must be a number; got {show(raw)}") from None
-        return value
+        if not re.fullmatch(r"[+-]?[0-9]+(?:\.[0-9]+)?", text, re.ASCII):  # float() takes "nan", "1_0", "\uff19"
+            raise AnswerError(field, f"must be a number; got {show(raw)}")
+        return float(text)
     if kind == "bool":
         if text.lower() in _TRUE:
             return True
@@ -417,7 +484,9 @@ def coerce(field: str, raw: Any) -> Any:
         from . import yamlio
 
         try:
-            return split_list(field, yamlio.load(raw))
+            return split_list(field, yamlio.load_answers(raw))
+        except yamlio.UnsafeAnswers as exc:
+            raise AnswerError(field, str(exc)) from None
         except Exception:  # noqa: BLE001 - any YAML error is the user's input
             raise AnswerError(field, f"{yaml_problem(raw)}; write it like {EXAMPLES.get(field, '[a, b]')}") from None
     return raw

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import gitsafe
 from . import tasks as policy
 
 BACKLOG_DIR = "backlog"
@@ -532,8 +533,11 @@ def created_date(root: Path, template: str | None = None, commit: str | None = N
     except Exception:  # noqa: BLE001 - answers are Package.load's business
         pass
     for src, ref in candidates:
+        if gitsafe.revision(ref) is None:  # `_commit: --output=...` is data, never an option
+            continue
         try:
-            proc = subprocess.run(["git", "-C", src, "show", "-s", "--format=%ct", ref], capture_output=True,
+            proc = subprocess.run(["git", "-C", src, "show", "-s", "--format=%ct", "--end-of-options", ref,
+                                   "--"], capture_output=True,
                                   text=True, timeout=30)
             if proc.returncode == 0 and proc.stdout.strip().isdigit():
                 return utc_minute(int(proc.stdout.strip()))

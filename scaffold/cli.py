@@ -75,15 +75,31 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def load_data_file(path: Path) -> Any:
+    """The --data-file mapping, read with a size cap (never /dev/zero until
+    MemoryError) and without anchors, aliases or merge keys."""
+    cap = yamlio.MAX_ANSWERS_BYTES
+    if not path.exists():
+        fail(f"--data-file {path}: no such file")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(cap + 1)
+    except OSError as exc:
+        fail(f"--data-file {path}: cannot read it ({exc.strerror or exc.__class__.__name__})")
+    if len(raw) > cap:
+        fail(f"--data-file {path}: is larger than {cap // 1024} KiB; answers files are a few KiB")
+    try:
+        return yamlio.load_answers(raw.decode("utf-8"))
+    except yamlio.UnsafeAnswers as exc:
+        fail(f"--data-file {path}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - any parse error is the user's input
+        fail(f"--data-file {path}: not valid YAML ({exc.__class__.__name__})")
+
+
 def parse_data(pairs: list[str], data_file: Optional[Path]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if data_file is not None:
-        if not data_file.is_file():
-            fail(f"--data-file {data_file}: no such file")
-        try:
-            loaded = yamlio.load_file(data_file)
-        except Exception as exc:  # noqa: BLE001 - any parse error is the user's input
-            fail(f"--data-file {data_file}: not valid YAML ({exc.__class__.__name__})")
+        loaded = load_data_file(data_file)
         if not isinstance(loaded, dict):
             fail(f"--data-file {data_file}: must be a YAML mapping of answers")
         data.update({str(k): v for k, v in loaded.items()})
@@ -124,6 +140,34 @@ def answer_error_message(exc: BaseException) -> str | None:
     return None
 
 
+def check_destination(dest: Path) -> None:
+    """A new package goes into a new or empty real directory, never through a
+    symlink (it would be written wherever the link points) or onto a file."""
+    if dest.is_symlink():
+        fail(f"{dest} is a symlink; pass the real directory")
+    if dest.exists() and not dest.is_dir():
+        fail(f"{dest} exists and is not a directory")
+    if dest.is_dir() and any(dest.iterdir()):
+        fail(f"{dest} exists and is not empty; use `copier update` for existing packages")
+    parent = dest.absolute().parent
+    if parent.exists() and not parent.is_dir():
+        fail(f"{parent} is not a directory")
+
+
+def _remove_partial(dest: Path, existed: bool) -> None:
+    """Leave nothing behind: a new destination goes, an empty one is emptied."""
+    if dest.is_symlink() or not dest.exists():
+        return
+    if not existed:
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    for child in dest.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 @app.command()
 def new(
     dest: Path = typer.Argument(..., metavar="DEST", help="Where to generate the package"),
@@ -138,16 +182,19 @@ def new(
     pretend: bool = typer.Option(False, "--pretend", help="Show what would be generated; write nothing"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (the hook's summary "
                                "included)"),
+    trust: bool = typer.Option(False, "--trust", help="Run a --template's Jinja extensions and tasks (its code)"),
 ) -> None:
     """Generate a service's operational package (wraps copier.run_copy)."""
     import contextlib
     import io
 
     import copier
+    from copier.errors import UnsafeTemplateError
 
     if blueprint is not None:
         data = [*data, f"blueprint={blueprint}"]
     answers = parse_data(data, data_file)
+    check_destination(dest)
     existed = dest.exists()
     if existed and not dest.is_dir():
         fail(f"{dest} exists and is not a directory")
@@ -161,6 +208,9 @@ def new(
     # Copier's per-file `create` lines are for a terminal: piped, one summary line instead.
     copier_quiet = quiet or not _is_tty(sys.stderr)
     chatter = io.StringIO()
+    # The installed template is this package's own code; any other source runs
+    # its extensions and tasks only when the user says so.
+    unsafe = trust or template is None
     try:
         with contextlib.ExitStack() as stack:
             if quiet:  # the backlog hook (a subprocess) then prints errors only; Copier tasks take
@@ -172,11 +222,17 @@ def new(
             warnings.simplefilter("ignore")  # dirty-template notes are noise here
             copier.run_copy(
                 source, str(dest), data=answers, vcs_ref=vcs_ref, defaults=defaults,
-                unsafe=True, quiet=copier_quiet, skip_tasks=skip_tasks, pretend=pretend,
+                unsafe=unsafe, quiet=copier_quiet, skip_tasks=skip_tasks, pretend=pretend,
             )
+    except KeyboardInterrupt:
+        _remove_partial(dest, existed)
+        fail(f"interrupted; {dest} was not written", code=130)
+    except UnsafeTemplateError:
+        _remove_partial(dest, existed)
+        fail(f"--template {template}: runs code (Jinja extensions, tasks); pass --trust only if you trust its source")
     except Exception as exc:  # noqa: BLE001 - we translate, then clean up
-        if not existed and dest.exists() and not pretend:
-            shutil.rmtree(dest, ignore_errors=True)
+        if not pretend:
+            _remove_partial(dest, existed)
         message = answer_error_message(exc)
         if message:
             fail(message)

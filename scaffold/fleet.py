@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import gitsafe
+
 STATUSES = ("updated", "up-to-date", "update-available", "conflict", "in-review", "dirty", "failed")
 BRANCH_PREFIX = "scaffold/update-"
 # Our commits carry the tree they committed: a commit is ours only while its tree is
@@ -101,7 +103,9 @@ def _checkout(entry: str, workdir: Path) -> Path:
     dest = workdir / name
     if not dest.exists():
         workdir.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(["git", "clone", "-q", entry, str(dest)], capture_output=True, text=True)
+        if gitsafe.url_or_path(entry) is None:
+            raise ValueError(f"not a repository URL: {entry[:80]!r}")
+        proc = subprocess.run(["git", "clone", "-q", "--", entry, str(dest)], capture_output=True, text=True)
         if proc.returncode:
             raise FleetError(f"git clone {entry}: {_last_line(proc.stderr)}")
         return dest
@@ -232,6 +236,8 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
         return RepoResult(entry, "failed", detail=f"checkout: {_one_line(exc)}")
     start_ref = start_branch = ""
     branch = ""
+    if vcs_ref is not None and gitsafe.revision(vcs_ref) is None:
+        return RepoResult(entry, "failed", detail=f"--vcs-ref must be a git tag or commit id; got {vcs_ref[:60]!r}")
     created = False
     existing: dict[str, str] = {}
     try:

@@ -3,7 +3,8 @@ each syncing k8s/overlays/<env> into the environment's namespace.
 
 k8s/base declares the Namespace itself (PSS labels, quota, limits), so the
 controllers never create one implicitly (CreateNamespace=false) and the Argo CD
-project allows exactly that one cluster-scoped kind.
+project allows exactly that one cluster-scoped kind, by name. Flux applies each
+overlay as a per-environment ServiceAccount bound to a namespaced Role.
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ def app_project(m: ServiceModel) -> Obj:
             "description": m.description,
             "sourceRepos": [repo_url(m)],
             "destinations": [{"server": IN_CLUSTER, "namespace": env.namespace} for env in m.environments],
-            # The base's Namespace is the only cluster-scoped object synced.
-            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+            # The base's Namespace is the only cluster-scoped object synced, and only by
+            # name: a repository writer cannot adopt or relabel any other namespace.
+            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace", "name": env.namespace}
+                                         for env in m.environments],
             "orphanedResources": {"warn": True},
         },
     }
@@ -119,6 +122,8 @@ def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
         "prune": True,
         "wait": True,
         "targetNamespace": env.namespace,
+        # Impersonated: a namespaced Role, not kustomize-controller's cluster-wide identity.
+        "serviceAccountName": deployer_name(m, env),
     }
     if env.previous:
         # Promotion order: an environment reconciles only after the previous one is Ready.
@@ -129,6 +134,58 @@ def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
         "metadata": {"name": app_name(m, env), "namespace": FLUX_NAMESPACE, "labels": _labels(m, env)},
         "spec": spec,
     }
+
+
+# -- Flux tenancy: each Kustomization applies as its own ServiceAccount ------------
+# What k8s/overlays/<env> holds, per API group (every blueprint, delivery and ingress
+# choice); the deployer may manage exactly these in its own namespace, nothing else.
+DEPLOYER_RESOURCES: dict[str, tuple[str, ...]] = {
+    "": ("configmaps", "limitranges", "resourcequotas", "serviceaccounts", "services"),
+    "apps": ("deployments",),
+    "argoproj.io": ("analysistemplates", "rollouts"),
+    "autoscaling": ("horizontalpodautoscalers",),
+    "batch": ("cronjobs",),
+    "external-secrets.io": ("externalsecrets",),
+    "gateway.networking.k8s.io": ("httproutes",),
+    "monitoring.coreos.com": ("podmonitors", "prometheusrules", "servicemonitors"),
+    "networking.k8s.io": ("ingresses", "networkpolicies"),
+    "policy": ("poddisruptionbudgets",),
+    "rbac.authorization.k8s.io": ("rolebindings", "roles"),
+}
+DEPLOYER_VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
+# The base's own Role grants `get` on its ConfigMap; RBAC lets the deployer create
+# that Role only because it holds the permission itself.
+
+
+def deployer_name(m: ServiceModel, env: Environment) -> str:
+    return f"{app_name(m, env)}-deployer"
+
+
+def flux_rbac(m: ServiceModel, env: Environment) -> list[Obj]:
+    """ServiceAccount (in flux-system, beside its Kustomization), a namespaced Role
+    over what the overlay holds, and get/patch on its own Namespace only
+    (resourceNames): pushing k8s/ can no longer apply anything cluster-wide."""
+    name, rbac = deployer_name(m, env), "rbac.authorization.k8s.io/v1"
+    labels = _labels(m, env)
+    subject = [{"kind": "ServiceAccount", "name": name, "namespace": FLUX_NAMESPACE}]
+    return [
+        # Bootstrap order: the Role and RoleBinding need the namespace; k8s/base owns its labels.
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": env.namespace, "labels": labels}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+         "metadata": {"name": name, "namespace": FLUX_NAMESPACE, "labels": labels}},
+        {"apiVersion": rbac, "kind": "Role", "metadata": {"name": name, "namespace": env.namespace, "labels": labels},
+         "rules": [{"apiGroups": [group], "resources": list(res), "verbs": list(DEPLOYER_VERBS)}
+                   for group, res in DEPLOYER_RESOURCES.items()]},
+        {"apiVersion": rbac, "kind": "RoleBinding",
+         "metadata": {"name": name, "namespace": env.namespace, "labels": labels},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}, "subjects": subject},
+        {"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": name, "labels": labels},
+         "rules": [{"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [env.namespace],
+                    "verbs": ["get", "patch", "update"]}]},
+        {"apiVersion": rbac, "kind": "ClusterRoleBinding", "metadata": {"name": name, "labels": labels},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+         "subjects": subject},
+    ]
 
 
 # -- files ----------------------------------------------------------------------
@@ -142,6 +199,7 @@ def files(m: ServiceModel) -> dict[str, list[Obj]]:
     else:
         out["gitrepository.yaml"] = [git_repository(m)]
         for env in m.environments:
+            out[f"rbac-{env.name}.yaml"] = flux_rbac(m, env)
             out[f"kustomization-{env.name}.yaml"] = [flux_kustomization(m, env)]
     return out
 

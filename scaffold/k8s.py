@@ -22,6 +22,11 @@ Obj = dict[str, Any]
 
 CONTAINER = "app"
 PORT_NAME = "http"
+METRICS_PORT_NAME = "metrics"  # the Service/container port the monitors scrape; no route points at it
+
+
+def metrics_port_name(m: ServiceModel) -> str:
+    return METRICS_PORT_NAME if m.metrics_port != m.port else PORT_NAME
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 MONITORING_NAMESPACE = "monitoring"
 DNS_NAMESPACE = "kube-system"
@@ -70,7 +75,9 @@ def env_hostname(m: ServiceModel, env: Environment) -> str:
     if env.production:
         return m.hostname
     host = f"{env.name}.{m.hostname}"
-    return host if len(host) <= 253 else m.hostname
+    if len(host) > 253:  # answers.py refuses this; never fall back to production's name
+        raise ValueError(f"hostname: {host[:60]}... is longer than 253 characters")
+    return host
 
 
 def gateway_namespace(m: ServiceModel) -> str | None:
@@ -276,6 +283,8 @@ def container(m: ServiceModel) -> Obj:
     }
     if m.blueprint != "cronjob":
         c["ports"] = [{"name": PORT_NAME, "containerPort": m.port, "protocol": "TCP"}]
+        if m.metrics_port != m.port:
+            c["ports"].append({"name": METRICS_PORT_NAME, "containerPort": m.metrics_port, "protocol": "TCP"})
         c["startupProbe"] = _probe("/healthz", periodSeconds=2, failureThreshold=30, timeoutSeconds=2)
         c["livenessProbe"] = _probe("/healthz", periodSeconds=10, failureThreshold=3, timeoutSeconds=2)
         c["readinessProbe"] = _probe("/readyz", periodSeconds=5, failureThreshold=2, timeoutSeconds=2)
@@ -357,7 +366,9 @@ def service(m: ServiceModel) -> Obj:
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(m),
             "spec": {"type": "ClusterIP", "selector": dict(m.selector_labels),
                      "ports": [{"name": PORT_NAME, "port": m.port, "targetPort": PORT_NAME, "protocol": "TCP",
-                                "appProtocol": "http"}]}}
+                                "appProtocol": "http"}]
+                     + ([{"name": METRICS_PORT_NAME, "port": m.metrics_port, "targetPort": METRICS_PORT_NAME,
+                          "protocol": "TCP", "appProtocol": "http"}] if m.metrics_port != m.port else [])}}
 
 
 def hpa_bounds(env: Environment) -> tuple[int, int]:

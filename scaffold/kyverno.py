@@ -75,11 +75,51 @@ def pss_restricted(m: ServiceModel) -> Obj:
     ])
 
 
+def signer_identity(m: ServiceModel) -> str:
+    """The one workflow identity that signs this service's images: ci.yml on the
+    default branch (what cd.yml's cosign verify also requires)."""
+    from . import workflows
+
+    return f"https://github.com/{m.github_repo}/.github/workflows/ci.yml@refs/heads/{workflows.DEFAULT_BRANCH}"
+
+
+def _attestor(m: ServiceModel) -> Obj:
+    from . import workflows
+
+    return {"entries": [{"keyless": {"subject": signer_identity(m), "issuer": workflows.OIDC_ISSUER,
+                                     "rekor": {"url": "https://rekor.sigstore.dev"}}}]}
+
+
+def verify_images_rule(m: ServiceModel) -> Obj:
+    """Admission checks the cosign signature and the passing-scan attestation
+    (ci.yml signs and attests only a digest whose Trivy scan passed)."""
+    from . import workflows
+
+    return {
+        "name": "verify-signature-and-scan",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "namespaces": [e.namespace for e in m.environments]}}]},
+        "verifyImages": [{
+            "imageReferences": [f"{m.image_registry}/*"],
+            "failureAction": "Enforce",
+            "type": "Cosign",
+            "mutateDigest": False,
+            "verifyDigest": True,
+            "required": True,
+            "attestors": [_attestor(m)],
+            "attestations": [{"type": workflows.VULN_PREDICATE_TYPE, "attestors": [_attestor(m)]}],
+        }],
+    }
+
+
 def images_by_digest(m: ServiceModel) -> Obj:
-    return _policy(m, "images-by-digest", "Images by digest",
-                   "Every container image is pinned by sha256 digest (CD promotes digests, never tags).", [
+    return _policy(m, "images-by-digest", "Images by digest, from the registry, signed by CI",
+                   "Every container image is pinned by sha256 digest (CD promotes digests, never tags), comes "
+                   f"from {m.image_registry}, and carries ci.yml's keyless signature and scan attestation.", [
         _rule(m, "image-digest", "Images must be referenced by digest (<image>@sha256:...).",
               {"spec": _containers({"image": "*@sha256:?*"})}),
+        _rule(m, "image-registry", f"Images must come from {m.image_registry}/.",
+              {"spec": _containers({"image": f"{m.image_registry}/*"})}),
+        verify_images_rule(m),
     ])
 
 

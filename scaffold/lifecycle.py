@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import gitsafe
 from .package import ANSWERS_FILE, PackageError, load_answers, parse_answers
 from .tasks import KEPT_SUFFIX
 
@@ -76,11 +77,16 @@ def read_answers(root: Path) -> dict[str, Any]:
     data = load_answers(path)
     if "_src_path" not in data or "_commit" not in data:
         raise PackageError(f"{path}: needs _src_path and _commit to compare against the template")
+    if gitsafe.revision(data["_commit"]) is None:
+        raise PackageError(f"{path}: _commit must be a git tag or commit id (letters, digits, '.', '_', '/', '-', "
+                           f"not starting with '-'); got {str(data['_commit'])[:60]!r}")
     return data
 
 
 def check_update(root: Path) -> UpdateInfo:
     from copier._main import get_update_data
+
+    read_answers(root)  # a hostile _commit never reaches Copier's git calls
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -301,10 +301,13 @@ class LiveRun:
             self.sink.start()
             self.sink_port = self.sink.port
             app_port, prom_port, am_port = free_port(), free_port(), free_port()
-            prom_cfg, am_cfg = self._write_configs(tmp, app_port, prom_port, am_port)
+            # A service serves /metrics on its own port (never routed); Prometheus scrapes that one.
+            scrape_port = free_port() if self.m.metrics_port != self.m.port else app_port
+            prom_cfg, am_cfg = self._write_configs(tmp, scrape_port, prom_port, am_port)
             env = {k: v for k, v in os.environ.items() if k != stacks.FAULT_ENV}
             env.update(self.app.env)
             env.update({stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(app_port),
+                        stacks.METRICS_PORT_ENV: str(scrape_port),
                         stacks.FAULT_ENV: str(self.options.fail_rate)})
             self.phase = "starting service"
             self._spawn("service", self.app.command, app_port, tmp, cwd=self.app.cwd, env=env,

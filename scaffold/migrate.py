@@ -36,9 +36,9 @@ def move(src: str, dst: str, root: Path = Path(".")) -> bool:
     if not source.exists() or target.exists():
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    in_git = subprocess.run(["git", "ls-files", "--error-unmatch", src], cwd=root, capture_output=True).returncode == 0
+    in_git = subprocess.run(["git", "ls-files", "--error-unmatch", "--", src], cwd=root, capture_output=True).returncode == 0
     if in_git:
-        subprocess.run(["git", "mv", src, dst], cwd=root, check=True, capture_output=True)
+        subprocess.run(["git", "mv", "--", src, dst], cwd=root, check=True, capture_output=True)
     else:
         shutil.move(str(source), str(target))
     return True

@@ -98,6 +98,15 @@ def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
     return DEFAULTS.get(name)
 
 
+def metrics_port(blueprint: str, port: int) -> int:
+    """A service serves /metrics on its own port, next to the app port, which the
+    HTTPRoute/Ingress never routes to (issue 16: /metrics was public). Workers have
+    no route and keep one port."""
+    if blueprint != "service":
+        return port
+    return port + 1 if port < 65535 else port - 1
+
+
 def derived_defaults(service_name: str, github_repo: str | None = None) -> dict[str, str]:
     """Defaults that depend on other answers (copier.yml renders the same)."""
     repo = github_repo or f"acme/{service_name}"
@@ -182,6 +191,9 @@ class ServiceModel:
     @classmethod
     def from_answers(cls, raw: Mapping[str, Any]) -> "ServiceModel":
         data = {k: v for k, v in raw.items() if not str(k).startswith("_")}
+        for k, v in data.items():  # before anything below walks a value (json.dumps, str())
+            if err := rules.bounded(v):
+                raise rules.AnswerError(str(k), err)
         merged = {**DEFAULTS, **data}
         for key in DERIVED_DEFAULTS:
             if key not in data:
@@ -365,7 +377,7 @@ def _build(key: str) -> ServiceModel:
         stack=a["stack"],
         with_app=a["with_app"],
         port=a["port"],
-        metrics_port=a["port"],  # /metrics is served on the app port
+        metrics_port=metrics_port(a["blueprint"], a["port"]),
         image_registry=a["image_registry"],
         k8s_version=a["k8s_version"],
         cloud=a["cloud"],

@@ -18,7 +18,7 @@ _SUFFIX = {
     "Gi": Decimal(2) ** 30,
     "Ti": Decimal(2) ** 40,
 }
-_QTY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_QTY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?", re.ASCII)
 # cpu: cores; memory: bytes. Bounds keep typos (1000Gi of RAM per pod) out.
 _BOUNDS = {"cpu": (Decimal("0.001"), Decimal(64)), "memory": (Decimal(2) ** 20, Decimal(2) ** 40)}
 
@@ -27,7 +27,7 @@ def parse(value: Any, kind: str) -> Decimal | None:
     """Return the quantity in base units (cores or bytes), or None when invalid."""
     if not isinstance(value, str | int) or isinstance(value, bool):
         return None
-    m = _QTY.match(str(value).strip())
+    m = _QTY.fullmatch(str(value))  # no strip: "100m\n" would reach the manifest as typed
     if not m:
         return None
     suffix = m.group(2) or ""

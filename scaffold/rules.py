@@ -177,10 +177,10 @@ def monitor_file(m: ServiceModel) -> str | None:
 
 
 def monitor(m: ServiceModel) -> dict[str, Any]:
-    """Scrape /metrics on the app port; job is set to the service name, which every rule selects on."""
-    from .k8s import PORT_NAME
+    """Scrape /metrics on the metrics port; job is set to the service name, which every rule selects on."""
+    from .k8s import metrics_port_name
 
-    endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": SCRAPE_INTERVAL, "scheme": "http",
+    endpoint = {"port": metrics_port_name(m), "path": "/metrics", "interval": SCRAPE_INTERVAL, "scheme": "http",
                 "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": m.name}]}
     spec: dict[str, Any] = {"selector": {"matchLabels": dict(m.selector_labels)}}
     if monitor_kind(m) == "ServiceMonitor":

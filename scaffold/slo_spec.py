@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .answers import DNS_LABEL, percent, show
+from .answers import DNS_LABEL, percent, printable, show
 
 WINDOW_PLACEHOLDER = "{{window}}"
-_QUERY_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f`]|\{%|\$\{\{")
+_QUERY_FORBIDDEN = re.compile(r"[^ -~]|`|\{%|\$\{\{", re.ASCII)  # printable ASCII only
+_PAIRS = {")": "(", "]": "[", "}": "{"}
 RESERVED = ("availability", "latency")
 MAX_EXTRA = 60
 
@@ -30,13 +31,42 @@ def check_query(q: Any) -> str | None:
     if not isinstance(q, str) or not 1 <= len(q) <= 500:
         return f"must be a PromQL string of 1-500 characters; got {show(q)}"
     if _QUERY_FORBIDDEN.search(q):
-        return f"must be one line of PromQL without control characters, backticks or template markers; got {show(q)}"
+        return f"must be one line of printable-ASCII PromQL without backticks or template markers; got {show(q)}"
     if q.count(WINDOW_PLACEHOLDER) < 1:
         return f"must use the {WINDOW_PLACEHOLDER} placeholder for the rate range; got {show(q)}"
     if q.replace(WINDOW_PLACEHOLDER, "").count("{{") or q.count("}}") != q.count(WINDOW_PLACEHOLDER):
         return f"may use no template marker but {WINDOW_PLACEHOLDER}; got {show(q)}"
-    if q.count("(") != q.count(")") or q.count("{") != q.count("}") or q.count("[") != q.count("]"):
-        return f"has unbalanced brackets; got {show(q)}"
+    if err := nesting_error(q.replace(WINDOW_PLACEHOLDER, "5m")):
+        return f"{err}; got {show(q)}"
+    return None
+
+
+def nesting_error(q: str) -> str | None:
+    """Brackets must nest and quotes must close, outside string literals: counting
+    them lets ``a}{b`` or ``"}"`` through. promtool parses the whole rule file
+    at validate time; this is the answer-time guard."""
+    stack: list[str] = []
+    quote = ""
+    escaped = False
+    for c in q:
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "([{":
+            stack.append(c)
+        elif c in ")]}":
+            if not stack or stack.pop() != _PAIRS[c]:
+                return f"has a {c!r} that closes nothing open"
+    if quote:
+        return f"has an unclosed {quote} string"
+    if stack:
+        return f"has an unclosed {stack[-1]!r}"
     return None
 
 
@@ -55,7 +85,7 @@ def check_extra_slos(value: Any) -> str | None:
         if unknown:
             return f"{where} has unknown keys {sorted(unknown)}; allowed: name, objective, error_query, total_query, latency_ms, description"
         name = item.get("name")
-        if not isinstance(name, str) or not DNS_LABEL.match(name) or not 2 <= len(name) <= 30:
+        if not isinstance(name, str) or not DNS_LABEL.fullmatch(name) or not 2 <= len(name) <= 30:
             return f"{where}.name must be a DNS-1123 label of 2-30 characters; got {show(name)}"
         if name in RESERVED or name in seen:
             return f"{where}.name {name!r} is reserved or used twice"
@@ -76,6 +106,7 @@ def check_extra_slos(value: Any) -> str | None:
             if isinstance(ms, bool) or not isinstance(ms, int) or not 1 <= ms <= 60000:
                 return f"{where}.latency_ms must be a whole number from 1 to 60000; got {show(ms)}"
         desc = item.get("description", "")
-        if not isinstance(desc, str) or len(desc) > 200 or _QUERY_FORBIDDEN.search(desc) or "{{" in desc:
+        if (not isinstance(desc, str) or len(desc) > 200 or not printable(desc) or "`" in desc
+                or any(mark in desc for mark in ("{{", "{%", "${{"))):
             return f"{where}.description must be one line of at most 200 characters; got {show(desc)}"
     return None

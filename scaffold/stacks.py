@@ -19,6 +19,7 @@ DOCKERFILE = "Dockerfile"
 SAMPLE_ROUTE = "/hello"
 FAULT_ENV = "SCAFFOLD_FAULT_RATE"  # test-only: share (0..1) of sample-route requests that fail with 500
 PORT_ENV = "PORT"
+METRICS_PORT_ENV = "METRICS_PORT"  # services: /metrics listens here, never on the routed app port
 HOST_ENV = "HOST"  # bind address; 0.0.0.0 in the container, 127.0.0.1 in tests and `scaffold try`
 UID, GID = RUN_AS_UID, RUN_AS_GID
 

@@ -35,10 +35,65 @@ def _is_undefined(value: Any) -> bool:
     return isinstance(value, Undefined)
 
 
+_MISSING = object()
+
+
+def _raw_answer(ctx: Context, field: str) -> Any:
+    """What the user passed for ``field`` (``-d``/``--data-file``/``data=``),
+    before Copier's cast: Copier turns ``8080.0`` into 8080, ``maybe`` into True
+    and a YAML ``12345`` into "12345", which ``scaffold new`` refuses."""
+    conf = ctx.get("_copier_conf")
+    try:
+        data = conf["data"] if conf is not None and not _is_undefined(conf) else None
+    except (KeyError, TypeError):
+        return _MISSING
+    if not isinstance(data, dict) or field not in data:
+        return _MISSING
+    return data[field]
+
+
 @pass_context
 def scaffold_check(ctx: Context, field: str) -> str:
-    """copier.yml ``validator:`` body: '' when valid, else the message."""
-    return rules.check(field, ctx.get(field), _answers(ctx))
+    """copier.yml ``validator:`` body: '' when valid, else the message. The raw
+    value the user typed is judged, typed as ``scaffold new`` types it."""
+    value = ctx.get(field)
+    raw = _raw_answer(ctx, field)
+    if raw is not _MISSING:
+        if err := rules.bounded(raw):
+            return f"{field}: {err}"
+        try:
+            value = rules.coerce(field, raw)
+        except rules.AnswerError as exc:
+            return str(exc)
+    return rules.check(field, value, _answers(ctx))
+
+
+def _refusal(field: str, message: str) -> Exception:
+    """An AnswerError that Copier's CLI also prints as one clean line."""
+    try:
+        from copier.errors import UserMessageError
+    except ImportError:  # pragma: no cover - Copier is how this module is loaded
+        return rules.AnswerError(field, message)
+    cls = type("AnswerRefused", (rules.AnswerError, UserMessageError), {"__str__": lambda self: self.args[0]})
+    exc = cls(field, message)
+    exc.message = exc.args[0]  # what Copier's CLI prints: "field: message"
+    return exc
+
+
+@pass_context
+def scaffold_data_guard(ctx: Context) -> bool:
+    """The first question's ``when:``: Copier renders it before it casts any
+    ``-d``/``--data-file`` answer, and its ``str`` cast of a YAML alias bomb
+    never returns. So every raw answer is size- and alias-checked here first."""
+    conf = ctx.get("_copier_conf")
+    try:
+        data = conf["data"] if conf is not None and not _is_undefined(conf) else None
+    except (KeyError, TypeError):
+        data = None
+    for field, value in (data or {}).items() if isinstance(data, dict) else ():
+        if err := rules.bounded(value):
+            raise _refusal(str(field)[:60], err)
+    return True
 
 
 @pass_context
@@ -90,6 +145,7 @@ def install(environment: Any) -> None:
     ``scaffold_blueprint``, ``sc``) and filters on a Jinja environment."""
     environment.globals.update(
         scaffold_check=scaffold_check,
+        scaffold_data_guard=scaffold_data_guard,
         scaffold_default=scaffold_default,
         scaffold_advanced=scaffold_advanced,
         scaffold_model=scaffold_model,

@@ -45,6 +45,11 @@ TOOLS = {
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 SARIF_SEVERITY = "HIGH,CRITICAL"
+# The scan result ci.yml attests (trivy --format cosign-vuln; cosign attest --type vuln),
+# so CD and admission can check that a digest passed the scan, not only that it is signed.
+VULN_REPORT = "trivy-vuln.json"
+VULN_ATTESTATION_TYPE = "vuln"
+VULN_PREDICATE_TYPE = "https://cosign.sigstore.dev/attestation/vuln/v1"
 
 
 # -- pins ---------------------------------------------------------------------
@@ -196,6 +201,18 @@ sarif = {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.
 json.dump(sarif, open("sast.sarif", "w"), indent=1)
 """
 
+# bandit and pip-audit with their whole closure pinned by hash, in a venv of their own
+# (not the app's environment pip-audit judges). The lock is scaffold/data/security-tools.txt.
+SECURITY_TOOLS_LOCK = ".github/requirements-security-tools.txt"
+_PY_TOOLS_VENV = ('python -m venv "$RUNNER_TEMP/sectools"\n'
+                  '"$RUNNER_TEMP/sectools/bin/python" -m pip install --disable-pip-version-check --require-hashes '
+                  f'-r "$GITHUB_WORKSPACE/{SECURITY_TOOLS_LOCK}"\n')
+
+
+def security_tools_lock() -> str:
+    return (Path(__file__).parent / "data" / "security-tools.txt").read_text()
+
+
 _DOTNET_ANALYZERS = "-p:EnableNETAnalyzers=true -p:AnalysisLevel=latest-recommended -warnaserror"
 
 STACKS: dict[str, Stack] = {
@@ -203,11 +220,11 @@ STACKS: dict[str, Stack] = {
         name="python", codeql_language="python", codeql_build_mode="none",
         build="python -m compileall -q -x '(^|/)[.]' .",
         sast_tool="bandit",
-        sast=(f"python -m pip install --disable-pip-version-check 'bandit[sarif]=={TOOLS['bandit']}'\n"
-              "bandit -r . -x ./tests --severity-level high --confidence-level medium -f sarif -o sast.sarif"),
+        sast=(_PY_TOOLS_VENV
+              + '"$RUNNER_TEMP/sectools/bin/bandit" -r . -x ./tests --severity-level high --confidence-level medium '
+              "-f sarif -o sast.sarif"),
         sca_tool="pip-audit",
-        sca=(f"python -m pip install --disable-pip-version-check 'pip-audit=={TOOLS['pip-audit']}'\n"
-             "pip-audit --strict --require-hashes -r requirements.txt"),
+        sca=_PY_TOOLS_VENV + '"$RUNNER_TEMP/sectools/bin/pip-audit" --strict --require-hashes -r requirements.txt',
     ),
     "node": Stack(
         name="node", codeql_language="javascript-typescript", codeql_build_mode="none",
@@ -330,9 +347,12 @@ def ci(m) -> dict[str, Any]:
         **{"if": "github.event_name == 'pull_request'", "needs": ["checks"]},
     )
     publish_env = {} if uses_ghcr(m) else {"environment": {"name": "registry"}}
+    digest = "${{ needs.publish.outputs.digest }}"
+    # Build and push by digest, unsigned: nothing deploys an unsigned digest (CD and
+    # the Kyverno policy verify the signature), and only a digest that passed the
+    # scan job is signed and attested (defect: signing used to run before the scan).
     publish = job(
-        "Build, push, sign and attest", {
-            "contents": "read", "packages": "write", "id-token": "write", "attestations": "write"},
+        "Build and push (unsigned until scanned)", {"contents": "read", "packages": "write"},
         [checkout(),
          step("Set up Buildx", uses_="docker/setup-buildx-action"),
          registry_login(m),
@@ -341,22 +361,7 @@ def ci(m) -> dict[str, Any]:
                      "tags": f"{m.image}:sha-${{{{ github.sha }}}}",
                      "cache-from": "type=gha", "cache-to": "type=gha,mode=max"}),
          step("Check the digest", id_="digest", env={"DIGEST": "${{ steps.build.outputs.digest }}"},
-              run=verify_digest_script() + 'echo "digest=$DIGEST" >> "$GITHUB_OUTPUT"'),
-         step("CycloneDX SBOM of the image", uses_="anchore/sbom-action",
-              with_={"image": f"{m.image}@${{{{ steps.digest.outputs.digest }}}}", "format": "cyclonedx-json",
-                     "output-file": "sbom.cdx.json", "upload-artifact": True}),
-         step("SLSA build provenance", uses_="actions/attest-build-provenance",
-              with_={"subject-name": m.image, "subject-digest": "${{ steps.digest.outputs.digest }}",
-                     "push-to-registry": True}),
-         step("Install cosign", uses_="sigstore/cosign-installer"),
-         step("Sign by digest and attest the SBOM (keyless)",
-              env={**image_env, "DIGEST": "${{ steps.digest.outputs.digest }}"},
-              run='cosign sign --yes "$IMAGE@$DIGEST"\n'
-                  'cosign attest --yes --type cyclonedx --predicate sbom.cdx.json "$IMAGE@$DIGEST"'),
-         step("Record the digest", env={**image_env, "DIGEST": "${{ steps.digest.outputs.digest }}"},
-              run='printf \'%s@%s\\n\' "$IMAGE" "$DIGEST" > image-digest.txt'),
-         step("Upload the digest artifact", uses_="actions/upload-artifact",
-              with_={"name": "image-digest", "path": "image-digest.txt", "if-no-files-found": "error"})],
+              run=verify_digest_script() + 'echo "digest=$DIGEST" >> "$GITHUB_OUTPUT"')],
         **{"if": ON_DEFAULT_BRANCH, "needs": ["checks"], **publish_env,
            "outputs": {"digest": "${{ steps.digest.outputs.digest }}"}},
     )
@@ -367,20 +372,49 @@ def ci(m) -> dict[str, Any]:
     scan = job(
         "Scan the pushed digest (trivy)", {"contents": "read", "packages": "read", "security-events": "write"},
         [step("Trivy: fail on high/critical", uses_="aquasecurity/trivy-action", env=trivy_env,
-              with_={"image-ref": f"{m.image}@${{{{ needs.publish.outputs.digest }}}}", "format": "sarif",
+              with_={"image-ref": f"{m.image}@{digest}", "format": "cosign-vuln",
+                     "output": VULN_REPORT, "severity": SARIF_SEVERITY, "ignore-unfixed": True,
+                     "exit-code": "1"}),
+         step("Keep the passing scan for its attestation", uses_="actions/upload-artifact",
+              with_={"name": "trivy-vuln", "path": VULN_REPORT, "if-no-files-found": "error"}),
+         step("Trivy SARIF for code scanning", uses_="aquasecurity/trivy-action", env=trivy_env,
+              if_="${{ !cancelled() }}",
+              with_={"image-ref": f"{m.image}@{digest}", "format": "sarif",
                      "output": "trivy-image.sarif", "severity": SARIF_SEVERITY, "ignore-unfixed": True,
-                     "limit-severities-for-sarif": True, "exit-code": "1"}),
+                     "limit-severities-for-sarif": True, "exit-code": "0"}),
          upload_sarif("trivy-image.sarif", "trivy-image")],
         **{"needs": ["publish"], **scan_env},
     )
+    sign = job(
+        "Sign and attest the scanned digest", {
+            "contents": "read", "packages": "write", "id-token": "write", "attestations": "write"},
+        [registry_login(m),
+         step("Fetch the passing scan", uses_="actions/download-artifact", with_={"name": "trivy-vuln"}),
+         step("CycloneDX SBOM of the image", uses_="anchore/sbom-action",
+              with_={"image": f"{m.image}@{digest}", "format": "cyclonedx-json",
+                     "output-file": "sbom.cdx.json", "upload-artifact": True}),
+         step("SLSA build provenance", uses_="actions/attest-build-provenance",
+              with_={"subject-name": m.image, "subject-digest": digest, "push-to-registry": True}),
+         step("Install cosign", uses_="sigstore/cosign-installer"),
+         step("Sign by digest, attest the SBOM and the scan (keyless)",
+              env={**image_env, "DIGEST": digest},
+              run='cosign sign --yes "$IMAGE@$DIGEST"\n'
+                  'cosign attest --yes --type cyclonedx --predicate sbom.cdx.json "$IMAGE@$DIGEST"\n'
+                  f'cosign attest --yes --type {VULN_ATTESTATION_TYPE} --predicate {VULN_REPORT} "$IMAGE@$DIGEST"'),
+         step("Record the digest", env={**image_env, "DIGEST": digest},
+              run='printf \'%s@%s\\n\' "$IMAGE" "$DIGEST" > image-digest.txt'),
+         step("Upload the digest artifact", uses_="actions/upload-artifact",
+              with_={"name": "image-digest", "path": "image-digest.txt", "if-no-files-found": "error"})],
+        **{"needs": ["publish", "scan"], **publish_env},
+    )
     deploy = {
         "name": "Promote",
-        "needs": ["publish", "scan"],
+        "needs": ["publish", "scan", "sign"],
         "permissions": documented(cd_permissions(m)),
         "uses": "./.github/workflows/cd.yml",
         "with": {"digest": "${{ needs.publish.outputs.digest }}"},
     }
-    jobs = {"checks": checks, "image": pr_build, "publish": publish, "scan": scan, "deploy": deploy}
+    jobs = {"checks": checks, "image": pr_build, "publish": publish, "scan": scan, "sign": sign, "deploy": deploy}
     jobs["terraform"] = terraform_job(m)
     return header(
         "CI", {"pull_request": {"branches": [DEFAULT_BRANCH]}, "push": {"branches": [DEFAULT_BRANCH]},
@@ -559,9 +593,13 @@ def deploy_job(m, env) -> dict[str, Any]:
                 'cosign verify-attestation --type cyclonedx --certificate-identity "$identity" '
                 '--certificate-oidc-issuer "$ISSUER" "$IMAGE@$DIGEST" > /dev/null'),
         step("Verify the build provenance", env={
-            "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "GH_TOKEN": "${{ github.token }}"},
+            "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "GH_TOKEN": "${{ github.token }}",
+            "ISSUER": OIDC_ISSUER},
+            # the exact signer: ci.yml on the default branch (not any ref, not a fork's workflow)
             run='gh attestation verify "oci://$IMAGE@$DIGEST" --repo "$GITHUB_REPOSITORY" '
-                '--signer-workflow "$GITHUB_REPOSITORY/.github/workflows/ci.yml"'),
+                '--cert-identity "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/.github/workflows/ci.yml@refs/heads/'
+                + DEFAULT_BRANCH + '" --cert-oidc-issuer "$ISSUER" --source-ref "refs/heads/' + DEFAULT_BRANCH
+                + '" --deny-self-hosted-runners'),
         step("Commit the digest to the overlay (GitOps)", id_="gitops", env={**venv, **git_env},
              run=_gitops_script()),
         step("Set up kubectl", uses_="Azure/setup-kubectl"),

@@ -140,6 +140,38 @@ def load(text: str) -> Any:
     return _yaml("safe").load(text)
 
 
+class UnsafeAnswers(ValueError):
+    """Answers YAML that uses anchors, aliases or merge keys, or is too big."""
+
+
+MAX_ANSWERS_BYTES = 1024 * 1024  # the 50-SLO answers file is ~20 KB
+
+
+def load_answers(text: str) -> Any:
+    """Answers YAML: plain data only. Anchors, aliases and merge keys are refused
+    before anything is built (a 321-byte alias bomb expands to gigabytes when a
+    value is walked), and so is a document over MAX_ANSWERS_BYTES."""
+    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent,
+                                     ScalarEvent)
+
+    if len(text) > MAX_ANSWERS_BYTES:
+        raise UnsafeAnswers(f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB")
+    frames: list[list[bool]] = []  # per open collection: [is_mapping, next node is a key]
+    for event in _yaml("safe").parse(text):
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            raise UnsafeAnswers("must not use YAML anchors or aliases (&name, *name)")
+        if isinstance(event, (ScalarEvent, CollectionStartEvent)):
+            if frames and frames[-1][0]:
+                if frames[-1][1] and isinstance(event, ScalarEvent) and event.value == "<<" and not event.style:
+                    raise UnsafeAnswers("must not use YAML merge keys (<<)")
+                frames[-1][1] = not frames[-1][1]
+            if isinstance(event, CollectionStartEvent):
+                frames.append([isinstance(event, MappingStartEvent), True])
+        elif isinstance(event, CollectionEndEvent):
+            frames.pop()
+    return load(text)
+
+
 def load_all(text: str) -> list[Any]:
     return [d for d in _yaml("safe").load_all(text) if d is not None]
 

@@ -50,14 +50,16 @@ def get(url: str) -> tuple[int, str]:
 @contextlib.contextmanager
 def running_app(app_dir: Path, fault: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start main.py on 127.0.0.1; always stopped (SIGTERM, then kill) on the way out."""
-    port = free_port()
-    env = {**os.environ, stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(port)}
+    port, metrics_port = free_port(), free_port()
+    env = {**os.environ, stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(port),
+           stacks.METRICS_PORT_ENV: str(metrics_port)}
     env.pop(stacks.FAULT_ENV, None)
     if fault is not None:
         env[stacks.FAULT_ENV] = fault
     proc = subprocess.Popen([sys.executable, "main.py"], cwd=app_dir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
+    METRICS_BASE[base] = f"http://127.0.0.1:{metrics_port}"
     try:
         deadline = time.monotonic() + READY_DEADLINE_S
         for _ in range(READY_TRIES):
@@ -84,8 +86,11 @@ def running_app(app_dir: Path, fault: str | None = None) -> Iterator[tuple[str, 
     assert proc.returncode is not None
 
 
+METRICS_BASE: dict[str, str] = {}  # app base URL -> its metrics port's base URL (issue 16)
+
+
 def scrape(base: str) -> list:
-    status, body = get(base + "/metrics")
+    status, body = get(METRICS_BASE.get(base, base) + "/metrics")
     assert status == 200
     return [s for fam in text_string_to_metric_families(body) for s in fam.samples]
 
@@ -183,3 +188,11 @@ def test_sigterm_fails_readiness_and_exits_cleanly(pkg: Path) -> None:
         logs = proc.stdout.read() if proc.stdout else ""
     events = [json.loads(line)["msg"] for line in logs.splitlines()]  # every log line is JSON
     assert events[0] == "listening" and events[-2:] == ["shutting down", "stopped"]
+
+
+def test_metrics_are_not_served_on_the_routed_port(pkg: Path) -> None:
+    """Issue 16: the HTTPRoute/Ingress send / to the app port; /metrics must not be there."""
+    with running_app(pkg / stacks.APP_DIR) as (base, _):
+        assert get(base + "/metrics")[0] == 404
+        assert get(METRICS_BASE[base] + "/metrics")[0] == 200
+        assert get(METRICS_BASE[base] + "/hello")[0] == 404

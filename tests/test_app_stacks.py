@@ -192,10 +192,12 @@ def test_node_unit_tests_pass(render, blueprint: str) -> None:
 def node_process(app: Path, entry: str, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start a node skeleton on 127.0.0.1 and wait until /readyz answers 200; always stopped."""
     node = require_tool("node")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     proc = subprocess.Popen([node, entry], cwd=app, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=node_env(node, **{stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(port)}, **env))
+                            env=node_env(node, **{stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(port),
+                                                  stacks.METRICS_PORT_ENV: str(metrics_port)}, **env))
     base = f"http://127.0.0.1:{port}"
+    METRICS_BASE[base] = f"http://127.0.0.1:{metrics_port}"
     try:
         ready = False
         deadline = time.monotonic() + READY_DEADLINE_S
@@ -218,8 +220,11 @@ def node_process(app: Path, entry: str, **env: str) -> Iterator[tuple[str, subpr
             proc.stdout.close()
 
 
-def scrape(base: str) -> list:
-    status, body = get(base + "/metrics")
+METRICS_BASE: dict[str, str] = {}  # app base URL -> its metrics port (services; workers keep one port)
+
+
+def scrape(base: str, *, metrics_port: bool = False) -> list:
+    status, body = get((METRICS_BASE[base] if metrics_port else base) + "/metrics")
     assert status == 200
     return [s for fam in text_string_to_metric_families(body) for s in fam.samples]
 
@@ -239,7 +244,8 @@ def test_node_service_runs_and_serves_the_slo_series(render) -> None:
     model = Package.load(pkg).model
     with node_process(pkg / stacks.APP_DIR, stacks.entry_source(model), **{stacks.FAULT_ENV: "1"}) as (base, proc):
         assert [get(base + stacks.SAMPLE_ROUTE)[0] for _ in range(3)] == [500] * 3
-        samples = scrape(base)
+        assert get(base + "/metrics")[0] == 404  # issue 16: never on the routed port
+        samples = scrape(base, metrics_port=True)
         assert any(s.name == "http_requests_total" and s.value == 3
                    and s.labels == {"code": "500", "method": "GET", "route": stacks.SAMPLE_ROUTE} for s in samples)
         assert any(s.name == "http_request_duration_seconds_bucket" and s.labels.get("le") == model.latency_le

@@ -116,7 +116,7 @@ def test_copier_refuses_and_writes_nothing(field, data, template_repo, tmp_path)
 @pytest.mark.parametrize("field,data", CASES, ids=IDS)
 def test_scaffold_new_refuses_with_one_clean_line(field, data, template_repo, tmp_path):
     dest = tmp_path / "payments-api"
-    args = ["new", str(dest), "--template", str(template_repo), "--vcs-ref", "v1.0.0", "--defaults", "-q"]
+    args = ["new", str(dest), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0", "--defaults", "-q"]
     for key, value in data.items():
         args += ["--data", f"{key}={value}"]
     result = CliRunner().invoke(app, args)
@@ -142,7 +142,7 @@ def test_data_file_is_checked_too(template_repo, tmp_path):
     answers = tmp_path / "answers.yml"
     answers.write_text("service_name: payments-api\nreplicas_min: 9\nreplicas_max: 3\n")
     dest = tmp_path / "out"
-    result = CliRunner().invoke(app, ["new", str(dest), "--template", str(template_repo), "--defaults",
+    result = CliRunner().invoke(app, ["new", str(dest), "--template", str(template_repo), "--trust", "--defaults",
                                       "--data-file", str(answers)])
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: replicas_max: must be at least replicas_min (9)")
@@ -150,7 +150,7 @@ def test_data_file_is_checked_too(template_repo, tmp_path):
 
 
 def test_unknown_answer_is_refused(template_repo, tmp_path):
-    result = CliRunner().invoke(app, ["new", str(tmp_path / "x"), "--template", str(template_repo),
+    result = CliRunner().invoke(app, ["new", str(tmp_path / "x"), "--template", str(template_repo), "--trust",
                                       "--defaults", "--data", "servce_name=typo"])
     assert result.exit_code == 2
     assert "unknown answer 'servce_name'" in result.output

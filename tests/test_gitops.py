@@ -74,8 +74,9 @@ def test_argocd_project_fences_repo_and_namespaces(render):
     assert project["spec"]["sourceRepos"] == [f"https://github.com/{model.github_repo}.git"]
     assert sorted(d["namespace"] for d in project["spec"]["destinations"]) == sorted(
         e.namespace for e in model.environments)
-    # the only cluster-scoped kind the base ships
-    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    # the only cluster-scoped kind the base ships, and only the service's own namespaces (issue 16)
+    assert project["spec"]["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace", "name": e.namespace} for e in model.environments]
 
 
 def test_flux_source_points_at_repo(render):

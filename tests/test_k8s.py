@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from scaffold import k8s, pss, tools
+from scaffold.answers import AnswerError
 from scaffold.model import RUN_AS_UID, ServiceModel
 from scaffold.package import Package
 from scaffold.validate import run_all
@@ -260,7 +261,10 @@ def test_quota_covers_rollout_headroom():
 
 def test_env_hostname_never_exceeds_dns_limit():
     host = ".".join(["a" * 60] * 4)  # 243 chars
-    m = ServiceModel.from_answers({"service_name": "payments-api", "hostname": host,
+    # issue 16: staging/dev must never fall back to production's name on the shared Gateway
+    with pytest.raises(AnswerError, match="must leave room for the environment prefix"):
+        ServiceModel.from_answers({"service_name": "payments-api", "hostname": host,
                                    "environments": ["development", "prod"]})
-    assert k8s.env_hostname(m, m.environments[0]) == host
+    m = ServiceModel.from_answers({"service_name": "payments-api", "hostname": host, "environments": ["qa", "prod"]})
+    assert k8s.env_hostname(m, m.environments[0]) == f"qa.{host}" and len(f"qa.{host}") <= 253
     assert k8s.env_hostname(m, m.environments[1]) == host

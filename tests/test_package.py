@@ -69,7 +69,7 @@ def test_copier_cli_copy_validates(blueprint, template_repo, tmp_path):
 @pytest.mark.parametrize("blueprint", BLUEPRINTS)
 def test_scaffold_new_matches_copier_copy(blueprint, template_repo, tmp_path):
     a, b = tmp_path / "a" / "svc-one", tmp_path / "b" / "svc-one"
-    result = CliRunner().invoke(app, ["new", str(a), "--template", str(template_repo), "--vcs-ref", "v1.0.0",
+    result = CliRunner().invoke(app, ["new", str(a), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0",
                                       "--defaults", "-q", "--blueprint", blueprint])
     assert result.exit_code == 0, result.output
     copier.run_copy(str(template_repo), str(b), data={"blueprint": blueprint}, defaults=True, unsafe=True,

@@ -42,6 +42,24 @@ def app_name(m: ServiceModel, env: Environment) -> str:
     return f"{m.name}-{env.name}"
 
 
+DEPLOY_BRANCH_PREFIX = "deploy/"
+
+
+def deploy_branch(env: Environment) -> str:
+    """The branch an environment's controller follows. CD alone writes it: the commit
+    CI built plus the digest pin; main stays protected and is never pushed by CD."""
+    return f"{DEPLOY_BRANCH_PREFIX}{env.name}"
+
+
+def deploy_branch_pattern() -> str:
+    return DEPLOY_BRANCH_PREFIX + "*"
+
+
+def source_name(m: ServiceModel, env: Environment) -> str:
+    """Flux: one GitRepository per environment, as each follows its own deploy branch."""
+    return app_name(m, env)
+
+
 def _labels(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
     labels = {"app.kubernetes.io/name": m.name, "app.kubernetes.io/part-of": m.name,
               "scaffold.dev/team": m.team}
@@ -81,7 +99,7 @@ def application(m: ServiceModel, env: Environment) -> Obj:
         },
         "spec": {
             "project": m.name,
-            "source": {"repoURL": repo_url(m), "targetRevision": BRANCH, "path": overlay_path(env)},
+            "source": {"repoURL": repo_url(m), "targetRevision": deploy_branch(env), "path": overlay_path(env)},
             "destination": {"server": IN_CLUSTER, "namespace": env.namespace},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
@@ -94,15 +112,16 @@ def application(m: ServiceModel, env: Environment) -> Obj:
 
 
 # -- Flux -----------------------------------------------------------------------
-def git_repository(m: ServiceModel) -> Obj:
+def git_repository(m: ServiceModel, env: Environment | None = None) -> Obj:
+    env = env or m.production
     return {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
-        "metadata": {"name": m.name, "namespace": FLUX_NAMESPACE, "labels": _labels(m)},
+        "metadata": {"name": source_name(m, env), "namespace": FLUX_NAMESPACE, "labels": _labels(m, env)},
         "spec": {
             "interval": SOURCE_INTERVAL,
             "url": repo_url(m),
-            "ref": {"branch": BRANCH},
+            "ref": {"branch": deploy_branch(env)},
             # Only what the Kustomizations read: smaller artifacts, fewer spurious revisions.
             "ignore": "/*\n!/k8s/\n",
         },
@@ -114,15 +133,14 @@ def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
         "interval": FLUX_INTERVAL,
         "retryInterval": FLUX_RETRY_INTERVAL,
         "timeout": FLUX_TIMEOUT,
-        "sourceRef": {"kind": "GitRepository", "name": m.name},
+        "sourceRef": {"kind": "GitRepository", "name": source_name(m, env)},
         "path": f"./{overlay_path(env)}",
         "prune": True,
         "wait": True,
         "targetNamespace": env.namespace,
     }
-    if env.previous:
-        # Promotion order: an environment reconciles only after the previous one is Ready.
-        spec["dependsOn"] = [{"name": f"{m.name}-{env.previous}"}]
+    # No dependsOn on the previous environment: CD orders promotion (deploy jobs `needs`),
+    # and a broken dev must never freeze prod's reconciles, a revert during an incident included.
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
@@ -140,7 +158,7 @@ def files(m: ServiceModel) -> dict[str, list[Obj]]:
         for env in m.environments:
             out[f"application-{env.name}.yaml"] = [application(m, env)]
     else:
-        out["gitrepository.yaml"] = [git_repository(m)]
+        out["gitrepository.yaml"] = [git_repository(m, env) for env in m.environments]
         for env in m.environments:
             out[f"kustomization-{env.name}.yaml"] = [flux_kustomization(m, env)]
     return out

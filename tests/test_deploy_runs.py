@@ -1,0 +1,82 @@
+"""The deploy job's own scripts, run against stubbed CLIs that play a cluster
+(tests/deploy_sim): for Argo CD and Flux, canary and rolling.
+
+- a healthy release ends green after the Rollout's whole plan, with no rollback;
+- a release whose analysis fails is rolled back (the deploy branch returns to its
+  previous tip, the Rollout is aborted);
+- a release with no traffic yet (a quiet dev, no series) is not aborted;
+- the first deploy (no deploy branch yet, no stable ReplicaSet) ends green;
+- without cluster credentials nothing is pushed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deploy_sim import NEW_DIGEST, OLD_DIGEST, run_job
+
+pytestmark = pytest.mark.slow
+
+VARIANTS = [("argocd", "canary"), ("argocd", "rolling"), ("flux", "canary"), ("flux", "rolling")]
+HEALTHY = {"prometheus_result": [0.0]}
+FAILING = {"prometheus_result": [0.3]}
+NO_TRAFFIC = {"prometheus_result": []}
+
+
+@pytest.fixture(scope="module")
+def packages(render):
+    return {v: render(gitops=v[0], delivery=v[1], skip_tasks=True) for v in VARIANTS}
+
+
+def _plan_seconds(run) -> int:
+    from tests.deploy_sim.stub import STEP_READY, duration
+
+    total = 0
+    for st in run.state["steps"]:
+        total += duration(st["pause"]["duration"]) if "pause" in st else STEP_READY if "setWeight" in st else 300
+    return total
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=["-".join(v) for v in VARIANTS])
+def test_healthy_release_ends_green_without_rollback(packages, variant, tmp_path):
+    run = run_job(packages[variant], "deploy-dev", tmp_path, scenario=HEALTHY)
+    assert run.green, run.log
+    assert not run.ran("Roll back")
+    assert run.state["abort_patches"] == 0
+    assert run.state["remote"]["deploy/dev"] == run.state["pushes"][-1]["sha"]
+    assert run.state["commits"][run.state["remote"]["deploy/dev"]] == NEW_DIGEST
+    assert len(run.state["pushes"]) == 1  # the deploy commit only, no revert
+    if variant[1] == "canary":
+        # the wait lasted the whole plan: it did not call a paused canary done, nor give up on it
+        assert run.state["clock"] >= _plan_seconds(run)
+
+
+@pytest.mark.parametrize("gitops", ["argocd", "flux"])
+def test_failing_analysis_is_rolled_back(packages, gitops, tmp_path):
+    run = run_job(packages[(gitops, "canary")], "deploy-dev", tmp_path, scenario=FAILING)
+    assert not run.green
+    assert run.ran("Roll back"), run.log
+    assert dict(run.steps)["Roll back"] == 0, run.log
+    assert run.state["abort_patches"] == 1
+    assert run.state["commits"][run.state["remote"]["deploy/dev"]] == OLD_DIGEST  # branch restored
+
+
+@pytest.mark.parametrize("gitops", ["argocd", "flux"])
+def test_no_traffic_is_not_aborted(packages, gitops, tmp_path):
+    run = run_job(packages[(gitops, "canary")], "deploy-dev", tmp_path, scenario=NO_TRAFFIC)
+    assert run.green, run.log
+    assert not run.ran("Roll back")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=["-".join(v) for v in VARIANTS])
+def test_first_deploy_ends_green(packages, variant, tmp_path):
+    run = run_job(packages[variant], "deploy-dev", tmp_path, scenario={**NO_TRAFFIC, "first_deploy": True})
+    assert run.green, run.log
+    assert run.state["commits"][run.state["remote"]["deploy/dev"]] == NEW_DIGEST
+
+
+def test_missing_kubeconfig_pushes_nothing(packages, tmp_path):
+    run = run_job(packages[("argocd", "canary")], "deploy-dev", tmp_path, scenario=HEALTHY, secrets={})
+    assert not run.green
+    assert run.state["pushes"] == [], run.log
+    assert not run.ran("Roll back")

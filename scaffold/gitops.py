@@ -149,6 +149,56 @@ def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
     }
 
 
+# -- resilience/ (Velero schedules, Chaos Mesh experiments, Kyverno policies) ---------
+RESILIENCE_PATH = "resilience"
+VELERO_NAMESPACE = "velero"
+
+
+def resilience_name(m: ServiceModel) -> str:
+    return f"{m.name}-resilience"
+
+
+def resilience_application(m: ServiceModel) -> Obj:
+    """resilience/ follows main (reviewed like code): no image, nothing to promote."""
+    app = application(m, m.production)
+    app["metadata"]["name"] = resilience_name(m)
+    app["metadata"]["labels"] = _labels(m)
+    app["spec"]["project"] = resilience_name(m)
+    app["spec"]["source"] = {"repoURL": repo_url(m), "targetRevision": BRANCH, "path": RESILIENCE_PATH,
+                             "directory": {"include": "*.yaml"}}
+    app["spec"]["destination"] = {"server": IN_CLUSTER}
+    return app
+
+
+def resilience_project(m: ServiceModel) -> Obj:
+    """Its own project: Kyverno ClusterPolicies are cluster-scoped, the service's project stays fenced."""
+    namespaces = [VELERO_NAMESPACE, *(env.namespace for env in m.environments)]
+    return {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+        "metadata": {"name": resilience_name(m), "namespace": ARGOCD_NAMESPACE, "labels": _labels(m)},
+        "spec": {"description": f"{m.name}: backups, chaos experiments and admission policies",
+                 "sourceRepos": [repo_url(m)],
+                 "destinations": [{"server": IN_CLUSTER, "namespace": ns} for ns in namespaces],
+                 "clusterResourceWhitelist": [{"group": "kyverno.io", "kind": "ClusterPolicy"}],
+                 "orphanedResources": {"warn": True}},
+    }
+
+
+def resilience_flux(m: ServiceModel) -> list[Obj]:
+    src = git_repository(m, m.production)
+    src["metadata"]["name"] = resilience_name(m)
+    src["metadata"]["labels"] = _labels(m)
+    src["spec"]["ref"] = {"branch": BRANCH}
+    src["spec"]["ignore"] = f"/*\n!/{RESILIENCE_PATH}/\n{RESILIENCE_PATH}/*.md\n"
+    ks = flux_kustomization(m, m.production)
+    ks["metadata"]["name"] = resilience_name(m)
+    ks["metadata"]["labels"] = _labels(m)
+    ks["spec"]["sourceRef"] = {"kind": "GitRepository", "name": resilience_name(m)}
+    ks["spec"]["path"] = f"./{RESILIENCE_PATH}"
+    ks["spec"].pop("targetNamespace", None)
+    return [src, ks]
+
+
 # -- files ----------------------------------------------------------------------
 def files(m: ServiceModel) -> dict[str, list[Obj]]:
     """gitops/<file> -> objects. A kustomization.yaml lists them (app-of-apps)."""
@@ -157,10 +207,12 @@ def files(m: ServiceModel) -> dict[str, list[Obj]]:
         out["appproject.yaml"] = [app_project(m)]
         for env in m.environments:
             out[f"application-{env.name}.yaml"] = [application(m, env)]
+        out["resilience.yaml"] = [resilience_project(m), resilience_application(m)]
     else:
         out["gitrepository.yaml"] = [git_repository(m, env) for env in m.environments]
         for env in m.environments:
             out[f"kustomization-{env.name}.yaml"] = [flux_kustomization(m, env)]
+        out["resilience.yaml"] = resilience_flux(m)
     return out
 
 

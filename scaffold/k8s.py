@@ -61,7 +61,11 @@ def secret_store(m: ServiceModel) -> str:
 
 
 def secret_key(m: ServiceModel, env: Environment) -> str:
-    """Path of the service's secrets in the cloud secret manager, per environment."""
+    """Name of the service's secret in the cloud secret manager, per environment, in
+    that provider's own format: GCP secret IDs and Azure Key Vault names take no '/'
+    (ESO's Key Vault provider reads 'a/b' as object type 'a')."""
+    if m.cloud in ("gcp", "azure"):
+        return f"{m.team}-{m.name}-{env.name}"
     return f"{m.team}/{m.name}/{env.name}"
 
 
@@ -203,8 +207,21 @@ def limit_range(m: ServiceModel) -> Obj:
             "spec": limit_range_spec(m.production.resources)}
 
 
+def identity_binding(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
+    """Workload identity: the annotation naming the identity Terraform creates."""
+    from . import terraform
+
+    return terraform.identity_binding(m, env or m.production)
+
+
+AZURE_WI_LABEL = "azure.workload.identity/use"  # the webhook injects the federated token into these pods
+
+
 def service_account(m: ServiceModel) -> Obj:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(m),
+    meta = _meta(m)
+    if binding := identity_binding(m):
+        meta["annotations"] = binding
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta,
             "automountServiceAccountToken": False}
 
 
@@ -316,7 +333,10 @@ def pod_spec(m: ServiceModel) -> Obj:
 
 def pod_template(m: ServiceModel) -> Obj:
     """The pod template every workload (Deployment, CronJob, Rollout) embeds."""
-    return {"metadata": {"labels": dict(m.labels)}, "spec": pod_spec(m)}
+    labels = dict(m.labels)
+    if m.cloud == "azure":
+        labels[AZURE_WI_LABEL] = "true"
+    return {"metadata": {"labels": labels}, "spec": pod_spec(m)}
 
 
 def deployment(m: ServiceModel) -> Obj:
@@ -416,10 +436,43 @@ def network_policies(m: ServiceModel) -> list[Obj]:
                        "policyTypes": ["Ingress", "Egress"] if ingress else ["Egress"]}
     if ingress:
         allow_spec["ingress"] = ingress
-    allow_spec["egress"] = [dns]
+    allow_spec["egress"] = [dns, *identity_egress(m)]
     allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(m),
              "spec": allow_spec}
-    return [deny, allow]
+    out = [deny, allow]
+    if m.has_route and m.ingress == "ingress":
+        # cert-manager's HTTP-01 solver pod runs in this namespace: default-deny would
+        # keep the ingress controller from reaching it, and the certificate never issues.
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": _meta(m, f"{m.name}-acme-solver"),
+                    "spec": {"podSelector": {"matchLabels": dict(CERT_MANAGER_SOLVER)}, "policyTypes": ["Ingress"],
+                             "ingress": [{"from": [_from_namespace(INGRESS_NAMESPACE)],
+                                          "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}]}]}})
+    return out
+
+
+ACME_SOLVER_PORT = 8089
+
+
+# Workload identity needs the cloud's token endpoints: STS (AWS), the GKE metadata
+# server (169.254.169.254:80, 988 on Dataplane V2 nodes) and Entra ID (AAD) over 443.
+# NetworkPolicy cannot name hosts, so 443 is open to public addresses only.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+METADATA_IP = "169.254.169.254/32"
+
+
+def identity_egress(m: ServiceModel) -> list[Obj]:
+    if m.cloud == "none":
+        return []
+    rules = [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+              "ports": [{"protocol": "TCP", "port": 443}]}]
+    if m.cloud == "gcp":
+        rules.append({"to": [{"ipBlock": {"cidr": METADATA_IP}}],
+                      "ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 988}]})
+    return rules
+
+
+CERT_MANAGER_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
 
 
 def http_route(m: ServiceModel) -> Obj:
@@ -496,6 +549,10 @@ def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
         _patch({"kind": "ExternalSecret", "name": m.name},
                [{"op": "replace", "path": "/spec/dataFrom/0/extract/key", "value": secret_key(m, env)}]),
     ]
+    if binding := identity_binding(m, env):
+        patches.append(_patch({"kind": "ServiceAccount", "name": m.name}, [
+            {"op": "replace", "path": "/metadata/annotations/" + k.replace("~", "~0").replace("/", "~1"), "value": v}
+            for k, v in binding.items()]))
     if "hpa.yaml" in files:
         lo, hi = hpa_bounds(env)
         patches.append(_patch({"kind": "HorizontalPodAutoscaler", "name": m.name},

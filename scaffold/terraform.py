@@ -119,7 +119,8 @@ def tfvars(m: ServiceModel, env: Environment) -> dict[str, Any]:
         values = {"service_name": m.name, "environment": env.name, **values, **cloud_values(m, env)}
         values["service_account"] = m.name
         values["identity_name"] = identity_name(m, env)
-        values["create_registry"] = env.production  # one registry; promotion is by digest
+        # One registry (promotion is by digest), and only when CI pushes to this cloud's registry.
+        values["create_registry"] = env.production and pushes_to_cloud_registry(m)
         values["registry_name"] = registry_name(m)
     if m.cloud == "azure":
         values["replica_location"] = "northeurope"
@@ -184,6 +185,38 @@ def backend(m: ServiceModel, env: Environment) -> tuple[str, dict[str, Any]]:
 def storage_account(team: str) -> str:
     """Azure storage account names: 3-24 lowercase letters and digits."""
     return (re.sub(r"[^a-z0-9]", "", team) + "tfstate")[:24]
+
+
+CLOUD_REGISTRY_HOST = {
+    "aws": re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$"),
+    "gcp": re.compile(r"^[a-z0-9-]+-docker\.pkg\.dev$"),
+    "azure": re.compile(r"^[a-z0-9]+\.azurecr\.io$"),
+}
+
+
+def pushes_to_cloud_registry(m: ServiceModel) -> bool:
+    """The registry is chosen once, by `image_registry`: Terraform creates the cloud's
+    registry only when that is where CI pushes (ghcr.io needs none)."""
+    pattern = CLOUD_REGISTRY_HOST.get(m.cloud)
+    return bool(pattern and pattern.match(m.image_registry.split("/", 1)[0]))
+
+
+AWS_ACCOUNT_PLACEHOLDER = "111122223333"  # AWS's documentation account: replace with yours
+AZURE_CLIENT_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"  # `terraform output client_id`
+
+
+def identity_binding(m: ServiceModel, env: Environment) -> dict[str, str]:
+    """The ServiceAccount annotation that binds the workload to the identity this
+    environment's Terraform root creates (same identity_name, same project)."""
+    ident = identity_name(m, env)
+    if m.cloud == "aws":
+        return {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{AWS_ACCOUNT_PLACEHOLDER}:role/{ident}"}
+    if m.cloud == "gcp":
+        project = cloud_values(m, env)["project_id"]
+        return {"iam.gke.io/gcp-service-account": f"{ident}@{project}.iam.gserviceaccount.com"}
+    if m.cloud == "azure":
+        return {"azure.workload.identity/client-id": AZURE_CLIENT_ID_PLACEHOLDER}
+    return {}
 
 
 def registry_name(m: ServiceModel) -> str:

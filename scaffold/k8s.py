@@ -296,7 +296,14 @@ def container(m: ServiceModel) -> Obj:
         c["startupProbe"] = _probe("/healthz", periodSeconds=2, failureThreshold=30, timeoutSeconds=2)
         c["livenessProbe"] = _probe("/healthz", periodSeconds=10, failureThreshold=3, timeoutSeconds=2)
         c["readinessProbe"] = _probe("/readyz", periodSeconds=5, failureThreshold=2, timeoutSeconds=2)
+        # The endpoint removal reaches the gateway/kube-proxy after SIGTERM would: hold
+        # SIGTERM back (the kubelet's own sleep, no shell needed: Go's image is scratch),
+        # then the app drains in-flight requests within terminationGracePeriodSeconds.
+        c["lifecycle"] = {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}}
     return c
+
+
+PRESTOP_SLEEP_SECONDS = 5
 
 
 def pod_spec(m: ServiceModel) -> Obj:

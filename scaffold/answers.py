@@ -256,6 +256,18 @@ def _slos(v: Any, a: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _aws_account_id(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not re.fullmatch(r"\d{12}", v):
+        return f"must be a 12-digit AWS account ID, like 111122223333; got {show(v)}"
+    return None
+
+
+def _guid(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", v):
+        return f"must be a lowercase GUID, like 00000000-0000-0000-0000-000000000000; got {show(v)}"
+    return None
+
+
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "blueprint": _choice(BLUEPRINTS),
     "service_name": _service_name,
@@ -288,6 +300,9 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "dashboard_base_url": _url,
     "backlog": _bool,
     "backlog_assignee": _assignee,
+    # per-organisation cloud facts (the release path): placeholders until answered
+    "aws_account_id": _aws_account_id,
+    "azure_subscription_id": _guid,
 }
 
 

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "*/15 * * * *",
     "backlog": True,
     "backlog_assignee": "@sre-agent",
+    # per-organisation cloud facts: placeholders the README's "Before the first deploy" names
+    "aws_account_id": "111122223333",
+    "azure_subscription_id": "00000000-0000-0000-0000-000000000000",
 }
 
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
@@ -147,6 +150,8 @@ class ServiceModel:
     extra_slos: tuple[dict[str, Any], ...]
     resources: Resources
     environments: tuple[Environment, ...]
+    aws_account_id: str = DEFAULTS["aws_account_id"]
+    azure_subscription_id: str = DEFAULTS["azure_subscription_id"]
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -350,6 +355,8 @@ def _build(key: str) -> ServiceModel:
         extra_slos=tuple(a.get("slos") or ()),
         resources=resources,
         environments=(),
+        aws_account_id=a["aws_account_id"],
+        azure_subscription_id=a["azure_subscription_id"],
     )
     labels = model.labels
     envs = tuple(

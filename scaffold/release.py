@@ -111,13 +111,14 @@ STATE_HOW = {
     "aws": "`aws s3api create-bucket --bucket <bucket> --create-bucket-configuration LocationConstraint=eu-west-1` "
            "with versioning on",
     "gcp": "`gcloud storage buckets create gs://<bucket> --uniform-bucket-level-access` with versioning on",
-    "azure": "`az storage account create -n <account>` and `az storage container create -n tfstate`; azurerm 4 "
-             "needs `ARM_SUBSCRIPTION_ID` (or `subscription_id`) set for every plan",
+    "azure": "`az storage account create -n <account>` and `az storage container create -n tfstate`; the "
+             "`azure_subscription_id` answer sets azurerm 4's `subscription_id` (the zero GUID is a placeholder)",
     "none": "",
 }
 IDENTITY_HOW = {
-    "aws": "`terraform apply` in each `terraform/environments/<env>`; replace the account id 111122223333 in the "
-           "ServiceAccount's `eks.amazonaws.com/role-arn` (k8s/overlays/<env>) with yours",
+    "aws": "`terraform apply` in each `terraform/environments/<env>`: the ServiceAccount's "
+           "`eks.amazonaws.com/role-arn` names the same role in the `aws_account_id` answer's account "
+           "(111122223333 is a placeholder: `copier update --data aws_account_id=...`)",
     "gcp": "`terraform apply` in each `terraform/environments/<env>`: the ServiceAccount's "
            "`iam.gke.io/gcp-service-account` names the same account and project",
     "azure": "`terraform apply` in each `terraform/environments/<env>`, then put `terraform output client_id` into the "

@@ -124,6 +124,7 @@ def tfvars(m: ServiceModel, env: Environment) -> dict[str, Any]:
         values["registry_name"] = registry_name(m)
     if m.cloud == "azure":
         values["replica_location"] = "northeurope"
+        values["subscription_id"] = m.azure_subscription_id  # azurerm 4 refuses to plan without it
     return values
 
 
@@ -143,6 +144,7 @@ ROOT_VARIABLES: dict[str, tuple[str, str]] = {
     "location": ("string", "Azure region of the registry and identity."),
     "resource_group_name": ("string", "Azure resource group of the cluster, registry and identity."),
     "replica_location": ("string", "Azure region the registry geo-replicates to."),
+    "subscription_id": ("string", "Azure subscription of the cluster, registry and identity (azurerm 4 requires it)."),
 }
 def root_variables(m: ServiceModel) -> list[dict[str, Any]]:
     """Variables of an environment root: exactly the tfvars keys."""
@@ -201,7 +203,6 @@ def pushes_to_cloud_registry(m: ServiceModel) -> bool:
     return bool(pattern and pattern.match(m.image_registry.split("/", 1)[0]))
 
 
-AWS_ACCOUNT_PLACEHOLDER = "111122223333"  # AWS's documentation account: replace with yours
 AZURE_CLIENT_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"  # `terraform output client_id`
 
 
@@ -210,7 +211,7 @@ def identity_binding(m: ServiceModel, env: Environment) -> dict[str, str]:
     environment's Terraform root creates (same identity_name, same project)."""
     ident = identity_name(m, env)
     if m.cloud == "aws":
-        return {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{AWS_ACCOUNT_PLACEHOLDER}:role/{ident}"}
+        return {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{m.aws_account_id}:role/{ident}"}
     if m.cloud == "gcp":
         project = cloud_values(m, env)["project_id"]
         return {"iam.gke.io/gcp-service-account": f"{ident}@{project}.iam.gserviceaccount.com"}

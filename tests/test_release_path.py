@@ -259,3 +259,37 @@ def test_13_ingress_reaches_the_acme_solver():
     assert solver["podSelector"]["matchLabels"] == k8s.CERT_MANAGER_SOLVER
     assert solver["ingress"][0]["ports"] == [{"protocol": "TCP", "port": k8s.ACME_SOLVER_PORT}]
     assert f"{m.name}-acme-solver" not in {p["metadata"]["name"] for p in k8s.network_policies(model())}
+
+
+# terraform validate on the one provider this machine mirrors -----------------------------
+TF_MIRROR = "/opt/tf-plugins"
+
+
+@pytest.mark.slow
+def test_terraform_validate_aws(render, tmp_path):
+    """`terraform init -backend=false` + `validate` on every aws root, providers from the
+    filesystem mirror (offline). The mirror holds hashicorp/aws 5.x, so the copy's version
+    constraint is relaxed to >= 5.0; everything else is the generated HCL as is."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from tests.conftest import require_tool
+
+    tf = require_tool("terraform")
+    if not Path(TF_MIRROR, "registry.terraform.io", "hashicorp", "aws").is_dir():
+        pytest.skip(f"no hashicorp/aws provider mirror in {TF_MIRROR}")
+    root = render(skip_tasks=True, image_registry="111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme")
+    work = tmp_path / "terraform"
+    shutil.copytree(root / "terraform", work)
+    for path in work.rglob("*.tf"):
+        path.write_text(path.read_text().replace('"~> 6.0"', '">= 5.0"'))
+    rc = tmp_path / "cli.tfrc"
+    rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{TF_MIRROR}"\n  }}\n}}\n')
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1",
+           "TF_PLUGIN_CACHE_DIR": "", "CHECKPOINT_DISABLE": "1"}
+    for env_dir in sorted((work / "environments").iterdir()):
+        for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+            proc = subprocess.run([tf, *args], cwd=env_dir, env=env, capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, f"{env_dir.name}: terraform {args[0]}\n{proc.stdout}{proc.stderr}"

@@ -261,6 +261,37 @@ def external_secret(m: ServiceModel) -> Obj:
     }
 
 
+def needs_pull_secret(m: ServiceModel) -> bool:
+    """Nodes pull from their cloud's own registry with their own identity; any other
+    registry (ghcr.io: packages of a private repository are private) needs a pull secret."""
+    from . import terraform
+
+    return not terraform.pushes_to_cloud_registry(m)
+
+
+def pull_secret_name(m: ServiceModel) -> str:
+    return f"{m.name}-registry"
+
+
+def pull_secret_key(m: ServiceModel) -> str:
+    """One registry for every environment: one dockerconfigjson in the store."""
+    sep = "-" if m.cloud in ("gcp", "azure") else "/"
+    return sep.join((m.team, m.name, "registry"))
+
+
+def pull_secret(m: ServiceModel) -> Obj:
+    return {
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": _meta(m, pull_secret_name(m)),
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
+            "target": {"name": pull_secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain",
+                       "template": {"type": "kubernetes.io/dockerconfigjson"}},
+            "data": [{"secretKey": ".dockerconfigjson", "remoteRef": {"key": pull_secret_key(m)}}],
+        },
+    }
+
+
 def _probe(path: str, **timing: int) -> Obj:
     return {"httpGet": {"path": path, "port": PORT_NAME}, **timing}
 
@@ -320,6 +351,7 @@ def pod_spec(m: ServiceModel) -> Obj:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container(m)],
+        **({"imagePullSecrets": [{"name": pull_secret_name(m)}]} if needs_pull_secret(m) else {}),
         "volumes": [
             {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
             # optional: pods start before the first secret sync; the app decides what it needs.
@@ -512,7 +544,7 @@ BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
     "serviceaccount.yaml": lambda m: [service_account(m)],
     "rbac.yaml": lambda m: [role(m), role_binding(m)],
     "configmap.yaml": lambda m: [config_map(m)],
-    "externalsecret.yaml": lambda m: [external_secret(m)],
+    "externalsecret.yaml": lambda m: [external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],
     "networkpolicy.yaml": network_policies,
     "deployment.yaml": lambda m: [deployment(m)],
     "cronjob.yaml": lambda m: [cron_job(m)],

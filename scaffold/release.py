@@ -88,6 +88,9 @@ def items(m: ServiceModel) -> list[Item]:
                     "cert-manager installed; then `kubectl apply -k gitops/`"))
     store = k8s.secret_store(m)
     keys = ", ".join(f"`{k8s.secret_key(m, e)}`" for e in m.environments)
+    if k8s.needs_pull_secret(m):
+        keys += (f" and `{k8s.pull_secret_key(m)}` (a dockerconfigjson that can pull {m.image}: the pods' "
+                 f"imagePullSecret `{k8s.pull_secret_name(m)}`)")
     out.append(Item(store, "external",
                     f"ClusterSecretStore `{store}` ({STORE_DOCS[m.cloud]}), and the secrets {keys} in it"))
     if m.cloud != "none":

@@ -101,7 +101,10 @@ def test_overlays_per_environment(pkg):
             assert h["spec"]["scaleTargetRef"]["kind"] == ("Rollout" if m.canary else "Deployment")
         else:
             assert not hpas and not by_kind(docs, "PodDisruptionBudget")
-        (es,) = by_kind(docs, "ExternalSecret")
+        secrets = {d["metadata"]["name"]: d for d in by_kind(docs, "ExternalSecret")}
+        es = secrets.pop(m.name)
+        # defect 7: a pull secret for registries the nodes cannot pull from by themselves
+        assert list(secrets) == ([k8s.pull_secret_name(m)] if k8s.needs_pull_secret(m) else [])
         assert es["spec"]["dataFrom"][0]["extract"]["key"] == k8s.secret_key(m, env)
         assert es["spec"]["dataFrom"][0]["extract"]["key"].endswith(("/" if m.cloud in ("aws", "none") else "-")
                                                                     + env.name)

@@ -288,7 +288,8 @@ def external_secret_keys(pkg: Package) -> list[Finding]:
         if kind != "externalsecret":
             continue
         keys = [("k8s/base", d.get("extract", {}).get("key")) for d in doc["spec"].get("dataFrom") or []]
-        for env in m.environments:
+        keys += [("k8s/base", d.get("remoteRef", {}).get("key")) for d in doc["spec"].get("data") or []]
+        for env in m.environments if name == m.name else ():
             keys += [(f"k8s/overlays/{env.name}", v)
                      for v in _overlay_patch_values(pkg, env.name, "ExternalSecret", "/spec/dataFrom/0/extract/key")]
         for where, key in keys:

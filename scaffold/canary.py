@@ -169,6 +169,25 @@ def steps(m: ServiceModel) -> list[Obj]:
     return [{"analysis": _analysis_ref(m, gate=True)} if "analysis" in st else dict(st) for st in STEPS]
 
 
+# ingress=gateway: the canary weight is a share of requests, set on the HTTPRoute by
+# the Argo Rollouts Gateway API plugin (argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi).
+# ingress=ingress/none: no routing, the weight is a share of pods.
+GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
+
+
+def traffic_routed(m: ServiceModel) -> bool:
+    return m.canary and m.ingress == "gateway"
+
+
+def canary_service_name(m: ServiceModel) -> str:
+    return f"{m.name}-canary"
+
+
+def traffic_routing(m: ServiceModel) -> Obj:
+    return {"canaryService": canary_service_name(m), "stableService": m.name,
+            "trafficRouting": {"plugins": {GATEWAY_PLUGIN: {"httpRoute": m.name, "namespace": m.name}}}}
+
+
 def rollout(m: ServiceModel) -> Obj:
     return {
         "apiVersion": API_VERSION,
@@ -186,6 +205,7 @@ def rollout(m: ServiceModel) -> Obj:
                 "maxSurge": "25%",
                 "maxUnavailable": 0,
                 "abortScaleDownDelaySeconds": ABORT_SCALE_DOWN_DELAY_SECONDS,
+                **(traffic_routing(m) if traffic_routed(m) else {}),
                 # Background analysis from the first step until promotion.
                 "analysis": {**_analysis_ref(m), "startingStep": 1},
                 "steps": steps(m),

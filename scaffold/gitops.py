@@ -86,7 +86,25 @@ def app_project(m: ServiceModel) -> Obj:
     }
 
 
+def ignore_differences(m: ServiceModel) -> list[Obj]:
+    """Argo Rollouts' Gateway API plugin owns the HTTPRoute's backend weights during a canary."""
+    from . import canary
+
+    if not canary.traffic_routed(m):
+        return []
+    return [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": m.name,
+             "jsonPointers": ["/spec/rules/0/backendRefs"]}]
+
+
 def application(m: ServiceModel, env: Environment) -> Obj:
+    app = _application(m, env)
+    if ignored := ignore_differences(m):
+        app["spec"]["ignoreDifferences"] = ignored
+        app["spec"]["syncPolicy"]["syncOptions"].append("RespectIgnoreDifferences=true")
+    return app
+
+
+def _application(m: ServiceModel, env: Environment) -> Obj:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -160,7 +178,7 @@ def resilience_name(m: ServiceModel) -> str:
 
 def resilience_application(m: ServiceModel) -> Obj:
     """resilience/ follows main (reviewed like code): no image, nothing to promote."""
-    app = application(m, m.production)
+    app = _application(m, m.production)
     app["metadata"]["name"] = resilience_name(m)
     app["metadata"]["labels"] = _labels(m)
     app["spec"]["project"] = resilience_name(m)

@@ -412,6 +412,25 @@ def cron_job(m: ServiceModel) -> Obj:
     }
 
 
+def _traffic_routed(m: ServiceModel) -> bool:
+    from . import canary
+
+    return canary.traffic_routed(m)
+
+
+def services(m: ServiceModel) -> list[Obj]:
+    """The Service; with Gateway API canary routing also the canary Service Argo Rollouts
+    points at the new ReplicaSet (it adds the pod-template-hash selector to both)."""
+    out = [service(m)]
+    if _traffic_routed(m):
+        from . import canary
+
+        canary_svc = service(m)
+        canary_svc["metadata"] = _meta(m, canary.canary_service_name(m))
+        out.append(canary_svc)
+    return out
+
+
 def service(m: ServiceModel) -> Obj:
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(m),
             "spec": {"type": "ClusterIP", "selector": dict(m.selector_labels),
@@ -514,16 +533,35 @@ def identity_egress(m: ServiceModel) -> list[Obj]:
 CERT_MANAGER_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
 
 
+# Flux re-applies what it owns on every reconcile and would reset the canary weights
+# Argo Rollouts sets: it creates the HTTPRoute and then leaves it alone (Argo CD instead
+# ignores the weights, scaffold.gitops). A hostname change then needs a manual apply.
+FLUX_CREATE_ONLY = {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
+
+
 def http_route(m: ServiceModel) -> Obj:
+    meta = _meta(m)
+    if _traffic_routed(m) and m.gitops == "flux":
+        meta["annotations"] = dict(FLUX_CREATE_ONLY)
     return {
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": _meta(m),
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta,
         "spec": {
             "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", **GATEWAY}],
             "hostnames": [m.hostname],
             "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                       "backendRefs": [{"name": m.name, "port": m.port}]}],
+                       "backendRefs": route_backends(m)}],
         },
     }
+
+
+def route_backends(m: ServiceModel) -> list[Obj]:
+    """Stable takes everything; during a canary Argo Rollouts moves the weights."""
+    if not _traffic_routed(m):
+        return [{"name": m.name, "port": m.port}]
+    from . import canary
+
+    return [{"name": m.name, "port": m.port, "weight": 100},
+            {"name": canary.canary_service_name(m), "port": m.port, "weight": 0}]
 
 
 def ingress(m: ServiceModel) -> Obj:
@@ -548,7 +586,7 @@ BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
     "networkpolicy.yaml": network_policies,
     "deployment.yaml": lambda m: [deployment(m)],
     "cronjob.yaml": lambda m: [cron_job(m)],
-    "service.yaml": lambda m: [service(m)],
+    "service.yaml": services,
     "hpa.yaml": lambda m: [hpa(m)],
     "pdb.yaml": lambda m: [pdb(m)],
     "httproute.yaml": lambda m: [http_route(m)],
@@ -588,6 +626,13 @@ def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
         _patch({"kind": "ExternalSecret", "name": m.name},
                [{"op": "replace", "path": "/spec/dataFrom/0/extract/key", "value": secret_key(m, env)}]),
     ]
+    if _traffic_routed(m):
+        from . import canary
+
+        plugin = canary.GATEWAY_PLUGIN.replace("~", "~0").replace("/", "~1")
+        patches.append(_patch({"kind": "Rollout", "name": m.name}, [
+            {"op": "replace", "path": f"/spec/strategy/canary/trafficRouting/plugins/{plugin}/namespace",
+             "value": env.namespace}]))
     if binding := identity_binding(m, env):
         patches.append(_patch({"kind": "ServiceAccount", "name": m.name}, [
             {"op": "replace", "path": "/metadata/annotations/" + k.replace("~", "~0").replace("/", "~1"), "value": v}

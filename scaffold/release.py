@@ -83,6 +83,14 @@ def items(m: ServiceModel) -> list[Item]:
     controller = "Argo CD and Argo Rollouts" if m.gitops == "argocd" else "Flux"
     if m.canary and m.gitops == "flux":
         controller += " and Argo Rollouts"
+    from . import canary
+
+    if canary.traffic_routed(m):
+        out.append(Item(canary.GATEWAY_PLUGIN, "external",
+                        "the Argo Rollouts Gateway API plugin registered in the `argo-rollouts-config` ConfigMap "
+                        "(`trafficRouterPlugins`) and allowed to patch HTTPRoutes "
+                        "(https://rollouts-plugin-trafficrouter-gatewayapi.readthedocs.io/); canary weights are then "
+                        "shares of requests, not of pods"))
     out.append(Item("cluster", "external",
                     f"a cluster per environment with {controller}, external-secrets, the Prometheus operator and "
                     "cert-manager installed; then `kubectl apply -k gitops/`"))

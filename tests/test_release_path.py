@@ -293,3 +293,26 @@ def test_terraform_validate_aws(render, tmp_path):
         for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
             proc = subprocess.run([tf, *args], cwd=env_dir, env=env, capture_output=True, text=True, timeout=300)
             assert proc.returncode == 0, f"{env_dir.name}: terraform {args[0]}\n{proc.stdout}{proc.stderr}"
+
+
+@pytest.mark.fast
+def test_4_gateway_canary_weights_are_requests():
+    """ingress=gateway: Argo Rollouts' Gateway API plugin sets the HTTPRoute weights between
+    the stable and canary Services; Argo CD ignores those weights. Elsewhere, pods."""
+    m = model()
+    strat = canary.rollout(m)["spec"]["strategy"]["canary"]
+    assert strat["stableService"] == m.name and strat["canaryService"] == canary.canary_service_name(m)
+    assert strat["trafficRouting"]["plugins"][canary.GATEWAY_PLUGIN]["httpRoute"] == k8s.http_route(m)["metadata"]["name"]
+    services = {s["metadata"]["name"]: s for s in k8s.services(m)}
+    assert services[m.name]["spec"]["selector"] == services[canary.canary_service_name(m)]["spec"]["selector"]
+    backends = {b["name"]: b["weight"] for b in k8s.http_route(m)["spec"]["rules"][0]["backendRefs"]}
+    assert backends == {m.name: 100, canary.canary_service_name(m): 0}
+    app = gitops.application(m, m.production)["spec"]
+    assert app["ignoreDifferences"][0]["kind"] == "HTTPRoute" and "RespectIgnoreDifferences=true" in app[
+        "syncPolicy"]["syncOptions"]
+    for env in m.environments:  # the plugin looks for the route in the environment's namespace
+        (patch,) = [p for p in k8s.overlay_patches(m, env) if p["target"]["kind"] == "Rollout"]
+        assert yamlio.load(patch["patch"])[0]["value"] == env.namespace
+    plain = model(ingress="ingress")
+    assert "trafficRouting" not in canary.rollout(plain)["spec"]["strategy"]["canary"]
+    assert len(k8s.services(plain)) == 1

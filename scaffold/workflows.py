@@ -497,12 +497,6 @@ export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.https://github.com/.extraheader
 """
 
 
-def deploy_branch_pattern() -> str:
-    from . import gitops
-
-    return gitops.deploy_branch_pattern()
-
-
 def _gitops_script() -> str:
     """Pull-based GitOps without pushing to a protected main: each environment's
     controller follows its own deploy branch, which CD alone writes (serialized by

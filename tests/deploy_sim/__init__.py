@@ -11,7 +11,6 @@ install). ``if:`` is honoured for the forms the generated workflows use.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -95,7 +94,6 @@ def run_job(pkg: Path, job_id: str, tmp: Path, *, scenario: dict, secrets: dict[
     """Run ``job_id`` of the package's cd.yml with the stubs, in a copy of the package."""
     cd = yamlio.load_file(pkg / ".github" / "workflows" / "cd.yml")
     job = cd["jobs"][job_id]
-    env_name = job["environment"]["name"]
     work = tmp / "work"
     shutil.copytree(pkg, work, symlinks=True)
     sim = tmp / "sim"

@@ -96,6 +96,7 @@ def run_job(pkg: Path, job_id: str, tmp: Path, *, scenario: dict, secrets: dict[
     job = cd["jobs"][job_id]
     work = tmp / "work"
     shutil.copytree(pkg, work, symlinks=True)
+    tmp.mkdir(parents=True, exist_ok=True)
     sim = tmp / "sim"
     bindir = tmp / "bin"
     sim.mkdir()

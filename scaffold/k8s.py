@@ -57,7 +57,8 @@ def secret_name(m: ServiceModel) -> str:
 
 
 def secret_store(m: ServiceModel) -> str:
-    return SECRET_STORES[m.cloud]
+    """The `secret_store` answer (defaults per cloud: SECRET_STORES)."""
+    return m.secret_store or SECRET_STORES[m.cloud]
 
 
 def secret_key(m: ServiceModel, env: Environment) -> str:

@@ -119,7 +119,7 @@ STORE_DOCS = {
     "none": "https://external-secrets.io/latest/provider/hashicorp-vault/",
 }
 STATE_HOW = {
-    "aws": "`aws s3api create-bucket --bucket <bucket> --create-bucket-configuration LocationConstraint=eu-west-1` "
+    "aws": "`aws s3api create-bucket --bucket <bucket> --create-bucket-configuration LocationConstraint=<region>` "
            "with versioning on",
     "gcp": "`gcloud storage buckets create gs://<bucket> --uniform-bucket-level-access` with versioning on",
     "azure": "`az storage account create -n <account>` and `az storage container create -n tfstate`; the "

@@ -98,11 +98,11 @@ def cloud_values(m: ServiceModel, env: Environment) -> dict[str, Any]:
     they name the cluster per environment after the service's team."""
     cluster = f"{m.team}-{env.name}"
     if m.cloud == "aws":
-        return {"aws_region": "eu-west-1", "cluster_name": cluster}
+        return {"aws_region": m.cloud_region, "cluster_name": cluster}
     if m.cloud == "gcp":
-        return {"project_id": f"{m.team}-{env.name}", "region": "europe-west1"}
+        return {"project_id": f"{m.team}-{env.name}", "region": m.cloud_region}
     if m.cloud == "azure":
-        return {"location": "westeurope", "resource_group_name": f"rg-{m.team}-{env.name}",
+        return {"location": m.cloud_region, "resource_group_name": f"rg-{m.team}-{env.name}",
                 "cluster_name": cluster}
     return {}
 
@@ -171,13 +171,13 @@ def backend(m: ServiceModel, env: Environment) -> tuple[str, dict[str, Any]]:
     and locks with a Lease, so even a cloud-less package gets remote, locked state."""
     key = f"{m.name}/{env.name}"
     if m.cloud == "aws":
-        return "s3", {"bucket": f"{m.team}-terraform-state", "key": f"{key}/terraform.tfstate",
-                      "region": "eu-west-1", "encrypt": True, "use_lockfile": True}
+        return "s3", {"bucket": m.state_bucket, "key": f"{key}/terraform.tfstate",
+                      "region": m.cloud_region, "encrypt": True, "use_lockfile": True}
     if m.cloud == "gcp":
-        return "gcs", {"bucket": f"{m.team}-terraform-state", "prefix": key}
+        return "gcs", {"bucket": m.state_bucket, "prefix": key}
     if m.cloud == "azure":
         return "azurerm", {"resource_group_name": f"rg-{m.team}-tfstate",
-                           "storage_account_name": storage_account(m.team),
+                           "storage_account_name": m.state_bucket,
                            "container_name": "tfstate", "key": f"{key}.tfstate",
                            "use_azuread_auth": True}
     return "kubernetes", {"secret_suffix": f"{m.name}-{env.name}", "namespace": STATE_NAMESPACE,

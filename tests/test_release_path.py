@@ -316,3 +316,34 @@ def test_4_gateway_canary_weights_are_requests():
     plain = model(ingress="ingress")
     assert "trafficRouting" not in canary.rollout(plain)["spec"]["strategy"]["canary"]
     assert len(k8s.services(plain)) == 1
+
+
+# per-organisation answers ----------------------------------------------------------------
+@pytest.mark.fast
+@pytest.mark.parametrize("field,value", [("aws_account_id", "12345"), ("azure_subscription_id", "not-a-guid"),
+                                         ("cloud_region", "EU West"), ("state_bucket", "Bad_Bucket"),
+                                         ("secret_store", "Vault Store")])
+def test_org_answers_reject_bad_values_naming_the_field(field, value):
+    from scaffold import answers
+
+    with pytest.raises(answers.AnswerError) as err:
+        model(**{field: value})
+    assert str(err.value).startswith(f"{field}: must ") and "\n" not in str(err.value)
+
+
+def test_org_answers_reach_terraform_and_manifests(render):
+    from scaffold.validate import terraform as tfcheck
+
+    root = render(skip_tasks=True, cloud="azure", team="pay-ops", cloud_region="swedencentral",
+                  secret_store="kv-payments")
+    answers = yamlio.load_file(root / ".copier-answers.yml")
+    assert answers["state_bucket"] == "payopstfstate"  # copier.yml's default == scaffold.model.cloud_defaults
+    assert model(cloud="azure", team="pay-ops").state_bucket == "payopstfstate"
+    tfvars = tfcheck.parse(root / "terraform" / "environments" / "prod" / "terraform.tfvars")
+    assert tfvars["location"] == "swedencentral"
+    versions = tfcheck.parse(root / "terraform" / "environments" / "prod" / "versions.tf")
+    (backend,) = versions["terraform"][0]["backend"]
+    assert backend["azurerm"]["storage_account_name"] == "payopstfstate"
+    (es,) = [d for d in yamlio.load_all((root / "k8s" / "base" / "externalsecret.yaml").read_text())
+             if d["metadata"]["name"] == "payments-api"]
+    assert es["spec"]["secretStoreRef"]["name"] == "kv-payments"

@@ -27,7 +27,13 @@ def _findings(root):
 
 @pytest.mark.parametrize("answers", VARIANTS, ids=lambda a: "-".join(f"{v}" for v in a.values()) or "defaults")
 def test_wiring_clean(render, answers):
-    assert _findings(render(skip_tasks=True, **answers)) == []
+    from scaffold.validate import load_checkers, run_one
+
+    root = render(skip_tasks=True, **answers)
+    assert _findings(root) == []
+    # registered in `scaffold validate`, and it applies to every package
+    result = run_one(load_checkers()["wiring"], Package.load(root))
+    assert result.status == "pass", result
 
 
 @pytest.fixture

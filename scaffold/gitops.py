@@ -22,12 +22,16 @@ BRANCH = "main"
 RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 SYNC_OPTIONS = ("CreateNamespace=false", "ServerSideApply=true", "PruneLast=true",
                 "PrunePropagationPolicy=foreground", "ApplyOutOfSyncOnly=true")
-# Flux: reconcile every 5m, give a rollout 10m (the canary's pauses are longer,
-# so health is judged on the Deployment/Rollout objects being accepted, not promoted).
+# Flux: reconcile every 5m, give a Deployment rollout 10m; a canary gets its whole
+# plan (scaffold.canary.plan_seconds) and a health check on the Rollout's phase.
 FLUX_INTERVAL = "5m"
 FLUX_RETRY_INTERVAL = "1m"
 FLUX_TIMEOUT = "10m"
 SOURCE_INTERVAL = "1m"
+ROLLOUT_HEALTH = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                  "current": "status.phase == 'Healthy'",
+                  "inProgress": "status.phase in ['Progressing', 'Paused']",
+                  "failed": "status.phase == 'Degraded'"}
 
 
 def repo_url(m: ServiceModel) -> str:
@@ -157,6 +161,13 @@ def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
         "wait": True,
         "targetNamespace": env.namespace,
     }
+    if m.canary:
+        from . import canary
+
+        # Flux's health follows the Rollout through the whole canary plan (CEL on its phase)
+        # instead of calling it failed after FLUX_TIMEOUT while the plan is still running.
+        spec["healthCheckExprs"] = [ROLLOUT_HEALTH]
+        spec["timeout"] = f"{-(-canary.plan_seconds(m) // 60)}m"
     # No dependsOn on the previous environment: CD orders promotion (deploy jobs `needs`),
     # and a broken dev must never freeze prod's reconciles, a revert during an incident included.
     return {

@@ -197,6 +197,17 @@ def test_8_flux_does_not_chain_prod_behind_dev():
         assert "dependsOn" not in gitops.flux_kustomization(m, env)["spec"]
 
 
+@pytest.mark.fast
+def test_8_flux_health_follows_the_rollout_plan():
+    m = model(gitops="flux")
+    spec = gitops.flux_kustomization(m, m.production)["spec"]
+    (expr,) = spec["healthCheckExprs"]
+    assert expr["kind"] == "Rollout" and "Paused" in expr["inProgress"] and "Degraded" in expr["failed"]
+    assert canary.duration_seconds(spec["timeout"]) >= canary.plan_seconds(m)
+    assert "healthCheckExprs" not in gitops.flux_kustomization(model(gitops="flux", delivery="rolling"),
+                                                               m.production)["spec"]
+
+
 # 9 -------------------------------------------------------------------------------------
 @pytest.mark.fast
 def test_9_concurrency_per_environment_reviewers_checked_no_exact_revision_wait():

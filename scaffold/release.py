@@ -93,7 +93,8 @@ def items(m: ServiceModel) -> list[Item]:
                         "shares of requests, not of pods"))
     out.append(Item("cluster", "external",
                     f"a cluster per environment with {controller}, external-secrets, the Prometheus operator and "
-                    "cert-manager installed; then `kubectl apply -k gitops/`"))
+                    "cert-manager installed; then `kubectl apply -k gitops/` (each environment syncs once CD has "
+                    "created its deploy branch)"))
     store = k8s.secret_store(m)
     keys = ", ".join(f"`{k8s.secret_key(m, e)}`" for e in m.environments)
     if k8s.needs_pull_secret(m):

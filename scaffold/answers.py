@@ -351,6 +351,42 @@ def _slos(v: Any, a: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _aws_account_id(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not re.fullmatch(r"\d{12}", v):
+        return f"must be a 12-digit AWS account ID, like 111122223333; got {show(v)}"
+    return None
+
+
+def _guid(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", v):
+        return f"must be a lowercase GUID, like 00000000-0000-0000-0000-000000000000; got {show(v)}"
+    return None
+
+
+def _cloud_region(v: Any, a: Mapping[str, Any]) -> str | None:
+    if a.get("cloud") == "none" and v == "":
+        return None
+    if not isinstance(v, str) or not re.fullmatch(r"[a-z][a-z0-9-]{1,30}[a-z0-9]", v):
+        return f"must be the cloud's region name, like eu-west-1, europe-west1 or westeurope; got {show(v)}"
+    return None
+
+
+def _state_bucket(v: Any, a: Mapping[str, Any]) -> str | None:
+    if a.get("cloud") == "none" and v == "":
+        return None
+    if a.get("cloud") == "azure":
+        if not isinstance(v, str) or not re.fullmatch(r"[a-z0-9]{3,24}", v):
+            return f"must be an Azure storage account name: 3-24 lowercase letters and digits; got {show(v)}"
+        return None
+    if not isinstance(v, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", v) or ".." in v:
+        return f"must be a bucket name: 3-63 of lowercase letters, digits, '.' and '-'; got {show(v)}"
+    return None
+
+
+def _secret_store(v: Any, a: Mapping[str, Any]) -> str | None:
+    return _dns_label(v, 1, 63)
+
+
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "blueprint": _choice(BLUEPRINTS),
     "service_name": _service_name,
@@ -385,6 +421,12 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "backlog": _bool,
     "backlog_assignee": _assignee,
     "advanced": _bool,
+    # per-organisation cloud facts (the release path): placeholders until answered
+    "aws_account_id": _aws_account_id,
+    "azure_subscription_id": _guid,
+    "cloud_region": _cloud_region,
+    "state_bucket": _state_bucket,
+    "secret_store": _secret_store,
 }
 
 

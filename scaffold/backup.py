@@ -30,7 +30,9 @@ def schedule(m: ServiceModel, policy: resilience.BackupPolicy) -> dict[str, Any]
             "useOwnerReferencesInBackup": False,
             "template": {
                 "includedNamespaces": [policy.namespace],
-                "includeClusterResources": True,  # the Namespace object itself
+                # includeClusterResources unset: Velero takes the included namespaces' own
+                # Namespace and the cluster-scoped objects they use (their PVs); true would
+                # take every cluster-scoped object of the cluster.
                 "snapshotVolumes": True,
                 "storageLocation": STORAGE_LOCATION,
                 "ttl": policy.ttl,

@@ -175,9 +175,12 @@ def _rollback(m: ServiceModel, ns: str) -> str:
     else:
         first = f"1. Check what changed: `kubectl -n {ns} rollout history deployment/{m.name}`.\n"
     tool = "Argo CD" if m.gitops == "argocd" else "Flux"
+    branch = f"deploy/{m.production.name}"  # scaffold.gitops.deploy_branch: what {tool} follows
     return (first +
-            f"2. Roll back through GitOps: `git revert` the commit that bumped the image digest in "
-            f"`k8s/overlays/{m.production.name}/kustomization.yaml` (or the config change), push, and let {tool} sync. "
+            f"2. Roll back through GitOps: put the deploy branch back on its previous tip "
+            f"(`git fetch origin {branch} && git log --oneline -3 origin/{branch}`, then "
+            f"`git push --force-with-lease origin <previous>:refs/heads/{branch}`) and let {tool} sync; "
+            f"a config change is reverted on `main` and promoted by the next CD run. "
             "Never `kubectl edit` a GitOps-managed object: the controller reverts it.\n")
 
 

@@ -23,12 +23,16 @@ BRANCH = "main"
 RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 SYNC_OPTIONS = ("CreateNamespace=false", "ServerSideApply=true", "PruneLast=true",
                 "PrunePropagationPolicy=foreground", "ApplyOutOfSyncOnly=true")
-# Flux: reconcile every 5m, give a rollout 10m (the canary's pauses are longer,
-# so health is judged on the Deployment/Rollout objects being accepted, not promoted).
+# Flux: reconcile every 5m, give a Deployment rollout 10m; a canary gets its whole
+# plan (scaffold.canary.plan_seconds) and a health check on the Rollout's phase.
 FLUX_INTERVAL = "5m"
 FLUX_RETRY_INTERVAL = "1m"
 FLUX_TIMEOUT = "10m"
 SOURCE_INTERVAL = "1m"
+ROLLOUT_HEALTH = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                  "current": "status.phase == 'Healthy'",
+                  "inProgress": "status.phase in ['Progressing', 'Paused']",
+                  "failed": "status.phase == 'Degraded'"}
 
 
 def repo_url(m: ServiceModel) -> str:
@@ -41,6 +45,24 @@ def overlay_path(env: Environment) -> str:
 
 def app_name(m: ServiceModel, env: Environment) -> str:
     return f"{m.name}-{env.name}"
+
+
+DEPLOY_BRANCH_PREFIX = "deploy/"
+
+
+def deploy_branch(env: Environment) -> str:
+    """The branch an environment's controller follows. CD alone writes it: the commit
+    CI built plus the digest pin; main stays protected and is never pushed by CD."""
+    return f"{DEPLOY_BRANCH_PREFIX}{env.name}"
+
+
+def deploy_branch_pattern() -> str:
+    return DEPLOY_BRANCH_PREFIX + "*"
+
+
+def source_name(m: ServiceModel, env: Environment) -> str:
+    """Flux: one GitRepository per environment, as each follows its own deploy branch."""
+    return app_name(m, env)
 
 
 def _labels(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
@@ -71,7 +93,25 @@ def app_project(m: ServiceModel) -> Obj:
     }
 
 
+def ignore_differences(m: ServiceModel) -> list[Obj]:
+    """Argo Rollouts' Gateway API plugin owns the HTTPRoute's backend weights during a canary."""
+    from . import canary
+
+    if not canary.traffic_routed(m):
+        return []
+    return [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": m.name,
+             "jsonPointers": ["/spec/rules/0/backendRefs"]}]
+
+
 def application(m: ServiceModel, env: Environment) -> Obj:
+    app = _application(m, env)
+    if ignored := ignore_differences(m):
+        app["spec"]["ignoreDifferences"] = ignored
+        app["spec"]["syncPolicy"]["syncOptions"].append("RespectIgnoreDifferences=true")
+    return app
+
+
+def _application(m: ServiceModel, env: Environment) -> Obj:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -84,7 +124,7 @@ def application(m: ServiceModel, env: Environment) -> Obj:
         },
         "spec": {
             "project": m.name,
-            "source": {"repoURL": repo_url(m), "targetRevision": BRANCH, "path": overlay_path(env)},
+            "source": {"repoURL": repo_url(m), "targetRevision": deploy_branch(env), "path": overlay_path(env)},
             "destination": {"server": IN_CLUSTER, "namespace": env.namespace},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
@@ -97,15 +137,16 @@ def application(m: ServiceModel, env: Environment) -> Obj:
 
 
 # -- Flux -----------------------------------------------------------------------
-def git_repository(m: ServiceModel) -> Obj:
+def git_repository(m: ServiceModel, env: Environment | None = None) -> Obj:
+    env = env or m.production
     return {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
-        "metadata": {"name": m.name, "namespace": FLUX_NAMESPACE, "labels": _labels(m)},
+        "metadata": {"name": source_name(m, env), "namespace": FLUX_NAMESPACE, "labels": _labels(m, env)},
         "spec": {
             "interval": SOURCE_INTERVAL,
             "url": repo_url(m),
-            "ref": {"branch": BRANCH},
+            "ref": {"branch": deploy_branch(env)},
             # Only what the Kustomizations read: smaller artifacts, fewer spurious revisions.
             "ignore": "/*\n!/k8s/\n",
         },
@@ -117,7 +158,7 @@ def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
         "interval": FLUX_INTERVAL,
         "retryInterval": FLUX_RETRY_INTERVAL,
         "timeout": FLUX_TIMEOUT,
-        "sourceRef": {"kind": "GitRepository", "name": m.name},
+        "sourceRef": {"kind": "GitRepository", "name": source_name(m, env)},
         "path": f"./{overlay_path(env)}",
         "prune": True,
         "wait": True,
@@ -125,9 +166,15 @@ def flux_kustomization(m: ServiceModel, env: Environment) -> Obj:
         # Impersonated: a namespaced Role, not kustomize-controller's cluster-wide identity.
         "serviceAccountName": deployer_name(m, env),
     }
-    if env.previous:
-        # Promotion order: an environment reconciles only after the previous one is Ready.
-        spec["dependsOn"] = [{"name": f"{m.name}-{env.previous}"}]
+    if m.canary:
+        from . import canary
+
+        # Flux's health follows the Rollout through the whole canary plan (CEL on its phase)
+        # instead of calling it failed after FLUX_TIMEOUT while the plan is still running.
+        spec["healthCheckExprs"] = [ROLLOUT_HEALTH]
+        spec["timeout"] = f"{-(-canary.plan_seconds(m) // 60)}m"
+    # No dependsOn on the previous environment: CD orders promotion (deploy jobs `needs`),
+    # and a broken dev must never freeze prod's reconciles, a revert during an incident included.
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
@@ -188,6 +235,60 @@ def flux_rbac(m: ServiceModel, env: Environment) -> list[Obj]:
     ]
 
 
+# -- resilience/ (Velero schedules, Chaos Mesh experiments, Kyverno policies) ---------
+RESILIENCE_PATH = "resilience"
+VELERO_NAMESPACE = "velero"
+
+
+def resilience_name(m: ServiceModel) -> str:
+    return f"{m.name}-resilience"
+
+
+def resilience_application(m: ServiceModel) -> Obj:
+    """resilience/ follows main (reviewed like code): no image, nothing to promote."""
+    app = _application(m, m.production)
+    app["metadata"]["name"] = resilience_name(m)
+    app["metadata"]["labels"] = _labels(m)
+    app["spec"]["project"] = resilience_name(m)
+    app["spec"]["source"] = {"repoURL": repo_url(m), "targetRevision": BRANCH, "path": RESILIENCE_PATH,
+                             "directory": {"include": "*.yaml"}}
+    app["spec"]["destination"] = {"server": IN_CLUSTER}
+    return app
+
+
+def resilience_project(m: ServiceModel) -> Obj:
+    """Its own project: Kyverno ClusterPolicies are cluster-scoped, the service's project stays fenced."""
+    namespaces = [VELERO_NAMESPACE, *(env.namespace for env in m.environments)]
+    return {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+        "metadata": {"name": resilience_name(m), "namespace": ARGOCD_NAMESPACE, "labels": _labels(m)},
+        "spec": {"description": f"{m.name}: backups, chaos experiments and admission policies",
+                 "sourceRepos": [repo_url(m)],
+                 "destinations": [{"server": IN_CLUSTER, "namespace": ns} for ns in namespaces],
+                 "clusterResourceWhitelist": [{"group": "kyverno.io", "kind": "ClusterPolicy"}],
+                 "orphanedResources": {"warn": True}},
+    }
+
+
+def resilience_flux(m: ServiceModel) -> list[Obj]:
+    src = git_repository(m, m.production)
+    src["metadata"]["name"] = resilience_name(m)
+    src["metadata"]["labels"] = _labels(m)
+    src["spec"]["ref"] = {"branch": BRANCH}
+    src["spec"]["ignore"] = f"/*\n!/{RESILIENCE_PATH}/\n{RESILIENCE_PATH}/*.md\n"
+    ks = flux_kustomization(m, m.production)
+    ks["metadata"]["name"] = resilience_name(m)
+    ks["metadata"]["labels"] = _labels(m)
+    ks["spec"]["sourceRef"] = {"kind": "GitRepository", "name": resilience_name(m)}
+    ks["spec"]["path"] = f"./{RESILIENCE_PATH}"
+    ks["spec"].pop("targetNamespace", None)
+    # Not the production deployer: its Role is fenced to the service's namespace, and
+    # resilience/ holds Velero Schedules (velero) and Kyverno ClusterPolicies. It applies
+    # with the controller's identity, from main only (reviewed like code).
+    ks["spec"].pop("serviceAccountName", None)
+    return [src, ks]
+
+
 # -- files ----------------------------------------------------------------------
 def files(m: ServiceModel) -> dict[str, list[Obj]]:
     """gitops/<file> -> objects. A kustomization.yaml lists them (app-of-apps)."""
@@ -196,11 +297,13 @@ def files(m: ServiceModel) -> dict[str, list[Obj]]:
         out["appproject.yaml"] = [app_project(m)]
         for env in m.environments:
             out[f"application-{env.name}.yaml"] = [application(m, env)]
+        out["resilience.yaml"] = [resilience_project(m), resilience_application(m)]
     else:
-        out["gitrepository.yaml"] = [git_repository(m)]
+        out["gitrepository.yaml"] = [git_repository(m, env) for env in m.environments]
         for env in m.environments:
             out[f"rbac-{env.name}.yaml"] = flux_rbac(m, env)
             out[f"kustomization-{env.name}.yaml"] = [flux_kustomization(m, env)]
+        out["resilience.yaml"] = resilience_flux(m)
     return out
 
 

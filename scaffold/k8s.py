@@ -62,11 +62,16 @@ def secret_name(m: ServiceModel) -> str:
 
 
 def secret_store(m: ServiceModel) -> str:
-    return SECRET_STORES[m.cloud]
+    """The `secret_store` answer (defaults per cloud: SECRET_STORES)."""
+    return m.secret_store or SECRET_STORES[m.cloud]
 
 
 def secret_key(m: ServiceModel, env: Environment) -> str:
-    """Path of the service's secrets in the cloud secret manager, per environment."""
+    """Name of the service's secret in the cloud secret manager, per environment, in
+    that provider's own format: GCP secret IDs and Azure Key Vault names take no '/'
+    (ESO's Key Vault provider reads 'a/b' as object type 'a')."""
+    if m.cloud in ("gcp", "azure"):
+        return f"{m.team}-{m.name}-{env.name}"
     return f"{m.team}/{m.name}/{env.name}"
 
 
@@ -210,8 +215,21 @@ def limit_range(m: ServiceModel) -> Obj:
             "spec": limit_range_spec(m.production.resources)}
 
 
+def identity_binding(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
+    """Workload identity: the annotation naming the identity Terraform creates."""
+    from . import terraform
+
+    return terraform.identity_binding(m, env or m.production)
+
+
+AZURE_WI_LABEL = "azure.workload.identity/use"  # the webhook injects the federated token into these pods
+
+
 def service_account(m: ServiceModel) -> Obj:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(m),
+    meta = _meta(m)
+    if binding := identity_binding(m):
+        meta["annotations"] = binding
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta,
             "automountServiceAccountToken": False}
 
 
@@ -247,6 +265,37 @@ def external_secret(m: ServiceModel) -> Obj:
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
             "target": {"name": secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "dataFrom": [{"extract": {"key": secret_key(m, m.production)}}],
+        },
+    }
+
+
+def needs_pull_secret(m: ServiceModel) -> bool:
+    """Nodes pull from their cloud's own registry with their own identity; any other
+    registry (ghcr.io: packages of a private repository are private) needs a pull secret."""
+    from . import terraform
+
+    return not terraform.pushes_to_cloud_registry(m)
+
+
+def pull_secret_name(m: ServiceModel) -> str:
+    return f"{m.name}-registry"
+
+
+def pull_secret_key(m: ServiceModel) -> str:
+    """One registry for every environment: one dockerconfigjson in the store."""
+    sep = "-" if m.cloud in ("gcp", "azure") else "/"
+    return sep.join((m.team, m.name, "registry"))
+
+
+def pull_secret(m: ServiceModel) -> Obj:
+    return {
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": _meta(m, pull_secret_name(m)),
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
+            "target": {"name": pull_secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain",
+                       "template": {"type": "kubernetes.io/dockerconfigjson"}},
+            "data": [{"secretKey": ".dockerconfigjson", "remoteRef": {"key": pull_secret_key(m)}}],
         },
     }
 
@@ -288,7 +337,14 @@ def container(m: ServiceModel) -> Obj:
         c["startupProbe"] = _probe("/healthz", periodSeconds=2, failureThreshold=30, timeoutSeconds=2)
         c["livenessProbe"] = _probe("/healthz", periodSeconds=10, failureThreshold=3, timeoutSeconds=2)
         c["readinessProbe"] = _probe("/readyz", periodSeconds=5, failureThreshold=2, timeoutSeconds=2)
+        # The endpoint removal reaches the gateway/kube-proxy after SIGTERM would: hold
+        # SIGTERM back (the kubelet's own sleep, no shell needed: Go's image is scratch),
+        # then the app drains in-flight requests within terminationGracePeriodSeconds.
+        c["lifecycle"] = {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}}
     return c
+
+
+PRESTOP_SLEEP_SECONDS = 5
 
 
 def pod_spec(m: ServiceModel) -> Obj:
@@ -305,6 +361,7 @@ def pod_spec(m: ServiceModel) -> Obj:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container(m)],
+        **({"imagePullSecrets": [{"name": pull_secret_name(m)}]} if needs_pull_secret(m) else {}),
         "volumes": [
             {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
             # optional: pods start before the first secret sync; the app decides what it needs.
@@ -325,7 +382,10 @@ def pod_spec(m: ServiceModel) -> Obj:
 
 def pod_template(m: ServiceModel) -> Obj:
     """The pod template every workload (Deployment, CronJob, Rollout) embeds."""
-    return {"metadata": {"labels": dict(m.labels)}, "spec": pod_spec(m)}
+    labels = dict(m.labels)
+    if m.cloud == "azure":
+        labels[AZURE_WI_LABEL] = "true"
+    return {"metadata": {"labels": labels}, "spec": pod_spec(m)}
 
 
 def deployment(m: ServiceModel) -> Obj:
@@ -360,6 +420,25 @@ def cron_job(m: ServiceModel) -> Obj:
             }},
         },
     }
+
+
+def _traffic_routed(m: ServiceModel) -> bool:
+    from . import canary
+
+    return canary.traffic_routed(m)
+
+
+def services(m: ServiceModel) -> list[Obj]:
+    """The Service; with Gateway API canary routing also the canary Service Argo Rollouts
+    points at the new ReplicaSet (it adds the pod-template-hash selector to both)."""
+    out = [service(m)]
+    if _traffic_routed(m):
+        from . import canary
+
+        canary_svc = service(m)
+        canary_svc["metadata"] = _meta(m, canary.canary_service_name(m))
+        out.append(canary_svc)
+    return out
 
 
 def service(m: ServiceModel) -> Obj:
@@ -427,22 +506,74 @@ def network_policies(m: ServiceModel) -> list[Obj]:
                        "policyTypes": ["Ingress", "Egress"] if ingress else ["Egress"]}
     if ingress:
         allow_spec["ingress"] = ingress
-    allow_spec["egress"] = [dns]
+    allow_spec["egress"] = [dns, *identity_egress(m)]
     allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(m),
              "spec": allow_spec}
-    return [deny, allow]
+    out = [deny, allow]
+    if m.has_route and m.ingress == "ingress":
+        # cert-manager's HTTP-01 solver pod runs in this namespace: default-deny would
+        # keep the ingress controller from reaching it, and the certificate never issues.
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": _meta(m, f"{m.name}-acme-solver"),
+                    "spec": {"podSelector": {"matchLabels": dict(CERT_MANAGER_SOLVER)}, "policyTypes": ["Ingress"],
+                             "ingress": [{"from": [_from_namespace(INGRESS_NAMESPACE)],
+                                          "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}]}]}})
+    return out
+
+
+ACME_SOLVER_PORT = 8089
+
+
+# Workload identity needs the cloud's token endpoints: STS (AWS), the GKE metadata
+# server (169.254.169.254:80, 988 on Dataplane V2 nodes) and Entra ID (AAD) over 443.
+# NetworkPolicy cannot name hosts, so 443 is open to public addresses only.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+METADATA_IP = "169.254.169.254/32"
+
+
+def identity_egress(m: ServiceModel) -> list[Obj]:
+    if m.cloud == "none":
+        return []
+    rules = [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+              "ports": [{"protocol": "TCP", "port": 443}]}]
+    if m.cloud == "gcp":
+        rules.append({"to": [{"ipBlock": {"cidr": METADATA_IP}}],
+                      "ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 988}]})
+    return rules
+
+
+CERT_MANAGER_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
+
+
+# Flux re-applies what it owns on every reconcile and would reset the canary weights
+# Argo Rollouts sets: it creates the HTTPRoute and then leaves it alone (Argo CD instead
+# ignores the weights, scaffold.gitops). A hostname change then needs a manual apply.
+FLUX_CREATE_ONLY = {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
 
 
 def http_route(m: ServiceModel) -> Obj:
+    meta = _meta(m)
+    if _traffic_routed(m) and m.gitops == "flux":
+        meta["annotations"] = dict(FLUX_CREATE_ONLY)
     return {
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": _meta(m),
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta,
         "spec": {
             "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", **GATEWAY}],
             "hostnames": [m.hostname],
             "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                       "backendRefs": [{"name": m.name, "port": m.port}]}],
+                       "backendRefs": route_backends(m)}],
         },
     }
+
+
+def route_backends(m: ServiceModel) -> list[Obj]:
+    """Stable takes everything; during a canary Argo Rollouts moves the weights."""
+    if not _traffic_routed(m):
+        return [{"name": m.name, "port": m.port}]
+    from . import canary
+
+    return [{"name": m.name, "port": m.port, "weight": 100},
+            {"name": canary.canary_service_name(m), "port": m.port, "weight": 0}]
 
 
 def ingress(m: ServiceModel) -> Obj:
@@ -463,11 +594,11 @@ BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
     "serviceaccount.yaml": lambda m: [service_account(m)],
     "rbac.yaml": lambda m: [role(m), role_binding(m)],
     "configmap.yaml": lambda m: [config_map(m)],
-    "externalsecret.yaml": lambda m: [external_secret(m)],
+    "externalsecret.yaml": lambda m: [external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],
     "networkpolicy.yaml": network_policies,
     "deployment.yaml": lambda m: [deployment(m)],
     "cronjob.yaml": lambda m: [cron_job(m)],
-    "service.yaml": lambda m: [service(m)],
+    "service.yaml": services,
     "hpa.yaml": lambda m: [hpa(m)],
     "pdb.yaml": lambda m: [pdb(m)],
     "httproute.yaml": lambda m: [http_route(m)],
@@ -507,6 +638,17 @@ def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
         _patch({"kind": "ExternalSecret", "name": m.name},
                [{"op": "replace", "path": "/spec/dataFrom/0/extract/key", "value": secret_key(m, env)}]),
     ]
+    if _traffic_routed(m):
+        from . import canary
+
+        plugin = canary.GATEWAY_PLUGIN.replace("~", "~0").replace("/", "~1")
+        patches.append(_patch({"kind": "Rollout", "name": m.name}, [
+            {"op": "replace", "path": f"/spec/strategy/canary/trafficRouting/plugins/{plugin}/namespace",
+             "value": env.namespace}]))
+    if binding := identity_binding(m, env):
+        patches.append(_patch({"kind": "ServiceAccount", "name": m.name}, [
+            {"op": "replace", "path": "/metadata/annotations/" + k.replace("~", "~0").replace("/", "~1"), "value": v}
+            for k, v in binding.items()]))
     if "hpa.yaml" in files:
         lo, hi = hpa_bounds(env)
         patches.append(_patch({"kind": "HorizontalPodAutoscaler", "name": m.name},

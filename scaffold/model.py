@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "*/15 * * * *",
     "backlog": True,
     "backlog_assignee": "@sre-agent",
+    # per-organisation cloud facts: placeholders the README's "Before the first deploy" names
+    "aws_account_id": "111122223333",
+    "azure_subscription_id": "00000000-0000-0000-0000-000000000000",
 }
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
@@ -118,6 +121,23 @@ def derived_defaults(service_name: str, github_repo: str | None = None) -> dict[
     }
 
 
+CLOUD_REGIONS = {"aws": "eu-west-1", "gcp": "europe-west1", "azure": "westeurope", "none": ""}
+SECRET_STORES = {"aws": "aws-secrets-manager", "gcp": "gcp-secret-manager",
+                 "azure": "azure-key-vault", "none": "vault"}
+
+
+def cloud_defaults(cloud: str, team: str) -> dict[str, str]:
+    """Per-organisation cloud facts, defaulted from other answers (copier.yml renders the same)."""
+    if cloud == "azure":  # a storage account: 3-24 lowercase letters and digits
+        bucket = (re.sub(r"[^a-z0-9]", "", team) + "tfstate")[:24]
+    elif cloud in ("aws", "gcp"):
+        bucket = f"{team}-terraform-state"
+    else:
+        bucket = ""
+    return {"cloud_region": CLOUD_REGIONS.get(cloud, ""), "state_bucket": bucket,
+            "secret_store": SECRET_STORES.get(cloud, "vault")}
+
+
 @dataclass(frozen=True)
 class Resources:
     cpu_request: str
@@ -186,6 +206,11 @@ class ServiceModel:
     extra_slos: tuple[dict[str, Any], ...]
     resources: Resources
     environments: tuple[Environment, ...]
+    aws_account_id: str = DEFAULTS["aws_account_id"]
+    azure_subscription_id: str = DEFAULTS["azure_subscription_id"]
+    cloud_region: str = ""
+    state_bucket: str = ""
+    secret_store: str = ""
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -201,6 +226,8 @@ class ServiceModel:
         if "service_name" not in merged:
             raise rules.AnswerError("service_name", "is required")
         for key, value in derived_defaults(merged["service_name"], merged.get("github_repo")).items():
+            merged.setdefault(key, value)
+        for key, value in cloud_defaults(str(merged.get("cloud")), str(merged.get("team"))).items():
             merged.setdefault(key, value)
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in _VALIDATED:  # templates call this hundreds of times per render
@@ -398,6 +425,11 @@ def _build(key: str) -> ServiceModel:
         extra_slos=tuple(a.get("slos") or ()),
         resources=resources,
         environments=(),
+        aws_account_id=a["aws_account_id"],
+        azure_subscription_id=a["azure_subscription_id"],
+        cloud_region=a["cloud_region"],
+        state_bucket=a["state_bucket"],
+        secret_store=a["secret_store"],
     )
     labels = model.labels
     envs = tuple(

@@ -185,6 +185,8 @@ def monitor(m: ServiceModel) -> dict[str, Any]:
     spec: dict[str, Any] = {"selector": {"matchLabels": dict(m.selector_labels)}}
     if monitor_kind(m) == "ServiceMonitor":
         spec["endpoints"] = [endpoint]
+        if m.canary:  # canary analysis compares the canary's pods with the stable ones by this label
+            spec["podTargetLabels"] = ["rollouts-pod-template-hash"]
     else:
         spec["podMetricsEndpoints"] = [endpoint]
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": monitor_kind(m),

@@ -358,12 +358,12 @@ def runbook_path(alert_name: str) -> str:
 
 
 def _rollback(m: Any) -> str:
-    overlay = f"k8s/overlays/{m.environments[-1].name}"
+    overlay = f"deploy/{m.environments[-1].name}"  # the deploy branch GitOps follows
     if m.canary:
-        return f"`kubectl argo rollouts abort {m.name}`, then a digest revert in {overlay}"
+        return f"`kubectl argo rollouts abort {m.name}`, then {overlay} reset to its previous tip"
     if m.blueprint == "cronjob":
-        return f"suspend the CronJob, then a digest revert in {overlay}"
-    return f"`kubectl rollout undo deployment/{m.name}`, then a digest revert in {overlay}"
+        return f"suspend the CronJob, then {overlay} reset to its previous tip"
+    return f"`kubectl rollout undo deployment/{m.name}`, then {overlay} reset to its previous tip"
 
 
 def _runbook_task(m: Any, alert: Any, rules_files: list[str]) -> TaskSpec:

@@ -104,11 +104,11 @@ def cloud_values(m: ServiceModel, env: Environment) -> dict[str, Any]:
     they name the cluster per environment after the service's team."""
     cluster = f"{m.team}-{env.name}"
     if m.cloud == "aws":
-        return {"aws_region": "eu-west-1", "cluster_name": cluster}
+        return {"aws_region": m.cloud_region, "cluster_name": cluster}
     if m.cloud == "gcp":
-        return {"project_id": f"{m.team}-{env.name}", "region": "europe-west1"}
+        return {"project_id": f"{m.team}-{env.name}", "region": m.cloud_region}
     if m.cloud == "azure":
-        return {"location": "westeurope", "resource_group_name": f"rg-{m.team}-{env.name}",
+        return {"location": m.cloud_region, "resource_group_name": f"rg-{m.team}-{env.name}",
                 "cluster_name": cluster}
     return {}
 
@@ -125,10 +125,12 @@ def tfvars(m: ServiceModel, env: Environment) -> dict[str, Any]:
         values = {"service_name": m.name, "environment": env.name, **values, **cloud_values(m, env)}
         values["service_account"] = m.name
         values["identity_name"] = identity_name(m, env)
-        values["create_registry"] = env.production  # one registry; promotion is by digest
+        # One registry (promotion is by digest), and only when CI pushes to this cloud's registry.
+        values["create_registry"] = env.production and pushes_to_cloud_registry(m)
         values["registry_name"] = registry_name(m)
     if m.cloud == "azure":
         values["replica_location"] = "northeurope"
+        values["subscription_id"] = m.azure_subscription_id  # azurerm 4 refuses to plan without it
     return values
 
 
@@ -148,6 +150,7 @@ ROOT_VARIABLES: dict[str, tuple[str, str]] = {
     "location": ("string", "Azure region of the registry and identity."),
     "resource_group_name": ("string", "Azure resource group of the cluster, registry and identity."),
     "replica_location": ("string", "Azure region the registry geo-replicates to."),
+    "subscription_id": ("string", "Azure subscription of the cluster, registry and identity (azurerm 4 requires it)."),
 }
 def root_variables(m: ServiceModel) -> list[dict[str, Any]]:
     """Variables of an environment root: exactly the tfvars keys."""
@@ -174,13 +177,13 @@ def backend(m: ServiceModel, env: Environment) -> tuple[str, dict[str, Any]]:
     and locks with a Lease, so even a cloud-less package gets remote, locked state."""
     key = f"{m.name}/{env.name}"
     if m.cloud == "aws":
-        return "s3", {"bucket": f"{m.team}-terraform-state", "key": f"{key}/terraform.tfstate",
-                      "region": "eu-west-1", "encrypt": True, "use_lockfile": True}
+        return "s3", {"bucket": m.state_bucket, "key": f"{key}/terraform.tfstate",
+                      "region": m.cloud_region, "encrypt": True, "use_lockfile": True}
     if m.cloud == "gcp":
-        return "gcs", {"bucket": f"{m.team}-terraform-state", "prefix": key}
+        return "gcs", {"bucket": m.state_bucket, "prefix": key}
     if m.cloud == "azure":
         return "azurerm", {"resource_group_name": f"rg-{m.team}-tfstate",
-                           "storage_account_name": storage_account(m.team),
+                           "storage_account_name": m.state_bucket,
                            "container_name": "tfstate", "key": f"{key}.tfstate",
                            "use_azuread_auth": True}
     return "kubernetes", {"secret_suffix": f"{m.name}-{env.name}", "namespace": STATE_NAMESPACE,
@@ -190,6 +193,37 @@ def backend(m: ServiceModel, env: Environment) -> tuple[str, dict[str, Any]]:
 def storage_account(team: str) -> str:
     """Azure storage account names: 3-24 lowercase letters and digits."""
     return (re.sub(r"[^a-z0-9]", "", team) + "tfstate")[:24]
+
+
+CLOUD_REGISTRY_HOST = {
+    "aws": re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$"),
+    "gcp": re.compile(r"^[a-z0-9-]+-docker\.pkg\.dev$"),
+    "azure": re.compile(r"^[a-z0-9]+\.azurecr\.io$"),
+}
+
+
+def pushes_to_cloud_registry(m: ServiceModel) -> bool:
+    """The registry is chosen once, by `image_registry`: Terraform creates the cloud's
+    registry only when that is where CI pushes (ghcr.io needs none)."""
+    pattern = CLOUD_REGISTRY_HOST.get(m.cloud)
+    return bool(pattern and pattern.match(m.image_registry.split("/", 1)[0]))
+
+
+AZURE_CLIENT_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"  # `terraform output client_id`
+
+
+def identity_binding(m: ServiceModel, env: Environment) -> dict[str, str]:
+    """The ServiceAccount annotation that binds the workload to the identity this
+    environment's Terraform root creates (same identity_name, same project)."""
+    ident = identity_name(m, env)
+    if m.cloud == "aws":
+        return {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{m.aws_account_id}:role/{ident}"}
+    if m.cloud == "gcp":
+        project = cloud_values(m, env)["project_id"]
+        return {"iam.gke.io/gcp-service-account": f"{ident}@{project}.iam.gserviceaccount.com"}
+    if m.cloud == "azure":
+        return {"azure.workload.identity/client-id": AZURE_CLIENT_ID_PLACEHOLDER}
+    return {}
 
 
 def registry_name(m: ServiceModel) -> str:

@@ -40,8 +40,21 @@ def test_analysis_queries_are_slo_recording_rules_with_slo_thresholds(render):
     assert [t["kind"] for t in templates] == ["AnalysisTemplate", "AnalysisTemplate"]
     for t in templates:
         metrics = t["spec"]["metrics"]
-        assert sorted(m["name"] for m in metrics) == sorted(slos)  # every request SLO gates the canary
+        # every request SLO gates the canary: canary vs stable and canary alone, by pod-template hash
+        assert sorted(m["name"] for m in metrics) == sorted(f"{s}-{k}" for s in slos for k in ("canary", "vs-stable"))
         for metric in metrics:
+            q = metric["provider"]["prometheus"]["query"]
+            assert 'rollouts_pod_template_hash="{{args.canary-hash}}"' in q
+            if metric["name"].endswith("-vs-stable"):
+                assert 'rollouts_pod_template_hash="{{args.stable-hash}}"' in q
+            slo = slos[metric["name"].rsplit("-", 2 if metric["name"].endswith("-vs-stable") else 1)[0]]
+            limit = slo.budget if metric["name"].endswith("-vs-stable") else slo_policy.threshold(
+                slo_policy.burn_rate_windows(model.slo_window_days)[0].factor, slo.objective)
+            # defect 4: an empty result is no evidence, never an Error
+            assert metric["successCondition"] == (
+                f"len(result) == 0 || isNaN(result[0]) || result[0] <= {slo_policy.dec(limit)}")
+            assert metric["failureLimit"] >= 0 and metric["consecutiveErrorLimit"] > 0
+            continue
             q = QUERY.match(metric["provider"]["prometheus"]["query"])
             assert q, metric["provider"]["prometheus"]["query"]
             assert q["service"] == model.name and q["slo"] == metric["name"]

@@ -35,7 +35,7 @@ def test_one_object_per_environment_and_paths_build(render, gitops, blueprint):
     model = Package.load(pkg_root).model
     docs = _docs(pkg_root)
     kind = "Application" if gitops == "argocd" else "Kustomization"
-    per_env = [d for d in docs if d["kind"] == kind]
+    per_env = [d for d in docs if d["kind"] == kind and "scaffold.dev/environment" in d["metadata"]["labels"]]
     assert len(per_env) == len(model.environments) == 4
     by_env = {d["metadata"]["labels"]["scaffold.dev/environment"]: d for d in per_env}
     assert sorted(by_env) == sorted(e.name for e in model.environments)
@@ -49,13 +49,12 @@ def test_one_object_per_environment_and_paths_build(render, gitops, blueprint):
             assert sync["retry"]["limit"] > 0 and sync["retry"]["backoff"]["factor"] > 1
             assert "CreateNamespace=false" in sync["syncOptions"]
             assert spec["project"] == model.name
+            assert spec["source"]["targetRevision"] == f"deploy/{env.name}"  # CD's deploy branch, not main
         else:
             path, namespace = spec["path"].removeprefix("./"), spec["targetNamespace"]
-            assert spec["prune"] is True and spec["sourceRef"]["name"] == model.name
-            if env.previous:
-                assert spec["dependsOn"] == [{"name": f"{model.name}-{env.previous}"}]
-            else:
-                assert "dependsOn" not in spec
+            assert spec["prune"] is True and spec["sourceRef"]["name"] == f"{model.name}-{env.name}"
+            # defect 8: no chain; a broken dev must not freeze prod's reconciles
+            assert "dependsOn" not in spec
         assert path == f"k8s/overlays/{env.name}" and (pkg_root / path / "kustomization.yaml").is_file()
         assert namespace == env.namespace
         built = _build(kubectl, pkg_root / path)
@@ -70,7 +69,7 @@ def test_one_object_per_environment_and_paths_build(render, gitops, blueprint):
 def test_argocd_project_fences_repo_and_namespaces(render):
     pkg_root = render(skip_tasks=True)
     model = Package.load(pkg_root).model
-    (project,) = [d for d in _docs(pkg_root) if d["kind"] == "AppProject"]
+    (project,) = [d for d in _docs(pkg_root) if d["kind"] == "AppProject" and d["metadata"]["name"] == model.name]
     assert project["spec"]["sourceRepos"] == [f"https://github.com/{model.github_repo}.git"]
     assert sorted(d["namespace"] for d in project["spec"]["destinations"]) == sorted(
         e.namespace for e in model.environments)
@@ -82,8 +81,12 @@ def test_argocd_project_fences_repo_and_namespaces(render):
 def test_flux_source_points_at_repo(render):
     pkg_root = render(gitops="flux", skip_tasks=True)
     model = Package.load(pkg_root).model
-    (repo,) = [d for d in _docs(pkg_root) if d["kind"] == "GitRepository"]
-    assert repo["spec"]["url"] == f"https://github.com/{model.github_repo}.git"
+    repos = {d["metadata"]["name"]: d for d in _docs(pkg_root) if d["kind"] == "GitRepository"}
+    for env in model.environments:
+        repo = repos[f"{model.name}-{env.name}"]
+        assert repo["spec"]["url"] == f"https://github.com/{model.github_repo}.git"
+        assert repo["spec"]["ref"] == {"branch": f"deploy/{env.name}"}
+    assert repos[f"{model.name}-resilience"]["spec"]["ref"] == {"branch": "main"}
     assert not (pkg_root / "gitops" / "appproject.yaml").exists()
 
 

@@ -102,8 +102,13 @@ def test_overlays_per_environment(pkg):
             assert h["spec"]["scaleTargetRef"]["kind"] == ("Rollout" if m.canary else "Deployment")
         else:
             assert not hpas and not by_kind(docs, "PodDisruptionBudget")
-        (es,) = by_kind(docs, "ExternalSecret")
-        assert es["spec"]["dataFrom"][0]["extract"]["key"].endswith(f"/{env.name}")
+        secrets = {d["metadata"]["name"]: d for d in by_kind(docs, "ExternalSecret")}
+        es = secrets.pop(m.name)
+        # defect 7: a pull secret for registries the nodes cannot pull from by themselves
+        assert list(secrets) == ([k8s.pull_secret_name(m)] if k8s.needs_pull_secret(m) else [])
+        assert es["spec"]["dataFrom"][0]["extract"]["key"] == k8s.secret_key(m, env)
+        assert es["spec"]["dataFrom"][0]["extract"]["key"].endswith(("/" if m.cloud in ("aws", "none") else "-")
+                                                                    + env.name)
         assert es["spec"]["secretStoreRef"]["name"] == k8s.SECRET_STORES[m.cloud]
         for route in by_kind(docs, "HTTPRoute"):
             assert route["spec"]["hostnames"] == [k8s.env_hostname(m, env)]
@@ -162,9 +167,21 @@ def test_network_policy_allows_only_what_is_needed(pkg):
     expected = ([k8s.gateway_namespace(m)] if m.has_route else []) + \
         ([k8s.MONITORING_NAMESPACE] if m.blueprint != "cronjob" else [])
     assert sources == expected
-    (dns,) = allow["egress"]
+    dns, *identity = allow["egress"]
     assert sorted(p["protocol"] for p in dns["ports"]) == ["TCP", "UDP"]
     assert {p["port"] for p in dns["ports"]} == {53}
+    # defect 6: workload identity reaches STS / the metadata server / Entra ID; nothing else
+    assert identity == k8s.identity_egress(m)
+    assert bool(identity) == (m.cloud != "none")
+    for rule in identity:
+        assert all(p["protocol"] == "TCP" and p["port"] in (80, 443, 988) for p in rule["ports"])
+    # defect 13: with ingress=ingress, cert-manager's HTTP-01 solver is reachable from the controller
+    solver = policies.get(f"{m.name}-acme-solver")
+    assert (solver is not None) == (m.has_route and m.ingress == "ingress")
+    if solver:
+        assert solver["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+        assert solver["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
+            "kubernetes.io/metadata.name": k8s.INGRESS_NAMESPACE}
 
 
 def test_role_is_least_privilege(pkg):

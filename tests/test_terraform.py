@@ -63,11 +63,16 @@ def test_roots_have_locked_remote_backend(cloud_pkg):
         assert env.name in str(attrs.get("key", attrs.get("prefix", attrs.get("secret_suffix"))))
 
 
-def test_registry_only_in_production(render):
-    pkg_root = render(skip_tasks=True)
+def test_registry_only_in_production_and_only_where_ci_pushes(render):
+    """One registry, chosen by image_registry: Terraform creates ECR only when CI pushes to ECR."""
+    pkg_root = render(skip_tasks=True, image_registry="111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme")
     for env in ("dev", "staging", "prod"):
         values = tfcheck.parse(pkg_root / "terraform" / "environments" / env / "terraform.tfvars")
         assert values["create_registry"] is (env == "prod")
+    ghcr = render(skip_tasks=True)  # the default ghcr.io/acme: no cloud registry to create
+    for env in ("dev", "staging", "prod"):
+        values = tfcheck.parse(ghcr / "terraform" / "environments" / env / "terraform.tfvars")
+        assert values["create_registry"] is False
 
 
 def _findings(pkg_root: Path) -> list[str]:
@@ -167,7 +172,7 @@ def test_roots_declare_exactly_the_variables_they_use(cloud_pkg):
     expected = {"namespace"} | (cloud_side | set(tfpolicy.cloud_values(model, model.production))
                                 if cloud != "none" else set())
     if cloud == "azure":
-        expected.add("replica_location")
+        expected |= {"replica_location", "subscription_id"}  # defect 10: azurerm 4 needs subscription_id
     for env in model.environments:
         root = tfcheck.load_dir(pkg_root / "terraform" / "environments" / env.name, Package.load(pkg_root), [])
         assert set(root.variables) == expected

@@ -220,9 +220,12 @@ def test_promotion_graph(render, answers: dict) -> None:
         assert "cosign verify " in runs and "gh attestation verify" in runs
         assert "kustomize edit set image \"$IMAGE@$DIGEST\"" in runs
         names = [s["name"] for s in job["steps"]]
-        assert names.index("Verify the digest format") < names.index("Commit the digest to the overlay (GitOps)")
+        push = "Push the digest to the deploy branch (GitOps)"
+        assert names.index("Verify the digest format") < names.index(push)
+        # defect 2: credentials are checked before anything is pushed
+        assert names.index("Cluster credentials") < names.index(push)
         rollback = [s for s in job["steps"] if s["name"] == "Roll back"]
-        assert rollback and "failure()" in rollback[0]["if"] and "git revert" in rollback[0]["run"]
+        assert rollback and "failure()" in rollback[0]["if"] and '"$PREVIOUS:refs/heads/$DEPLOY_BRANCH"' in rollback[0]["run"]
     completed = [jid for jid, j in cd["jobs"].items() if previous in needs_of(j)]
     assert completed and completed[0] in called
 

@@ -184,7 +184,8 @@ def hygiene_findings(rel: str, doc: Any) -> list[Finding]:
         where = f"jobs.{job_id}"
         if "permissions" not in job:
             findings.append(Finding(rel, f"{where}: no job-level permissions"))
-        if _uses_secrets(job) and "environment" not in job:
+        # A reusable-workflow call cannot declare an environment; its called jobs do.
+        if _uses_secrets(job) and "environment" not in job and "uses" not in job:
             findings.append(Finding(rel, f"{where}: uses secrets but declares no environment"))
         for i, st in enumerate(job.get("steps") or []):
             if not isinstance(st, dict):

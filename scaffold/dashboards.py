@@ -199,8 +199,7 @@ def _slo_row(m: Any, name: str) -> Row:
         "short",
         tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / on(service, slo) group_left() "
                      f"{_static('slo:error_budget:ratio', sel)}", f"burn {w}")
-              for w in slo.SLI_WINDOWS)
-        + (Target(f"slo:period_burn_rate:ratio{{{live}}}", f"burn {window}"),),
+              for w in (*slo.SLI_WINDOWS, window)),
         min=0,
     )
     return Row(f"SLO {name}", (sli, budget, burn))

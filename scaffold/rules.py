@@ -12,7 +12,7 @@ from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from . import catalog, slo as slomath, yamlio
+from . import slo as slomath, yamlio
 from .model import ServiceModel, cached_per_model
 from .slo import SLO, dec
 
@@ -61,24 +61,32 @@ def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
 
 
 def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
-    """SLI ratios per window, traffic for the guard, then the Sloth meta series."""
+    """The SLI per window, the period SLI and the budget left (docs/slo.md, "How the SLI is recorded").
+
+    Request SLOs read the raw series once, over 5m (error and total rates); every longer
+    window is ``sum_over_time`` of those two, so the ratio is traffic-weighted, an idle
+    5 minutes (0/0) blanks nothing, and a long window reads the two recorded series
+    instead of every raw series again. Job SLOs count runs per window directly."""
     labels = {"service": m.name, "slo": s.name}
     sel = f'{{service="{m.name}",slo="{s.name}"}}'
     window = slomath.slo_window(m)
-    rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels) for w in slomath.SLI_WINDOWS]
     if s.rate_based:
-        rules += [_record(f"slo:sli_total:rate{w}", s.total(w), labels) for w in catalog.guard_windows()]
-    rules.append(_record(f"slo:sli_error:ratio_rate{window}",
-                         f"avg_over_time(slo:sli_error:ratio_rate5m{sel}[{window}])", labels))
+        rules = [_record("slo:sli_error:rate5m", s.errors_or_zero("5m"), labels),
+                 _record("slo:sli_total:rate5m", s.total("5m"), labels),
+                 _record("slo:sli_error:ratio_rate5m", f"slo:sli_error:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}",
+                         labels)]
+        for w in (*slomath.SLI_WINDOWS[1:], window):
+            rules.append(_record(f"slo:sli_error:ratio_rate{w}",
+                                 f"sum_over_time(slo:sli_error:rate5m{sel}[{w}])\n/\n"
+                                 f"sum_over_time(slo:sli_total:rate5m{sel}[{w}])", labels))
+    else:
+        rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels)
+                 for w in (*slomath.SLI_WINDOWS, window)]
     rules += [
         _record("slo:objective:ratio", f"vector({dec(s.target)})", labels),
         _record("slo:error_budget:ratio", f"vector({dec(s.budget)})", labels),
-        _record("slo:current_burn_rate:ratio",
-                f"slo:sli_error:ratio_rate5m{sel}\n/ on (service, slo) group_left\nslo:error_budget:ratio{sel}", labels),
-        _record("slo:period_burn_rate:ratio",
-                f"slo:sli_error:ratio_rate{window}{sel}\n/ on (service, slo) group_left\nslo:error_budget:ratio{sel}",
-                labels),
-        _record("slo:period_error_budget_remaining:ratio", f"1 - slo:period_burn_rate:ratio{sel}", labels),
+        _record("slo:period_error_budget_remaining:ratio",
+                f"1 - slo:sli_error:ratio_rate{window}{sel} / {dec(s.budget)}", labels),
     ]
     return {"name": f"{m.name}-slo-{s.name}", "interval": EVALUATION_INTERVAL, "rules": rules}
 

@@ -359,3 +359,42 @@ def configmaps(m: Any) -> list[dict[str, Any]]:
             "data": {f"{uid}.json": LiteralScalarString(to_json(m, kind))},
         })
     return out
+
+
+# -- one environment's dashboards ------------------------------------------------
+def env_dashboard_uid(m: Any, kind: str, env: Any) -> str:
+    """Production keeps the base uid (the links in docs, Backstage and prod alerts); every other
+    environment gets its own, so three overlays in one Grafana do not overwrite one dashboard."""
+    if env.production:
+        return m.dashboard_uid(kind)
+    return f"{m.name[: 38 - len(kind) - len(env.name)].rstrip('-')}-{kind}-{env.name}"
+
+
+def env_json(m: Any, kind: str, env: Any) -> str:
+    doc = json.loads(to_json(m, kind))
+    doc["uid"] = env_dashboard_uid(m, kind, env)
+    if not env.production:
+        doc["title"] = f"{doc['title']} ({env.name})"
+    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def overlay_patch_file(kind: str) -> str:
+    return f"dashboard-{kind}.patch.yaml"
+
+
+def overlay_patches(m: Any, env: Any) -> list[dict[str, Any]]:
+    """Kustomize patch entries replacing each dashboard ConfigMap's data with the environment's JSON."""
+    return [{"path": overlay_patch_file(kind), "target": {"kind": "ConfigMap", "name": f"{m.dashboard_uid(kind)}-dashboard"}}
+            for kind in KINDS]
+
+
+def overlay_patch_text(m: Any, env_name: str, kind: str) -> str:
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    from . import yamlio
+
+    env = next(e for e in m.environments if e.name == env_name)
+    uid = env_dashboard_uid(m, kind, env)
+    head = f"# JSON patch (kustomization.yaml): the {env.name} copy of the {kind} dashboard, uid {uid}.\n"
+    return head + yamlio.dump([{"op": "replace", "path": "/data",
+                                "value": {f"{uid}.json": LiteralScalarString(env_json(m, kind, env))}}])

@@ -7,6 +7,8 @@ Recording-rule names follow Sloth (``slo:sli_error:ratio_rate5m`` ...).
 
 from __future__ import annotations
 
+import copy
+import re
 import textwrap
 from typing import Any
 
@@ -151,6 +153,51 @@ def prometheus_rule(m: ServiceModel, groups: bool = True) -> dict[str, Any]:
     if groups:
         out["spec"] = {"groups": all_groups(m)}
     return out
+
+
+# -- one environment's rules ---------------------------------------------------
+def scope_expr(m: ServiceModel, env: Any, expr: str) -> str:
+    """An expression restricted to one environment's namespace: the namespace regex over all
+    environments becomes that namespace, and the service's own series (job=<name>, the
+    recorded slo:* series) gain a namespace matcher. Extra ratio SLOs are scoped where their
+    selectors name the service's job."""
+    ns = env.namespace
+    out = expr.replace(f'namespace=~"{slomath.namespace_regex(m)}"', f'namespace="{ns}"')
+    out = re.sub(rf'\bjob="{re.escape(m.name)}"(?!,namespace=)', f'job="{m.name}",namespace="{ns}"', out)
+    return re.sub(rf'(\{{service="{re.escape(m.name)}",slo="[a-z0-9-]+")\}}', rf'\1,namespace="{ns}"}}', out)
+
+
+def scoped_groups(m: ServiceModel, env: Any) -> list[dict[str, Any]]:
+    """The rule groups one environment's PrometheusRule carries. Outside production the
+    alerts' dashboard links point at that environment's dashboards."""
+    from .dashboards import KINDS, env_dashboard_uid
+
+    out = copy.deepcopy(all_groups(m))
+    for group in out:
+        for rule in group["rules"]:
+            rule["expr"] = block(scope_expr(m, env, str(rule["expr"])))
+            ann = rule.get("annotations") or {}
+            for kind in KINDS:
+                if "dashboard_url" in ann and ann["dashboard_url"] == m.dashboard_url(kind):
+                    ann["dashboard_url"] = f"{m.dashboard_base_url}/d/{env_dashboard_uid(m, kind, env)}"
+    return out
+
+
+def overlay_patch_file(m: ServiceModel) -> str:
+    return "prometheusrule.patch.yaml"
+
+
+def overlay_patch(m: ServiceModel, env: Any) -> dict[str, Any]:
+    """The overlay's kustomize patch entry: its PrometheusRule computes over its own namespace only."""
+    return {"path": overlay_patch_file(m), "target": {"kind": "PrometheusRule", "name": m.name}}
+
+
+@cached_per_model()
+def overlay_patch_text(m: ServiceModel, env_name: str) -> str:
+    env = next(e for e in m.environments if e.name == env_name)
+    head = (f"# JSON patch (kustomization.yaml): the {env.name} PrometheusRule selects namespace {env.namespace} only,\n"
+            "# so three environments in one Prometheus compute three disjoint rule sets.\n")
+    return head + yamlio.dump_plain([{"op": "replace", "path": "/spec", "value": {"groups": scoped_groups(m, env)}}])
 
 
 # -- emitted text, cached: copier renders some files more than once, and the

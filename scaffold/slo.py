@@ -208,7 +208,7 @@ def slos_for(m: ServiceModel) -> list[SLO]:
             description=f"{dec(m.slo_latency_target)}% of {unit} complete within {_ms(m.slo_latency_ms)}.",
             kind="latency", le=m.latency_le))
     else:
-        job = f'job_name=~"{m.name}-[0-9]+"'
+        job = f'namespace=~"{namespace_regex(m)}",job_name=~"{m.name}-[0-9]+"'
 
         def finished(metric: str) -> str:
             # Jobs whose condition turned true inside the window: kube-state-metrics keeps

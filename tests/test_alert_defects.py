@@ -301,3 +301,56 @@ def test_10_a_service_without_its_sli_series_is_reported(tmp_path):
     """The pods are up but export no http_requests_total: the SLI is blind."""
     inputs = [series("up", "1+0x30", job=NAME, namespace=PROD, instance="10.0.0.1:8080")]
     assert firing(tmp_path, model(), inputs, "AvailabilitySLIAbsent", "20m")
+
+
+# -- 9. each environment's PrometheusRule and dashboards ----------------------------------------------
+def _overlay_objects(pkg: Path, env: str) -> list[dict[str, Any]]:
+    exe = require_tool("kubectl")
+    proc = subprocess.run([exe, "kustomize", str(pkg / "k8s/overlays" / env)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yamlio.load_all(proc.stdout) if d]
+
+
+@pytest.fixture(scope="module")
+def overlays(render) -> dict[str, list[dict[str, Any]]]:
+    pkg = render(skip_tasks=True)
+    return {env.name: _overlay_objects(pkg, env.name) for env in model().environments}
+
+
+def test_9_each_environment_rule_computes_over_its_own_namespace(overlays, tmp_path):
+    outage = [http("200", "0+1000x10 10000+0x30"), http("500", "0+0x10 1000+1000x29")]  # in prod
+    for env in model().environments:
+        (rule,) = [d for d in overlays[env.name] if d["kind"] == "PrometheusRule"]
+        assert rule["metadata"]["namespace"] == env.namespace
+        text = yamlio.dump({"groups": rule["spec"]["groups"]})
+        fired = firing(tmp_path, model(), outage, "AvailabilityErrorBudgetBurnPage", "15m", text=text)
+        assert fired == env.production, env.name
+
+
+def test_9_each_environment_has_its_own_dashboard_uids(overlays):
+    uids = []
+    for env in model().environments:
+        for cm in (d for d in overlays[env.name] if d["kind"] == "ConfigMap" and
+                   d["metadata"].get("labels", {}).get("grafana_dashboard") == "1"):
+            (key, body), = cm["data"].items()
+            uid = __import__("json").loads(body)["uid"]
+            assert key == f"{uid}.json"
+            uids.append(uid)
+    assert len(uids) == 2 * len(model().environments) and len(set(uids)) == len(uids), uids
+
+
+def test_9_checker_runs_promtool_on_each_environment_rule(render, tmp_path):
+    import shutil
+
+    from scaffold.package import Package
+    from scaffold.validate import load_checkers, run_one
+
+    require_tool("promtool")
+    pkg = tmp_path / "pkg"
+    shutil.copytree(render(skip_tasks=True), pkg, symlinks=True)
+    checker = load_checkers()["prometheus-rules"]
+    assert run_one(checker, Package.load(pkg)).findings == []
+    patch = pkg / "k8s/overlays/dev/prometheusrule.patch.yaml"
+    patch.write_text(patch.read_text().replace('namespace="payments-api-dev"}', 'namespace="payments-api-dev"', 1))
+    findings = run_one(checker, Package.load(pkg)).findings
+    assert [f.file for f in findings] == ["k8s/overlays/dev/prometheusrule.patch.yaml"], findings

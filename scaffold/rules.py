@@ -19,6 +19,8 @@ from .model import ServiceModel, cached_per_model
 from .slo import SLO, dec
 
 EVALUATION_INTERVAL = "1m"
+RAW_WINDOWS = ("30m", "1h")  # ratio windows computed from the raw series (the others from recorded 5m rates)
+WINDOW = "{{window}}"
 SCRAPE_INTERVAL = "30s"
 
 
@@ -65,22 +67,33 @@ def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
 def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
     """The SLI per window, the period SLI and the budget left (docs/slo.md, "How the SLI is recorded").
 
-    Request SLOs read the raw series once, over 5m (error and total rates); every longer
-    window is ``sum_over_time`` of those two, so the ratio is traffic-weighted, an idle
-    5 minutes (0/0) blanks nothing, and a long window reads the two recorded series
-    instead of every raw series again. Job SLOs count runs per window directly."""
+    Request SLOs record the 5m error and total rates; the windows from 2h to the SLO
+    window are ``sum_over_time`` of those two, so the ratio is traffic-weighted, idle
+    minutes (0/0) blank nothing, and a long window reads the two recorded series instead
+    of every raw series again. The page windows up to 1h (RAW_WINDOWS) read the raw series:
+    an average of 5m rates lags a full outage by two minutes there. The ``or on (namespace)
+    0 * slo:sli_total:rate5m`` gives an error rate of 0 where no error series exists yet
+    (client libraries create it on the first error); latency has none: a missing bucket
+    stays missing (SLIAbsent). Ratio SLOs run user PromQL once, over 5m. Job SLOs count
+    runs per window directly."""
     labels = {"service": m.name, "slo": s.name}
     sel = f'{{service="{m.name}",slo="{s.name}"}}'
     window = slomath.slo_window(m)
     if s.rate_based:
-        rules = [_record("slo:sli_error:rate5m", s.errors_or_zero("5m"), labels),
-                 _record("slo:sli_total:rate5m", s.total("5m"), labels),
+        # ratio SLOs fall back on their own total query (their tests feed the recorded 5m rates)
+        zero = f"0 * ({s.total(WINDOW)})" if s.kind == "ratio" else f"0 * slo:sli_total:rate5m{sel}"
+        errors = s.errors(WINDOW) if s.kind == "latency" else f"({s.errors(WINDOW)}) or on (namespace) {zero}"
+        rules = [_record("slo:sli_total:rate5m", s.total("5m"), labels),
+                 _record("slo:sli_error:rate5m", errors.replace(WINDOW, "5m"), labels),
                  _record("slo:sli_error:ratio_rate5m", f"slo:sli_error:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}",
                          labels)]
         for w in (*slomath.SLI_WINDOWS[1:], window):
-            rules.append(_record(f"slo:sli_error:ratio_rate{w}",
-                                 f"sum_over_time(slo:sli_error:rate5m{sel}[{w}])\n/\n"
-                                 f"sum_over_time(slo:sli_total:rate5m{sel}[{w}])", labels))
+            if w in RAW_WINDOWS and s.kind != "ratio":
+                expr = f"({errors.replace(WINDOW, w)})\n/\n({s.total(w)})"
+            else:
+                expr = (f"sum_over_time(slo:sli_error:rate5m{sel}[{w}])\n/\n"
+                        f"sum_over_time(slo:sli_total:rate5m{sel}[{w}])")
+            rules.append(_record(f"slo:sli_error:ratio_rate{w}", expr, labels))
     else:
         rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels)
                  for w in (*slomath.SLI_WINDOWS, window)]

@@ -195,3 +195,27 @@ class AlertTestCoverage:
                 if name not in silent:
                     findings.append(Finding(rel, f"{name}: no promtool test case where it stays silent"))
         return findings
+
+
+SCENARIOS_GLOB = "observability/prometheus/scenarios/*.test.yaml"
+
+
+@checker
+class PromtoolScenarios:
+    """The detection scenarios (scaffold/scenarios.py): the page/ticket timelines docs/slo.md
+    prints, asserted by promtool on the package's own rule files. Slow: hours of minutes."""
+
+    name = "prometheus-scenarios"
+    tool = "promtool"
+    slow = True
+
+    def applies(self, pkg: Package) -> bool:
+        return bool(pkg.files(SCENARIOS_GLOB))
+
+    def run(self, pkg: Package) -> list[Finding]:
+        findings = []
+        for path in pkg.files(SCENARIOS_GLOB):
+            res = tools.run("promtool", "test", "rules", path.name, cwd=path.parent)
+            if res.returncode != 0:
+                findings.append(Finding(pkg.rel(path), f"promtool test rules: {res.output[-4000:]}"))
+        return findings

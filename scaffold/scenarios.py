@@ -22,6 +22,7 @@ part of the suite (it needs a workload older than slo.MIN_DATA_AGE).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -154,14 +155,14 @@ def _rate(values: list[float], t: int, minutes: int) -> float | None:
 class _Eval:
     """The recorded series and ratios of one SLO under one scenario, minute by minute."""
 
-    def __init__(self, m: ServiceModel, s: SLO, sc: Scenario) -> None:
-        self.m, self.s, self.sc = m, s, sc
+    def __init__(self, kind: str, sc: Scenario) -> None:
+        self.kind, self.sc = kind, sc
         self.cache: dict[tuple[str, int, int], float | None] = {}
         self.steps = len(sc.errors) + 1
         self.errors = catalog.cumulative(list(sc.errors), sc.resets)
         self.good = catalog.cumulative([t - e for e, t in zip(sc.errors, sc.totals)], sc.resets)
         self.totals = catalog.cumulative(list(sc.totals), sc.resets)
-        if s.kind == "ratio":
+        if kind == "ratio":
             def rate5m(xs: tuple[float, ...]) -> list[float | None]:
                 return [None] + [sum(xs[max(0, i - 4):i + 1]) / 300 for i in range(len(xs))]
             self.err5m, self.tot5m = rate5m(sc.errors), rate5m(sc.totals)
@@ -194,13 +195,13 @@ class _Eval:
         return self.cache[key]
 
     def _raw_total(self, t: int, minutes: int) -> float | None:
-        if self.s.kind == "availability":  # sum by (namespace) over the 500 and the 200 series
+        if self.kind == "availability":  # sum by (namespace) over the 500 and the 200 series
             e, g = _rate(self.errors, t, minutes), _rate(self.good, t, minutes)
             return None if e is None or g is None else e + g
         return _rate(self.totals, t, minutes)  # latency: the _count series
 
     def _raw_errors(self, t: int, minutes: int) -> float | None:
-        if self.s.kind == "availability":
+        if self.kind == "availability":
             return _rate(self.errors, t, minutes)
         total = _rate(self.totals, t, minutes)
         good = None if self.sc.missing_bucket else _rate(self.good, t, minutes)
@@ -210,7 +211,7 @@ class _Eval:
         minutes = slomath.window_seconds(window) // 60
         if minutes == 5:
             e, n = self.err5m[t], self.tot5m[t]
-        elif window in RAW_WINDOWS and self.s.kind != "ratio":
+        elif window in RAW_WINDOWS and self.kind != "ratio":
             e, n = self.raw_errors(t, minutes), self.raw_total(t, minutes)
         else:
             e, n = self.window_sum("err", t, minutes), self.window_sum("tot", t, minutes)
@@ -230,25 +231,35 @@ def _counts(xs: list[float | None]) -> list[int]:
 
 def values_per_minute(m: ServiceModel, s: SLO, sc: Scenario) -> dict[str, list[float | None]]:
     """Per minute: each alert expression's value (None: no sample), before ``for:``."""
-    ev = _Eval(m, s, sc)
-    out: dict[str, list[float | None]] = {}
+    pairs = tuple((w.tier, w.short, w.long, float(t)) for w, t in s.thresholds(m.slo_window_days))
+    page, ticket, absent = _evaluate(s.kind, pairs, sc)
+    return {f"{s.prefix}ErrorBudgetBurnPage": page, f"{s.prefix}ErrorBudgetBurnTicket": ticket,
+            f"{s.prefix}SLIAbsent": absent}
+
+
+@lru_cache(maxsize=512)
+def _evaluate(kind: str, pairs: tuple[tuple[str, str, str, float], ...], sc: Scenario) -> tuple[list[float | None], ...]:
+    """Cached on what the timelines depend on: SLOs of one kind and objective share it."""
+    ev = _Eval(kind, sc)
+    out = []
     for tier in (catalog.PAGE, catalog.TICKET):
-        pairs = [(w, float(t)) for w, t in s.thresholds(m.slo_window_days) if w.tier == tier]
         vals: list[float | None] = []
         for t in range(ev.steps):
             value = None
-            for w, thr in pairs:  # `or`: the first pair that holds gives the value (its short ratio)
-                rs, rl = ev.ratio(t, w.short), ev.ratio(t, w.long)
-                bad = (ev.window_sum("err", t, slomath.window_seconds(w.long) // 60) or 0.0) * 60
+            for w_tier, short, long, thr in pairs:  # `or`: the first pair that holds gives the value
+                if w_tier != tier:
+                    continue
+                rs, rl = ev.ratio(t, short), ev.ratio(t, long)
+                bad = (ev.window_sum("err", t, slomath.window_seconds(long) // 60) or 0.0) * 60
                 if rs is not None and rl is not None and rs > thr and rl > thr and bad >= slomath.MIN_BAD_EVENTS:
                     value = rs
                     break
             vals.append(value)
-        out[f"{s.prefix}ErrorBudgetBurn{tier.capitalize()}"] = vals
+        out.append(vals)
     # SLIAbsent: traffic recorded, SLI not (the scenarios have no `up` series)
-    out[f"{s.prefix}SLIAbsent"] = [ev.tot5m[t] if ev.tot5m[t] is not None and ev.ratio(t, "5m") is None else None
-                                   for t in range(ev.steps)]
-    return out
+    out.append([ev.tot5m[t] if ev.tot5m[t] is not None and ev.ratio(t, "5m") is None else None
+                for t in range(ev.steps)])
+    return tuple(out)
 
 
 def _for_minutes(m: ServiceModel, name: str) -> int:

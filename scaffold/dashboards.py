@@ -173,9 +173,10 @@ def _slo_sel(m: Any, name: str) -> str:
     return f'service="{m.name}", slo="{name}"'
 
 
-def _static(metric: str, sel: str) -> str:
-    """Objective/budget series, one per SLO whether or not the rules keep a namespace label."""
-    return f"max by (service, slo) ({metric}{{{sel}}})"
+def _slo(m: Any, name: str) -> Any:
+    """The SLO's objective and budget are constants of the answers: the rules record none
+    (three environments' rule sets would write the same constant series)."""
+    return next(s for s in slo.slos_for(m) if s.name == name)
 
 
 def _slo_row(m: Any, name: str) -> Row:
@@ -187,7 +188,7 @@ def _slo_row(m: Any, name: str) -> Row:
         "percentunit",
         (Target(f"1 - slo:sli_error:ratio_rate5m{{{live}}}", "SLI 5m"),
          Target(f"1 - slo:sli_error:ratio_rate{window}{{{live}}}", f"SLI {window}"),
-         Target(_static("slo:objective:ratio", sel), "objective")),
+         Target(f"vector({slo.dec(_slo(m, name).target)})", "objective")),
     )
     budget = PanelSpec(
         f"{name}: error budget remaining", f"Share of the {window} error budget of the {name} SLO still unspent (below 0: exhausted).",
@@ -197,8 +198,7 @@ def _slo_row(m: Any, name: str) -> Row:
     burn = PanelSpec(
         f"{name}: burn rates", f"How fast the {name} SLO spends its error budget per alert window (1 = exactly on budget over {window}).",
         "short",
-        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / on(service, slo) group_left() "
-                     f"{_static('slo:error_budget:ratio', sel)}", f"burn {w}")
+        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / {slo.dec(_slo(m, name).budget)}", f"burn {w}")
               for w in (*slo.SLI_WINDOWS, window)),
         min=0,
     )

@@ -97,9 +97,9 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
     else:
         rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels)
                  for w in (*slomath.SLI_WINDOWS, window)]
+    # No slo:objective:ratio / slo:error_budget:ratio constants: each environment's rule set
+    # would write the same series; dashboards and alerts use the decimals themselves.
     rules += [
-        _record("slo:objective:ratio", f"vector({dec(s.target)})", labels),
-        _record("slo:error_budget:ratio", f"vector({dec(s.budget)})", labels),
         _record("slo:period_error_budget_remaining:ratio",
                 f"1 - slo:sli_error:ratio_rate{window}{sel} / {dec(s.budget)}", labels),
     ]

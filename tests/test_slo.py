@@ -75,7 +75,7 @@ def test_worker_and_cronjob_slos():
     assert 'worker_jobs_total{job="payments-api",outcome="error"}' in slo.slos_for(model(blueprint="worker"))[0].errors("5m")
     (job,) = slo.slos_for(model(blueprint="cronjob"))
     assert job.name == "job-success" and not job.rate_based
-    assert 'kube_job_failed{job_name=~"payments-api-[0-9]+",condition="true"}' in job.errors("5m")
+    assert 'kube_job_failed{namespace=~"payments-api-(dev|staging|prod)",job_name=~"payments-api-[0-9]+",condition="true"}' in job.errors("5m")
 
 
 def test_extra_slos_follow_the_answer():

@@ -204,6 +204,69 @@ def measure(answers: dict[str, Any]) -> dict[str, dict[str, int]]:
     return out
 
 
+# -- detection: Sloth's rules on the scenario suite's input, measured by promtool --------------
+ALERT_AT = re.compile(r"alertname: (\S+), time: (\S+),")
+
+
+def _minutes(text: str) -> int:
+    total = 0
+    for n, unit in re.findall(r"(\d+)([hms])", text):
+        total += int(n) * {"h": 60, "m": 1, "s": 0}[unit]
+    return total
+
+
+def sloth_detection(answers: dict[str, Any]) -> dict[tuple[str, str], dict[str, int | None]]:
+    """First minute Sloth's page and ticket alerts fire in each scenario (promtool lists every
+    minute an alert fires when told to expect silence), next to scaffold's (its promtool suite)."""
+    from scaffold import scenarios
+
+    m = ServiceModel.from_answers({"service_name": NAME, **answers})
+    spec = slo.sloth_spec(m)
+    out: dict[tuple[str, str], dict[str, int | None]] = {}
+    for s in scenarios.slos(m):
+        sl = [x for x in spec["slos"] if x["name"] == s.name]
+        groups = sloth_groups({**spec, "slos": sl}, m.slo_window_days)
+        runs = scenarios._runs(m, s.name)
+        series = [x for sc, _ in runs for x in scenarios.inputs(m, s, sc)]
+        onset_ns = {scenarios.namespace(m, sc): sc for sc, _ in runs}
+        horizon = len(runs[0][0].errors)
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "r.yaml").write_text(yamlio.dump({"groups": groups}))
+            name = sl[0]["alerting"]["name"]
+            order = [g["name"] for g in groups]
+            tests = [{"eval_time": f"{t}m", "alertname": name, "exp_alerts": []}
+                     for t in range(scenarios.PREFILL_MINUTES - 1, horizon + 1)] + \
+                    [{"eval_time": f"{t}m", "alertname": name, "exp_alerts": []} for t in range(0, 90)]
+            (Path(tmp) / "t.yaml").write_text(yamlio.dump({
+                "rule_files": ["r.yaml"], "evaluation_interval": "1m", "group_eval_order": order,
+                "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": tests}]}))
+            proc = subprocess.run(["promtool", "test", "rules", "t.yaml"], cwd=tmp, capture_output=True, text=True)
+        text = proc.stdout + proc.stderr
+        blocks = re.split(r"\n(?=\s*alertname: )", text)
+        for block in blocks:
+            mt = ALERT_AT.search(block)
+            if not mt:
+                continue
+            t = _minutes(mt.group(2))
+            got = block.split("got:", 1)[-1]
+            for labels in SERIES.findall(got):
+                lab = _labels(labels)
+                sc = onset_ns.get(lab.get("namespace", ""))
+                if sc is None or t <= sc.onset:
+                    continue
+                row = out.setdefault((s.name, sc.name), {"page": None, "ticket": None})
+                tier = lab.get("sloth_severity")
+                if tier in row and (row[tier] is None or t - sc.onset < row[tier]):
+                    row[tier] = t - sc.onset
+        for sc, tls in runs:
+            row = out.setdefault((s.name, sc.name), {"page": None, "ticket": None})
+            for tl, _ in tls:
+                for tier in ("page", "ticket"):
+                    if tl.alert.endswith(f"Burn{tier.capitalize()}"):
+                        row[f"scaffold_{tier}"] = tl.detection(sc.onset)
+    return out
+
+
 def main() -> int:
     failed = 0
     print(f"{'package':<24} {'rule set':<9} {'series written':>14} {'raw samples/min':>16} "
@@ -216,6 +279,13 @@ def main() -> int:
         ok = res["scaffold"]["series"] <= res["sloth"]["series"]
         failed += not ok
         print(f"  goal series(scaffold) <= series(sloth): {'met' if ok else 'NOT met'}")
+    print("\ndetection (minutes after the first bad minute; '-' never), default package, promtool")
+    print(f"{'SLO':<13} {'scenario':<22} {'scaffold page':>13} {'sloth page':>10} {'scaffold ticket':>15} {'sloth ticket':>12}")
+    for (slo_name, scenario), r in sloth_detection({}).items():
+        def f(v: int | None) -> str:
+            return "-" if v is None else str(v)
+        print(f"{slo_name:<13} {scenario:<22} {f(r.get('scaffold_page')):>13} {f(r['page']):>10} "
+              f"{f(r.get('scaffold_ticket')):>15} {f(r['ticket']):>12}")
     return 1 if failed else 0
 
 

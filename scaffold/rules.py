@@ -81,7 +81,8 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
     window = slomath.slo_window(m)
     if s.rate_based:
         # ratio SLOs fall back on their own total query (their tests feed the recorded 5m rates)
-        zero = f"0 * ({s.total(WINDOW)})" if s.kind == "ratio" else f"0 * slo:sli_total:rate5m{sel}"
+        zero = (f"0 * ({s.total(WINDOW)})" if s.kind == "ratio"
+                else f"0 * sum by (namespace) (slo:sli_total:rate5m{sel})")
         errors = s.errors(WINDOW) if s.kind == "latency" else f"({s.errors(WINDOW)}) or on (namespace) {zero}"
         rules = [_record("slo:sli_total:rate5m", s.total("5m"), labels),
                  _record("slo:sli_error:rate5m", errors.replace(WINDOW, "5m"), labels),

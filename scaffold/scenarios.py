@@ -63,7 +63,6 @@ class Timeline:
 def scenarios(m: ServiceModel, s: SLO) -> list[Scenario]:
     """The scenario list for one request SLO (burn ratios scaled to its error budget)."""
     p, n = PREFILL_MINUTES, traffic_per_minute(s)
-    b = float(s.budget)
 
     def burst(ratio: float, minutes: int, after: int, traffic: float = n) -> Scenario:
         errors = [0.0] * p + [float(Decimal(traffic) * Decimal(repr(ratio)))] * minutes + [0.0] * after

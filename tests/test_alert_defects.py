@@ -258,7 +258,7 @@ def _cron_inputs(ns: str = PROD) -> list[dict[str, str]]:
 def test_7_cron_failure_clears_after_the_next_successful_run(tmp_path):
     m = ServiceModel.from_answers({"service_name": "reports", "blueprint": "cronjob"})
     text = rules.rule_file_text(m, rules.rule_file_name(m))
-    inputs = _cron_inputs(f"reports-prod")
+    inputs = _cron_inputs("reports-prod")
     assert firing(tmp_path, m, inputs, "CronJobFailed", "15m", interval="10m", text=text)
     assert not firing(tmp_path, m, inputs, "CronJobFailed", "6h", interval="10m", text=text)
     assert not firing(tmp_path, m, inputs, "JobSuccessErrorBudgetBurnPage", "6h", interval="10m", text=text)

@@ -156,7 +156,10 @@ def test_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
             group["alert_rule_test"].append({"eval_time": c.eval_time, "alertname": a.name,
                                              "exp_alerts": [dict(e) for e in c.exp_alerts]})
     tests = [{**g, "name": "; ".join(g["name"])} for g in merged.values()]
-    return {"rule_files": [rule_file_name(m, part)], "evaluation_interval": EVALUATION_INTERVAL, "tests": tests}
+    # recording groups before the alert groups at every step (promtool's order is otherwise unspecified)
+    order = [g["name"] for g in groups(m, part)]
+    return {"rule_files": [rule_file_name(m, part)], "evaluation_interval": EVALUATION_INTERVAL,
+            "group_eval_order": order, "tests": tests}
 
 
 def prometheus_rule(m: ServiceModel, groups: bool = True) -> dict[str, Any]:

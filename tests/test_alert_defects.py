@@ -37,8 +37,10 @@ def http(code: str, values: str, ns: str = PROD) -> dict[str, str]:
 def promtool(tmp_path: Path, rule_text: str, tests: list[dict[str, Any]]) -> subprocess.CompletedProcess:
     exe = require_tool("promtool")
     (tmp_path / "r.rules.yaml").write_text(rule_text)
+    # recording groups first: promtool's group order is otherwise unspecified
+    order = [g["name"] for g in yamlio.load(rule_text)["groups"]]
     (tmp_path / "t.test.yaml").write_text(yamlio.dump(
-        {"rule_files": ["r.rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
+        {"rule_files": ["r.rules.yaml"], "evaluation_interval": "1m", "group_eval_order": order, "tests": tests}))
     return subprocess.run([exe, "test", "rules", "t.test.yaml"], cwd=tmp_path, capture_output=True, text=True)
 
 

@@ -211,10 +211,24 @@ def overlay_patch(m: ServiceModel, env: Any) -> dict[str, Any]:
 
 @cached_per_model()
 def overlay_patch_text(m: ServiceModel, env_name: str) -> str:
+    """The JSON patch text. The rule files' emitted text, scoped as text (scope_expr's
+    substitutions only touch selectors) and re-indented: re-emitting every group once per
+    environment would double a large package's render time. Equal to scoped_groups
+    (tests/test_alert_defects.py)."""
+    from .dashboards import KINDS, env_dashboard_uid
+
     env = next(e for e in m.environments if e.name == env_name)
     head = (f"# JSON patch (kustomization.yaml): the {env.name} PrometheusRule selects namespace {env.namespace} only,\n"
-            "# so three environments in one Prometheus compute three disjoint rule sets.\n")
-    return head + yamlio.dump_plain([{"op": "replace", "path": "/spec", "value": {"groups": scoped_groups(m, env)}}])
+            "# so three environments in one Prometheus compute three disjoint rule sets.\n"
+            "- op: replace\n  path: /spec\n  value:\n    groups:\n")
+    body = "".join(textwrap.indent(rule_file_text(m, name).split("\n", 1)[1], "    ")
+                   for name in rule_file_names(m))
+    body = scope_expr(m, env, body)
+    if not env.production:
+        for kind in KINDS:
+            body = body.replace(f"dashboard_url: {m.dashboard_url(kind)}\n",
+                                f"dashboard_url: {m.dashboard_base_url}/d/{env_dashboard_uid(m, kind, env)}\n")
+    return head + body
 
 
 # -- emitted text, cached: copier renders some files more than once, and the

@@ -294,12 +294,17 @@ def budget_spent(m: ServiceModel, s: SLO, sc: Scenario, minutes: int) -> Decimal
 
 
 # -- the promtool files ---------------------------------------------------------------
-def slos(m: ServiceModel) -> list[SLO]:
-    return [s for s in slomath.slos_for(m) if s.rate_based]
+def slos(m: ServiceModel, extra: bool = False) -> list[SLO]:
+    """The request SLOs the package's suite and docs cover: the blueprint's own. Extra SLOs
+    (the ``slos`` answer) share their rule shapes (ratio: the recorded 5m rates; latency: the
+    same histogram), so a package with many would pay seconds of rendering and megabytes
+    of test files for timelines it already has; ``extra=True`` includes them (tests)."""
+    own = {s["name"] for s in m.extra_slos}
+    return [s for s in slomath.slos_for(m) if s.rate_based and (extra or s.name not in own)]
 
 
-def file_names(m: ServiceModel) -> list[str]:
-    return [f"{s.name}.test.yaml" for s in slos(m)]
+def file_names(m: ServiceModel, extra: bool = False) -> list[str]:
+    return [f"{s.name}.test.yaml" for s in slos(m, extra)]
 
 
 def _checks(tl: Timeline, horizon: int) -> list[tuple[int, bool]]:
@@ -325,7 +330,7 @@ def test_file(m: ServiceModel, file_name: str) -> dict[str, Any]:
     any scenario's timeline, and hourly for scenarios where it never fires."""
     from . import rules
 
-    s = next(x for x in slos(m) if f"{x.name}.test.yaml" == file_name)
+    s = next(x for x in slos(m, extra=True) if f"{x.name}.test.yaml" == file_name)
     runs = _runs(m, s.name)
     horizon = len(runs[0][0].errors)
     series: list[dict[str, str]] = []
@@ -354,7 +359,7 @@ def test_file(m: ServiceModel, file_name: str) -> dict[str, Any]:
 @cached_per_model()
 def _runs(m: ServiceModel, slo_name: str) -> list[tuple[Scenario, list[tuple[Timeline, list[float | None]]]]]:
     """Each scenario of an SLO with its timelines (computed once per render: docs and tests share it)."""
-    s = next(x for x in slos(m) if x.name == slo_name)
+    s = next(x for x in slos(m, extra=True) if x.name == slo_name)
     return [(sc, _timelines(m, s, sc)) for sc in scenarios(m, s)]
 
 

@@ -356,3 +356,13 @@ def test_9_checker_runs_promtool_on_each_environment_rule(render, tmp_path):
     patch.write_text(patch.read_text().replace('namespace="payments-api-dev"}', 'namespace="payments-api-dev"', 1))
     findings = run_one(checker, Package.load(pkg)).findings
     assert [f.file for f in findings] == ["k8s/overlays/dev/prometheusrule.patch.yaml"], findings
+
+
+@pytest.mark.parametrize("answers", [{}, {"blueprint": "cronjob"}, {"slos": [
+    {"name": "checkout", "objective": 99.5, "latency_ms": 800}]}])
+def test_9_overlay_patch_text_is_the_scoped_rule_set(answers):
+    m = model(**answers)
+    for env in m.environments:
+        (op,) = yamlio.load(rules.overlay_patch_text(m, env.name))
+        assert op["op"] == "replace" and op["path"] == "/spec"
+        assert yamlio.load(yamlio.dump(op["value"]["groups"])) == yamlio.load(yamlio.dump(rules.scoped_groups(m, env)))

@@ -24,7 +24,7 @@ def write(m: ServiceModel, root: Path) -> list[Path]:
     for f in rules.rule_file_names(m):
         (root / f).write_text(rules.rule_file_text(m, f))
     out = []
-    for f in scenarios.file_names(m):
+    for f in scenarios.file_names(m, extra=True):
         path = root / "scenarios" / f
         path.write_text(scenarios.test_file_text(m, f))
         out.append(path)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
-GROUP_BY = ["alertname", "service", "slo"]
+# namespace: the same alert in dev and in prod are two incidents, never one notification.
+GROUP_BY = ["alertname", "namespace", "service", "slo"]
 # Severity -> tier is fixed by the alert contract: critical pages, warning files a ticket.
 TIER_OF = {"critical": "page", "warning": "ticket"}
 # Pages: short group_wait so the first page is fast; re-notify hourly while firing.
@@ -78,34 +79,43 @@ def _receivers(m: Any) -> list[dict[str, Any]]:
     ]
 
 
+def non_production_namespaces(m: Any) -> list[str]:
+    return [e.namespace for e in m.environments if not e.production]
+
+
 def _route(m: Any) -> dict[str, Any]:
+    """Only production pages (docs/incident-response.md: non-production is SEV4). A critical
+    alert from another environment's namespace files a ticket; one without a namespace
+    label still pages, so a page is never lost to a missing label."""
     names = receiver_names(m)
+    routes = []
+    if others := non_production_namespaces(m):
+        routes.append({"receiver": names["ticket"],
+                       "matchers": ['severity="critical"', f'namespace=~"{"|".join(others)}"'], **TICKET_TIMING})
+    routes += [
+        {"receiver": names["page"], "matchers": ['severity="critical"'], **PAGE_TIMING},
+        {"receiver": names["ticket"], "matchers": ['severity="warning"'], **TICKET_TIMING},
+    ]
     return {
         # Anything without a known severity still reaches a human, as a ticket.
         "receiver": names["ticket"],
         "group_by": list(GROUP_BY),
         **ROOT_TIMING,
-        "routes": [
-            {"receiver": names["page"], "matchers": ['severity="critical"'], **PAGE_TIMING},
-            {"receiver": names["ticket"], "matchers": ['severity="warning"'], **TICKET_TIMING},
-        ],
+        "routes": routes,
     }
 
 
 def inhibit_rules(m: Any) -> list[dict[str, Any]]:
-    """``equal`` treats a missing label as equal to a missing label, so the tier
-    rule requires ``slo`` on both sides: a page without an SLO (CrashLooping)
-    must not silence every ticket without one."""
+    """A page silences the tickets of the same SLO in the same namespace only: a dev page
+    must not hide a prod ticket. ``equal`` treats a missing label as equal to a missing
+    label, so both sides require ``slo`` and ``namespace``: a page without an SLO
+    (TargetDown) must not silence every ticket without one. (Every catalog alert has one
+    severity, so a critical->warning rule on the same alertname could never match.)"""
     return [
         {
-            "source_matchers": ['severity="critical"'],
-            "target_matchers": ['severity="warning"'],
-            "equal": ["service", "alertname"],
-        },
-        {
-            "source_matchers": ['tier="page"', 'slo=~".+"'],
-            "target_matchers": ['tier="ticket"', 'slo=~".+"'],
-            "equal": ["service", "slo"],
+            "source_matchers": ['tier="page"', 'slo=~".+"', 'namespace=~".+"'],
+            "target_matchers": ['tier="ticket"', 'slo=~".+"', 'namespace=~".+"'],
+            "equal": ["namespace", "service", "slo"],
         },
     ]
 
@@ -129,20 +139,34 @@ class RouteCase:
         return {"name": self.name, "labels": dict(self.labels), "receivers": [self.receiver]}
 
 
-def route_cases(m: Any) -> list[RouteCase]:
-    """One case per severity/tier, one for an unlabelled alert, and one per catalog alert."""
+def receiver_for(m: Any, labels: dict[str, str]) -> str:
+    """The receiver the policy wants for an alert: pages only from production (or no namespace)."""
     names = receiver_names(m)
+    tier = TIER_OF.get(labels.get("severity", ""), "ticket")
+    if tier == "page" and labels.get("namespace") in non_production_namespaces(m):
+        tier = "ticket"
+    return names[tier]
+
+
+def route_cases(m: Any) -> list[RouteCase]:
+    """One case per severity/tier, one for an unlabelled alert, one per catalog alert in
+    production, and one page per other environment (it must not reach the pager)."""
     base = {"service": m.name, "team": m.team}
-    cases = [
-        RouteCase("critical pages", {**base, "alertname": "Example", "severity": "critical", "tier": "page"}, names["page"]),
-        RouteCase("warning files a ticket", {**base, "alertname": "Example", "severity": "warning", "tier": "ticket"}, names["ticket"]),
-        RouteCase("no severity falls back to a ticket", {**base, "alertname": "Example"}, names["ticket"]),
+    prod = m.production.namespace
+    raw = [
+        ("critical pages", {**base, "alertname": "Example", "severity": "critical", "tier": "page", "namespace": prod}),
+        ("critical without a namespace still pages", {**base, "alertname": "Example", "severity": "critical", "tier": "page"}),
+        ("warning files a ticket", {**base, "alertname": "Example", "severity": "warning", "tier": "ticket", "namespace": prod}),
+        ("no severity falls back to a ticket", {**base, "alertname": "Example"}),
     ]
+    for env in m.environments:
+        if not env.production:
+            raw.append((f"a page in {env.name} files a ticket",
+                        {**base, "alertname": "Example", "severity": "critical", "tier": "page", "namespace": env.namespace}))
     for alert in m.alerts:
-        labels = {"alertname": alert.name, **{str(k): str(v) for k, v in dict(alert.labels).items()}}
-        tier = TIER_OF.get(labels.get("severity", ""), "ticket")
-        cases.append(RouteCase(f"alert {alert.name}", labels, names[tier]))
-    return cases
+        raw.append((f"alert {alert.name}", {"alertname": alert.name, "namespace": prod,
+                                            **{str(k): str(v) for k, v in dict(alert.labels).items()}}))
+    return [RouteCase(name, labels, receiver_for(m, labels)) for name, labels in raw]
 
 
 def route_tests(m: Any) -> dict[str, Any]:

@@ -24,10 +24,13 @@ PAGE, TICKET = "page", "ticket"
 SEVERITY = {PAGE: "critical", TICKET: "warning"}
 CPU_THROTTLING_RATIO = Decimal("0.25")
 CRON_MISSED_PERIODS = 2  # a CronJob with no success for this many schedule periods alerts
-BURN_FOR = {PAGE: "2m", TICKET: "15m"}
+# No `for:` on pages: both windows already agree, and 2 more minutes of a full outage
+# is 2.3% -> 6.9% of a 30-day budget. Tickets wait 15m so a blip does not open one.
+BURN_FOR = {PAGE: "0m", TICKET: "15m"}
+SLI_ABSENT_FOR = "10m"
 CONTAINER = "app"
-# Test traffic per minute is at least 10^4, so the guard passes even while a
-# 3d window holds only minutes of data (rate() divides by the whole range).
+# Test traffic per minute is at least 10^4: errors/total are exact decimals, and
+# the low-traffic guard (MIN_BAD_EVENTS in the long window) passes within a minute.
 MIN_TEST_TOTAL_DIGITS = 4
 FIRE_AT = 20  # minutes: past every `for:` of the SLO alerts
 
@@ -223,47 +226,115 @@ def _burn_expr(m: ServiceModel, s: SLO, tier: str) -> str:
         cond = (f"slo:sli_error:ratio_rate{w.short}{sel} > {dec(t)}\n"
                 f"  and slo:sli_error:ratio_rate{w.long}{sel} > {dec(t)}")
         if s.rate_based:
-            cond += f"\n  and slo:sli_total:rate{w.long}{sel} * 3600 >= {slomath.MIN_EVENTS_PER_HOUR}"
+            cond += f"\n  and {bad_events(sel, w.long)} >= {slomath.MIN_BAD_EVENTS}"
         parts.append(f"(\n  {cond}\n)")
     return "\nor\n".join(parts)
 
 
-def _slo_inputs(m: ServiceModel, s: SLO, errors: int, total: int, steps: int, ns: str) -> list[dict[str, str]]:
-    """Raw series that make the SLO's error ratio errors/total (per interval step)."""
+def bad_events(sel: str, window: str) -> str:
+    """Bad events in a window, from the recorded 5m error rate: each 1-minute sample is
+    errors per second over 5 minutes, so 60 x their sum over the window counts the errors."""
+    return f"sum_over_time(slo:sli_error:rate5m{sel}[{window}]) * 60"
+
+
+def values(points: list[float | None]) -> str:
+    """promtool's expanding notation for a series: runs of a constant step become ``a+bxn``;
+    None is a missing sample (``_``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(points):
+        if points[i] is None:
+            j = i
+            while j + 1 < len(points) and points[j + 1] is None:
+                j += 1
+            out.append("_" if j == i else f"_x{j - i + 1}")
+            i = j + 1
+            continue
+        j = i
+        step = points[i + 1] - points[i] if i + 1 < len(points) and points[i + 1] is not None else 0  # type: ignore[operator]
+        # a+bxn is expanded by promtool in floating point: only whole numbers (or a constant) stay exact
+        exact = step == 0 or (float(points[i]).is_integer() and float(step).is_integer())  # type: ignore[arg-type]
+        while (exact and j + 1 < len(points) and points[j + 1] is not None
+               and points[j + 1] - points[j] == step):  # type: ignore[operator]
+            j += 1
+        out.append(f"{_num(points[i])}+{_num(step)}x{j - i}" if j > i else _num(points[i]))
+        i = j + 1
+    return " ".join(out)
+
+
+def _num(v: float | None) -> str:
+    d = Decimal(repr(float(v)))  # type: ignore[arg-type]
+    return dec(d) if d == d.to_integral_value() or len(dec(d)) < 18 else repr(float(v))  # type: ignore[arg-type]
+
+
+def cumulative(increments: list[float], resets: tuple[int, ...] = ()) -> list[float]:
+    """Counter values from per-step increments, restarting from 0 at the steps in ``resets``."""
+    out, acc = [0.0], 0.0
+    for i, inc in enumerate(increments, start=1):
+        acc = inc if i in resets else acc + inc
+        out.append(acc)
+    return out
+
+
+def slo_series(m: ServiceModel, s: SLO, ns: str, errors: list[float], totals: list[float],
+               resets: tuple[int, ...] = (), le: str | None = None) -> list[dict[str, str]]:
+    """Input series for an SLO from per-minute error and total counts (one list entry per minute).
+
+    Availability and latency SLOs get the raw counters the rules select; ratio SLOs run user
+    PromQL, so they get the recorded 5m rates that every window and alert reads."""
     base = {"job": m.name, "namespace": ns}
-    good = total - errors
+    good = [t - e for e, t in zip(errors, totals)]
     if s.kind == "availability":
         if m.blueprint == "service":
             common = {**base, "method": "GET", "route": "/"}
-            return [_series("http_requests_total", {**common, "code": "500"}, f"0+{errors}x{steps}"),
-                    _series("http_requests_total", {**common, "code": "200"}, f"0+{good}x{steps}")]
-        return [_series("worker_jobs_total", {**base, "outcome": "error"}, f"0+{errors}x{steps}"),
-                _series("worker_jobs_total", {**base, "outcome": "success"}, f"0+{good}x{steps}")]
+            return [_series("http_requests_total", {**common, "code": "500"}, values(cumulative(errors, resets))),
+                    _series("http_requests_total", {**common, "code": "200"}, values(cumulative(good, resets)))]
+        return [_series("worker_jobs_total", {**base, "outcome": "error"}, values(cumulative(errors, resets))),
+                _series("worker_jobs_total", {**base, "outcome": "success"}, values(cumulative(good, resets)))]
     if s.kind == "latency":
         h = slomath._histogram(m)
-        le = re.search(r'le="([^"]+)"', s.error_query).group(1)  # type: ignore[union-attr]
-        return [_series(f"{h}_bucket", {**base, "le": le}, f"0+{good}x{steps}"),
-                _series(f"{h}_count", base, f"0+{total}x{steps}")]
-    # ratio SLOs run user PromQL: feed the recorded SLI series the alerts read
+        return [_series(f"{h}_bucket", {**base, "le": le or s.le}, values(cumulative(good, resets))),
+                _series(f"{h}_count", base, values(cumulative(totals, resets)))]
     lab = {"namespace": ns, "service": m.name, "slo": s.name}
-    ratio = dec(Decimal(errors) / Decimal(total))
-    out = [_series(f"slo:sli_error:ratio_rate{w}", lab, f"{ratio}+0x{steps}") for w in slomath.SLI_WINDOWS]
-    per_second = dec(Decimal(total) / 60)
-    out += [_series(f"slo:sli_total:rate{w}", lab, f"{per_second}+0x{steps}") for w in guard_windows()]
-    return out
+
+    def rate5m(xs: list[float]) -> list[float | None]:
+        return [None] + [sum(xs[max(0, i - 4):i + 1]) / 300 for i in range(len(xs))]
+
+    return [_series("slo:sli_error:rate5m", lab, values(rate5m(errors))),
+            _series("slo:sli_total:rate5m", lab, values(rate5m(totals)))]
 
 
-def guard_windows() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(long for _, _, long, _ in slomath.TIERS))
+def _slo_inputs(m: ServiceModel, s: SLO, errors: int, total: int, steps: int, ns: str) -> list[dict[str, str]]:
+    """Raw series that make the SLO's error ratio errors/total (per interval step)."""
+    return slo_series(m, s, ns, [errors] * steps, [total] * steps)
 
 
 def _job_inputs(m: ServiceModel, ns: str, failed: bool, steps: int) -> list[dict[str, str]]:
-    out = [_series("kube_job_status_start_time", {"namespace": ns, "job_name": f"{m.name}-{i}"}, f"{i * 60}+0x{steps}")
-           for i in (1, 2)]
-    if failed:
-        out.append(_series("kube_job_failed", {"namespace": ns, "job_name": f"{m.name}-2", "condition": "true"},
-                           f"1+0x{steps}"))
-    return out
+    """Run -1 completes at minute 1, run -2 fails (or completes) at minute 2; both stay reported."""
+    def cond(metric: str, job: str, at: int) -> dict[str, str]:
+        return _series(metric, {"namespace": ns, "job_name": f"{m.name}-{job}", "condition": "true"},
+                       f"_x{at} 1+0x{steps - at}")
+    return [cond("kube_job_complete", "1", 1), cond("kube_job_failed" if failed else "kube_job_complete", "2", 2),
+            _series("kube_cronjob_created", {"namespace": ns, "cronjob": m.name}, f"{OLD_WORKLOAD}+0x{steps}")]
+
+
+OLD_WORKLOAD = -300000  # a creation timestamp older than MIN_DATA_AGE at the tests' time 0
+
+
+def age_guard(m: ServiceModel) -> str:
+    """The workload (whose SLI this is) exists for at least MIN_DATA_AGE: kube-state-metrics' creation time."""
+    if m.blueprint == "cronjob":
+        metric, sel = "kube_cronjob_created", f'cronjob="{m.name}"'
+    else:
+        metric, sel = "kube_deployment_created", f'deployment="{m.name}"'
+    secs = slomath.window_seconds(slomath.MIN_DATA_AGE)
+    return f"max by (namespace) ({metric}{{{_ns_sel(m)},{sel}}}) < time() - {secs}"
+
+
+def _age_series(m: ServiceModel, ns: str, steps: int) -> dict[str, str]:
+    if m.blueprint == "cronjob":
+        return _series("kube_cronjob_created", {"namespace": ns, "cronjob": m.name}, f"{OLD_WORKLOAD}+0x{steps}")
+    return _series("kube_deployment_created", {"namespace": ns, "deployment": m.name}, f"{OLD_WORKLOAD}+0x{steps}")
 
 
 def _burn_cases(m: ServiceModel, s: SLO, tier: str, labels: dict[str, str], ann: dict[str, str]) -> tuple[Case, ...]:
@@ -272,13 +343,13 @@ def _burn_cases(m: ServiceModel, s: SLO, tier: str, labels: dict[str, str], ann:
     slo_labels = {"namespace": ns, "service": m.name, "slo": s.name}
     fire_at = FIRE_AT
     if s.kind == "jobs":
-        inside = {PAGE: 1, TICKET: 10}[tier]
         fire = _job_inputs(m, ns, True, 40)
+        at, later = ("4m", "35m") if tier == PAGE else (_dur(fire_at), "10m")
         return (
-            Case(True, "one of two runs failed", "1m", tuple(fire), _dur(fire_at),
-                 (_expected(labels, ann, slo_labels, 0.5),)),
-            Case(False, "inside for:", "1m", tuple(fire), _dur(inside)),
-            Case(False, "no run failed", "1m", tuple(_job_inputs(m, ns, False, 40)), _dur(fire_at)),
+            Case(True, "one of two runs failed", "1m", tuple(fire), at, (_expected(labels, ann, slo_labels, 0.5),)),
+            Case(False, "the failed run left both short windows" if tier == PAGE else "inside for:", "1m",
+                 tuple(fire), later),
+            Case(False, "no run failed", "1m", tuple(_job_inputs(m, ns, False, 40)), at),
         )
     ratio = fire_ratio(m, s)
     e, n = _per_minute(ratio)
@@ -290,8 +361,8 @@ def _burn_cases(m: ServiceModel, s: SLO, tier: str, labels: dict[str, str], ann:
              (_expected(labels, ann, slo_labels, float(ratio)),)),
         Case(False, f"error ratio {ue}/{un}, just under the lowest {tier} threshold {dec(min(ts))}", "1m",
              tuple(_slo_inputs(m, s, ue, un, steps, ns)), _dur(fire_at)),
-        Case(False, f"every request fails, but only {slomath.MIN_EVENTS_PER_HOUR // 10} per hour (traffic guard)",
-             "10m", tuple(_low_traffic(m, s, ns)), "60m"),
+        Case(False, f"one failed request among 60 an hour (fewer than {slomath.MIN_BAD_EVENTS} bad events)",
+             "1m", tuple(_low_traffic(m, s, ns)), "75m"),
     )
 
 
@@ -302,12 +373,8 @@ def fire_ratio(m: ServiceModel, s: SLO) -> Decimal:
 
 
 def _low_traffic(m: ServiceModel, s: SLO, ns: str) -> list[dict[str, str]]:
-    if s.kind in ("availability", "latency"):
-        return _slo_inputs(m, s, 1, 1, 7, ns)
-    lab = {"namespace": ns, "service": m.name, "slo": s.name}
-    out = [_series(f"slo:sli_error:ratio_rate{w}", lab, "1+0x7") for w in slomath.SLI_WINDOWS]
-    out += [_series(f"slo:sli_total:rate{w}", lab, "0.001+0x7") for w in guard_windows()]
-    return out
+    """One request a minute for 80 minutes, the one at minute 70 failing."""
+    return slo_series(m, s, ns, [1 if i == 70 else 0 for i in range(1, 81)], [1] * 80)
 
 
 def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
@@ -331,13 +398,13 @@ def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
         runbook = {
             "meaning": (f"The {s.title} SLO of {m.name} ({s.description}) is consuming its {window} error budget "
                         f"too fast: the error ratio is above {pairs} over both windows of a pair"
-                        + (f", with at least {slomath.MIN_EVENTS_PER_HOUR} events per hour." if s.rate_based else ".")),
+                        + (f", with at least {slomath.MIN_BAD_EVENTS} bad events in the long window." if s.rate_based else ".")),
             "impact": ("At this burn rate the whole error budget is gone within days: users see errors now."
                        if tier == PAGE else
                        "A slow, sustained burn: left alone it exhausts the error budget before the window ends."),
             "diagnosis": (
                 "Current error ratio and burn rate per window:\n\n"
-                f"```promql\n{ratio_q}\nslo:current_burn_rate:ratio{sel}\n"
+                f"```promql\n{ratio_q}\n{ratio_q} / {dec(s.budget)}\n"
                 f"slo:period_error_budget_remaining:ratio{sel}\n```\n\n"
                 f"Raw SLI (5m):\n\n```promql\n{s.error_ratio('5m')}\n```\n\n"
                 "Did it start with a deploy? Pods, events and logs:\n\n" + _kubectl_basics(m, ns)),
@@ -349,11 +416,66 @@ def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
         out.append(Alert(
             name=name, severity=SEVERITY[tier], tier=tier, slo=s.name, expr=_burn_expr(m, s, tier),
             for_=BURN_FOR[tier], labels=labels, annotations=ann, runbook=runbook,
-            panel={"title": f"{s.title} burn rate", "expr": f"slo:current_burn_rate:ratio{sel}", "unit": "none"},
+            panel={"title": f"{s.title} burn rate", "expr": f"slo:sli_error:ratio_rate5m{sel} / {dec(s.budget)}", "unit": "none"},
             backlog_criteria=_criteria(m, name, f"Burn thresholds {pairs} agreed with {m.team} for the {dec(s.objective)}% objective"),
             tests=_burn_cases(m, s, tier, labels, ann)))
     out.append(_exhausted(m, s))
+    if s.rate_based:
+        out.append(_sli_absent(m, s))
     return out
+
+
+def sli_absent_expr(m: ServiceModel, s: SLO) -> str:
+    """Traffic is recorded but the SLI is not (a missing threshold bucket, a broken error
+    query), or targets that were up 5 minutes ago export no SLI series (not a pod's first
+    scrapes, before rate() has two samples)."""
+    sel = _slo_sel(m, s)
+    return (f"slo:sli_total:rate5m{sel} unless on (namespace) slo:sli_error:ratio_rate5m{sel}\n"
+            f"or on (namespace)\n"
+            f"(max by (namespace) (up{{job=\"{m.name}\"}} offset 5m) == 1 unless on (namespace) slo:sli_total:rate5m{sel})")
+
+
+def _sli_absent(m: ServiceModel, s: SLO) -> Alert:
+    ns = m.production.namespace
+    sel = _slo_sel(m, s)
+    name = f"{s.prefix}SLIAbsent"
+    labels = _labels(m, TICKET, s.name)
+    bucket = (f" For a latency SLO the usual cause is a histogram without the threshold bucket "
+              f"(le=\"{s.le}\", or le=\"{s.le.removesuffix('.0')}\"): the SLI cannot be computed, and it does not read as perfect."
+              if s.kind == "latency" else "")
+    ann = _annotations(m, name, f"{m.name}: {s.title} SLI cannot be computed",
+                       f"{s.title} SLI series are missing in {{{{ $labels.namespace }}}}: its burn-rate alerts are blind.", "slo")
+    lab = {"namespace": ns}
+    if s.kind in ("availability", "latency"):
+        broken = slo_series(m, s, ns, [0] * 25, [100] * 25, le=("0.5" if s.le == "0.25" else "0.25") if s.kind == "latency" else None)
+        if s.kind == "availability":  # the total counter is there, under another job label
+            broken = [_series("up", {"job": m.name, "namespace": ns, "instance": "10.0.0.1:8080"}, "1+0x25")]
+        fire = (f"{'the threshold bucket is missing' if s.kind == 'latency' else 'targets up, no SLI series'} for 20m",
+                "1m", broken, "20m", lab, 1.0)
+    else:
+        fire = ("targets up, no SLI series for 20m", "1m",
+                [_series("up", {"job": m.name, "namespace": ns, "instance": "10.0.0.1:8080"}, "1+0x25")], "20m", lab, 1.0)
+    healthy = slo_series(m, s, ns, [1] * 25, [100] * 25)
+    a = Alert(
+        name=name, severity="warning", tier=TICKET, slo=s.name, expr=sli_absent_expr(m, s), for_=SLI_ABSENT_FOR,
+        labels=labels, annotations=ann,
+        runbook={
+            "meaning": f"The {s.title} SLI of {m.name} is not being recorded while the service runs.{bucket}",
+            "impact": "No burn-rate alert of this SLO can fire: an outage would be silent.",
+            "diagnosis": (f"```promql\nslo:sli_total:rate5m{sel}\nslo:sli_error:ratio_rate5m{sel}\n"
+                          f"{s.errors_or_zero('5m')}\n```\n\n"
+                          f"```sh\nkubectl -n {ns} port-forward deploy/{m.name} {m.port} &\ncurl -s localhost:{m.port}/metrics | grep -E '_bucket|_total'\n```"),
+            "mitigation": "Restore the metric the SLI reads (a renamed metric, a changed bucket list, a relabeling that drops "
+                          "the job label), release, and check the recording rule again.",
+            "escalation": _escalation(m, TICKET),
+        },
+        panel={"title": f"{s.title} SLI recorded", "expr": f"count by (namespace) (slo:sli_error:ratio_rate5m{sel})",
+               "unit": "short"},
+        backlog_criteria=_criteria(m, name, f"The {s.title} SLI metric is exported by every stack of {m.name}"),
+    )
+    value = 100 / 60 if s.kind == "latency" else 1.0
+    fire = (*fire[:5], value)
+    return _with_cases(a, [fire], [("the SLI is recorded", "1m", healthy, "20m")])
 
 
 def _exhausted(m: ServiceModel, s: SLO) -> Alert:
@@ -378,17 +500,22 @@ def _exhausted(m: ServiceModel, s: SLO) -> Alert:
         # just under the lowest ticket threshold (<= the budget): shares input with that ticket case
         ue, un = _just_under(min(t for w, t in s.thresholds(m.slo_window_days) if w.tier == TICKET))
         steps = _steps(FIRE_AT)
+        age = _age_series(m, ns, steps)
         cases = (
-            Case(True, f"error ratio {dec(ratio)} over the window", "1m", tuple(_slo_inputs(m, s, e, n, steps, ns)),
+            Case(True, f"error ratio {dec(ratio)} over the window", "1m", (*_slo_inputs(m, s, e, n, steps, ns), age),
                  _dur(FIRE_AT), (_expected(labels, ann, slo_labels, float(1 - ratio / b)),)),
             Case(False, f"error ratio {ue}/{un}, inside the budget {dec(b)}", "1m",
-                 tuple(_slo_inputs(m, s, ue, un, steps, ns)), _dur(FIRE_AT)),
+                 (*_slo_inputs(m, s, ue, un, steps, ns), age), _dur(FIRE_AT)),
+            Case(False, f"error ratio {dec(ratio)}, but the workload is younger than {slomath.MIN_DATA_AGE}", "1m",
+                 tuple(_slo_inputs(m, s, e, n, steps, ns)), _dur(FIRE_AT)),
         )
     return Alert(
         name=name, severity="warning", tier=TICKET, slo=s.name,
-        expr=f"slo:period_error_budget_remaining:ratio{sel} <= 0", for_="15m", labels=labels, annotations=ann,
+        expr=f"slo:period_error_budget_remaining:ratio{sel} <= 0\nand on (namespace)\n{age_guard(m)}", for_="15m",
+        labels=labels, annotations=ann,
         runbook={
-            "meaning": f"The {s.title} SLO ({dec(s.objective)}% over {window}) has used its whole error budget.",
+            "meaning": f"The {s.title} SLO ({dec(s.objective)}% over {window}) has used its whole error budget "
+                       f"(checked once the workload is {slomath.MIN_DATA_AGE} old: younger, the burn-rate tickets speak for it).",
             "impact": "Users got more errors than promised this window. The error-budget policy applies: "
                       "releases freeze except reliability fixes.",
             "diagnosis": (f"```promql\nslo:period_error_budget_remaining:ratio{sel}\n"
@@ -486,9 +613,15 @@ def _crashloop(m: ServiceModel, ns: str) -> Alert:
 
 def _oom(m: ServiceModel, ns: str) -> Alert:
     by = "namespace, pod, container"
-    expr = (f"max by ({by}) (increase(kube_pod_container_status_restarts_total{{{_pod_sel(m)}}}[10m])) >= 1\n"
-            f"and on ({by})\n"
-            f"max by ({by}) (kube_pod_container_status_last_terminated_reason{{{_pod_sel(m)},reason=\"OOMKilled\"}}) == 1")
+    oom = f'{_pod_sel(m)},reason="OOMKilled"'
+    # restartPolicy Always: a restart whose last reason is OOMKilled. restartPolicy Never (Job
+    # pods): the container's own terminated reason, for the 10 minutes after it appears.
+    expr = (f"(\n  max by ({by}) (increase(kube_pod_container_status_restarts_total{{{_pod_sel(m)}}}[10m])) >= 1\n"
+            f"  and on ({by})\n"
+            f"  max by ({by}) (kube_pod_container_status_last_terminated_reason{{{oom}}}) == 1\n)\nor\n"
+            f"(\n  max by ({by}) (kube_pod_container_status_terminated_reason{{{oom}}}) == 1\n"
+            f"  unless on ({by})\n"
+            f"  max by ({by}) (kube_pod_container_status_terminated_reason{{{oom}}} offset 10m) == 1\n)")
     a = _symptom(
         m, "ContainerOOMKilled", TICKET, expr, "0m", f"{m.name}: a container was OOMKilled",
         "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} was OOMKilled "
@@ -506,8 +639,11 @@ def _oom(m: ServiceModel, ns: str) -> Alert:
     restarts = _series("kube_pod_container_status_restarts_total", lab, "0 0 0 0 0 1 1 1 1 1 1")
     oom = _series("kube_pod_container_status_last_terminated_reason", {**lab, "reason": "OOMKilled"}, "0 0 0 0 0 1 1 1 1 1 1")
     err = _series("kube_pod_container_status_last_terminated_reason", {**lab, "reason": "Error"}, "0 0 0 0 0 1 1 1 1 1 1")
-    return _with_cases(a, [("a restart whose last reason is OOMKilled", "1m", [restarts, oom], "8m", lab, 1.0)],
-                       [("a restart for another reason", "1m", [restarts, err], "8m")])
+    never = _series("kube_pod_container_status_terminated_reason", {**lab, "reason": "OOMKilled"}, "_x4 1+0x30")
+    return _with_cases(a, [("a restart whose last reason is OOMKilled", "1m", [restarts, oom], "8m", lab, 1.0),
+                           ("a restartPolicy Never container terminated OOMKilled", "1m", [never], "8m", lab, 1.0)],
+                       [("a restart for another reason", "1m", [restarts, err], "8m"),
+                        ("the OOMKilled container terminated over 10 minutes ago", "1m", [never], "20m")])
 
 
 def _hpa(m: ServiceModel, ns: str) -> Alert:
@@ -542,15 +678,22 @@ def _hpa(m: ServiceModel, ns: str) -> Alert:
 
 def _unavailable(m: ServiceModel, ns: str) -> Alert:
     if m.canary:
-        sel = f'{_ns_sel(m)},name="{m.name}"'
-        by = "namespace, name"
-        expr = (f"max by ({by}) (rollout_info_replicas_desired{{{sel}}})\n"
-                f"  - max by ({by}) (rollout_info_replicas_available{{{sel}}}) > 0")
-        obj, lab = f"rollout {m.name}", {"namespace": ns, "name": m.name}
+        # The controller's metrics carry the Rollout's namespace as their own `namespace` label; scraped
+        # by a ServiceMonitor without honorLabels, Prometheus renames it exported_namespace.
+        sel = f'exported_namespace=~"{slomath.namespace_regex(m)}",name="{m.name}"'
+        by = "exported_namespace, name"
+
+        def rollout_metric(metric: str) -> str:
+            return (f'label_replace(max by ({by}) ({metric}{{{sel}}}), '
+                    f'"namespace", "$1", "exported_namespace", "(.*)")')
+        expr = (f"{rollout_metric('rollout_info_replicas_desired')}\n"
+                f"  - {rollout_metric('rollout_info_replicas_available')} > 0")
+        obj, lab = f"rollout {m.name}", {"namespace": ns, "exported_namespace": ns, "name": m.name}
+        raw = {"namespace": "argo-rollouts", "exported_namespace": ns, "name": m.name, "job": "argo-rollouts-metrics"}
 
         def series(missing: int) -> list[dict[str, str]]:
-            return [_series("rollout_info_replicas_desired", lab, "3+0x40"),
-                    _series("rollout_info_replicas_available", lab, f"{3 - missing}+0x40")]
+            return [_series("rollout_info_replicas_desired", raw, "3+0x40"),
+                    _series("rollout_info_replicas_available", raw, f"{3 - missing}+0x40")]
     else:
         sel = f'{_ns_sel(m)},deployment="{m.name}"'
         expr = f"max by (namespace, deployment) (kube_deployment_status_replicas_unavailable{{{sel}}}) > 0"
@@ -641,7 +784,14 @@ def _absent(m: ServiceModel) -> Alert:
 
 def _cron_failed(m: ServiceModel, ns: str) -> Alert:
     sel = f'{_ns_sel(m)},job_name=~"{m.name}-[0-9]+",condition="true"'
-    expr = f"max by (namespace, job_name) (kube_job_failed{{{sel}}}) > 0"
+    jobs = f'{_ns_sel(m)},job_name=~"{m.name}-[0-9]+"'
+    # kube-state-metrics reports a failed Job for as long as failedJobsHistoryLimit keeps it:
+    # the alert ends when a run started after it has succeeded.
+    expr = (f"max by (namespace, job_name) (kube_job_failed{{{sel}}}) > 0\n"
+            f"unless on (namespace, job_name)\n"
+            f"(max by (namespace, job_name) (kube_job_status_start_time{{{jobs}}})\n"
+            f"  < on (namespace) group_left\n"
+            f"  max by (namespace) (kube_cronjob_status_last_successful_time{{{_ns_sel(m)},cronjob=\"{m.name}\"}}))")
     a = _symptom(
         m, "CronJobFailed", TICKET, expr, "0m", f"{m.name}: a CronJob run failed",
         "Job {{ $labels.namespace }}/{{ $labels.job_name }} failed.",
@@ -653,8 +803,13 @@ def _cron_failed(m: ServiceModel, ns: str) -> Alert:
         {"title": "Failed runs", "expr": f"sum by (namespace) (kube_job_failed{{{sel}}})", "unit": "short"},
         "A failed run logs why it failed", ())
     lab = {"namespace": ns, "job_name": f"{m.name}-2"}
-    return _with_cases(a, [("a Job failed", "1m", [_series("kube_job_failed", {**lab, "condition": "true"}, "1+0x10")], "5m", lab, 1.0)],
-                       [("the Job has not failed", "1m", [_series("kube_job_failed", {**lab, "condition": "true"}, "0+0x10")], "5m")])
+    failed = [_series("kube_job_failed", {**lab, "condition": "true"}, "1+0x10"),
+              _series("kube_job_status_start_time", lab, "600+0x10")]
+    success = _series("kube_cronjob_status_last_successful_time", {"namespace": ns, "cronjob": m.name}, "300+0x10")
+    later = _series("kube_cronjob_status_last_successful_time", {"namespace": ns, "cronjob": m.name}, "900+0x10")
+    return _with_cases(a, [("a Job failed after the last success", "1m", [*failed, success], "5m", lab, 1.0)],
+                       [("the Job has not failed", "1m", [_series("kube_job_failed", {**lab, "condition": "true"}, "0+0x10")], "5m"),
+                        ("a later run succeeded", "1m", [*failed, later], "5m")])
 
 
 def _cron_stale(m: ServiceModel, ns: str) -> Alert:

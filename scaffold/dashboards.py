@@ -173,9 +173,10 @@ def _slo_sel(m: Any, name: str) -> str:
     return f'service="{m.name}", slo="{name}"'
 
 
-def _static(metric: str, sel: str) -> str:
-    """Objective/budget series, one per SLO whether or not the rules keep a namespace label."""
-    return f"max by (service, slo) ({metric}{{{sel}}})"
+def _slo(m: Any, name: str) -> Any:
+    """The SLO's objective and budget are constants of the answers: the rules record none
+    (three environments' rule sets would write the same constant series)."""
+    return next(s for s in slo.slos_for(m) if s.name == name)
 
 
 def _slo_row(m: Any, name: str) -> Row:
@@ -187,7 +188,7 @@ def _slo_row(m: Any, name: str) -> Row:
         "percentunit",
         (Target(f"1 - slo:sli_error:ratio_rate5m{{{live}}}", "SLI 5m"),
          Target(f"1 - slo:sli_error:ratio_rate{window}{{{live}}}", f"SLI {window}"),
-         Target(_static("slo:objective:ratio", sel), "objective")),
+         Target(f"vector({slo.dec(_slo(m, name).target)})", "objective")),
     )
     budget = PanelSpec(
         f"{name}: error budget remaining", f"Share of the {window} error budget of the {name} SLO still unspent (below 0: exhausted).",
@@ -197,10 +198,8 @@ def _slo_row(m: Any, name: str) -> Row:
     burn = PanelSpec(
         f"{name}: burn rates", f"How fast the {name} SLO spends its error budget per alert window (1 = exactly on budget over {window}).",
         "short",
-        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / on(service, slo) group_left() "
-                     f"{_static('slo:error_budget:ratio', sel)}", f"burn {w}")
-              for w in slo.SLI_WINDOWS)
-        + (Target(f"slo:period_burn_rate:ratio{{{live}}}", f"burn {window}"),),
+        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / {slo.dec(_slo(m, name).budget)}", f"burn {w}")
+              for w in (*slo.SLI_WINDOWS, window)),
         min=0,
     )
     return Row(f"SLO {name}", (sli, budget, burn))
@@ -360,3 +359,42 @@ def configmaps(m: Any) -> list[dict[str, Any]]:
             "data": {f"{uid}.json": LiteralScalarString(to_json(m, kind))},
         })
     return out
+
+
+# -- one environment's dashboards ------------------------------------------------
+def env_dashboard_uid(m: Any, kind: str, env: Any) -> str:
+    """Production keeps the base uid (the links in docs, Backstage and prod alerts); every other
+    environment gets its own, so three overlays in one Grafana do not overwrite one dashboard."""
+    if env.production:
+        return m.dashboard_uid(kind)
+    return f"{m.name[: 38 - len(kind) - len(env.name)].rstrip('-')}-{kind}-{env.name}"
+
+
+def env_json(m: Any, kind: str, env: Any) -> str:
+    doc = json.loads(to_json(m, kind))
+    doc["uid"] = env_dashboard_uid(m, kind, env)
+    if not env.production:
+        doc["title"] = f"{doc['title']} ({env.name})"
+    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def overlay_patch_file(kind: str) -> str:
+    return f"dashboard-{kind}.patch.yaml"
+
+
+def overlay_patches(m: Any, env: Any) -> list[dict[str, Any]]:
+    """Kustomize patch entries replacing each dashboard ConfigMap's data with the environment's JSON."""
+    return [{"path": overlay_patch_file(kind), "target": {"kind": "ConfigMap", "name": f"{m.dashboard_uid(kind)}-dashboard"}}
+            for kind in KINDS]
+
+
+def overlay_patch_text(m: Any, env_name: str, kind: str) -> str:
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    from . import yamlio
+
+    env = next(e for e in m.environments if e.name == env_name)
+    uid = env_dashboard_uid(m, kind, env)
+    head = f"# JSON patch (kustomization.yaml): the {env.name} copy of the {kind} dashboard, uid {uid}.\n"
+    return head + yamlio.dump([{"op": "replace", "path": "/data",
+                                "value": {f"{uid}.json": LiteralScalarString(env_json(m, kind, env))}}])

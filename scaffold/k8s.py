@@ -678,8 +678,15 @@ def overlay_kustomization(m: ServiceModel, env: Environment) -> Obj:
         "labels": [{"pairs": env_only_labels(m, env), "includeSelectors": False, "includeTemplates": True}],
         # CD replaces the placeholder with `kustomize edit set image <image>@sha256:...`.
         "images": [{"name": m.image, "digest": PLACEHOLDER_DIGEST}],
-        "patches": overlay_patches(m, env),
+        "patches": overlay_patches(m, env) + _observability_patches(m, env),
     }
+
+
+def _observability_patches(m: ServiceModel, env: Environment) -> list[Obj]:
+    """Patch files in the overlay: the environment's PrometheusRule and dashboards (scaffold/rules.py, dashboards.py)."""
+    from . import dashboards, rules
+
+    return [rules.overlay_patch(m, env), *dashboards.overlay_patches(m, env)]
 
 
 def env_by_name(m: ServiceModel, name: str) -> Environment:

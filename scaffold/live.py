@@ -431,9 +431,9 @@ class LiveRun:
         notes = []
         if not self.traffic:
             notes.append(f"{self.m.blueprint}: its own loop sets the event rate; the traffic guards need "
-                         f"{need['page']} events (page) and {need['ticket']} (ticket) before those tiers can fire")
-        elif sent < need["ticket"]:
-            notes.append(f"{sent} requests < {need['ticket']}: the ticket tier's traffic guard cannot pass in this run")
+                         f"{need['page']} bad events (page) and {need['ticket']} (ticket) before those tiers can fire")
+        elif errors < need["ticket"]:
+            notes.append(f"{errors} bad events < {need['ticket']}: the ticket tier's low-traffic guard cannot pass in this run")
         recorded = {k[0]: v["last"] for k, v in self.seen.sli.items()}
         availability = recorded.get("availability")
         return {

@@ -8,9 +8,9 @@ else: every ``expr``, threshold, label, annotation, route matcher, grouping
 and inhibit rule is the package's own. Rule *windows* inside expressions are
 not touched either: a 1-minute run fills only the start of a 1h/1d window,
 but rate() over the data that exists still gives the true error *ratio*
-(numerator and denominator see the same span). The traffic guards
-(``rate1d * 3600 >= 60``) are kept too, so the ticket tier needs real volume
-(>= 1440 requests) before it can fire: ``traffic_needed`` says how much.
+(numerator and denominator see the same span). The low-traffic guards (at
+least MIN_BAD_EVENTS bad events in the long window) are kept too:
+``traffic_needed`` says how many.
 """
 
 from __future__ import annotations
@@ -184,14 +184,9 @@ def alertmanager_config(original: dict[str, Any], *, sink_url: str, secrets_dir:
 
 
 def traffic_needed(m: ServiceModel) -> dict[str, int]:
-    """Events each tier's long-window traffic guard needs before it may fire:
-    ``rate<long>[long] * 3600 >= MIN_EVENTS_PER_HOUR`` holds once the run has seen
-    ``MIN_EVENTS_PER_HOUR * long hours`` events (rate() spreads them over the window)."""
-    need: dict[str, int] = {}
-    for w in slo_math.burn_rate_windows(m.slo_window_days):
-        events = int(slo_math.window_hours(w.long) * slo_math.MIN_EVENTS_PER_HOUR)
-        need[w.tier] = min(need.get(w.tier, events), events)
-    return need
+    """Bad events each tier's long window needs before it may fire (the low-traffic guard,
+    ``sum_over_time(slo:sli_error:rate5m[long]) * 60 >= MIN_BAD_EVENTS``)."""
+    return {w.tier: slo_math.MIN_BAD_EVENTS for w in slo_math.burn_rate_windows(m.slo_window_days)}
 
 
 def default_rps(m: ServiceModel, duration: float) -> float:

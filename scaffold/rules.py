@@ -7,16 +7,20 @@ Recording-rule names follow Sloth (``slo:sli_error:ratio_rate5m`` ...).
 
 from __future__ import annotations
 
+import copy
+import re
 import textwrap
 from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from . import catalog, slo as slomath, yamlio
+from . import slo as slomath, yamlio
 from .model import ServiceModel, cached_per_model
 from .slo import SLO, dec
 
 EVALUATION_INTERVAL = "1m"
+RAW_WINDOWS = ("30m", "1h")  # ratio windows computed from the raw series (the others from recorded 5m rates)
+WINDOW = "{{window}}"
 SCRAPE_INTERVAL = "30s"
 
 
@@ -61,24 +65,44 @@ def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
 
 
 def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
-    """SLI ratios per window, traffic for the guard, then the Sloth meta series."""
+    """The SLI per window, the period SLI and the budget left (docs/slo.md, "How the SLI is recorded").
+
+    Request SLOs record the 5m error and total rates; the windows from 2h to the SLO
+    window are ``sum_over_time`` of those two, so the ratio is traffic-weighted, idle
+    minutes (0/0) blank nothing, and a long window reads the two recorded series instead
+    of every raw series again. The page windows up to 1h (RAW_WINDOWS) read the raw series:
+    an average of 5m rates lags a full outage by two minutes there. The ``or on (namespace)
+    0 * slo:sli_total:rate5m`` gives an error rate of 0 where no error series exists yet
+    (client libraries create it on the first error); latency has none: a missing bucket
+    stays missing (SLIAbsent). Ratio SLOs run user PromQL once, over 5m. Job SLOs count
+    runs per window directly."""
     labels = {"service": m.name, "slo": s.name}
     sel = f'{{service="{m.name}",slo="{s.name}"}}'
     window = slomath.slo_window(m)
-    rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels) for w in slomath.SLI_WINDOWS]
     if s.rate_based:
-        rules += [_record(f"slo:sli_total:rate{w}", s.total(w), labels) for w in catalog.guard_windows()]
-    rules.append(_record(f"slo:sli_error:ratio_rate{window}",
-                         f"avg_over_time(slo:sli_error:ratio_rate5m{sel}[{window}])", labels))
+        # ratio SLOs fall back on their own total query (their tests feed the recorded 5m rates)
+        zero = (f"0 * ({s.total(WINDOW)})" if s.kind == "ratio"
+                else f"0 * sum by (namespace) (slo:sli_total:rate5m{sel})")
+        errors = s.errors(WINDOW) if s.kind == "latency" else f"({s.errors(WINDOW)}) or on (namespace) {zero}"
+        rules = [_record("slo:sli_total:rate5m", s.total("5m"), labels),
+                 _record("slo:sli_error:rate5m", errors.replace(WINDOW, "5m"), labels),
+                 _record("slo:sli_error:ratio_rate5m", f"slo:sli_error:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}",
+                         labels)]
+        for w in (*slomath.SLI_WINDOWS[1:], window):
+            if w in RAW_WINDOWS and s.kind != "ratio":
+                expr = f"({errors.replace(WINDOW, w)})\n/\n({s.total(w)})"
+            else:
+                expr = (f"sum_over_time(slo:sli_error:rate5m{sel}[{w}])\n/\n"
+                        f"sum_over_time(slo:sli_total:rate5m{sel}[{w}])")
+            rules.append(_record(f"slo:sli_error:ratio_rate{w}", expr, labels))
+    else:
+        rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels)
+                 for w in (*slomath.SLI_WINDOWS, window)]
+    # No slo:objective:ratio / slo:error_budget:ratio constants: each environment's rule set
+    # would write the same series; dashboards and alerts use the decimals themselves.
     rules += [
-        _record("slo:objective:ratio", f"vector({dec(s.target)})", labels),
-        _record("slo:error_budget:ratio", f"vector({dec(s.budget)})", labels),
-        _record("slo:current_burn_rate:ratio",
-                f"slo:sli_error:ratio_rate5m{sel}\n/ on (service, slo) group_left\nslo:error_budget:ratio{sel}", labels),
-        _record("slo:period_burn_rate:ratio",
-                f"slo:sli_error:ratio_rate{window}{sel}\n/ on (service, slo) group_left\nslo:error_budget:ratio{sel}",
-                labels),
-        _record("slo:period_error_budget_remaining:ratio", f"1 - slo:period_burn_rate:ratio{sel}", labels),
+        _record("slo:period_error_budget_remaining:ratio",
+                f"1 - slo:sli_error:ratio_rate{window}{sel} / {dec(s.budget)}", labels),
     ]
     return {"name": f"{m.name}-slo-{s.name}", "interval": EVALUATION_INTERVAL, "rules": rules}
 
@@ -132,7 +156,10 @@ def test_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
             group["alert_rule_test"].append({"eval_time": c.eval_time, "alertname": a.name,
                                              "exp_alerts": [dict(e) for e in c.exp_alerts]})
     tests = [{**g, "name": "; ".join(g["name"])} for g in merged.values()]
-    return {"rule_files": [rule_file_name(m, part)], "evaluation_interval": EVALUATION_INTERVAL, "tests": tests}
+    # recording groups before the alert groups at every step (promtool's order is otherwise unspecified)
+    order = [g["name"] for g in groups(m, part)]
+    return {"rule_files": [rule_file_name(m, part)], "evaluation_interval": EVALUATION_INTERVAL,
+            "group_eval_order": order, "tests": tests}
 
 
 def prometheus_rule(m: ServiceModel, groups: bool = True) -> dict[str, Any]:
@@ -143,6 +170,65 @@ def prometheus_rule(m: ServiceModel, groups: bool = True) -> dict[str, Any]:
     if groups:
         out["spec"] = {"groups": all_groups(m)}
     return out
+
+
+# -- one environment's rules ---------------------------------------------------
+def scope_expr(m: ServiceModel, env: Any, expr: str) -> str:
+    """An expression restricted to one environment's namespace: the namespace regex over all
+    environments becomes that namespace, and the service's own series (job=<name>, the
+    recorded slo:* series) gain a namespace matcher. Extra ratio SLOs are scoped where their
+    selectors name the service's job."""
+    ns = env.namespace
+    out = expr.replace(f'namespace=~"{slomath.namespace_regex(m)}"', f'namespace="{ns}"')
+    out = re.sub(rf'\bjob="{re.escape(m.name)}"(?!,namespace=)', f'job="{m.name}",namespace="{ns}"', out)
+    return re.sub(rf'(\{{service="{re.escape(m.name)}",slo="[a-z0-9-]+")\}}', rf'\1,namespace="{ns}"}}', out)
+
+
+def scoped_groups(m: ServiceModel, env: Any) -> list[dict[str, Any]]:
+    """The rule groups one environment's PrometheusRule carries. Outside production the
+    alerts' dashboard links point at that environment's dashboards."""
+    from .dashboards import KINDS, env_dashboard_uid
+
+    out = copy.deepcopy(all_groups(m))
+    for group in out:
+        for rule in group["rules"]:
+            rule["expr"] = block(scope_expr(m, env, str(rule["expr"])))
+            ann = rule.get("annotations") or {}
+            for kind in KINDS:
+                if "dashboard_url" in ann and ann["dashboard_url"] == m.dashboard_url(kind):
+                    ann["dashboard_url"] = f"{m.dashboard_base_url}/d/{env_dashboard_uid(m, kind, env)}"
+    return out
+
+
+def overlay_patch_file(m: ServiceModel) -> str:
+    return "prometheusrule.patch.yaml"
+
+
+def overlay_patch(m: ServiceModel, env: Any) -> dict[str, Any]:
+    """The overlay's kustomize patch entry: its PrometheusRule computes over its own namespace only."""
+    return {"path": overlay_patch_file(m), "target": {"kind": "PrometheusRule", "name": m.name}}
+
+
+@cached_per_model()
+def overlay_patch_text(m: ServiceModel, env_name: str) -> str:
+    """The JSON patch text. The rule files' emitted text, scoped as text (scope_expr's
+    substitutions only touch selectors) and re-indented: re-emitting every group once per
+    environment would double a large package's render time. Equal to scoped_groups
+    (tests/test_alert_defects.py)."""
+    from .dashboards import KINDS, env_dashboard_uid
+
+    env = next(e for e in m.environments if e.name == env_name)
+    head = (f"# JSON patch (kustomization.yaml): the {env.name} PrometheusRule selects namespace {env.namespace} only,\n"
+            "# so three environments in one Prometheus compute three disjoint rule sets.\n"
+            "- op: replace\n  path: /spec\n  value:\n    groups:\n")
+    body = "".join(textwrap.indent(rule_file_text(m, name).split("\n", 1)[1], "    ")
+                   for name in rule_file_names(m))
+    body = scope_expr(m, env, body)
+    if not env.production:
+        for kind in KINDS:
+            body = body.replace(f"dashboard_url: {m.dashboard_url(kind)}\n",
+                                f"dashboard_url: {m.dashboard_base_url}/d/{env_dashboard_uid(m, kind, env)}\n")
+    return head + body
 
 
 # -- emitted text, cached: copier renders some files more than once, and the

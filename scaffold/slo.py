@@ -27,8 +27,13 @@ TIERS: tuple[tuple[str, str, str, Decimal], ...] = (
 )
 SLI_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 FACTOR_QUANTUM = Decimal("0.01")
-# The minimum-traffic guard: fewer events per hour in the long window cannot page or ticket.
-MIN_EVENTS_PER_HOUR = 60
+# The low-traffic guard (docs/slo.md): a burn-rate alert needs at least this many
+# bad events in its long window. It never mutes a real outage (50 requests an hour,
+# all failing, pass it in minutes) but one failed request cannot page.
+MIN_BAD_EVENTS = 5
+# ErrorBudgetExhausted needs the SLI to have existed this long: a young service's
+# few hours of data say little about a 30-day budget (the burn-rate tickets cover it).
+MIN_DATA_AGE = "3d"
 SEVERITY = {"page": "critical", "ticket": "warning"}
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 
@@ -102,6 +107,7 @@ class SLO:
     description: str
     kind: str  # availability | latency | ratio | jobs
     rate_based: bool = True  # events are request/job rates: the traffic guard applies
+    le: str = ""  # latency SLOs: the threshold bucket's le label, as prometheus_client prints it
 
     @property
     def target(self) -> Decimal:
@@ -123,6 +129,12 @@ class SLO:
         return self.total_query.replace(WINDOW_PLACEHOLDER, window)
 
     def errors_or_zero(self, window: str) -> str:
+        """The error rate. Availability and ratio SLOs count errors in their own series, which
+        client libraries create on the first error: no series yet is 0 where there is traffic.
+        A latency SLO's errors are count - bucket: a missing bucket must stay missing (the
+        SLIAbsent alert reports it), so no ``or`` there."""
+        if self.kind == "latency":
+            return self.errors(window)
         return or_zero(self.errors(window), self.total(window))
 
     def error_ratio(self, window: str) -> str:
@@ -154,11 +166,20 @@ def _histogram(m: ServiceModel) -> str | None:
     return {"service": "http_request_duration_seconds", "worker": "worker_job_duration_seconds"}.get(m.blueprint)
 
 
+def le_matcher(le: str) -> str:
+    """A matcher for the threshold bucket in every spelling exporters use: prometheus_client
+    writes ``1.0``, Go and most others ``1``; ``0.3`` is the same everywhere."""
+    value = Decimal(le)
+    if value == value.to_integral_value():
+        return f'=~"{int(value)}(\\\\.0)?"'
+    return '=~"' + dec(value).replace(".", "\\\\.") + '"'
+
+
 def _latency_queries(m: ServiceModel, le: str) -> tuple[str, str]:
     h = _histogram(m)
     w = WINDOW_PLACEHOLDER
     total = f"sum by (namespace) (rate({h}_count{selector(m)}[{w}]))"
-    good = f"sum by (namespace) (rate({h}_bucket{selector(m, le=le)}[{w}]))"
+    good = f"sum by (namespace) (rate({h}_bucket{selector(m, le=le_matcher(le))}[{w}]))"
     return f"{total} - {good}", total
 
 
@@ -185,14 +206,22 @@ def slos_for(m: ServiceModel) -> list[SLO]:
         out.append(SLO(
             name="latency", title="Latency", objective=m.slo_latency_target, error_query=err, total_query=tot,
             description=f"{dec(m.slo_latency_target)}% of {unit} complete within {_ms(m.slo_latency_ms)}.",
-            kind="latency"))
+            kind="latency", le=m.latency_le))
     else:
-        job = f'job_name=~"{m.name}-[0-9]+"'
-        started = f"count by (namespace) (max_over_time(kube_job_status_start_time{{{job}}}[{w}]))"
-        failed = f'sum by (namespace) (max_over_time(kube_job_failed{{{job},condition="true"}}[{w}]))'
+        job = f'namespace=~"{namespace_regex(m)}",job_name=~"{m.name}-[0-9]+"'
+
+        def finished(metric: str) -> str:
+            # Jobs whose condition turned true inside the window: kube-state-metrics keeps
+            # reporting a finished Job for as long as the history limit keeps it.
+            sel = f'{{{job},condition="true"}}'
+            return (f"max by (namespace, job_name) (max_over_time({metric}{sel}[{w}])) > 0 "
+                    f"unless on (namespace, job_name) max by (namespace, job_name) ({metric}{sel} offset {w}) > 0")
+
+        failed = f"count by (namespace) ({finished('kube_job_failed')})"
+        ended = f"count by (namespace) (({finished('kube_job_failed')}) or ({finished('kube_job_complete')}))"
         out.append(SLO(
             name="job-success", title="Job success", objective=m.slo_availability,
-            error_query=failed, total_query=started,
+            error_query=failed, total_query=ended,
             description=f"{dec(m.slo_availability)}% of the CronJob's runs complete (kube-state-metrics Job status).",
             kind="jobs", rate_based=False))
     for extra in m.extra_slos:
@@ -203,7 +232,7 @@ def slos_for(m: ServiceModel) -> list[SLO]:
             le = le_label(Decimal(extra["latency_ms"]) / 1000)
             err, tot = _latency_queries(m, le)
             desc = extra.get("description") or f"{dec(objective)}% complete within {_ms(extra['latency_ms'])}."
-            out.append(SLO(extra["name"], _title(extra["name"]), objective, err, tot, desc, "latency"))
+            out.append(SLO(extra["name"], _title(extra["name"]), objective, err, tot, desc, "latency", le=le))
         else:
             desc = extra.get("description") or f"{dec(objective)}% good events ({extra['name']})."
             out.append(SLO(extra["name"], _title(extra["name"]), objective, extra["error_query"],
@@ -220,7 +249,10 @@ def slo_window(m: ServiceModel) -> str:
 
 
 def sloth_spec(m: ServiceModel) -> dict[str, Any]:
-    """observability/slo.yaml in Sloth's ``prometheus/v1`` format (rules are generated by scaffold)."""
+    """observability/slo.yaml in Sloth's ``prometheus/v1`` format (rules are generated by scaffold).
+
+    Keys are the JSON tags of Sloth's Go structs (pkg/prometheus/api/v1): snake_case. Its
+    loader decodes through those structs and drops any other key silently."""
     slos = []
     for s in slos_for(m):
         slos.append({
@@ -228,16 +260,27 @@ def sloth_spec(m: ServiceModel) -> dict[str, Any]:
             "objective": s.objective,
             "description": s.description,
             "sli": {"events": {
-                "errorQuery": s.errors_or_zero(WINDOW_PLACEHOLDER).replace(WINDOW_PLACEHOLDER, "{{.window}}"),
-                "totalQuery": s.total_query.replace(WINDOW_PLACEHOLDER, "{{.window}}"),
+                "error_query": s.errors_or_zero(WINDOW_PLACEHOLDER).replace(WINDOW_PLACEHOLDER, "{{.window}}"),
+                "total_query": s.total_query.replace(WINDOW_PLACEHOLDER, "{{.window}}"),
             }},
             "alerting": {
                 "name": f"{s.prefix}ErrorBudgetBurn",
                 "labels": {"team": m.team, "slo": s.name},
                 "annotations": {"runbook_url": m.runbook_url(f"{s.prefix}ErrorBudgetBurnPage")},
-                "pageAlert": {"labels": {"severity": "critical", "tier": "page"}},
-                "ticketAlert": {"labels": {"severity": "warning", "tier": "ticket"}},
+                "page_alert": {"labels": {"severity": "critical", "tier": "page"}},
+                "ticket_alert": {"labels": {"severity": "warning", "tier": "ticket"}},
             },
         })
     return {"version": "prometheus/v1", "service": m.name,
             "labels": {"team": m.team, "service": m.name}, "slos": slos}
+
+
+def sloth_spec_text(m: ServiceModel) -> str:
+    """The spec with its window: prometheus/v1 has no field for it, Sloth takes it as a flag."""
+    from . import yamlio
+
+    window = slo_window(m)
+    head = (f"# Sloth prometheus/v1 SLO spec. SLO window: {window} (rolling).\n"
+            f"# The rules in observability/prometheus/ are generated from it by scaffold; to compare with Sloth's:\n"
+            f"#   sloth generate -i observability/slo.yaml --default-slo-period={window}\n")
+    return head + yamlio.dump(sloth_spec(m))

@@ -225,6 +225,13 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
         "`kubectl kustomize k8s/base` builds, and kubernetes-validate --strict passes for "
         f"{m.k8s_version}",
     ]),
+    ("k8s/overlays/*/prometheusrule.patch.yaml", "observability", "high", "an environment's PrometheusRule", lambda m, p: [
+        f"`kubectl kustomize {PurePosixPath(p).parent}` renders a PrometheusRule whose rules select namespace "
+        + env_namespace(m.name, PurePosixPath(p).parent.name) + " only, and the cluster's Prometheus loads it",
+    ]),
+    ("k8s/overlays/*/dashboard-*.patch.yaml", "observability", "low", "an environment's dashboard", lambda m, p: [
+        f"The Grafana sidecar imports the {PurePosixPath(p).parent.name} dashboard under its own uid",
+    ]),
     ("k8s/overlays/*/kustomization.yaml", "kubernetes", "high", "an environment overlay", lambda m, p: [
         f"`kubectl kustomize {PurePosixPath(p).parent}` builds and applies cleanly to namespace "
         + env_namespace(m.name, PurePosixPath(p).parent.name),
@@ -244,6 +251,10 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
         f"`promtool check rules {p}` passes and the rules load in the cluster's Prometheus",
         f"SLO recording rules report {m.slo_availability}% availability and {m.slo_latency_target}% under "
         f"{m.slo_latency_ms} ms over {m.slo_window_days} days against real traffic in staging",
+    ]),
+    ("observability/prometheus/scenarios/*.test.yaml", "observability", "medium", "the detection scenarios", lambda m, p: [
+        f"`promtool test rules {PurePosixPath(p).name}` passes in {PurePosixPath(p).parent} (checker prometheus-scenarios), "
+        "and docs/slo.md's detection table was reviewed by the team",
     ]),
     ("observability/prometheus/*.test.yaml", "observability", "medium", "the promtool rule tests", lambda m, p: [
         f"`promtool test rules {p}` passes in CI; every alert has a firing and a silent case",

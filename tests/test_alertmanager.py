@@ -35,7 +35,7 @@ def test_amtool_check_config_passes(pkg):
     exe = require_tool("amtool")
     proc = subprocess.run([exe, "check-config", str(pkg / CONFIG)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 inhibit rules" in proc.stdout and "2 receivers" in proc.stdout
+    assert "1 inhibit rules" in proc.stdout and "2 receivers" in proc.stdout
 
 
 @pytest.mark.parametrize("severity, tier, receiver", [
@@ -56,7 +56,8 @@ def test_every_listed_route_case_resolves_as_expected(pkg):
     severities = {c["labels"].get("severity") for c in cases}
     assert {"critical", "warning"} <= severities
     for case in cases:
-        want = {"critical": "platform-pager"}.get(case["labels"].get("severity"), "platform-ticket")
+        prod = case["labels"].get("namespace", "payments-api-prod") == "payments-api-prod"
+        want = "platform-pager" if case["labels"].get("severity") == "critical" and prod else "platform-ticket"
         assert case["receivers"] == [want], case
         assert amtool_route(pkg / CONFIG, case["labels"]) == want, case["name"]
 
@@ -95,19 +96,20 @@ def inhibited(cfg: dict, source: dict[str, str], target: dict[str, str]) -> bool
     return False
 
 
-def alert(name: str, severity: str, slo: str | None = None, service: str = "payments-api") -> dict[str, str]:
+def alert(name: str, severity: str, slo: str | None = None, service: str = "payments-api",
+          namespace: str = "payments-api-prod") -> dict[str, str]:
     labels = {"alertname": name, "severity": severity, "tier": {"critical": "page", "warning": "ticket"}[severity],
-              "service": service, "team": "platform"}
+              "service": service, "team": "platform", "namespace": namespace}
     if slo:
         labels["slo"] = slo
     return labels
 
 
-def test_critical_inhibits_warning_of_the_same_alert_and_service(pkg):
+def test_no_inhibition_across_namespaces(pkg):
     cfg = yamlio.load_file(pkg / CONFIG)
-    assert inhibited(cfg, alert("HighLatency", "critical"), alert("HighLatency", "warning"))
-    assert not inhibited(cfg, alert("HighLatency", "critical"), alert("HighLatency", "warning", service="other-api"))
-    assert not inhibited(cfg, alert("HighLatency", "warning"), alert("HighLatency", "critical"))
+    page = alert("AvailabilityErrorBudgetBurnPage", "critical", "availability", namespace="payments-api-dev")
+    assert not inhibited(cfg, page, alert("AvailabilityErrorBudgetBurnTicket", "warning", "availability"))
+    assert not inhibited(cfg, alert("TargetDown", "critical"), alert("HighLatency", "warning"))
 
 
 def test_page_tier_inhibits_ticket_tier_of_the_same_slo_only(pkg):

@@ -109,10 +109,10 @@ def test_redirected_alertmanager_config_keeps_routes_and_inhibition(default_pack
 
 def test_default_rps_meets_the_ticket_guard() -> None:
     m = ServiceModel.from_answers({"service_name": "payments-api"})
-    assert live_config.traffic_needed(m) == {"page": 60, "ticket": 1440}
+    assert live_config.traffic_needed(m) == {"page": 5, "ticket": 5}
     for duration in (30, 60, 120):
         rps = live_config.default_rps(m, duration)
-        assert rps * duration * 0.4 >= 1440 or rps == live_config.MAX_AUTO_RPS
+        assert rps * duration * 0.4 >= 5 and live_config.MIN_AUTO_RPS <= rps <= live_config.MAX_AUTO_RPS
 
 
 def test_sink_records_each_integration() -> None:
@@ -236,9 +236,12 @@ def test_high_error_rate_pages_and_inhibits_the_ticket_tiers(default_package: Pa
     pd = [n for n in summary["notifications"] if n["receiver"] == pager and n["integration"] == "pagerduty"]
     assert pd and pd[0]["rendered"]["details"]["runbook_url"] == m.runbook_url(page)
 
-    # the ticket tiers of the same SLO fired too (compressed), and were inhibited by the page
+    # the ticket tier of the same SLO fired too (compressed), and was inhibited by the page.
+    # ErrorBudgetExhausted waits for a workload older than slo.MIN_DATA_AGE (kube-state-metrics'
+    # creation time), which a local run has not: it stays silent here by design.
     inhibited = {i["alert"]: i for i in summary["inhibited"]}
-    for ticket in ("AvailabilityErrorBudgetBurnTicket", "AvailabilityErrorBudgetExhausted"):
+    assert "AvailabilityErrorBudgetExhausted" not in fired
+    for ticket in ("AvailabilityErrorBudgetBurnTicket",):
         assert "firing" in fired[ticket]["states"], f"{ticket} never fired: {fired.get(ticket)}"
         assert page in inhibited[ticket]["inhibited_by"]
     ticket_rx = f"{m.team}-ticket"

@@ -71,7 +71,8 @@ def test_extra_slos_get_the_full_set(render):
 def test_page_alert_expression_and_labels(render):
     rules = yamlio.load_file(render(skip_tasks=True) / "observability/prometheus/payments-api.rules.yaml")
     rule = next(r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "AvailabilityErrorBudgetBurnPage")
-    assert "> 0.0144" in rule["expr"] and "> 0.006" in rule["expr"] and "* 3600 >= 60" in rule["expr"]
+    assert "> 0.0144" in rule["expr"] and "> 0.006" in rule["expr"] and "[1h]) * 60 >= 5" in rule["expr"]
+    assert "for" not in rule  # a full outage pages as soon as both windows agree
     assert rule["labels"] == {"severity": "critical", "tier": "page", "team": "platform",
                               "service": "payments-api", "slo": "availability"}
     assert rule["annotations"]["runbook_url"].endswith("/runbooks/AvailabilityErrorBudgetBurnPage.md")
@@ -92,10 +93,10 @@ def test_changed_threshold_fails_the_promtool_tests(render, copy):
     assert "AvailabilityErrorBudgetBurnPage" in str(failed["prometheus-tests"])
 
 
-def test_removed_traffic_guard_fails_the_low_traffic_case(render, copy):
+def test_removed_low_traffic_guard_fails_the_low_traffic_case(render, copy):
     pkg = copy(render(skip_tasks=True))
     rules = pkg / "observability/prometheus/payments-api.rules.yaml"
-    _edit(rules, "* 3600 >= 60", "* 3600 >= 0", 100)
+    _edit(rules, "* 60 >= 5\n", "* 60 >= 0\n", 100)
     assert "prometheus-tests" in check(pkg, "prometheus-tests")
 
 

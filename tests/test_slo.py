@@ -64,7 +64,7 @@ def test_service_slos_select_the_service_metrics():
     availability, latency = slo.slos_for(model())
     assert availability.objective == Decimal("99.9") and availability.target == Decimal("0.999")
     assert 'http_requests_total{job="payments-api",code=~"5.."}[5m]' in availability.errors("5m")
-    assert 'http_request_duration_seconds_bucket{job="payments-api",le="0.3"}[1h]' in latency.errors("1h")
+    assert 'http_request_duration_seconds_bucket{job="payments-api",le=~"0\\\\.3"}[1h]' in latency.errors("1h")
     assert latency.total("1h") == 'sum by (namespace) (rate(http_request_duration_seconds_count{job="payments-api"}[1h]))'
     assert latency.objective == Decimal("99")
 
@@ -75,7 +75,7 @@ def test_worker_and_cronjob_slos():
     assert 'worker_jobs_total{job="payments-api",outcome="error"}' in slo.slos_for(model(blueprint="worker"))[0].errors("5m")
     (job,) = slo.slos_for(model(blueprint="cronjob"))
     assert job.name == "job-success" and not job.rate_based
-    assert 'kube_job_failed{job_name=~"payments-api-[0-9]+",condition="true"}' in job.errors("5m")
+    assert 'kube_job_failed{namespace=~"payments-api-(dev|staging|prod)",job_name=~"payments-api-[0-9]+",condition="true"}' in job.errors("5m")
 
 
 def test_extra_slos_follow_the_answer():
@@ -87,7 +87,7 @@ def test_extra_slos_follow_the_answer():
     checkout, search = slo.slos_for(m)[2:]
     assert checkout.error_ratio("1h") == ('((sum(rate(x_total{code="500"}[1h]))) or 0 * (sum(rate(x_total[1h]))))'
                                          ' / (sum(rate(x_total[1h])))')
-    assert search.prefix == "SearchApi" and 'le="1.2"' in search.errors("5m")
+    assert search.prefix == "SearchApi" and 'le=~"1\\\\.2"' in search.errors("5m")
     assert slo.dec(search.budget) == "0.0275"
 
 

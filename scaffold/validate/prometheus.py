@@ -98,7 +98,24 @@ class PromtoolCheckRules:
                 findings += _artifacts(groups, rel)
                 if plain and _by_name(groups) != _by_name(plain):
                     findings.append(Finding(rel, "PrometheusRule groups differ from the plain rule files"))
+            for i, (path, groups) in enumerate(overlay_rule_patches(pkg)):
+                rel = pkg.rel(path)
+                scoped = Path(tmp) / f"overlay-{i}.yaml"
+                scoped.write_text(yamlio.dump({"groups": groups}), encoding="utf-8")
+                findings += [Finding(rel, f.message) for f in _promtool_check(scoped, rel)]
+                findings += _artifacts(groups, rel)
+                if plain and set(_by_name(groups)) != set(_by_name(plain)):
+                    findings.append(Finding(rel, "the environment's rule groups are not those of the plain rule files"))
         return findings
+
+
+def overlay_rule_patches(pkg: Package) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    """Each environment's PrometheusRule spec, from its overlay's JSON patch (scaffold/rules.py)."""
+    for path in pkg.files("k8s/overlays/*/prometheusrule.patch.yaml"):
+        ops = yamlio.load_file(path) or []
+        for op in ops if isinstance(ops, list) else []:
+            if isinstance(op, dict) and op.get("path") == "/spec":
+                yield path, (op.get("value") or {}).get("groups") or []
 
 
 @checker
@@ -188,4 +205,28 @@ class AlertTestCoverage:
                     findings.append(Finding(rel, f"{name}: no promtool test case makes it fire"))
                 if name not in silent:
                     findings.append(Finding(rel, f"{name}: no promtool test case where it stays silent"))
+        return findings
+
+
+SCENARIOS_GLOB = "observability/prometheus/scenarios/*.test.yaml"
+
+
+@checker
+class PromtoolScenarios:
+    """The detection scenarios (scaffold/scenarios.py): the page/ticket timelines docs/slo.md
+    prints, asserted by promtool on the package's own rule files. Slow: hours of minutes."""
+
+    name = "prometheus-scenarios"
+    tool = "promtool"
+    slow = True
+
+    def applies(self, pkg: Package) -> bool:
+        return bool(pkg.files(SCENARIOS_GLOB))
+
+    def run(self, pkg: Package) -> list[Finding]:
+        findings = []
+        for path in pkg.files(SCENARIOS_GLOB):
+            res = tools.run("promtool", "test", "rules", path.name, cwd=path.parent)
+            if res.returncode != 0:
+                findings.append(Finding(pkg.rel(path), f"promtool test rules: {res.output[-4000:]}"))
         return findings

@@ -41,6 +41,9 @@ def _secret_how(m: ServiceModel, name: str) -> str:
                                    "pull-requests and workflows write: `GITHUB_TOKEN` cannot push changes under "
                                    "`.github/workflows`, and pull requests it opens start no CI. "
                                    "`gh secret set BLUEPRINT_UPDATE_TOKEN --env blueprint-update`"),
+        "BLUEPRINT_TEMPLATE_TOKEN": ("only for a private template repository: a fine-grained token with contents "
+                                     "read on it, `gh secret set BLUEPRINT_TEMPLATE_TOKEN --env blueprint-update` "
+                                     "(a public template needs none)"),
     }.get(name, f"`gh secret set {name}`")
 
 

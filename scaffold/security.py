@@ -47,7 +47,12 @@ def secrets(m: ServiceModel) -> list[dict[str, Any]]:
                           "the secret, then revoke the old token or certificate"})
     out.append({"name": "BLUEPRINT_UPDATE_TOKEN", "where": "the `blueprint-update` environment",
                 "used_by": "blueprint-update.yml (opens the template update pull request)",
-                "rotate": "create a fine-grained token (this repository only: contents and pull-requests write), "
+                "rotate": "create a fine-grained token (this repository only: contents, pull-requests and "
+                          "workflows write), replace the secret, then delete the old token"})
+    out.append({"name": "BLUEPRINT_TEMPLATE_TOKEN", "where": "the `blueprint-update` environment (optional)",
+                "used_by": "blueprint-update.yml (mirrors a private template repository; read only, never in "
+                           "the environment of pip or copier)",
+                "rotate": "create a fine-grained token with contents read on the template repository only, "
                           "replace the secret, then delete the old token"})
     return out
 

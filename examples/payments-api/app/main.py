@@ -1,7 +1,8 @@
 """payments-api: a minimal HTTP service with probes, Prometheus metrics and JSON logs.
 
-Endpoints: /healthz (liveness), /readyz (readiness), /metrics, and the sample
-route /hello. The metric names and labels are the ones the generated SLO
+Endpoints: /healthz (liveness), /readyz (readiness) and the sample route
+/hello on the app port; /metrics on its own port, which no
+route exposes. The metric names and labels are the ones the generated SLO
 rules query; keep them when you replace the sample route with real ones.
 """
 
@@ -32,6 +33,7 @@ from prometheus_client import (
 
 SERVICE = "payments-api"
 DEFAULT_PORT = 8080
+DEFAULT_METRICS_PORT = 8081
 SAMPLE_ROUTE = "/hello"
 # Seconds; includes the SLO latency threshold (300 ms) as a bucket bound.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -39,7 +41,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Read only from the environment, off by default; `scaffold try` uses it.
 FAULT_ENV = "SCAFFOLD_FAULT_RATE"
 # Probes and scrapes are not user traffic: they stay out of the SLI.
-UNMEASURED = frozenset({"/healthz", "/readyz", "/metrics"})
+UNMEASURED = frozenset({"/healthz", "/readyz"})
 
 log = logging.getLogger(SERVICE)
 
@@ -94,6 +96,7 @@ class App:
         self.metrics = metrics
         self.fault = fault
         self.ready = threading.Event()
+        self.drained = threading.Event()  # set to end a drain early
 
     def dependencies_ok(self) -> bool:
         # Check real dependencies (database, queue, ...) here; none in the skeleton.
@@ -162,7 +165,28 @@ def _sample(h: Handler) -> tuple[int, bytes, str]:
     return _json(HTTPStatus.OK, {"service": SERVICE, "message": "hello"})
 
 
-ROUTES = {"/healthz": _healthz, "/readyz": _readyz, "/metrics": _metrics, SAMPLE_ROUTE: _sample}
+ROUTES = {"/healthz": _healthz, "/readyz": _readyz, SAMPLE_ROUTE: _sample}
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    """The metrics port: /metrics only, never counted, never routed from outside."""
+
+    server_version = SERVICE
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    app: App  # set by make_metrics_server
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        found = self.path.split("?", 1)[0] == "/metrics"
+        code, body, content_type = _metrics(self) if found else _not_found(self)  # type: ignore[arg-type]
+        self.send_response(int(code))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """Scrapes are not logged."""
 
 
 def make_server(host: str, port: int, app: App) -> ThreadingHTTPServer:
@@ -170,6 +194,30 @@ def make_server(host: str, port: int, app: App) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = False  # server_close() waits for in-flight requests
     return server
+
+
+def make_metrics_server(host: str, port: int, app: App) -> ThreadingHTTPServer:
+    handler = type("BoundMetricsHandler", (MetricsHandler,), {"app": app})
+    return ThreadingHTTPServer((host, port), handler)
+
+
+# After SIGTERM the pod keeps serving while load balancers drop it: readiness fails at
+# once, new requests are still answered for this long, then in-flight ones finish.
+DRAIN_ENV = "SHUTDOWN_DRAIN_SECONDS"
+DEFAULT_DRAIN_SECONDS = 5.0
+
+
+def drain_seconds() -> float:
+    raw = os.environ.get(DRAIN_ENV, "").strip()
+    return float(raw) if raw else DEFAULT_DRAIN_SECONDS
+
+
+def drain(server: ThreadingHTTPServer, app: App, seconds: float) -> None:
+    """Graceful shutdown: not ready, keep serving ``seconds`` (or until ``app.drained``
+    is set), then stop accepting; server_close() waits for in-flight requests."""
+    app.ready.clear()
+    app.drained.wait(seconds)
+    server.shutdown()
 
 
 def default_registry() -> CollectorRegistry:
@@ -187,20 +235,33 @@ def main() -> int:
     host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104  # nosec B104: a pod listens on its own IP
     port = int(os.environ.get("PORT", DEFAULT_PORT))
     app = App(Metrics(default_registry()), fault=fault_rate(dict(os.environ)))
+    metrics_port = int(os.environ.get("METRICS_PORT", DEFAULT_METRICS_PORT))
     server = make_server(host, port, app)
+    metrics_server = make_metrics_server(host, metrics_port, app)
+    threading.Thread(target=metrics_server.serve_forever, daemon=True).start()
 
     def stop(signum: int, _frame: object) -> None:
-        # Fail readiness first, then stop accepting; in-flight requests finish.
         log.info("shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
-        app.ready.clear()
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        threading.Thread(target=drain, args=(server, app, drain_seconds()), daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     app.ready.set()
-    log.info("listening", extra={"fields": {"host": host, "port": server.server_address[1], "fault_rate": app.fault}})
+    log.info(
+        "listening",
+        extra={
+            "fields": {
+                "host": host,
+                "port": server.server_address[1],
+                "metrics_port": metrics_server.server_address[1],
+                "fault_rate": app.fault,
+            }
+        },
+    )
     server.serve_forever()
     server.server_close()
+    metrics_server.shutdown()
+    metrics_server.server_close()
     log.info("stopped")
     return 0
 

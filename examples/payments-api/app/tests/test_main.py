@@ -14,6 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import main
 
+METRICS: dict[str, str] = {}  # app base URL -> its metrics port's base URL
+
 
 @pytest.fixture
 def serve() -> Iterator:
@@ -22,10 +24,14 @@ def serve() -> Iterator:
     def start(fault: float = 0.0) -> str:
         app = main.App(main.Metrics(CollectorRegistry()), fault=fault)
         server = main.make_server("127.0.0.1", 0, app)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        metrics = main.make_metrics_server("127.0.0.1", 0, app)
+        for s in (server, metrics):
+            threading.Thread(target=s.serve_forever, daemon=True).start()
+            servers.append(s)
         app.ready.set()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        METRICS[base] = f"http://127.0.0.1:{metrics.server_address[1]}"
+        return base
 
     yield start
     for server in servers:
@@ -42,13 +48,36 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def samples(base: str) -> dict:
-    status, body = get(base + "/metrics")
+    status, body = get(METRICS[base] + "/metrics")
     assert status == 200
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(body.decode())
         for s in family.samples
     }
+
+
+def test_sigterm_drains_before_stopping() -> None:
+    """After SIGTERM: readiness fails at once, requests are still served, then the server stops."""
+    app = main.App(main.Metrics(CollectorRegistry()))
+    server = main.make_server("127.0.0.1", 0, app)
+    loop = threading.Thread(target=server.serve_forever, daemon=True)
+    loop.start()
+    app.ready.set()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    drainer = threading.Thread(target=main.drain, args=(server, app, 3600.0), daemon=True)
+    drainer.start()
+    for _ in range(1000):  # bounded: drain() clears readiness first thing
+        if not app.ready.is_set():
+            break
+        threading.Event().wait(0.01)
+    assert get(base + "/readyz")[0] == 503
+    assert get(base + "/healthz")[0] == 200  # still serving during the drain
+    app.drained.set()
+    drainer.join(timeout=10)
+    loop.join(timeout=10)
+    assert not loop.is_alive()
+    server.server_close()
 
 
 def test_probes(serve) -> None:
@@ -68,6 +97,12 @@ def test_sample_route_is_counted_and_timed(serve) -> None:
     assert got[("http_requests_total", key)] == 3
     slo_bucket = (("le", "0.3"), ("method", "GET"), ("route", main.SAMPLE_ROUTE))
     assert ("http_request_duration_seconds_bucket", slo_bucket) in got
+
+
+def test_metrics_only_on_the_metrics_port(serve) -> None:
+    base = serve()
+    assert get(base + "/metrics")[0] == 404
+    assert get(METRICS[base] + main.SAMPLE_ROUTE)[0] == 404
 
 
 def test_probes_stay_out_of_the_sli(serve) -> None:

@@ -7,5 +7,5 @@ project_id      = "platform-prod"
 region          = "europe-west1"
 service_account = "ledger-worker"
 identity_name   = "ledger-worker-prod"
-create_registry = true
+create_registry = false
 registry_name   = "ledger-worker"

@@ -7,3 +7,8 @@ output "name" {
   description = "Full resource name of the Google service account."
   value       = google_service_account.this.name
 }
+
+output "workload_identity_member" {
+  description = "The Kubernetes service account granted roles/iam.workloadIdentityUser."
+  value       = google_service_account_iam_member.workload_identity.member
+}

@@ -7,5 +7,5 @@ aws_region      = "eu-west-1"
 cluster_name    = "platform-prod"
 service_account = "payments-api"
 identity_name   = "payments-api-prod"
-create_registry = true
+create_registry = false
 registry_name   = "payments-api"

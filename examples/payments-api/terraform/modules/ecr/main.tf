@@ -42,15 +42,21 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
+# Never expires a tagged image. Every CI build is tagged sha-<commit>, and its cosign
+# signature and attestations are tagged sha256-<digest>.sig/.att: the registry cannot know
+# which digest an environment runs (production may run a digest many builds old, and a
+# rollback needs the previous one), so a count over all images could expire a deployed
+# digest or the signature admission verifies. Only untagged manifests (tags deleted by
+# hand, superseded referrers) are capped; prune tagged images deliberately (SECURITY.md).
 resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
 
   policy = jsonencode({
     rules = [{
       rulePriority = 1
-      description  = "Keep the newest ${var.max_image_count} images"
+      description  = "Keep the newest ${var.max_image_count} untagged images; tagged images never expire"
       selection = {
-        tagStatus   = "any"
+        tagStatus   = "untagged"
         countType   = "imageCountMoreThan"
         countNumber = var.max_image_count
       }

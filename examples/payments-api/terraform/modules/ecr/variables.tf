@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "max_image_count" {
-  description = "How many images the lifecycle policy keeps; older ones expire."
+  description = "How many untagged images the lifecycle policy keeps; tagged images never expire."
   type        = number
   default     = 200
 

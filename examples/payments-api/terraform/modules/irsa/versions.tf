@@ -1,10 +1,11 @@
+# Minimum versions this module needs; each environment root pins the major.
 terraform {
   required_version = ">= 1.11"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 6.0"
+      version = ">= 5.0"
     }
   }
 }

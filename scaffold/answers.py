@@ -352,7 +352,7 @@ def _slos(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _aws_account_id(v: Any, a: Mapping[str, Any]) -> str | None:
-    if not isinstance(v, str) or not re.fullmatch(r"\d{12}", v):
+    if not isinstance(v, str) or not re.fullmatch(r"[0-9]{12}", v, re.ASCII):
         return f"must be a 12-digit AWS account ID, like 111122223333; got {show(v)}"
     return None
 
@@ -464,7 +464,9 @@ EXAMPLES: dict[str, str] = {
     "blueprint": "service", "service_name": "payments-api", "description": "Takes card payments",
     "team": "payments", "stack": "python", "with_app": "yes", "port": "8080",
     "image_registry": "ghcr.io/acme", "environments": "dev, staging, prod", "k8s_version": "1.35",
-    "replicas_min": "2", "replicas_max": "10", "environment_replicas": "{prod: {min: 3, max: 30}}", "cpu_request": "100m", "memory_request": "128Mi",
+    "replicas_min": "2", "replicas_max": "10", "environment_replicas": "{prod: {min: 3, max: 30}}",
+    "aws_account_id": "123456789012", "azure_subscription_id": "00000000-0000-0000-0000-000000000000",
+    "cloud_region": "eu-west-1", "state_bucket": "acme-terraform-state", "secret_store": "platform-secrets", "cpu_request": "100m", "memory_request": "128Mi",
     "memory_limit": "256Mi", "slo_availability": "99.9", "slo_latency_ms": "300",
     "slo_latency_target": "99.0", "slo_window_days": "30",
     "slos": "[{name: checkout, objective: 99.5, latency_ms: 800}]", "cloud": "aws", "gitops": "argocd",

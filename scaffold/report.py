@@ -58,6 +58,7 @@ def write_lines(results: Sequence, stream: IO[str] | None = None) -> None:
 
 def as_json(results: Sequence) -> str:
     return json.dumps({"ok": not any(r.status == "fail" for r in results), "counts": counts(results),
+                       "skipped": [r.checker for r in results if r.status == "skip"],
                        "results": [r.as_dict() for r in results]}, indent=2)
 
 
@@ -65,7 +66,7 @@ def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("scaffold")
+        return version("scaffold-blueprints")
     except PackageNotFoundError:
         return "0.0.0"
 

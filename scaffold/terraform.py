@@ -450,9 +450,12 @@ def _root_suite(m: ServiceModel, env: Environment) -> Suite:
                f"the state of {env.name} must live under its own {attr} {value}"),
     ]
     if m.cloud != "none":
-        asserts.append(Assert(f"length(module.registry) == {1 if env.production else 0}",
-                              "only production creates the registry" if env.production
-                              else "only production creates the registry; this environment pulls from it"))
+        owns = env.production and pushes_to_cloud_registry(m)
+        asserts.append(Assert(f"length(module.registry) == {1 if owns else 0}",
+                              "production creates the registry CI pushes to" if owns
+                              else "only production creates a registry, and only the one CI pushes to"
+                              if env.production or pushes_to_cloud_registry(m)
+                              else "CI pushes to image_registry outside this cloud: no registry here"))
         asserts += _trust_asserts(m, env, "module.workload_identity.")
     return Suite(CLOUD_PROVIDER[m.cloud], _identity_overrides(m, "module.workload_identity."), (),
                      (Run(f"{env.name}_is_wired_to_its_namespace_state_and_identity", tuple(asserts)),))

@@ -87,14 +87,14 @@ def test_local_template_sources_are_recognised(source, local):
 
 @pytest.mark.fast
 def test_new_piped_is_a_summary_and_quiet_is_silent(template_repo, tmp_path):
-    res = piped("new", str(tmp_path / "a"), "--template", str(template_repo), "--vcs-ref", "v1.0.0", "--defaults")
+    res = piped("new", str(tmp_path / "a"), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0", "--defaults")
     assert res.returncode == 0, res.stderr
     assert not ANSI.search(res.stdout + res.stderr)
     lines = res.stderr.splitlines()
     assert len(lines) <= 4, lines  # not a `create` line per file
     assert lines[0].startswith(f"warning: the template source {template_repo} is a local path")
     assert lines[-1].startswith(f"generated {tmp_path / 'a'} (") and "next: scaffold validate" in lines[-1]
-    res = piped("new", str(tmp_path / "b"), "--template", str(template_repo), "--vcs-ref", "v1.0.0", "--defaults",
+    res = piped("new", str(tmp_path / "b"), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0", "--defaults",
                 "-q")
     assert res.returncode == 0 and res.stdout == "" and res.stderr == ""
     assert (tmp_path / "b" / "backlog").is_dir()  # the hook ran, silently
@@ -103,7 +103,7 @@ def test_new_piped_is_a_summary_and_quiet_is_silent(template_repo, tmp_path):
 @pytest.mark.fast
 def test_new_pretend_writes_nothing(template_repo, tmp_path):
     dest = tmp_path / "svc"
-    res = piped("new", str(dest), "--template", str(template_repo), "--vcs-ref", "v1.0.0", "--defaults", "--pretend")
+    res = piped("new", str(dest), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0", "--defaults", "--pretend")
     assert res.returncode == 0, res.stderr
     assert not dest.exists()
     assert res.stderr.splitlines()[-1] == f"pretend: nothing written to {dest}"

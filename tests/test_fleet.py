@@ -17,7 +17,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import generate_project, git
+from conftest import generate_project, git, trust_source
 from scaffold import fleet
 from scaffold.cli import app
 
@@ -36,6 +36,7 @@ def _tiny_template(root: Path) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "v2")
     git(root, "tag", "v2.0.0")
+    trust_source(root)
     return root
 
 
@@ -51,6 +52,7 @@ def fleet_dir(tmp_path_factory) -> tuple[Path, Path]:
         (services / f"svc-{i:02d}" / "WIP.md").write_text("half-written\n")
     # A repo whose template source vanished: it must fail alone.
     broken = services / "svc-49"
+    trust_source(base / "gone")  # trusted, but gone: the failure is the missing source
     answers = (broken / ".copier-answers.yml").read_text().replace(str(template), str(base / "gone"))
     (broken / ".copier-answers.yml").write_text(answers)
     git(broken, "commit", "-qam", "point at a missing template")
@@ -198,6 +200,7 @@ def test_url_entries_are_fetched_and_the_push_is_done_or_printed(fleet_dir, tmp_
 def test_a_failure_reports_its_real_cause_and_status_flags_dirty_and_bad_answers(tmp_path):
     root = tmp_path / "tpl"
     root.mkdir()
+    trust_source(root)
     (root / "copier.yml").write_text("service_name:\n  type: str\n  default: svc\n")
     (root / "README.md.jinja").write_text("# {{ service_name }}\n")
     (root / "{{ _copier_conf.answers_file }}.jinja").write_text("{{ _copier_answers|to_nice_yaml -}}\n")

@@ -324,7 +324,7 @@ def _bare_venv(where: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True, capture_output=True)
     site = Path(sysconfig.get_path("purelib", vars={"base": str(where), "platbase": str(where)}))
     seen: set[str] = set()
-    todo = ["copier", *(Requirement(r).name for r in md.requires("scaffold") or []
+    todo = ["copier", *(Requirement(r).name for r in md.requires("scaffold-blueprints") or []
                         if "extra" not in (Requirement(r).marker and str(Requirement(r).marker) or ""))]
     while todo:
         name = todo.pop().lower().replace("_", "-")
@@ -345,7 +345,7 @@ def _bare_venv(where: Path) -> Path:
             if src.exists() and not (site / top).exists():
                 (site / top).symlink_to(src)
     (site / "scaffold-src.pth").write_text(str(Path(__file__).resolve().parent.parent) + "\n")
-    dist_info = Path(md.distribution("scaffold")._path)  # noqa: SLF001 - its version metadata
+    dist_info = Path(md.distribution("scaffold-blueprints")._path)  # noqa: SLF001 - its version metadata
     (site / dist_info.name).symlink_to(dist_info)
     return where / "bin" / "python"
 

@@ -101,6 +101,7 @@ def test_prompts_name_errors_and_derive_defaults(template_repo, tmp_path):
         assert term.wait("Maximum replicas").startswith("🎤 Maximum replicas")
         assert term.wait("   24") == "   24"  # the default, derived from 12 (a fixed 10 was invalid)
         term.child.send("\r")
+        term.answer("Per-environment replica bounds", "\r")
         term.answer("CPU request", "\r")
         term.answer("Memory request", CLEAR + "512Mi\r")
         term.wait("Memory limit")
@@ -152,7 +153,7 @@ def test_advanced_no_takes_the_defaults(template_repo, tmp_path):
 ])
 def test_defaults_follow_earlier_answers(template_repo, tmp_path, data, field, expected):
     dest = tmp_path / "svc"
-    args = ["new", str(dest), "--template", str(template_repo), "--vcs-ref", "v1.0.0", "--defaults",
+    args = ["new", str(dest), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0", "--defaults",
             "--skip-tasks", "-q", *[x for d in data for x in ("-d", d)]]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output

@@ -172,7 +172,8 @@ def test_6_acr_is_usable(render):
 def test_7_plan_limits():
     m = model()
     ci, cd = wf(m, "ci.yml"), wf(m, "cd.yml")
-    prov = [s for s in ci["jobs"]["publish"]["steps"] if "attest-build-provenance" in s.get("uses", "")]
+    prov = [s for job in ci["jobs"].values() for s in job.get("steps", [])
+            if "attest-build-provenance" in s.get("uses", "")]  # the sign job, after the gating scan
     assert prov and prov[0]["if"] == workflows.PROVENANCE_IF
     for job in deploy_jobs(cd).values():
         gh = [s for s in job["steps"] if "gh attestation verify" in s.get("run", "")]

@@ -80,29 +80,42 @@ def cache_dir() -> Path:
     return Path(base, "scaffold")
 
 
+def _valid(target: Path, key: str) -> bool:
+    try:
+        return target.is_dir() and digest(target) == key
+    except OSError:
+        return False
+
+
 def _materialise(pkg: Path, key: str) -> Path:
     """A private, content-addressed copy of ``pkg``: Copier deletes its clone after
-    the render, while modules and data files may still be read lazily."""
+    the render, while modules and data files may still be read lazily. A valid copy
+    is never removed (another process may be importing from it); it is published
+    with one atomic rename, and only a copy whose digest is wrong is moved aside."""
     for root in (cache_dir(), Path(tempfile.gettempdir(), f"scaffold-{os.getuid()}")):
         target = root / "generators" / key / PACKAGE_DIR
         try:
-            if target.is_dir() and digest(target) == key:
+            if _valid(target, key):
                 return target
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=root))
+            (root / "generators").mkdir(exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=root / "generators"))
             shutil.copytree(pkg, staging / PACKAGE_DIR,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*"))
             if digest(staging / PACKAGE_DIR) != key:  # changed while copying
                 shutil.rmtree(staging, ignore_errors=True)
                 raise LoaderError(f"{pkg} changed while it was being loaded; render again")
-            target.parent.parent.mkdir(parents=True, exist_ok=True)
-            if target.parent.exists():  # a broken copy (interrupted, or edited by hand)
-                shutil.rmtree(target.parent, ignore_errors=True)
             try:
                 os.rename(staging, target.parent)
-            except OSError:  # another process won the race: its copy has the same bytes
-                shutil.rmtree(staging, ignore_errors=True)
-            if target.is_dir() and digest(target) == key:
+            except OSError:  # it exists: another process's valid copy, or a broken one
+                if _valid(target, key):
+                    shutil.rmtree(staging, ignore_errors=True)
+                    return target
+                aside = Path(tempfile.mkdtemp(prefix=".broken-", dir=root / "generators"))
+                os.rename(target.parent, aside / "copy")
+                shutil.rmtree(aside, ignore_errors=True)
+                os.rename(staging, target.parent)
+            if _valid(target, key):
                 return target
         except OSError:
             continue

@@ -82,9 +82,10 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from scaffold import answers as rules  # noqa: E402
-from scaffold.model import DEFAULTS, derived_defaults  # noqa: E402
+from scaffold.model import DEFAULTS, cloud_defaults, derived_defaults  # noqa: E402
 
-VALID: dict = {**DEFAULTS, **derived_defaults("payments-api"), "service_name": "payments-api",
+VALID: dict = {**DEFAULTS, **derived_defaults("payments-api"), **cloud_defaults("aws", "platform"),
+               "service_name": "payments-api",
                "description": "Takes payments", "environments": ["dev", "staging", "prod"],
                "slos": [{"name": "checkout", "objective": 99.5,
                          "error_query": 'sum(rate(http_requests_total{code=~"5.."}[{{window}}]))',

@@ -106,6 +106,7 @@ def scenarios(m: ServiceModel, s: SLO) -> list[Scenario]:
 RUN_EVERY_MINUTES = 15  # the job scenarios' cadence (runs finish at these minutes)
 FREQUENT_RUN_MINUTES = 5
 JOB_SCENARIO_MINUTES = 120
+JOB_REPORTED_MINUTES = catalog.JOB_REPORTED_MINUTES
 
 
 def job_scenarios(s: SLO) -> list[Scenario]:

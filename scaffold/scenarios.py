@@ -17,6 +17,11 @@ windows (1h, 6h) are full when a scenario starts; the ticket windows (1d, 3d)
 hold those 6 hours only, which makes ticket detection faster than with full
 windows (the Workbook's figure assumes full ones). ErrorBudgetExhausted is not
 part of the suite (it needs a workload older than slo.MIN_DATA_AGE).
+
+The cronjob's job-success SLO has its own scenarios (job_scenarios: a failed run, every
+run failing, one failure among frequent runs, failures then a success, idle, a new
+CronJob), fed as kube-state-metrics Job series (catalog.job_runs_series) and evaluated by
+_evaluate_jobs. The CronJobFailed/CronJobLastSuccessTooOld symptom alerts are not in it.
 """
 
 from __future__ import annotations

@@ -91,6 +91,19 @@ def test_a_changed_rule_fails_the_suite(tmp_path):
     assert proc.returncode == 1 and "AvailabilityErrorBudgetBurnPage" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
+def test_a_changed_job_rule_fails_the_suite(tmp_path):
+    """The job-success suite pins the 30m/6h page pair too: the page that clears at +31m."""
+    m = ServiceModel.from_answers({"service_name": "nightly", "blueprint": "cronjob"})
+    [path] = write(m, tmp_path)
+    rule_file = tmp_path / rules.rule_file_name(m)
+    text = rule_file.read_text()
+    assert text.count("> 0.006\n") == 2
+    rule_file.write_text(text.replace("> 0.006\n", "> 0.6\n"))
+    proc = promtool_test(path)
+    assert proc.returncode == 1 and "JobSuccessErrorBudgetBurnPage" in proc.stdout + proc.stderr
+
+
 @pytest.mark.fast
 def test_expected_timelines_follow_the_issue():
     """The acceptance scenarios of issue 13, as the evaluator predicts them (promtool checks them above)."""

@@ -304,6 +304,27 @@ def slo_series(m: ServiceModel, s: SLO, ns: str, errors: list[float], totals: li
             _series("slo:sli_total:rate5m", lab, values(rate5m(totals)))]
 
 
+JOB_REPORTED_MINUTES = 30
+
+
+def job_runs_series(m: ServiceModel, ns: str, failed: list[float], ended: list[float]) -> list[dict[str, str]]:
+    """kube-state-metrics Job series for runs ending at given minutes (list index i: minute i+1):
+    one Job per run, ``kube_job_failed`` or ``kube_job_complete`` with condition="true" from
+    the minute it ended, for JOB_REPORTED_MINUTES (the CronJob's history limit deletes it; the
+    SLO's windows still count it: ``max_over_time`` sees its samples). The job-success SLO's
+    scenarios; shorter series keep promtool's 3d windows cheap."""
+    steps = len(ended)
+    out = []
+    for i, (f, n) in enumerate(zip(failed, ended)):
+        if n:
+            at = i + 1
+            metric = "kube_job_failed" if f else "kube_job_complete"
+            keep = min(JOB_REPORTED_MINUTES, steps - at)
+            out.append(_series(metric, {"namespace": ns, "job_name": f"{m.name}-{at}", "condition": "true"},
+                               f"_x{at} 1+0x{keep}"))
+    return out
+
+
 def _slo_inputs(m: ServiceModel, s: SLO, errors: int, total: int, steps: int, ns: str) -> list[dict[str, str]]:
     """Raw series that make the SLO's error ratio errors/total (per interval step)."""
     return slo_series(m, s, ns, [errors] * steps, [total] * steps)

@@ -17,6 +17,11 @@ windows (1h, 6h) are full when a scenario starts; the ticket windows (1d, 3d)
 hold those 6 hours only, which makes ticket detection faster than with full
 windows (the Workbook's figure assumes full ones). ErrorBudgetExhausted is not
 part of the suite (it needs a workload older than slo.MIN_DATA_AGE).
+
+The cronjob's job-success SLO has its own scenarios (job_scenarios: a failed run, every
+run failing, one failure among frequent runs, failures then a success, idle, a new
+CronJob), fed as kube-state-metrics Job series (catalog.job_runs_series) and evaluated by
+_evaluate_jobs. The CronJobFailed/CronJobLastSuccessTooOld symptom alerts are not in it.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class Scenario:
     onset: int  # the minute the event starts (errors from onset+1)
     resets: tuple[int, ...] = ()
     missing_bucket: bool = False
+    every: int = 0  # job SLOs: minutes between runs (errors/totals: runs failed/ended per minute)
+    slot: int = 0  # job SLOs: which environment's namespace it runs in (see namespace())
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class Timeline:
 
 def scenarios(m: ServiceModel, s: SLO) -> list[Scenario]:
     """The scenario list for one request SLO (burn ratios scaled to its error budget)."""
+    if s.kind == "jobs":
+        return job_scenarios(s)
     p, n = PREFILL_MINUTES, traffic_per_minute(s)
 
     def burst(ratio: float, minutes: int, after: int, traffic: float = n) -> Scenario:
@@ -99,7 +108,50 @@ def scenarios(m: ServiceModel, s: SLO) -> list[Scenario]:
                     totals=x.totals + (x.totals[-1],) * (length - len(x.totals))) for x in out]
 
 
+RUN_EVERY_MINUTES = 15  # the job scenarios' cadence (runs finish at these minutes)
+FREQUENT_RUN_MINUTES = 5
+JOB_SCENARIO_MINUTES = 120
+JOB_REPORTED_MINUTES = catalog.JOB_REPORTED_MINUTES
+
+
+def job_scenarios(s: SLO) -> list[Scenario]:
+    """The job-success SLO's scenarios: per minute, the runs that failed and that ended (a run
+    ending at minute k is the Job whose kube-state-metrics condition series starts at k)."""
+    p, after = PREFILL_MINUTES, JOB_SCENARIO_MINUTES
+    length = p + after
+
+    def runs(every: int, failed: set[int], stop: int = length) -> Any:
+        # run k (k < 0: the healthy runs before the event) ends at list index p + k*every
+        errors, totals = [0.0] * length, [0.0] * length
+        for i in range(p % every, stop, every):
+            totals[i] = 1.0
+            errors[i] = 1.0 if (i - p) // every in failed else 0.0
+        return errors, totals
+
+    e = RUN_EVERY_MINUTES
+    out = []
+
+    def add(name: str, title: str, pair: Any, every: int = e, onset: int = p) -> None:
+        out.append(Scenario(name, title, tuple(pair[0]), tuple(pair[1]), onset, every=every, slot=len(out)))
+
+    add("failed-run", f"one run fails (a run every {e} minutes)", runs(e, {0}))
+    add("repeated-failures", "every run fails", runs(e, set(range(after // e))))
+    add("one-failure-among-many", f"one failed run among runs every {FREQUENT_RUN_MINUTES} minutes",
+        runs(FREQUENT_RUN_MINUTES, {0}), every=FREQUENT_RUN_MINUTES)
+    add("succeeds-after-failures", "3 runs fail, the next one succeeds", runs(e, {0, 1, 2}))
+    add("idle", "no runs at all (suspended or not scheduled)", runs(e, set(), stop=p))
+    errors, totals = [0.0] * length, [0.0] * length
+    for i in range(0, length, e):
+        totals[i] = 1.0
+    errors[0] = 1.0
+    add("new-cronjob", "a new CronJob (no history) whose first run fails", (errors, totals), onset=0)
+    return out
+
+
 def namespace(m: ServiceModel, sc: Scenario) -> str:
+    if sc.every:  # job SLOs select the environments' namespaces exactly: one scenario per environment
+        envs = m.environments[::-1]
+        return envs[sc.slot % len(envs)].namespace
     return f"{m.production.namespace}-{sc.name}"
 
 
@@ -114,6 +166,8 @@ def traffic_per_minute(s: SLO) -> int:
 
 
 def inputs(m: ServiceModel, s: SLO, sc: Scenario) -> list[dict[str, str]]:
+    if s.kind == "jobs":
+        return catalog.job_runs_series(m, namespace(m, sc), list(sc.errors), list(sc.totals))
     le = None
     if sc.missing_bucket:
         le = "0.5" if s.le == "0.25" else "0.25"
@@ -231,6 +285,9 @@ def _counts(xs: list[float | None]) -> list[int]:
 def values_per_minute(m: ServiceModel, s: SLO, sc: Scenario) -> dict[str, list[float | None]]:
     """Per minute: each alert expression's value (None: no sample), before ``for:``."""
     pairs = tuple((w.tier, w.short, w.long, float(t)) for w, t in s.thresholds(m.slo_window_days))
+    if s.kind == "jobs":
+        page, ticket = _evaluate_jobs(pairs, sc)
+        return {f"{s.prefix}ErrorBudgetBurnPage": page, f"{s.prefix}ErrorBudgetBurnTicket": ticket}
     page, ticket, absent = _evaluate(s.kind, pairs, sc)
     return {f"{s.prefix}ErrorBudgetBurnPage": page, f"{s.prefix}ErrorBudgetBurnTicket": ticket,
             f"{s.prefix}SLIAbsent": absent}
@@ -258,6 +315,35 @@ def _evaluate(kind: str, pairs: tuple[tuple[str, str, str, float], ...], sc: Sce
     # SLIAbsent: traffic recorded, SLI not (the scenarios have no `up` series)
     out.append([ev.tot5m[t] if ev.tot5m[t] is not None and ev.ratio(t, "5m") is None else None
                 for t in range(ev.steps)])
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _evaluate_jobs(pairs: tuple[tuple[str, str, str, float], ...], sc: Scenario) -> tuple[list[float | None], ...]:
+    """The job SLO's windows count runs whose condition series starts inside (t - w, t]
+    (``max_over_time(..[w]) unless .. offset w``); the ratio is failed / ended, 0 where runs
+    ended and none failed, no sample where none ended. No bad-events guard (not rate based)."""
+    failed, ended = catalog.cumulative(list(sc.errors)), catalog.cumulative(list(sc.totals))
+
+    def ratio(t: int, window: str) -> float | None:
+        lo = max(0, t - slomath.window_seconds(window) // 60)
+        n = ended[t] - ended[lo]
+        return None if n == 0 else (failed[t] - failed[lo]) / n
+
+    out = []
+    for tier in (catalog.PAGE, catalog.TICKET):
+        vals: list[float | None] = []
+        for t in range(len(sc.errors) + 1):
+            value = None
+            for w_tier, short, long, thr in pairs:
+                if w_tier != tier:
+                    continue
+                rs, rl = ratio(t, short), ratio(t, long)
+                if rs is not None and rl is not None and rs > thr and rl > thr:
+                    value = rs
+                    break
+            vals.append(value)
+        out.append(vals)
     return tuple(out)
 
 
@@ -289,6 +375,8 @@ def budget_spent(m: ServiceModel, s: SLO, sc: Scenario, minutes: int) -> Decimal
     scenario's traffic (Workbook: budget consumed before the alert fires)."""
     errors = sum(sc.errors[sc.onset:sc.onset + minutes])
     traffic = max(sc.totals[sc.onset:sc.onset + max(1, minutes)] or (1.0,)) or 1.0
+    if sc.every:  # job SLOs: runs per minute at the scenario's cadence
+        traffic = 1 / sc.every
     allowed = float(s.budget) * traffic * m.slo_window_days * 24 * 60
     return Decimal(repr(round(100 * errors / allowed, 2))).normalize()
 
@@ -300,7 +388,7 @@ def slos(m: ServiceModel, extra: bool = False) -> list[SLO]:
     same histogram), so a package with many would pay seconds of rendering and megabytes
     of test files for timelines it already has; ``extra=True`` includes them (tests)."""
     own = {s["name"] for s in m.extra_slos}
-    return [s for s in slomath.slos_for(m) if s.rate_based and (extra or s.name not in own)]
+    return [s for s in slomath.slos_for(m) if (s.rate_based or s.kind == "jobs") and (extra or s.name not in own)]
 
 
 def file_names(m: ServiceModel, extra: bool = False) -> list[str]:
@@ -326,12 +414,26 @@ def _checks(tl: Timeline, horizon: int) -> list[tuple[int, bool]]:
 
 def test_file(m: ServiceModel, file_name: str) -> dict[str, Any]:
     """One test group: every scenario in its own namespace, evaluated together (one TSDB, one
-    pass over the minutes); each alert is checked the minute before and at every change of
+    pass over the minutes; job SLOs: a group per as many scenarios as environments, their
+    rules select the environments' namespaces exactly); each alert is checked the minute before and at every change of
     any scenario's timeline, and hourly for scenarios where it never fires."""
     from . import rules
 
     s = next(x for x in slos(m, extra=True) if f"{x.name}.test.yaml" == file_name)
     runs = _runs(m, s.name)
+    # job SLOs select the environments' namespaces exactly: a test group per as many scenarios
+    k = len(m.environments) if s.kind == "jobs" else len(runs)
+    batches = [runs[i:i + k] for i in range(0, len(runs), k)]
+    tests = [_test_group(m, s, batch) for batch in batches]
+    part = rules._part_of(m, s.name)
+    # recording groups before the alert groups, every minute (promtool's order is otherwise unspecified)
+    order = [g["name"] for g in rules.groups(m, part)]
+    return {"rule_files": [f"../{rules.rule_file_name(m, part)}"], "evaluation_interval": rules.EVALUATION_INTERVAL,
+            "group_eval_order": order,
+            "tests": tests}
+
+
+def _test_group(m: ServiceModel, s: SLO, runs: list[Any]) -> dict[str, Any]:
     horizon = len(runs[0][0].errors)
     series: list[dict[str, str]] = []
     names = []
@@ -348,12 +450,7 @@ def test_file(m: ServiceModel, file_name: str) -> dict[str, Any]:
             exp = [_expected(m, alert, namespace(m, sc), vals[t]) for sc, tls in runs for tl, vals in tls
                    if tl.alert == alert_name and _firing_at(tl, t)]
             cases.append({"eval_time": f"{t}m", "alertname": alert_name, "exp_alerts": exp})
-    part = rules._part_of(m, s.name)
-    # recording groups before the alert groups, every minute (promtool's order is otherwise unspecified)
-    order = [g["name"] for g in rules.groups(m, part)]
-    return {"rule_files": [f"../{rules.rule_file_name(m, part)}"], "evaluation_interval": rules.EVALUATION_INTERVAL,
-            "group_eval_order": order,
-            "tests": [{"name": " | ".join(names), "interval": "1m", "input_series": series, "alert_rule_test": cases}]}
+    return {"name": " | ".join(names), "interval": "1m", "input_series": series, "alert_rule_test": cases}
 
 
 @cached_per_model()
@@ -413,10 +510,10 @@ def rows(m: ServiceModel) -> list[dict[str, str]]:
                 d = tl.detection(sc.onset)
                 row[tier] = "never" if d is None else f"{d} min"
                 row[f"{tier}_budget"] = "" if d is None else f"{dec(budget_spent(m, s, sc, d))}%"
-                sustained = sc.name in ("full-outage", "burn-20x", "burn-10x")
+                sustained = sc.name in ("full-outage", "burn-20x", "burn-10x", "repeated-failures")
                 wb = workbook_minutes(m, s, tier, ratio) if sustained else None
                 row[f"{tier}_workbook"] = "" if wb is None else f"{dec(wb)} min"
-            starts = tls[f"{s.prefix}SLIAbsent"].starts
+            starts = tls[f"{s.prefix}SLIAbsent"].starts if f"{s.prefix}SLIAbsent" in tls else ()
             row["absent"] = f"{s.prefix}SLIAbsent at {starts[0]} min" if sc.missing_bucket and starts else ""
             out.append(row)
     return out

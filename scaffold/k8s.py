@@ -66,6 +66,46 @@ def secret_store(m: ServiceModel) -> str:
     return m.secret_store or SECRET_STORES[m.cloud]
 
 
+def secret_store_kind(m: ServiceModel) -> str:
+    """A namespaced SecretStore per environment, authenticated as that namespace's own
+    workload identity: another team's namespace holds another store and another identity,
+    so the key path is not the only isolation. `cloud: none` has no workload identity:
+    it keeps the platform's ClusterSecretStore (README says so)."""
+    return "ClusterSecretStore" if m.cloud == "none" else "SecretStore"
+
+
+def secret_store_ref(m: ServiceModel) -> Obj:
+    return {"kind": secret_store_kind(m), "name": secret_store(m)}
+
+
+def key_vault_url(m: ServiceModel, env: Environment) -> str:
+    """Azure Key Vault per environment (3-24 characters); a starting value the owner edits."""
+    return f"https://{f'kv-{m.team}-{env.name}'[:24].rstrip('-')}.vault.azure.net"
+
+
+def secret_store_provider(m: ServiceModel, env: Environment) -> Obj:
+    """The provider block: the environment's account/project/vault, and the pods' own
+    ServiceAccount (the one carrying the identity annotation) as the credential."""
+    sa = {"name": m.name}
+    if m.cloud == "aws":
+        return {"aws": {"service": "SecretsManager", "region": m.cloud_region,
+                        "auth": {"jwt": {"serviceAccountRef": sa}}}}
+    if m.cloud == "gcp":
+        from . import terraform
+
+        return {"gcpsm": {"projectID": terraform.cloud_values(m, env)["project_id"],
+                          "auth": {"workloadIdentity": {"serviceAccountRef": sa}}}}
+    if m.cloud == "azure":
+        return {"azurekv": {"vaultUrl": key_vault_url(m, env), "authType": "WorkloadIdentity",
+                            "serviceAccountRef": sa}}
+    raise ValueError("cloud none uses the platform's ClusterSecretStore")
+
+
+def secret_store_obj(m: ServiceModel, env: Environment | None = None) -> Obj:
+    return {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": _meta(m, secret_store(m)),
+            "spec": {"provider": secret_store_provider(m, env or m.production)}}
+
+
 def secret_key(m: ServiceModel, env: Environment) -> str:
     """Name of the service's secret in the cloud secret manager, per environment, in
     that provider's own format: GCP secret IDs and Azure Key Vault names take no '/'
@@ -262,7 +302,7 @@ def external_secret(m: ServiceModel) -> Obj:
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": _meta(m),
         "spec": {
             "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
+            "secretStoreRef": secret_store_ref(m),
             "target": {"name": secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "dataFrom": [{"extract": {"key": secret_key(m, m.production)}}],
         },
@@ -292,7 +332,7 @@ def pull_secret(m: ServiceModel) -> Obj:
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": _meta(m, pull_secret_name(m)),
         "spec": {
             "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
+            "secretStoreRef": secret_store_ref(m),
             "target": {"name": pull_secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain",
                        "template": {"type": "kubernetes.io/dockerconfigjson"}},
             "data": [{"secretKey": ".dockerconfigjson", "remoteRef": {"key": pull_secret_key(m)}}],
@@ -594,7 +634,8 @@ BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
     "serviceaccount.yaml": lambda m: [service_account(m)],
     "rbac.yaml": lambda m: [role(m), role_binding(m)],
     "configmap.yaml": lambda m: [config_map(m)],
-    "externalsecret.yaml": lambda m: [external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],
+    "externalsecret.yaml": lambda m: [*([secret_store_obj(m)] if secret_store_kind(m) == "SecretStore" else []),
+                                      external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],
     "networkpolicy.yaml": network_policies,
     "deployment.yaml": lambda m: [deployment(m)],
     "cronjob.yaml": lambda m: [cron_job(m)],
@@ -638,6 +679,9 @@ def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
         _patch({"kind": "ExternalSecret", "name": m.name},
                [{"op": "replace", "path": "/spec/dataFrom/0/extract/key", "value": secret_key(m, env)}]),
     ]
+    if secret_store_kind(m) == "SecretStore":  # this environment's account/project/vault
+        patches.append(_patch({"kind": "SecretStore", "name": secret_store(m)},
+                              [{"op": "replace", "path": "/spec/provider", "value": secret_store_provider(m, env)}]))
     if _traffic_routed(m):
         from . import canary
 

@@ -103,8 +103,18 @@ def items(m: ServiceModel) -> list[Item]:
     if k8s.needs_pull_secret(m):
         keys += (f" and `{k8s.pull_secret_key(m)}` (a dockerconfigjson that can pull {m.image}: the pods' "
                  f"imagePullSecret `{k8s.pull_secret_name(m)}`)")
-    out.append(Item(store, "external",
-                    f"ClusterSecretStore `{store}` ({STORE_DOCS[m.cloud]}), and the secrets {keys} in it"))
+    if k8s.secret_store_kind(m) == "SecretStore":
+        out.append(Item(store, "external",
+                        f"the secrets {keys} in {m.cloud}'s secret manager ({STORE_DOCS[m.cloud]}); each "
+                        f"environment's namespace gets its own SecretStore `{store}` (k8s/base/externalsecret.yaml, "
+                        "account/project/vault patched per overlay) that authenticates as that namespace's "
+                        f"ServiceAccount `{m.name}`, so grant each environment's identity read access to its own "
+                        "secrets only: another team's namespace cannot use this store or identity"))
+    else:
+        out.append(Item(store, "external",
+                        f"ClusterSecretStore `{store}` ({STORE_DOCS[m.cloud]}), and the secrets {keys} in it "
+                        "(cloud `none` has no workload identity: this store is shared, so restrict it to this "
+                        "namespace with its `spec.conditions` and scope its Vault policy to these keys)"))
     if m.cloud != "none":
         kind, attrs = terraform.backend(m, m.production)
         bucket = attrs.get("bucket") or attrs.get("storage_account_name")

@@ -286,6 +286,38 @@ def role_binding(m: ServiceModel) -> Obj:
             "subjects": [{"kind": "ServiceAccount", "name": m.name, "namespace": m.name}]}
 
 
+def cd_reader_name(m: ServiceModel) -> str:
+    """The Kubernetes user cd.yml's KUBECONFIG authenticates as (issue 16, defect 10)."""
+    return f"{m.name}-cd-reader"
+
+
+def cd_reader_subject(m: ServiceModel) -> Obj:
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": cd_reader_name(m)}
+
+
+def cd_reader_role(m: ServiceModel) -> Obj:
+    """What cd.yml does in the namespace: deploys go through the GitOps deploy branch, so CD
+    only reads the rollout's progress (and, canary, sets the Rollout's status.abort)."""
+    read = ["get", "list", "watch"]
+    rules = [{"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": read}]
+    if m.workload_kind == "CronJob":
+        rules.append({"apiGroups": ["batch"], "resources": ["cronjobs"], "verbs": read})
+    if m.canary:
+        rules += [{"apiGroups": ["argoproj.io"], "resources": ["rollouts"], "resourceNames": [m.name],
+                   "verbs": ["get", "list", "watch"]},
+                  {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status"], "resourceNames": [m.name],
+                   "verbs": ["patch"]}]
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": _meta(m, cd_reader_name(m)), "rules": rules}
+
+
+def cd_reader_binding(m: ServiceModel) -> Obj:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": _meta(m, cd_reader_name(m)),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": cd_reader_name(m)},
+            "subjects": [cd_reader_subject(m)]}
+
+
 def config_data(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
     env = env or m.production
     return {"APP_NAME": m.name, "APP_ENV": env.name, "APP_PORT": str(m.port), "LOG_LEVEL": "info",
@@ -632,7 +664,7 @@ def ingress(m: ServiceModel) -> Obj:
 BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
     "namespace.yaml": lambda m: [namespace(m), resource_quota(m), limit_range(m)],
     "serviceaccount.yaml": lambda m: [service_account(m)],
-    "rbac.yaml": lambda m: [role(m), role_binding(m)],
+    "rbac.yaml": lambda m: [role(m), role_binding(m), cd_reader_role(m), cd_reader_binding(m)],
     "configmap.yaml": lambda m: [config_map(m)],
     "externalsecret.yaml": lambda m: [*([secret_store_obj(m)] if secret_store_kind(m) == "SecretStore" else []),
                                       external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],

@@ -32,11 +32,20 @@ def workflow_references(m: ServiceModel) -> tuple[set[str], set[str]]:
 def _secret_how(m: ServiceModel, name: str) -> str:
     envs = " ".join(e.name for e in m.environments)
     return {
-        "KUBECONFIG": ("kubeconfig of each environment's cluster, as an environment secret: "
-                       f"`for env in {envs}; do gh secret set KUBECONFIG --env $env < kubeconfig-$env; done` "
-                       "(a short-lived, namespace-scoped credential is better than an admin one)"),
-        "REGISTRY_USERNAME": "`gh secret set REGISTRY_USERNAME --env registry` (and per deploy environment)",
-        "REGISTRY_PASSWORD": "`gh secret set REGISTRY_PASSWORD --env registry` (and per deploy environment)",
+        "KUBECONFIG": ("kubeconfig of each environment's cluster for the Kubernetes user "
+                       f"`{m.name}-cd-reader` and no other, as an environment secret: "
+                       f"`for env in {envs}; do gh secret set KUBECONFIG --env $env < kubeconfig-$env; done`. "
+                       "CD never applies manifests (deploys go through the GitOps deploy branches): that user is "
+                       "bound only to the read-only Roles `k8s/base/rbac.yaml` (the rollout, per namespace) and "
+                       "`gitops/cd-reader.yaml` (this service's Applications/Kustomizations) grant; never an admin "
+                       "or cluster-wide kubeconfig, and prefer a short-lived token"),
+        "REGISTRY_USERNAME": "`gh secret set REGISTRY_USERNAME --env registry`: the push user",
+        "REGISTRY_PASSWORD": "`gh secret set REGISTRY_PASSWORD --env registry`: the push credential, only the "
+                             "publish and sign jobs (environment `registry`) read it",
+        "REGISTRY_READ_USERNAME": "`gh secret set REGISTRY_READ_USERNAME`: a pull-only registry user (repository "
+                                  "secret) for the scan job and cd.yml's deploys",
+        "REGISTRY_READ_PASSWORD": "`gh secret set REGISTRY_READ_PASSWORD`: that pull-only user's token; never the "
+                                  "push credential",
         "BLUEPRINT_UPDATE_TOKEN": ("a GitHub App installation token or fine-grained token with contents, "
                                    "pull-requests and workflows write: `GITHUB_TOKEN` cannot push changes under "
                                    "`.github/workflows`, and pull requests it opens start no CI. "

@@ -192,7 +192,7 @@ DEPLOYER_RESOURCES: dict[str, tuple[str, ...]] = {
     "argoproj.io": ("analysistemplates", "rollouts"),
     "autoscaling": ("horizontalpodautoscalers",),
     "batch": ("cronjobs",),
-    "external-secrets.io": ("externalsecrets",),
+    "external-secrets.io": ("externalsecrets", "secretstores"),
     "gateway.networking.k8s.io": ("httproutes",),
     "monitoring.coreos.com": ("podmonitors", "prometheusrules", "servicemonitors"),
     "networking.k8s.io": ("ingresses", "networkpolicies"),

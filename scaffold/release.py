@@ -42,10 +42,10 @@ def _secret_how(m: ServiceModel, name: str) -> str:
         "REGISTRY_USERNAME": "`gh secret set REGISTRY_USERNAME --env registry`: the push user",
         "REGISTRY_PASSWORD": "`gh secret set REGISTRY_PASSWORD --env registry`: the push credential, only the "
                              "publish and sign jobs (environment `registry`) read it",
-        "REGISTRY_READ_USERNAME": "`gh secret set REGISTRY_READ_USERNAME`: a pull-only registry user (repository "
-                                  "secret) for the scan job and cd.yml's deploys",
-        "REGISTRY_READ_PASSWORD": "`gh secret set REGISTRY_READ_PASSWORD`: that pull-only user's token; never the "
-                                  "push credential",
+        "REGISTRY_READ_USERNAME": "`gh secret set REGISTRY_READ_USERNAME --env registry-read` (and per deploy "
+                                  "environment): a pull-only registry user for the scan job and cd.yml's deploys",
+        "REGISTRY_READ_PASSWORD": "`gh secret set REGISTRY_READ_PASSWORD --env registry-read` (and per deploy "
+                                  "environment): that pull-only user's token; never the push credential",
         "BLUEPRINT_UPDATE_TOKEN": ("a GitHub App installation token or fine-grained token with contents, "
                                    "pull-requests and workflows write: `GITHUB_TOKEN` cannot push changes under "
                                    "`.github/workflows`, and pull requests it opens start no CI. "
@@ -86,6 +86,9 @@ def items(m: ServiceModel) -> list[Item]:
         out.append(Item(env.name, "environment", how))
     if not workflows.uses_ghcr(m):
         out.append(Item("registry", "environment", f"`gh api -X PUT repos/{repo}/environments/registry`"))
+        out.append(Item(workflows.READ_ENVIRONMENT, "environment",
+                        f"`gh api -X PUT repos/{repo}/environments/{workflows.READ_ENVIRONMENT}`: the scan job's "
+                        "pull-only registry credential"))
     out.append(Item("blueprint-update", "environment", f"`gh api -X PUT repos/{repo}/environments/blueprint-update`"))
     branches = ", ".join(gitops.deploy_branch(e) for e in m.environments)
     out.append(Item(gitops.deploy_branch_pattern(), "external",

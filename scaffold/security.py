@@ -40,7 +40,7 @@ def secrets(m: ServiceModel) -> list[dict[str, Any]]:
                     "used_by": "ci.yml (publish and sign: push only)",
                     "rotate": "create a new push credential for the registry, replace both secrets, run CI once, "
                               "then revoke the old credential"})
-        out.append({"name": "REGISTRY_READ_USERNAME / REGISTRY_READ_PASSWORD", "where": "repository secrets",
+        out.append({"name": "REGISTRY_READ_USERNAME / REGISTRY_READ_PASSWORD", "where": "the `registry-read` environment and each deployment environment",
                     "used_by": "ci.yml (scan) and cd.yml (deploy jobs verify the image): pull only",
                     "rotate": "create a new pull-only credential for the registry, replace both secrets, run CI "
                               "once, then revoke the old credential"})

@@ -290,6 +290,7 @@ def uses_ghcr(m) -> bool:
 # never the push credential (issue 16, defect 10). ghcr.io: the job token with packages: read.
 PUSH_SECRETS = ("REGISTRY_USERNAME", "REGISTRY_PASSWORD")
 READ_SECRETS = ("REGISTRY_READ_USERNAME", "REGISTRY_READ_PASSWORD")
+READ_ENVIRONMENT = "registry-read"
 
 
 def registry_creds(m, read_only: bool = False) -> dict[str, str]:
@@ -382,8 +383,8 @@ def ci(m) -> dict[str, Any]:
         **{"if": ON_DEFAULT_BRANCH, "needs": ["checks"], **publish_env,
            "outputs": {"digest": "${{ steps.digest.outputs.digest }}"}},
     )
-    # Pull-only: no `registry` environment (its push secrets stay out of reach), read-only pair.
-    scan_env: dict[str, Any] = {}
+    # Pull-only: not the `registry` environment (its push secrets stay out of reach), the read-only pair.
+    scan_env = {} if uses_ghcr(m) else {"environment": {"name": READ_ENVIRONMENT}}
     read = registry_creds(m, read_only=True)
     trivy_env = {"TRIVY_USERNAME": read["username"], "TRIVY_PASSWORD": read["password"]}
     scan = job(

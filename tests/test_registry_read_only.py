@@ -70,3 +70,17 @@ def test_cd_reader_is_namespaced_and_read_only(answers):
             if "patch" in rule["verbs"]:  # only the refresh annotation / canary abort, by name
                 assert rule.get("resourceNames"), rule
     assert not any(o["kind"].startswith("Cluster") for o in rbac)
+
+
+def test_read_only_pair_and_cd_reader_are_documented():
+    from scaffold import release, security
+
+    m = ServiceModel.from_answers({"service_name": "payments-api", "cloud": "none",
+                                   "image_registry": "registry.example.com/acme"})
+    names = {i.name for i in release.items(m)}
+    assert {"REGISTRY_READ_USERNAME", "REGISTRY_READ_PASSWORD", workflows.READ_ENVIRONMENT} <= names
+    kube = next(i for i in release.items(m) if i.name == "KUBECONFIG")
+    assert f"`{k8s.cd_reader_name(m)}`" in kube.how
+    rows = {r["name"]: r for r in security.secrets(m)}
+    assert "scan" in rows["REGISTRY_READ_USERNAME / REGISTRY_READ_PASSWORD"]["used_by"]
+    assert "scan" not in rows["REGISTRY_USERNAME / REGISTRY_PASSWORD"]["used_by"]

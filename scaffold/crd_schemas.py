@@ -10,7 +10,7 @@ package that ships the upstream API schema:
 | Application, AppProject | argoproj.io/v1alpha1 | npm @kubernetes-models/argo-cd 4.0.0 | same |
 | GitRepository | source.toolkit.fluxcd.io/v1 | PyPI cloudcoil-models-fluxcd | pydantic models generated from the CRD |
 | Kustomization | kustomize.toolkit.fluxcd.io/v1 | PyPI cloudcoil-models-fluxcd | same |
-| ExternalSecret, ClusterSecretStore | external-secrets.io/v1 | npm @kubernetes-models/external-secrets 2.0.0 | same |
+| ExternalSecret, SecretStore, ClusterSecretStore | external-secrets.io/v1 | npm @kubernetes-models/external-secrets 2.0.0 | same |
 | HTTPRoute | gateway.networking.k8s.io/v1 | npm @kubernetes-models/gateway-api 2.0.0 | same |
 | Schedule | velero.io/v1 | PyPI cloudcoil-models-velero | pydantic models generated from the CRD |
 | ClusterPolicy | kyverno.io/v1 | PyPI cloudcoil-models-kyverno | pydantic models generated from the CRD |
@@ -73,6 +73,7 @@ SOURCES: dict[tuple[str, str], Source] = {
     ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): Source("pypi", "cloudcoil-models-fluxcd", "cloudcoil.models.fluxcd.kustomize.v1:Kustomization"),
     ("external-secrets.io/v1", "ExternalSecret"): _npm("@kubernetes-models/external-secrets", f"{_ESO}ExternalSecret"),
     ("external-secrets.io/v1", "ClusterSecretStore"): _npm("@kubernetes-models/external-secrets", f"{_ESO}ClusterSecretStore"),
+    ("external-secrets.io/v1", "SecretStore"): _npm("@kubernetes-models/external-secrets", f"{_ESO}SecretStore"),
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): _npm("@kubernetes-models/gateway-api", "IoK8sSigsGatewayApiApisV1HTTPRoute"),
     ("velero.io/v1", "Schedule"): Source("pypi", "cloudcoil-models-velero", "cloudcoil.models.velero.v1:Schedule"),
     ("kyverno.io/v1", "ClusterPolicy"): Source("pypi", "cloudcoil-models-kyverno", "cloudcoil.models.kyverno.v1:ClusterPolicy"),

@@ -192,7 +192,7 @@ DEPLOYER_RESOURCES: dict[str, tuple[str, ...]] = {
     "argoproj.io": ("analysistemplates", "rollouts"),
     "autoscaling": ("horizontalpodautoscalers",),
     "batch": ("cronjobs",),
-    "external-secrets.io": ("externalsecrets",),
+    "external-secrets.io": ("externalsecrets", "secretstores"),
     "gateway.networking.k8s.io": ("httproutes",),
     "monitoring.coreos.com": ("podmonitors", "prometheusrules", "servicemonitors"),
     "networking.k8s.io": ("ingresses", "networkpolicies"),
@@ -304,7 +304,35 @@ def files(m: ServiceModel) -> dict[str, list[Obj]]:
             out[f"rbac-{env.name}.yaml"] = flux_rbac(m, env)
             out[f"kustomization-{env.name}.yaml"] = [flux_kustomization(m, env)]
         out["resilience.yaml"] = resilience_flux(m)
+    out["cd-reader.yaml"] = cd_reader(m)
     return out
+
+
+def cd_reader(m: ServiceModel) -> list[Obj]:
+    """cd.yml's KUBECONFIG user may read (get/watch) only this service's Applications or
+    Kustomizations in the controller's namespace; k8s/base/rbac.yaml grants it the
+    environment namespace's rollout reads. Nothing cluster-wide, no writes beyond that."""
+    from . import k8s, workflows
+
+    ns = workflows.gitops_namespace(m)
+    apps = [workflows.gitops_app(m, e) for e in m.environments]
+    # read, plus patch for the refresh/reconcile annotation cd.yml sets
+    verbs = ["get", "list", "watch", "patch"]
+    if m.gitops == "argocd":
+        rules = [{"apiGroups": ["argoproj.io"], "resources": ["applications"], "resourceNames": apps, "verbs": verbs}]
+    else:
+        rules = [{"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations"],
+                  "resourceNames": apps, "verbs": verbs},
+                 {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"],
+                  "resourceNames": sorted({source_name(m, e) for e in m.environments}), "verbs": ["get", "patch"]}]
+    name, rbac = k8s.cd_reader_name(m), "rbac.authorization.k8s.io/v1"
+    meta = {"name": name, "namespace": ns, "labels": dict(m.labels)}
+    return [
+        {"apiVersion": rbac, "kind": "Role", "metadata": meta, "rules": rules},
+        {"apiVersion": rbac, "kind": "RoleBinding", "metadata": dict(meta),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+         "subjects": [k8s.cd_reader_subject(m)]},
+    ]
 
 
 def kustomization(m: ServiceModel) -> Obj:

@@ -66,6 +66,46 @@ def secret_store(m: ServiceModel) -> str:
     return m.secret_store or SECRET_STORES[m.cloud]
 
 
+def secret_store_kind(m: ServiceModel) -> str:
+    """A namespaced SecretStore per environment, authenticated as that namespace's own
+    workload identity: another team's namespace holds another store and another identity,
+    so the key path is not the only isolation. `cloud: none` has no workload identity:
+    it keeps the platform's ClusterSecretStore (README says so)."""
+    return "ClusterSecretStore" if m.cloud == "none" else "SecretStore"
+
+
+def secret_store_ref(m: ServiceModel) -> Obj:
+    return {"kind": secret_store_kind(m), "name": secret_store(m)}
+
+
+def key_vault_url(m: ServiceModel, env: Environment) -> str:
+    """Azure Key Vault per environment (3-24 characters); a starting value the owner edits."""
+    return f"https://{f'kv-{m.team}-{env.name}'[:24].rstrip('-')}.vault.azure.net"
+
+
+def secret_store_provider(m: ServiceModel, env: Environment) -> Obj:
+    """The provider block: the environment's account/project/vault, and the pods' own
+    ServiceAccount (the one carrying the identity annotation) as the credential."""
+    sa = {"name": m.name}
+    if m.cloud == "aws":
+        return {"aws": {"service": "SecretsManager", "region": m.cloud_region,
+                        "auth": {"jwt": {"serviceAccountRef": sa}}}}
+    if m.cloud == "gcp":
+        from . import terraform
+
+        return {"gcpsm": {"projectID": terraform.cloud_values(m, env)["project_id"],
+                          "auth": {"workloadIdentity": {"serviceAccountRef": sa}}}}
+    if m.cloud == "azure":
+        return {"azurekv": {"vaultUrl": key_vault_url(m, env), "authType": "WorkloadIdentity",
+                            "serviceAccountRef": sa}}
+    raise ValueError("cloud none uses the platform's ClusterSecretStore")
+
+
+def secret_store_obj(m: ServiceModel, env: Environment | None = None) -> Obj:
+    return {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": _meta(m, secret_store(m)),
+            "spec": {"provider": secret_store_provider(m, env or m.production)}}
+
+
 def secret_key(m: ServiceModel, env: Environment) -> str:
     """Name of the service's secret in the cloud secret manager, per environment, in
     that provider's own format: GCP secret IDs and Azure Key Vault names take no '/'
@@ -246,6 +286,38 @@ def role_binding(m: ServiceModel) -> Obj:
             "subjects": [{"kind": "ServiceAccount", "name": m.name, "namespace": m.name}]}
 
 
+def cd_reader_name(m: ServiceModel) -> str:
+    """The Kubernetes user cd.yml's KUBECONFIG authenticates as (issue 16, defect 10)."""
+    return f"{m.name}-cd-reader"
+
+
+def cd_reader_subject(m: ServiceModel) -> Obj:
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": cd_reader_name(m)}
+
+
+def cd_reader_role(m: ServiceModel) -> Obj:
+    """What cd.yml does in the namespace: deploys go through the GitOps deploy branch, so CD
+    only reads the rollout's progress (and, canary, sets the Rollout's status.abort)."""
+    read = ["get", "list", "watch"]
+    rules = [{"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": read}]
+    if m.workload_kind == "CronJob":
+        rules.append({"apiGroups": ["batch"], "resources": ["cronjobs"], "verbs": read})
+    if m.canary:
+        rules += [{"apiGroups": ["argoproj.io"], "resources": ["rollouts"], "resourceNames": [m.name],
+                   "verbs": ["get", "list", "watch"]},
+                  {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status"], "resourceNames": [m.name],
+                   "verbs": ["patch"]}]
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": _meta(m, cd_reader_name(m)), "rules": rules}
+
+
+def cd_reader_binding(m: ServiceModel) -> Obj:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": _meta(m, cd_reader_name(m)),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": cd_reader_name(m)},
+            "subjects": [cd_reader_subject(m)]}
+
+
 def config_data(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
     env = env or m.production
     return {"APP_NAME": m.name, "APP_ENV": env.name, "APP_PORT": str(m.port), "LOG_LEVEL": "info",
@@ -262,7 +334,7 @@ def external_secret(m: ServiceModel) -> Obj:
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": _meta(m),
         "spec": {
             "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
+            "secretStoreRef": secret_store_ref(m),
             "target": {"name": secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "dataFrom": [{"extract": {"key": secret_key(m, m.production)}}],
         },
@@ -292,7 +364,7 @@ def pull_secret(m: ServiceModel) -> Obj:
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": _meta(m, pull_secret_name(m)),
         "spec": {
             "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": secret_store(m)},
+            "secretStoreRef": secret_store_ref(m),
             "target": {"name": pull_secret_name(m), "creationPolicy": "Owner", "deletionPolicy": "Retain",
                        "template": {"type": "kubernetes.io/dockerconfigjson"}},
             "data": [{"secretKey": ".dockerconfigjson", "remoteRef": {"key": pull_secret_key(m)}}],
@@ -592,9 +664,10 @@ def ingress(m: ServiceModel) -> Obj:
 BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
     "namespace.yaml": lambda m: [namespace(m), resource_quota(m), limit_range(m)],
     "serviceaccount.yaml": lambda m: [service_account(m)],
-    "rbac.yaml": lambda m: [role(m), role_binding(m)],
+    "rbac.yaml": lambda m: [role(m), role_binding(m), cd_reader_role(m), cd_reader_binding(m)],
     "configmap.yaml": lambda m: [config_map(m)],
-    "externalsecret.yaml": lambda m: [external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],
+    "externalsecret.yaml": lambda m: [*([secret_store_obj(m)] if secret_store_kind(m) == "SecretStore" else []),
+                                      external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],
     "networkpolicy.yaml": network_policies,
     "deployment.yaml": lambda m: [deployment(m)],
     "cronjob.yaml": lambda m: [cron_job(m)],
@@ -638,6 +711,9 @@ def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
         _patch({"kind": "ExternalSecret", "name": m.name},
                [{"op": "replace", "path": "/spec/dataFrom/0/extract/key", "value": secret_key(m, env)}]),
     ]
+    if secret_store_kind(m) == "SecretStore":  # this environment's account/project/vault
+        patches.append(_patch({"kind": "SecretStore", "name": secret_store(m)},
+                              [{"op": "replace", "path": "/spec/provider", "value": secret_store_provider(m, env)}]))
     if _traffic_routed(m):
         from . import canary
 

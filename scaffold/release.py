@@ -32,11 +32,20 @@ def workflow_references(m: ServiceModel) -> tuple[set[str], set[str]]:
 def _secret_how(m: ServiceModel, name: str) -> str:
     envs = " ".join(e.name for e in m.environments)
     return {
-        "KUBECONFIG": ("kubeconfig of each environment's cluster, as an environment secret: "
-                       f"`for env in {envs}; do gh secret set KUBECONFIG --env $env < kubeconfig-$env; done` "
-                       "(a short-lived, namespace-scoped credential is better than an admin one)"),
-        "REGISTRY_USERNAME": "`gh secret set REGISTRY_USERNAME --env registry` (and per deploy environment)",
-        "REGISTRY_PASSWORD": "`gh secret set REGISTRY_PASSWORD --env registry` (and per deploy environment)",
+        "KUBECONFIG": ("kubeconfig of each environment's cluster for the Kubernetes user "
+                       f"`{m.name}-cd-reader` and no other, as an environment secret: "
+                       f"`for env in {envs}; do gh secret set KUBECONFIG --env $env < kubeconfig-$env; done`. "
+                       "CD never applies manifests (deploys go through the GitOps deploy branches): that user is "
+                       "bound only to the read-only Roles `k8s/base/rbac.yaml` (the rollout, per namespace) and "
+                       "`gitops/cd-reader.yaml` (this service's Applications/Kustomizations) grant; never an admin "
+                       "or cluster-wide kubeconfig, and prefer a short-lived token"),
+        "REGISTRY_USERNAME": "`gh secret set REGISTRY_USERNAME --env registry`: the push user",
+        "REGISTRY_PASSWORD": "`gh secret set REGISTRY_PASSWORD --env registry`: the push credential, only the "
+                             "publish and sign jobs (environment `registry`) read it",
+        "REGISTRY_READ_USERNAME": "`gh secret set REGISTRY_READ_USERNAME --env registry-read` (and per deploy "
+                                  "environment): a pull-only registry user for the scan job and cd.yml's deploys",
+        "REGISTRY_READ_PASSWORD": "`gh secret set REGISTRY_READ_PASSWORD --env registry-read` (and per deploy "
+                                  "environment): that pull-only user's token; never the push credential",
         "BLUEPRINT_UPDATE_TOKEN": ("a GitHub App installation token or fine-grained token with contents, "
                                    "pull-requests and workflows write: `GITHUB_TOKEN` cannot push changes under "
                                    "`.github/workflows`, and pull requests it opens start no CI. "
@@ -77,6 +86,9 @@ def items(m: ServiceModel) -> list[Item]:
         out.append(Item(env.name, "environment", how))
     if not workflows.uses_ghcr(m):
         out.append(Item("registry", "environment", f"`gh api -X PUT repos/{repo}/environments/registry`"))
+        out.append(Item(workflows.READ_ENVIRONMENT, "environment",
+                        f"`gh api -X PUT repos/{repo}/environments/{workflows.READ_ENVIRONMENT}`: the scan job's "
+                        "pull-only registry credential"))
     out.append(Item("blueprint-update", "environment", f"`gh api -X PUT repos/{repo}/environments/blueprint-update`"))
     branches = ", ".join(gitops.deploy_branch(e) for e in m.environments)
     out.append(Item(gitops.deploy_branch_pattern(), "external",
@@ -103,8 +115,18 @@ def items(m: ServiceModel) -> list[Item]:
     if k8s.needs_pull_secret(m):
         keys += (f" and `{k8s.pull_secret_key(m)}` (a dockerconfigjson that can pull {m.image}: the pods' "
                  f"imagePullSecret `{k8s.pull_secret_name(m)}`)")
-    out.append(Item(store, "external",
-                    f"ClusterSecretStore `{store}` ({STORE_DOCS[m.cloud]}), and the secrets {keys} in it"))
+    if k8s.secret_store_kind(m) == "SecretStore":
+        out.append(Item(store, "external",
+                        f"the secrets {keys} in {m.cloud}'s secret manager ({STORE_DOCS[m.cloud]}); each "
+                        f"environment's namespace gets its own SecretStore `{store}` (k8s/base/externalsecret.yaml, "
+                        "account/project/vault patched per overlay) that authenticates as that namespace's "
+                        f"ServiceAccount `{m.name}`, so grant each environment's identity read access to its own "
+                        "secrets only: another team's namespace cannot use this store or identity"))
+    else:
+        out.append(Item(store, "external",
+                        f"ClusterSecretStore `{store}` ({STORE_DOCS[m.cloud]}), and the secrets {keys} in it "
+                        "(cloud `none` has no workload identity: this store is shared, so restrict it to this "
+                        "namespace with its `spec.conditions` and scope its Vault policy to these keys)"))
     if m.cloud != "none":
         kind, attrs = terraform.backend(m, m.production)
         bucket = attrs.get("bucket") or attrs.get("storage_account_name")

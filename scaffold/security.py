@@ -37,14 +37,19 @@ def secrets(m: ServiceModel) -> list[dict[str, Any]]:
     out = []
     if not workflows.uses_ghcr(m):
         out.append({"name": "REGISTRY_USERNAME / REGISTRY_PASSWORD", "where": "the `registry` environment",
-                    "used_by": "ci.yml (push, scan) and cd.yml (verify)",
+                    "used_by": "ci.yml (publish and sign: push only)",
                     "rotate": "create a new push credential for the registry, replace both secrets, run CI once, "
                               "then revoke the old credential"})
+        out.append({"name": "REGISTRY_READ_USERNAME / REGISTRY_READ_PASSWORD", "where": "the `registry-read` environment and each deployment environment",
+                    "used_by": "ci.yml (scan) and cd.yml (deploy jobs verify the image): pull only",
+                    "rotate": "create a new pull-only credential for the registry, replace both secrets, run CI "
+                              "once, then revoke the old credential"})
     out.append({"name": "KUBECONFIG", "where": "each deployment environment (" +
                 ", ".join(f"`{e.name}`" for e in m.environments) + ")",
                 "used_by": "cd.yml (waits for GitOps sync and health; reads only)",
-                "rotate": "issue a new short-lived, read-only kubeconfig for the environment's namespace, replace "
-                          "the secret, then revoke the old token or certificate"})
+                "rotate": "issue a new short-lived kubeconfig for the user `" + m.name + "-cd-reader` (bound "
+                          "only to k8s/base/rbac.yaml's and gitops/cd-reader.yaml's namespaced read-only Roles), "
+                          "replace the secret, then revoke the old token or certificate"})
     out.append({"name": "BLUEPRINT_UPDATE_TOKEN", "where": "the `blueprint-update` environment",
                 "used_by": "blueprint-update.yml (opens the template update pull request)",
                 "rotate": "create a fine-grained token (this repository only: contents, pull-requests and "

@@ -286,12 +286,24 @@ def uses_ghcr(m) -> bool:
     return registry_host(m) == "ghcr.io"
 
 
-def registry_login(m) -> CommentedMap:
-    """ghcr.io takes the job token; other registries take environment secrets."""
+# Jobs that only pull or verify (scan, cd.yml's deploys) log in with a read-only pair,
+# never the push credential (issue 16, defect 10). ghcr.io: the job token with packages: read.
+PUSH_SECRETS = ("REGISTRY_USERNAME", "REGISTRY_PASSWORD")
+READ_SECRETS = ("REGISTRY_READ_USERNAME", "REGISTRY_READ_PASSWORD")
+READ_ENVIRONMENT = "registry-read"
+
+
+def registry_creds(m, read_only: bool = False) -> dict[str, str]:
     if uses_ghcr(m):
-        creds = {"username": "${{ github.actor }}", "password": "${{ github.token }}"}
-    else:
-        creds = {"username": "${{ secrets.REGISTRY_USERNAME }}", "password": "${{ secrets.REGISTRY_PASSWORD }}"}
+        return {"username": "${{ github.actor }}", "password": "${{ github.token }}"}
+    user, password = READ_SECRETS if read_only else PUSH_SECRETS
+    return {"username": f"${{{{ secrets.{user} }}}}", "password": f"${{{{ secrets.{password} }}}}"}
+
+
+def registry_login(m, read_only: bool = False) -> CommentedMap:
+    """ghcr.io takes the job token; other registries take secrets (the push pair in the
+    `registry` environment, or the read-only pair for jobs that only pull)."""
+    creds = registry_creds(m, read_only)
     return step("Log in to the registry", uses_="docker/login-action", with_={"registry": registry_host(m), **creds})
 
 
@@ -371,10 +383,10 @@ def ci(m) -> dict[str, Any]:
         **{"if": ON_DEFAULT_BRANCH, "needs": ["checks"], **publish_env,
            "outputs": {"digest": "${{ steps.digest.outputs.digest }}"}},
     )
-    scan_env = {} if uses_ghcr(m) else {"environment": {"name": "registry"}}
-    trivy_env = ({"TRIVY_USERNAME": "${{ github.actor }}", "TRIVY_PASSWORD": "${{ github.token }}"} if uses_ghcr(m)
-                 else {"TRIVY_USERNAME": "${{ secrets.REGISTRY_USERNAME }}",
-                       "TRIVY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}"})
+    # Pull-only: not the `registry` environment (its push secrets stay out of reach), the read-only pair.
+    scan_env = {} if uses_ghcr(m) else {"environment": {"name": READ_ENVIRONMENT}}
+    read = registry_creds(m, read_only=True)
+    trivy_env = {"TRIVY_USERNAME": read["username"], "TRIVY_PASSWORD": read["password"]}
     scan = job(
         "Scan the pushed digest (trivy)", {"contents": "read", "packages": "read", "security-events": "write"},
         [step("Trivy: fail on high/critical", uses_="aquasecurity/trivy-action", env=trivy_env,
@@ -668,7 +680,7 @@ def deploy_job(m, env) -> dict[str, Any]:
     steps = [
         step("Verify the digest format", env={"DIGEST": "${{ inputs.digest }}"}, run=verify_digest_script()),
         checkout(),  # the commit CI built: its config promotes with its image
-        registry_login(m),
+        registry_login(m, read_only=True),
         step("Install cosign", uses_="sigstore/cosign-installer"),
         step("Verify the signature and attestations (keyless, by ci.yml)", env={
             "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "ISSUER": OIDC_ISSUER},
@@ -789,8 +801,8 @@ fi
 def cd_secrets(m) -> dict[str, str]:
     out = {"KUBECONFIG": "kubeconfig of the environment's cluster (set it per GitHub environment)"}
     if not uses_ghcr(m):
-        out["REGISTRY_USERNAME"] = "registry user that can pull the image to verify it"
-        out["REGISTRY_PASSWORD"] = "registry password or token"
+        out["REGISTRY_READ_USERNAME"] = "read-only registry user that can pull the image to verify it"
+        out["REGISTRY_READ_PASSWORD"] = "read-only registry password or token (never the push credential)"
     return out
 
 

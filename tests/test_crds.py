@@ -66,6 +66,9 @@ VALID = {
                  "dataFrom": [{"extract": {"key": "platform/payments-api/prod"}}]}},
     "ClusterSecretStore": {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": "aws-secrets-manager"},
         "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "eu-west-1"}}}},
+    "SecretStore": {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": META,
+        "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "eu-west-1",
+                                      "auth": {"jwt": {"serviceAccountRef": {"name": "payments-api"}}}}}}},
     "HTTPRoute": {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": META,
         "spec": {"parentRefs": [{"name": "public", "namespace": "gateway-system"}], "hostnames": ["payments-api.example.com"],
                  "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
@@ -127,6 +130,8 @@ BROKEN = [
     ("Kustomization", ["spec", "prune"], "del", None, "/spec/prune"),
     ("ExternalSecret", ["spec", "dataFrom", 0, "extract", "key"], "del", None, "/spec/dataFrom/0/extract"),
     ("ClusterSecretStore", ["spec", "provider"], "del", None, "/spec"),
+    ("SecretStore", ["spec", "provider", "aws", "auth", "jwt", "serviceAccountRef"], "set", {"namespace": "x"},
+     "/spec/provider/aws/auth/jwt/serviceAccountRef"),
     ("HTTPRoute", ["spec", "parentRefs", 0, "name"], "del", None, "/spec/parentRefs/0"),
     ("VeleroSchedule", ["spec", "schedule"], "del", None, "/spec/schedule"),
     ("ClusterPolicy", ["spec", "rules", 0, "name"], "del", None, "/spec/rules/0/name"),
@@ -154,7 +159,7 @@ def broken_results():
 
 def test_every_kind_has_a_schema_source_and_a_fixture():
     wanted = {"PrometheusRule", "ServiceMonitor", "PodMonitor", "Rollout", "AnalysisTemplate", "Application", "AppProject",
-              "GitRepository", "Kustomization", "ExternalSecret", "ClusterSecretStore", "HTTPRoute", "Schedule",
+              "GitRepository", "Kustomization", "ExternalSecret", "SecretStore", "ClusterSecretStore", "HTTPRoute", "Schedule",
               "ClusterPolicy"}
     assert {kind for _, kind in crd_schemas.SOURCES} == wanted
     assert {(o["apiVersion"], o["kind"]) for o in VALID.values()} == set(crd_schemas.SOURCES)

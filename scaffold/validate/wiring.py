@@ -300,9 +300,55 @@ def external_secret_keys(pkg: Package) -> list[Finding]:
         store_kind = (doc["spec"].get("secretStoreRef") or {}).get("kind", "SecretStore")
         generated = (store_kind.lower(), store) in base
         readme = pkg.root / "README.md"
-        if not generated and not (readme.is_file() and store in readme.read_text()):
+        if store_kind == "SecretStore" and not generated:  # namespaced: only k8s/ can provide it
+            out.append(Finding(rel, f"ExternalSecret {name} reads SecretStore {store}, which k8s/base does not "
+                                    "generate"))
+        elif not generated and not (readme.is_file() and store in readme.read_text()):
             out.append(Finding(rel, f"ExternalSecret {name} reads {store_kind} {store}, which neither k8s/ "
                                     "generates nor README.md documents"))
+        if m.cloud != "none" and store_kind != "SecretStore":
+            out.append(Finding(rel, f"ExternalSecret {name} reads {store_kind} {store}: with cloud {m.cloud} it "
+                                    "must read its namespace's own SecretStore (a shared store leaves the key path "
+                                    "as the only isolation between teams)"))
+    out += _secret_store_identity(pkg, base)
+    return out
+
+
+def _store_service_accounts(spec: Any) -> list[Any]:
+    """Every serviceAccountRef in a store's provider block (aws jwt, gcpsm workloadIdentity, azurekv)."""
+    found: list[Any] = []
+    if isinstance(spec, dict):
+        for k, v in spec.items():
+            if k == "serviceAccountRef":
+                found.append((v or {}).get("name") if isinstance(v, dict) else v)
+            else:
+                found += _store_service_accounts(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            found += _store_service_accounts(v)
+    return found
+
+
+def _secret_store_identity(pkg: Package, base: dict[Any, Any]) -> list[Finding]:
+    """A generated SecretStore authenticates as a ServiceAccount k8s/base generates, one that carries
+    the cloud identity annotation, and never with a static credential."""
+    m = pkg.model
+    out = []
+    for (kind, name), (rel, doc) in base.items():
+        if kind != "secretstore":
+            continue
+        accounts = _store_service_accounts((doc.get("spec") or {}).get("provider"))
+        if len(accounts) != 1:
+            out.append(Finding(rel, f"SecretStore {name} must authenticate with exactly one serviceAccountRef "
+                                    f"(its namespace's workload identity), found {len(accounts)}"))
+            continue
+        sa = base.get(("serviceaccount", accounts[0]))
+        if sa is None:
+            out.append(Finding(rel, f"SecretStore {name} authenticates as ServiceAccount {accounts[0]!r}, which "
+                                    "k8s/base does not generate"))
+        elif m.cloud != "none" and not ((sa[1].get("metadata") or {}).get("annotations")):
+            out.append(Finding(rel, f"SecretStore {name} authenticates as ServiceAccount {accounts[0]}, which "
+                                    "carries no workload identity annotation"))
     return out
 
 

@@ -20,7 +20,7 @@ run "dev_is_wired_to_its_namespace_state_and_identity" {
 
   assert {
     condition     = length(module.registry) == 0
-    error_message = "only production creates the registry; this environment pulls from it"
+    error_message = "CI pushes to image_registry outside this cloud: no registry here"
   }
 
   assert {

@@ -41,8 +41,8 @@ run "prod_is_wired_to_its_namespace_state_and_identity" {
   }
 
   assert {
-    condition     = length(module.registry) == 1
-    error_message = "only production creates the registry"
+    condition     = length(module.registry) == 0
+    error_message = "only production creates a registry, and only the one CI pushes to"
   }
 
   assert {

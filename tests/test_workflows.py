@@ -343,3 +343,17 @@ def test_eslint_report_becomes_valid_sarif(tmp_path: Path, monkeypatch: pytest.M
     assert sarif["version"] == "2.1.0" and result["ruleId"] == "security/detect-object-injection"
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app/src/server.js"
     assert result["level"] == "warning"
+
+
+@pytest.mark.parametrize("persona", ["pedantic", "auditor"])
+def test_zizmor_strict_personas_find_nothing(default_package: Path, persona: str) -> None:
+    """Issue #16: zizmor's pedantic and auditor personas, not only the default one,
+    report nothing against the generated workflows (the one ignore carries its reason)."""
+    import subprocess
+
+    zizmor = require_tool("zizmor")
+    wf = default_package / ".github"
+    proc = subprocess.run([zizmor, "--offline", "--persona", persona, "--config", str(wf / "zizmor.yml"),
+                           str(wf / "workflows")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr

@@ -252,7 +252,9 @@ _MISSING = object()
 
 
 def answers_digest(answers: Any) -> str:
-    data = {str(k): v for k, v in dict(answers).items()}
+    """Of the answers alone: ``_commit``/``_src_path`` are Copier's, and would make the
+    line change with every template commit."""
+    data = {str(k): v for k, v in dict(answers).items() if not str(k).startswith("_")}
     text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -352,8 +352,11 @@ def _check(pkg: Package, plugin_dir: Path | None, only: tuple[str, ...]) -> Outc
                              f"validated with that constraint relaxed to `= {version}` in a temporary copy only")
         if not runnable:
             return out
+        # Terraform's plugin cache is not safe for concurrent installs: the first init fills
+        # it alone; the others then only link from it, two at a time.
+        results = [run_dir(exe, work, runnable[0], config)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda p: run_dir(exe, work, p, config), runnable))
+            results += list(pool.map(lambda p: run_dir(exe, work, p, config), runnable[1:]))
     for p, problems in zip(runnable, results):
         for step, problem in problems:
             out.findings.append(Finding(f"terraform/{p.rel}", f"terraform {step}: {problem}"))

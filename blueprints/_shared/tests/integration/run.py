@@ -128,15 +128,18 @@ def check_logs(c: Checks, path: str, route: str | None) -> None:
     with open(path, encoding="utf-8", errors="replace") as fh:
         lines = [line for line in fh.read().splitlines() if line.strip()]
     c.check(bool(lines), "the container wrote logs", "no log lines")
-    entries = []
+    entries, bad = [], []
     for n, line in enumerate(lines, 1):
         try:
             entry = json.loads(line)
         except ValueError:
             entry = None
-        if not c.check(isinstance(entry, dict), f"log line {n} is a JSON object", repr(line[:200])):
-            continue
-        entries.append(entry)
+        if isinstance(entry, dict):
+            entries.append(entry)
+        else:
+            bad.append(f"line {n}: {line[:200]!r}")
+    c.check(not bad, f"every log line ({len(lines)}) is a JSON object",
+            f"{len(bad)} are not: " + "; ".join(bad[:3]))
     if route:
         c.check(any(route in _strings(e) for e in entries), f"a log line records the request to {route}",
                 "no JSON log line names the route")

@@ -323,6 +323,21 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
     ("README.md", "docs", "low", "the package README", lambda m, p: [
         "A new team member follows the README to validate and deploy to the first environment",
     ]),
+    ("tests/integration/*", "cicd", "high", "the container's integration and end-to-end checks", lambda m, p: [
+        "ci.yml's integration job passes against the built container before anything is pushed",
+        "The checks cover the service's real routes, not only the sample route",
+    ]),
+    ("tests/load/thresholds.json", "cicd", "high", "the load test's SLO thresholds", lambda m, p: [
+        f"ci.yml's load job holds {_load_thresholds(m)} (the SLO's latency and error budget) against the built "
+        "container",
+    ]),
+    ("tests/load/*", "cicd", "medium", "the load test runner", lambda m, p: [
+        "The load profile (VUs, requests) reflects the service's expected peak traffic",
+    ]),
+    ("tests/dast/*", "security", "high", "the DAST baseline (OWASP ZAP)", lambda m, p: [
+        "ci.yml's dast job reports no high-risk alert against the built container",
+        f"Every IGNORE in {teststages_rules()} states its reason and was reviewed by {m.team}",
+    ]),
     ("*", "docs", "low", "a generated file", lambda m, p: [
         f"{p} reviewed by {m.team} and kept in line with the template (`copier update`)",
     ]),
@@ -345,7 +360,20 @@ NEEDS: list[tuple[str, str]] = [
     ("runbooks/*", "observability/prometheus/*.rules.yaml"),
     ("terraform/environments/*/main.tf", "terraform/modules/*/main.tf"),
     ("resilience/chaos-*", "observability/prometheus/*.rules.yaml"),
+    ("tests/load/thresholds.json", "observability/slo.yaml"),
 ]
+
+
+def teststages_rules() -> str:
+    from .teststages import DAST_RULES
+
+    return DAST_RULES
+
+
+def _load_thresholds(m) -> str:
+    from . import teststages
+
+    return f"{teststages.latency_threshold(m)} ms and {teststages.error_threshold(m)}"
 
 
 def _rule(path: str) -> tuple[str, str, str, Crit]:

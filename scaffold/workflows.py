@@ -589,7 +589,8 @@ fi
 
 def with_test_stages(m, jobs: dict[str, Any]) -> dict[str, Any]:
     """ci.yml's jobs with the test stages inserted before ``publish``, which needs them all:
-    nothing is pushed, signed or promoted unless they pass."""
+    nothing is pushed, signed or promoted unless they pass. ``test-image`` replaces the
+    PR-only ``image`` build (one build per run, on pull requests and pushes alike)."""
     from . import teststages as ts
 
     if not ts.applies(m):
@@ -597,6 +598,8 @@ def with_test_stages(m, jobs: dict[str, Any]) -> dict[str, Any]:
     stages = test_stage_jobs(m)
     out: dict[str, Any] = {}
     for jid, j in jobs.items():
+        if jid == "image":
+            continue  # the PR-only build without push: test-image builds on every event
         if jid == "publish":
             out.update(stages)
             j["needs"] = [*j["needs"], *(s for s in stages if s != "test-image")]

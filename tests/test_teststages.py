@@ -182,6 +182,8 @@ def test_nothing_is_pushed_before_the_stages_pass(answers: dict) -> None:
     jobs = workflows.ci(_model(**answers))["jobs"]
     stages = {"integration"} | ({"dast", "load"} if answers.get("blueprint", "service") == "service" else set())
     assert stages | {"test-image"} <= set(jobs) and not {"dast", "load"} - stages & set(jobs)
+    builds = [jid for jid, j in jobs.items() for s in j.get("steps", []) if "build-push-action" in s.get("uses", "")]
+    assert builds == ["test-image", "publish"], "one build to test, one to push (on the default branch)"
     assert stages <= set(jobs["publish"]["needs"])  # sign and deploy need publish
     assert "publish" in jobs["sign"]["needs"] and "publish" in jobs["deploy"]["needs"]
     for jid in stages | {"test-image"}:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +47,25 @@ class Span:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
+def read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body: Content-Length or chunked (node's exporter streams), gzip or not."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        for _ in range(10_000):  # bounded
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                handler.rfile.readline()
+                break
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+        body = b"".join(chunks)[:MAX_BODY]
+    else:
+        body = handler.rfile.read(min(int(handler.headers.get("Content-Length") or 0), MAX_BODY))
+    if handler.headers.get("Content-Encoding", "").lower() == "gzip":
+        body = gzip.decompress(body)
+    return body
+
+
 class Sink:
     def __init__(self) -> None:
         self.spans: list[Span] = []
@@ -55,8 +75,7 @@ class Sink:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(length, MAX_BODY))
+                body = read_body(self)
                 sink._receive(self.path, self.headers.get("Content-Type", ""), body)
                 out = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)

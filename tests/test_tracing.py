@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from scaffold import stacks
+from scaffold.package import Package
 from tests.otlp_sink import Span, exporter_env, otlp_sink
 from tests.test_app_python import STOP_TIMEOUT_S, running_app
+from tests.test_app_stacks import node_modules, node_process  # noqa: F401 (node_modules is a fixture)
 
 SERVER = 2  # SpanKind SPAN_KIND_SERVER in OTLP
 STATUS_ERROR = 2
@@ -100,3 +102,13 @@ def test_python_service_error_span_and_log_carry_the_fault(python_service: Path)
             stop(proc)
     (span,) = [s for s in spans if s.kind == SERVER]
     assert span.status_code == STATUS_ERROR and span.attributes["http.response.status_code"] == 500
+
+
+def test_node_service_traces_requests_into_the_sink(render, node_modules) -> None:
+    pkg = render(stack="node")
+    entry = stacks.entry_source(Package.load(pkg).model)
+    with otlp_sink() as sink, node_process(pkg / stacks.APP_DIR, entry, **exporter_env(sink)) as (base, proc):
+        sent = drive(base)
+        spans = sink.wait_for(lambda got: sum(s.kind == SERVER for s in got) >= 3)
+        logs = stop(proc)
+    check(spans, logs, sent)

@@ -74,7 +74,7 @@ class Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = read_body(self)
                 sink._receive(self.path, self.headers.get("Content-Type", ""), body)
                 out = ExportTraceServiceResponse().SerializeToString()

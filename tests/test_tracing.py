@@ -9,15 +9,18 @@ import secrets
 import signal
 import subprocess
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from scaffold import stacks
+from scaffold import answers, k8s, stacks, tracing, yamlio
+from scaffold.model import ServiceModel
 from scaffold.package import Package
+from tests.conftest import require_tool
 from tests.otlp_sink import Span, exporter_env, otlp_sink
 from tests.test_app_python import STOP_TIMEOUT_S, running_app
-from tests.test_app_stacks import node_modules, node_process  # noqa: F401 (node_modules is a fixture)
+from tests.test_app_stacks import NODE_PATH, node_process
 
 SERVER = 2  # SpanKind SPAN_KIND_SERVER in OTLP
 STATUS_ERROR = 2
@@ -104,7 +107,8 @@ def test_python_service_error_span_and_log_carry_the_fault(python_service: Path)
     assert span.status_code == STATUS_ERROR and span.attributes["http.response.status_code"] == 500
 
 
-def test_node_service_traces_requests_into_the_sink(render, node_modules) -> None:
+def test_node_service_traces_requests_into_the_sink(render, node_runtime_modules: Path) -> None:
+    NODE_PATH[:] = [str(node_runtime_modules)]
     pkg = render(stack="node")
     entry = stacks.entry_source(Package.load(pkg).model)
     with otlp_sink() as sink, node_process(pkg / stacks.APP_DIR, entry, **exporter_env(sink)) as (base, proc):
@@ -112,3 +116,52 @@ def test_node_service_traces_requests_into_the_sink(render, node_modules) -> Non
         spans = sink.wait_for(lambda got: sum(s.kind == SERVER for s in got) >= 3)
         logs = stop(proc)
     check(spans, logs, sent)
+
+
+# -- sampling per environment, in the manifests ------------------------------------------------
+@pytest.mark.fast
+def test_sampling_defaults_and_answer() -> None:
+    """Issue 17: sampling per environment from the answers, into each overlay's ConfigMap data."""
+    m = ServiceModel.from_answers({"service_name": "payments-api"})
+    ratios = {env.name: tracing.sampling_ratio(m, env) for env in m.environments}
+    assert ratios == {"dev": Decimal(1), "staging": Decimal(1), "prod": tracing.DEFAULT_PRODUCTION_RATIO}
+    m = ServiceModel.from_answers({"service_name": "payments-api", "trace_sampling": {"prod": 0.05, "dev": 0}})
+    assert {env.name: tracing.sampling_ratio(m, env) for env in m.environments} == {
+        "dev": Decimal(0), "staging": Decimal(1), "prod": Decimal("0.05")}
+    assert k8s.config_data(m, m.environments[0])[stacks.OTEL_TRACES_SAMPLER_ARG_ENV] == "0.0"
+    env = tracing.otel_env(m, m.production)
+    assert env[stacks.OTEL_TRACES_SAMPLER_ENV] == "parentbased_traceidratio"
+    assert env[stacks.OTEL_TRACES_SAMPLER_ARG_ENV] == "0.05"
+    assert env[stacks.OTEL_RESOURCE_ATTRIBUTES_ENV] == (
+        f"service.namespace=platform,service.version={stacks.APP_VERSION},deployment.environment.name=prod")
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("value", [{"prod": 1.5}, {"prod": -0.1}, {"qa": 0.5}, [0.1], {"prod": True}, {"prod": "0.1"}])
+def test_bad_sampling_is_one_line_naming_the_field(value) -> None:
+    msg = answers.check("trace_sampling", value, {"environments": ["dev", "staging", "prod"]})
+    assert msg.startswith("trace_sampling: must map environment names to a sampling ratio") and "\n" not in msg
+    with pytest.raises(answers.AnswerError) as err:
+        ServiceModel.from_answers({"service_name": "payments-api", "trace_sampling": value})
+    assert err.value.field == "trace_sampling"
+
+
+def test_each_overlay_configures_its_own_sampler(render) -> None:
+    """kubectl kustomize builds each overlay; its ConfigMap carries that environment's ratio,
+    and the SDK variables the skeletons read (the names in scaffold.stacks)."""
+    kubectl = require_tool("kubectl")
+    pkg = render(skip_tasks=True)  # the shared package: defaults (the answer's effect is unit-tested above)
+    got = {}
+    for env in ("dev", "staging", "prod"):
+        proc = subprocess.run([kubectl, "kustomize", str(pkg / "k8s/overlays" / env)], capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        (cm,) = [d for d in yamlio.load_all(proc.stdout) if d and d["kind"] == "ConfigMap"
+                 and d["metadata"]["name"].startswith("payments-api") and "OTEL_SERVICE_NAME" in d.get("data", {})]
+        got[env] = cm["data"]
+    assert {env: d[stacks.OTEL_TRACES_SAMPLER_ARG_ENV] for env, d in got.items()} == {
+        "dev": "1.0", "staging": "1.0", "prod": "0.1"}
+    for env, data in got.items():
+        assert data[stacks.OTEL_TRACES_SAMPLER_ENV] == "parentbased_traceidratio"
+        assert data[stacks.OTEL_SERVICE_NAME_ENV] == "payments-api"
+        assert f"deployment.environment.name={env}" in data[stacks.OTEL_RESOURCE_ATTRIBUTES_ENV]

@@ -5,9 +5,11 @@ trace_id, span_id and request ID."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import subprocess
+import sys
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -165,3 +167,24 @@ def test_each_overlay_configures_its_own_sampler(render) -> None:
         assert data[stacks.OTEL_TRACES_SAMPLER_ENV] == "parentbased_traceidratio"
         assert data[stacks.OTEL_SERVICE_NAME_ENV] == "payments-api"
         assert f"deployment.environment.name={env}" in data[stacks.OTEL_RESOURCE_ATTRIBUTES_ENV]
+
+
+def test_python_cronjob_run_is_one_span_and_its_error_log_joins_it(render) -> None:
+    """A failed run: its span has the error status and the exception event; the error log line
+    carries the same trace_id and the exception's type, message and stack."""
+    app = render(blueprint="cronjob") / stacks.APP_DIR
+    with otlp_sink() as sink:
+        env = {**os.environ, **exporter_env(sink), stacks.FAULT_ENV: "1"}
+        res = subprocess.run([sys.executable, "main.py"], cwd=app, env=env, capture_output=True, text=True,
+                             timeout=60, check=False)
+        assert res.returncode == 1, res.stdout + res.stderr
+        spans = sink.wait_for(lambda got: len(got) >= 1)
+    (span,) = spans
+    assert span.name == "run" and span.status_code == STATUS_ERROR and span.parent_span_id == ""
+    assert [name for name, _ in span.events] == ["exception"]
+    assert span.events[0][1]["exception.type"] == "RuntimeError"
+    (line,) = [json.loads(x) for x in res.stdout.splitlines()]
+    assert line["msg"] == "run failed" and line["level"] == "error"
+    assert (line["trace_id"], line["span_id"]) == (span.trace_id, span.span_id)
+    assert line["error"]["type"] == "RuntimeError" and line["error"]["message"] == "injected fault"
+    assert "Traceback" in line["error"]["stack"] and line["request_id"]

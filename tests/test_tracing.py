@@ -169,22 +169,31 @@ def test_each_overlay_configures_its_own_sampler(render) -> None:
         assert f"deployment.environment.name={env}" in data[stacks.OTEL_RESOURCE_ATTRIBUTES_ENV]
 
 
-def test_python_cronjob_run_is_one_span_and_its_error_log_joins_it(render) -> None:
+@pytest.mark.parametrize("stack", ["python", "node"])
+def test_cronjob_run_is_one_span_and_its_error_log_joins_it(render, request, stack: str) -> None:
     """A failed run: its span has the error status and the exception event; the error log line
     carries the same trace_id and the exception's type, message and stack."""
-    app = render(blueprint="cronjob") / stacks.APP_DIR
+    pkg = render(blueprint="cronjob") if stack == "python" else render(stack="node", blueprint="cronjob")
+    if stack == "python":
+        cmd = [sys.executable, "main.py"]
+        base_env = dict(os.environ)
+    else:
+        node = require_tool("node")
+        cmd = [node, stacks.entry_source(Package.load(pkg).model)]
+        base_env = {"PATH": str(Path(node).parent), "NODE_PATH": str(request.getfixturevalue("node_runtime_modules"))}
     with otlp_sink() as sink:
-        env = {**os.environ, **exporter_env(sink), stacks.FAULT_ENV: "1"}
-        res = subprocess.run([sys.executable, "main.py"], cwd=app, env=env, capture_output=True, text=True,
+        env = {**base_env, **exporter_env(sink), stacks.FAULT_ENV: "1"}
+        res = subprocess.run(cmd, cwd=pkg / stacks.APP_DIR, env=env, capture_output=True, text=True,
                              timeout=60, check=False)
         assert res.returncode == 1, res.stdout + res.stderr
         spans = sink.wait_for(lambda got: len(got) >= 1)
     (span,) = spans
     assert span.name == "run" and span.status_code == STATUS_ERROR and span.parent_span_id == ""
     assert [name for name, _ in span.events] == ["exception"]
-    assert span.events[0][1]["exception.type"] == "RuntimeError"
+    assert span.events[0][1]["exception.type"] in ("RuntimeError", "Error")
+    assert span.resource["service.name"] == "traced-svc"
     (line,) = [json.loads(x) for x in res.stdout.splitlines()]
     assert line["msg"] == "run failed" and line["level"] == "error"
     assert (line["trace_id"], line["span_id"]) == (span.trace_id, span.span_id)
-    assert line["error"]["type"] == "RuntimeError" and line["error"]["message"] == "injected fault"
-    assert "Traceback" in line["error"]["stack"] and line["request_id"]
+    assert line["error"]["type"] in ("RuntimeError", "Error") and line["error"]["message"] == "injected fault"
+    assert ("Traceback" if stack == "python" else "at run") in line["error"]["stack"] and line["request_id"]

@@ -31,6 +31,9 @@ OTEL_TRACES_SAMPLER_ENV = "OTEL_TRACES_SAMPLER"
 OTEL_TRACES_SAMPLER_ARG_ENV = "OTEL_TRACES_SAMPLER_ARG"
 OTEL_PROPAGATORS_ENV = "OTEL_PROPAGATORS"
 REQUEST_ID_HEADER = "X-Request-ID"
+# Stacks whose skeleton traces with its OpenTelemetry SDK (go: no OTLP exporter can be had
+# offline here to build and test it; dotnet: no SDK here to build it) -- see scaffold/tracing.py.
+TRACED = ("python", "node")
 
 # Shell commands, run with working-directory APP_DIR. `toolchain` is the version
 # for actions/setup-<lang>; `cache` names the lockfile for dependency caching.

@@ -69,3 +69,13 @@ def otel_env(m: Any, env: Any) -> dict[str, str]:
         stacks.OTEL_TRACES_SAMPLER_ARG_ENV: _ratio_text(sampling_ratio(m, env)),
         stacks.OTEL_PROPAGATORS_ENV: PROPAGATORS,
     }
+
+
+def traced(m: Any) -> bool:
+    """The package's skeleton exports traces (an app of a stack in ``stacks.TRACED``)."""
+    return bool(m.with_app) and m.stack in stacks.TRACED
+
+
+def sampling_summary(m: Any) -> str:
+    """'dev 1.0, staging 1.0, prod 0.1': each environment's share of new traces kept."""
+    return ", ".join(f"{env.name} {_ratio_text(sampling_ratio(m, env))}" for env in m.environments)

@@ -387,6 +387,12 @@ def _secret_store(v: Any, a: Mapping[str, Any]) -> str | None:
     return _dns_label(v, 1, 63)
 
 
+def _trace_sampling(v: Any, a: Mapping[str, Any]) -> str | None:
+    from . import tracing
+
+    return tracing.check_trace_sampling(v, a)
+
+
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "blueprint": _choice(BLUEPRINTS),
     "service_name": _service_name,
@@ -427,6 +433,7 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "cloud_region": _cloud_region,
     "state_bucket": _state_bucket,
     "secret_store": _secret_store,
+    "trace_sampling": _trace_sampling,
 }
 
 
@@ -457,6 +464,7 @@ TYPES: dict[str, str] = {
     "environments": "yaml", "slos": "yaml", "environment_replicas": "yaml",
 }
 TYPES["advanced"] = "bool"
+TYPES["trace_sampling"] = "yaml"
 # Answers that are lists: "dev, staging, prod" is accepted as well as YAML's [dev, staging, prod].
 LIST_ANSWERS = ("environments",)
 # An example of a good answer per question: prompt errors lead with it.
@@ -475,6 +483,7 @@ EXAMPLES: dict[str, str] = {
     "runbook_base_url": "https://github.com/acme/payments-api/blob/main/runbooks",
     "dashboard_base_url": "https://grafana.example.com", "backlog": "yes", "backlog_assignee": "@sre-agent",
     "advanced": "no",
+    "trace_sampling": "{prod: 0.05}",
 }
 
 

@@ -320,8 +320,10 @@ def cd_reader_binding(m: ServiceModel) -> Obj:
 
 def config_data(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
     env = env or m.production
+    from . import tracing
+
     return {"APP_NAME": m.name, "APP_ENV": env.name, "APP_PORT": str(m.port), "LOG_LEVEL": "info",
-            "LOG_FORMAT": "json", "OTEL_SERVICE_NAME": m.name}
+            "LOG_FORMAT": "json", **tracing.otel_env(m, env)}
 
 
 def config_map(m: ServiceModel) -> Obj:

@@ -220,6 +220,33 @@ def rendered(n: Any) -> dict[str, Any]:
     return {"status": p.get("status"), "group_labels": p.get("groupLabels")}
 
 
+SHOWN_SPANS = 10
+TRACE_EXPORT_DELAY_MS = 500
+
+
+def trace_env(m: Any, sink_url: str) -> dict[str, str]:
+    """The app's OpenTelemetry variables in a local run: the production environment's
+    resource and propagators, every trace kept, exported quickly to the sink's OTLP receiver."""
+    from . import tracing
+
+    env = tracing.otel_env(m, m.production)
+    env.update({stacks.OTLP_ENDPOINT_ENV: sink_url, stacks.OTEL_TRACES_SAMPLER_ARG_ENV: "1.0",
+                "OTEL_BSP_SCHEDULE_DELAY": str(TRACE_EXPORT_DELAY_MS),
+                "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"})
+    return env
+
+
+def traces_summary(spans: list[Any], bad_exports: int = 0) -> dict[str, Any]:
+    """What the sink received: counts, and the most recent spans (newest last)."""
+    recent = sorted(spans, key=lambda s: s.end_ns)[-SHOWN_SPANS:]
+    return {"spans": len(spans), "traces": len({s.trace_id for s in spans}),
+            "errors": sum(s.status == "error" for s in spans), "bad_exports": bad_exports,
+            "recent": [{"trace_id": s.trace_id, "span_id": s.span_id, "parent_span_id": s.parent_span_id,
+                        "name": s.name, "service": s.service, "duration_ms": round(s.duration_ms, 3),
+                        "status": s.status, "http_status": s.attributes.get("http.response.status_code")}
+                       for s in recent]}
+
+
 class LiveRun:
     def __init__(self, directory: Path, options: Options,
                  on_update: Callable[[dict[str, Any]], None] | None = None) -> None:
@@ -309,6 +336,7 @@ class LiveRun:
             env.update({stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(app_port),
                         stacks.METRICS_PORT_ENV: str(scrape_port),
                         stacks.FAULT_ENV: str(self.options.fail_rate)})
+            env.update(trace_env(self.m, self.sink.url))
             self.phase = "starting service"
             self._spawn("service", self.app.command, app_port, tmp, cwd=self.app.cwd, env=env,
                         ready_path="/healthz")
@@ -410,6 +438,7 @@ class LiveRun:
             "sli": {f"{k[0]}": round(v["last"], 4) for k, v in sorted(self.seen.sli.items())},
             "alerts": dict(sorted(self.seen.current.items())),
             "notifications": len(self.sink.snapshot()),
+            "spans": len(self.sink.span_snapshot()),
             "inhibited": sorted({v["alert"] for v in self.seen.inhibited.values()}),
         }
 
@@ -462,6 +491,7 @@ class LiveRun:
             "app_env": {"location": str(self.app.location) if self.app and self.app.location else None,
                         "built": bool(self.app and self.app.built),
                         "command": list(self.app.command) if self.app else []},
+            "traces": traces_summary(self.sink.span_snapshot(), self.sink.bad_exports),
             "sink_port": self.sink_port,
             "poll_errors": list(self.seen.errors),
         }

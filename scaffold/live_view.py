@@ -35,6 +35,7 @@ def progress(state: dict[str, Any]) -> Table:
     alerts = Text(", ").join(Text(f"{k} {v}", style=STATE_STYLE.get(v, "white")) for k, v in state["alerts"].items())
     t.add_row("alerts", alerts or "none")
     t.add_row("notifications", str(state["notifications"]))
+    t.add_row("spans", str(state.get("spans", 0)))
     t.add_row("inhibited", Text(", ".join(state["inhibited"]) or "none"))
     return t
 
@@ -49,7 +50,7 @@ def plain_line(state: dict[str, Any]) -> str:
     bad = sum(n for c, n in req.items() if c.startswith("5")) if req else 0
     alerts = ", ".join(f"{k} {v}" for k, v in state["alerts"].items()) or "none"
     return (f"try: {state['phase']} {state['elapsed_s']:.0f}/{state['duration_s']:.0f}s: {sent} requests, "
-            f"{bad} 5xx; alerts: {alerts}; notifications: {state['notifications']}")
+            f"{bad} 5xx; alerts: {alerts}; notifications: {state['notifications']}; spans: {state.get('spans', 0)}")
 
 
 def plain_progress(write: Any) -> Any:
@@ -124,6 +125,14 @@ def summary_view(s: dict[str, Any]) -> Group:
         lines.append(Text(f"  {i['alert']} (tier={lab.get('tier')} slo={lab.get('slo')}) inhibited by "
                           f"{', '.join(i['inhibited_by'])} from {i['first_s']}s"))
     if not s["inhibited"]:
+        lines.append("  none")
+    tr = s.get("traces") or {}
+    lines += ["", Text(f"traces received by the sink (OTLP): {tr.get('spans', 0)} spans in {tr.get('traces', 0)} "
+                       f"traces, {tr.get('errors', 0)} with error status; the most recent:", style="bold")]
+    for sp in tr.get("recent", []):
+        lines.append(Text(f"  {sp['trace_id']}  {sp['name']}  {sp['duration_ms']:.1f} ms  {sp['status']}"
+                          + (f"  http {sp['http_status']}" if sp.get("http_status") is not None else "")))
+    if not tr.get("recent"):
         lines.append("  none")
     hit = ", ".join(f"{r}: {', '.join(a) or '(no alerts)'}" for r, a in s["receivers_hit"].items()) or "none"
     return Group(head, sli, *lines, "", Text.assemble(("receivers hit: ", "bold"), hit))

@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     # per-organisation cloud facts: placeholders the README's "Before the first deploy" names
     "aws_account_id": "111122223333",
     "azure_subscription_id": "00000000-0000-0000-0000-000000000000",
+    "trace_sampling": {},  # per-environment ratio; unnamed: 1.0, production 0.1 (scaffold/tracing.py)
 }
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
@@ -58,7 +59,8 @@ DEFAULTS: dict[str, Any] = {
 DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced")
 # Questions behind "customise advanced settings?": with `no`, their defaults are taken.
 ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
-            "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url")
+            "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url",
+            "trace_sampling")
 DEFAULTS["advanced"] = False
 
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all

@@ -22,6 +22,18 @@ PORT_ENV = "PORT"
 METRICS_PORT_ENV = "METRICS_PORT"  # services: /metrics listens here, never on the routed app port
 HOST_ENV = "HOST"  # bind address; 0.0.0.0 in the container, 127.0.0.1 in tests and `scaffold try`
 UID, GID = RUN_AS_UID, RUN_AS_GID
+APP_VERSION = "0.1.0"  # the skeleton's version: package.json/pyproject, and service.version on its spans
+# The standard OpenTelemetry variables every skeleton's SDK reads (scaffold/tracing.py sets them).
+OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"  # OTLP/HTTP protobuf; /v1/traces is appended
+OTEL_SERVICE_NAME_ENV = "OTEL_SERVICE_NAME"
+OTEL_RESOURCE_ATTRIBUTES_ENV = "OTEL_RESOURCE_ATTRIBUTES"
+OTEL_TRACES_SAMPLER_ENV = "OTEL_TRACES_SAMPLER"
+OTEL_TRACES_SAMPLER_ARG_ENV = "OTEL_TRACES_SAMPLER_ARG"
+OTEL_PROPAGATORS_ENV = "OTEL_PROPAGATORS"
+REQUEST_ID_HEADER = "X-Request-ID"
+# Stacks whose skeleton traces with its OpenTelemetry SDK (go: no OTLP exporter can be had
+# offline here to build and test it; dotnet: no SDK here to build it) -- see scaffold/tracing.py.
+TRACED = ("python", "node")
 
 # Shell commands, run with working-directory APP_DIR. `toolchain` is the version
 # for actions/setup-<lang>; `cache` names the lockfile for dependency caching.

@@ -148,6 +148,7 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
         f"{p} builds and its tests pass in CI ({m.stack})",
         "Exposes the metrics the SLO rules query (/metrics scraped in staging shows them)"
         if m.blueprint != "cronjob" else "Exits non-zero on failure so the job status reflects it",
+        *_tracing_criteria(m),
     ]),
     ("k8s/base/hpa.yaml", "kubernetes", "medium", "the HorizontalPodAutoscaler", lambda m, p: [
         f"A load test in staging shows scale-out before p95 latency passes the SLO threshold ({m.slo_latency_ms} ms)",
@@ -207,6 +208,7 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
     ]),
     ("k8s/base/configmap.yaml", "kubernetes", "low", "the ConfigMap", lambda m, p: [
         "Every key is read by the app (no dead config); a change rolls the pods",
+        *_sampling_criteria(m),
     ]),
     ("k8s/base/servicemonitor.yaml", "observability", "high", "the ServiceMonitor", lambda m, p: [
         f"The cluster's Prometheus shows the {m.name} target up in every environment ({_envs(m)})",
@@ -459,3 +461,23 @@ def task_key(references: Iterable[str]) -> str | None:
         if ref and not re.match(r"^[a-z]+://", ref) and not ref.startswith("/"):
             return ref
     return None
+
+
+def _tracing_criteria(m: Any) -> list[str]:
+    """Issue 17: what shows the skeleton's traces and logs join up (traced stacks only)."""
+    from . import tracing
+
+    if not tracing.traced(m):
+        return []
+    return ["A request sent with a `traceparent` to staging shows up in the trace backend as a child of the "
+            "caller's span, with service.name, service.namespace and service.version set",
+            "Its log line carries the same trace_id, span_id and request_id; an error line carries the exception"]
+
+
+def _sampling_criteria(m: Any) -> list[str]:
+    from . import tracing
+
+    if not tracing.traced(m):
+        return []
+    return [f"Trace sampling per environment is as answered ({tracing.sampling_summary(m)}; "
+            "OTEL_TRACES_SAMPLER=parentbased_traceidratio)"]

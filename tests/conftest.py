@@ -139,3 +139,22 @@ def render(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Ren
 @pytest.fixture(scope="session")
 def default_package(render: Render) -> Path:
     return render()
+
+
+@pytest.fixture(scope="session")
+def node_runtime_modules(render: Render, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The node skeleton's runtime dependencies (OpenTelemetry), installed once per run from
+    its own package-lock.json (`npm ci --omit=dev`, as its Dockerfile does); tests put this
+    folder on NODE_PATH so the shared rendered packages stay untouched."""
+    import shutil
+    import subprocess
+
+    npm = require_tool("npm")
+    dest = tmp_path_factory.mktemp("node-runtime")
+    app = render(stack="node") / "app"
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(app / name, dest / name)
+    res = subprocess.run([npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=dest,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    return dest / "node_modules"

@@ -48,7 +48,8 @@ def get(url: str) -> tuple[int, str]:
 
 
 @contextlib.contextmanager
-def running_app(app_dir: Path, fault: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def running_app(app_dir: Path, fault: str | None = None,
+                extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start main.py on 127.0.0.1; always stopped (SIGTERM, then kill) on the way out."""
     port, metrics_port = free_port(), free_port()
     env = {**os.environ, stacks.HOST_ENV: "127.0.0.1", stacks.PORT_ENV: str(port),
@@ -56,6 +57,7 @@ def running_app(app_dir: Path, fault: str | None = None) -> Iterator[tuple[str, 
     env.pop(stacks.FAULT_ENV, None)
     if fault is not None:
         env[stacks.FAULT_ENV] = fault
+    env.update(extra_env or {})
     proc = subprocess.Popen([sys.executable, "main.py"], cwd=app_dir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

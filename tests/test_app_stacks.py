@@ -171,12 +171,22 @@ def test_scaffold_validate_passes(render, stack: str, blueprint: str) -> None:
 
 
 # -- node, for real -------------------------------------------------------------
+NODE_PATH: list[str] = []  # the runtime node_modules (OpenTelemetry), set by the node_modules fixture
+
+
+@pytest.fixture
+def node_modules(node_runtime_modules: Path) -> Path:
+    NODE_PATH[:] = [str(node_runtime_modules)]
+    return node_runtime_modules
+
+
 def node_env(node: str, **extra: str) -> dict[str, str]:
-    return {"PATH": str(Path(node).parent), **extra}
+    assert NODE_PATH, "use the node_modules fixture: the skeleton needs its runtime dependencies"
+    return {"PATH": str(Path(node).parent), "NODE_PATH": NODE_PATH[0], **extra}
 
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS)
-def test_node_unit_tests_pass(render, blueprint: str) -> None:
+def test_node_unit_tests_pass(render, node_modules, blueprint: str) -> None:
     """`npm test` is `node --test`: the generated tests need no installed package."""
     node = require_tool("node")
     app = render_kind(render, "node", blueprint) / stacks.APP_DIR
@@ -239,7 +249,7 @@ def stop_and_reap(proc: subprocess.Popen) -> list[str]:
     return [json.loads(line)["msg"] for line in logs.splitlines()]
 
 
-def test_node_service_runs_and_serves_the_slo_series(render) -> None:
+def test_node_service_runs_and_serves_the_slo_series(render, node_modules) -> None:
     pkg = render(stack="node")
     model = Package.load(pkg).model
     with node_process(pkg / stacks.APP_DIR, stacks.entry_source(model), **{stacks.FAULT_ENV: "1"}) as (base, proc):
@@ -255,7 +265,7 @@ def test_node_service_runs_and_serves_the_slo_series(render) -> None:
 
 
 @pytest.mark.parametrize("fault", ["0", "1"])
-def test_node_worker_runs_and_serves_the_slo_series(render, fault: str) -> None:
+def test_node_worker_runs_and_serves_the_slo_series(render, node_modules, fault: str) -> None:
     """The real worker on a free port: jobs are counted, every worker series the
     generated rules select is served, SIGTERM stops it cleanly."""
     pkg = render_kind(render, "node", "worker")
@@ -296,7 +306,7 @@ def test_node_worker_runs_and_serves_the_slo_series(render, fault: str) -> None:
     ("1", 1, "run failed"),
     ("2", 1, f"{stacks.FAULT_ENV} must be a number from 0 to 1, got \"2\""),
 ])
-def test_node_cronjob_exit_codes(render, fault: str | None, code: int, message: str) -> None:
+def test_node_cronjob_exit_codes(render, node_modules, fault: str | None, code: int, message: str) -> None:
     node = require_tool("node")
     pkg = render_kind(render, "node", "cronjob")
     entry = stacks.entry_source(Package.load(pkg).model)

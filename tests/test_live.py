@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import live, live_config, tools, yamlio
+from scaffold import live, live_config, stacks, tools, yamlio
 from scaffold.live_sink import Sink
 from scaffold.model import ServiceModel
 from scaffold.package import Package
@@ -133,6 +133,55 @@ def test_sink_records_each_integration() -> None:
         sink.stop()
 
 
+def test_sink_receives_otlp_traces_plain_chunked_and_gzip() -> None:
+    """`scaffold try`'s sink decodes OTLP/HTTP protobuf exports (its own wire reader, checked
+    against opentelemetry-proto's encoder), whatever framing the SDKs use."""
+    import gzip
+    import http.client
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    req = ExportTraceServiceRequest()
+    rs = req.resource_spans.add()
+    kv = rs.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", "payments-api"
+    span = rs.scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.parent_span_id = bytes(range(16)), bytes(range(8)), bytes(range(8, 16))
+    span.name, span.kind = "GET /hello", 2
+    span.start_time_unix_nano, span.end_time_unix_nano = 10**18, 10**18 + 2_500_000
+    span.status.code = 2
+    attr = span.attributes.add()
+    attr.key, attr.value.int_value = "http.response.status_code", 500
+    body = req.SerializeToString()
+    sink = Sink().start()
+    try:
+        for framing in ("plain", "chunked", "gzip"):
+            conn = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=5)
+            headers = {"Content-Type": "application/x-protobuf"}
+            if framing == "chunked":
+                conn.request("POST", "/v1/traces", body=iter([body[:7], body[7:]]), headers=headers,
+                             encode_chunked=True)
+            else:
+                data = gzip.compress(body) if framing == "gzip" else body
+                conn.request("POST", "/v1/traces", body=data,
+                             headers={**headers, **({"Content-Encoding": "gzip"} if framing == "gzip" else {})})
+            assert conn.getresponse().status == 200, framing
+            conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=5)
+        conn.request("POST", "/v1/traces", body=b"\x0a\xff", headers={"Content-Type": "application/x-protobuf"})
+        assert conn.getresponse().status == 400  # truncated: refused, counted, nothing recorded
+        conn.close()
+        spans = sink.span_snapshot()
+    finally:
+        sink.stop()
+    assert len(spans) == 3 and sink.bad_exports == 1 and sink.snapshot() == []
+    got = live.traces_summary(spans)
+    assert got["spans"] == 3 and got["traces"] == 1 and got["errors"] == 3
+    assert got["recent"][0] == {"trace_id": bytes(range(16)).hex(), "span_id": bytes(range(8)).hex(),
+                                "parent_span_id": bytes(range(8, 16)).hex(), "name": "GET /hello",
+                                "service": "payments-api", "duration_ms": 2.5, "status": "error", "http_status": 500}
+
+
 def test_bad_options_are_refused() -> None:
     for opts in (live.Options(duration=0), live.Options(fail_rate=1.5), live.Options(rps=-1)):
         with pytest.raises(live.LiveError):
@@ -208,6 +257,12 @@ def test_no_injected_errors_no_slo_alert_and_loopback_only(render) -> None:
     assert slo_alerts == [], slo_alerts
     delivered = [a for n in summary["notifications"] for a in n["alerts"] if a["labels"].get("slo")]
     assert delivered == []
+    # Issue 17: the app's spans reached the sink's OTLP receiver and are shown beside the alerts.
+    traces = summary["traces"]
+    assert traces["spans"] > 0 and traces["errors"] == 0 and traces["bad_exports"] == 0
+    assert traces["recent"] and {sp["name"] for sp in traces["recent"]} == {f"GET {stacks.SAMPLE_ROUTE}"}
+    assert {(sp["service"], sp["status"], sp["http_status"]) for sp in traces["recent"]} == {(pkg.name, "unset", 200)}
+    assert all(len(sp["trace_id"]) == 32 and sp["duration_ms"] >= 0 for sp in traces["recent"])
 
 
 @pytest.mark.live
@@ -247,6 +302,9 @@ def test_high_error_rate_pages_and_inhibits_the_ticket_tiers(default_package: Pa
     ticket_rx = f"{m.team}-ticket"
     to_ticket = [a["alertname"] for n in summary["notifications"] if n["receiver"] == ticket_rx for a in n["alerts"]]
     assert not set(to_ticket) & set(SLO_ALERTS), to_ticket
+
+    # Issue 17: the failed requests' spans carry the error status, in the sink beside the alerts
+    assert summary["traces"]["errors"] > 0 and summary["traces"]["spans"] >= summary["traces"]["errors"]
 
     # the recorded error ratio agrees with what was injected
     tr = summary["traffic"]

@@ -111,7 +111,7 @@ def test_prompts_name_errors_and_derive_defaults(template_repo, tmp_path):
             "memory_limit: e.g. 256Mi | must be at least memory_request (512Mi); got '256Mi'"
         term.child.send(CLEAR + "1Gi\r")
         for prompt in ("Availability SLO", "Latency SLO threshold", "Percent of requests", "SLO window",
-                       "Extra SLOs", "Cloud for the Terraform", "GitOps controller", "Delivery", "How traffic",
+                       "Extra SLOs", "Trace sampling ratio", "Cloud for the Terraform", "GitOps controller", "Delivery", "How traffic",
                        "Public DNS name", "GitHub repository", "Runbook base URL", "Grafana base URL",
                        "File a Backlog.md task", "Assignee of the generated backlog tasks",
                        "AWS account ID", "Region of the clusters", "Terraform state bucket", "SecretStore"):

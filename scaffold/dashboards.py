@@ -285,7 +285,7 @@ def alert_panels(m: Any) -> list[PanelSpec]:
     return panels
 
 
-_COMPARISON = re.compile(r"^(?P<q>.*\S)\s*(?P<op>>=|>|<=|<)\s*(?P<v>-?\d+(?:\.\d+)?)$", re.S)
+_COMPARISON = re.compile(r"^(?P<q>.*\S)\s*(?P<op>>=|>|<=|<)\s*(?P<v>-?\d+(?:\.\d+)?)$", re.DOTALL)
 
 
 def alert_threshold(alert_expr: str, panel_expr: str) -> tuple[tuple[Decimal, str], ...]:

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import copier
 import pytest
+from conftest import require_tool
 from typer.testing import CliRunner
 
-from conftest import require_tool
 from scaffold import backstage, yamlio
 from scaffold.cli import app
 from scaffold.model import ServiceModel
 from scaffold.package import Package
-from scaffold.validate import run_one
 from scaffold.validate import backstage as checks
+from scaffold.validate import run_one
 
 
 @pytest.fixture(scope="module")
@@ -68,22 +68,37 @@ def _copy(pkg: Path, tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.mark.parametrize("mutate, expected", [
+SCHEMA_BREAKS = [
     (lambda e: e["metadata"].update(name="Payments API!"), '"metadata.name" is not valid'),
     (lambda e: e["spec"].pop("type"), "must have required property 'type'"),
     (lambda e: e["metadata"]["annotations"].update({"pagerduty.com/service id": "x"}), "annotations.pagerduty.com/service id"),
     (lambda e: e["spec"].update(owner="group:"), "spec.owner"),
-    (lambda e: e["metadata"]["annotations"].pop("backstage.io/techdocs-ref"), "no backstage.io/techdocs-ref"),
-    (lambda e: e["metadata"]["annotations"].pop("pagerduty.com/service-id"), "pages through PagerDuty"),
-], ids=["name", "type", "annotation-key", "owner-ref", "techdocs", "pagerduty"])
-def test_a_broken_entity_fails(pkg, tmp_path, mutate, expected):
+    (lambda e: e["spec"].update(lifecycle=""), "lifecycle"),
+]
+
+
+def test_a_broken_entity_fails(pkg, tmp_path):
+    """catalog-model's verdict on each mutation (one node process), then the checker on a copy
+    whose TechDocs and PagerDuty annotations are gone."""
     require_tool("node")
+    broken = []
+    for mutate, _ in SCHEMA_BREAKS:
+        e = json.loads(json.dumps(entity(pkg), default=str))
+        mutate(e)
+        broken.append(e)
+    verdicts = checks.validate_entities(broken)
+    for (_, expected), errors in zip(SCHEMA_BREAKS, verdicts):
+        assert any(expected in x for x in errors), (expected, errors)
     copy = _copy(pkg, tmp_path)
     e = entity(copy)
-    mutate(e)
+    del e["metadata"]["annotations"]["backstage.io/techdocs-ref"], e["metadata"]["annotations"]["pagerduty.com/service-id"]
+    e["metadata"]["name"] = "-bad-"
     (copy / "catalog-info.yaml").write_text(yamlio.dump(e))
     result = run_one(checks.BackstageCatalog, Package.load(copy))
-    assert result.status == "fail" and any(expected in f.message for f in result.findings), result.findings
+    messages = [f.message for f in result.findings]
+    assert result.status == "fail" and all(f.file == "catalog-info.yaml" for f in result.findings)
+    for expected in ('"metadata.name" is not valid', "no backstage.io/techdocs-ref", "pages through PagerDuty"):
+        assert any(expected in x for x in messages), (expected, messages)
 
 
 def _nav_paths(nav) -> list[str]:

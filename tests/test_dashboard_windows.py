@@ -18,8 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from conftest import require_tool
+
 from scaffold import catalog, dashboards, slo, yamlio
 from scaffold.model import ServiceModel
 from scaffold.validate import grafana
@@ -143,7 +143,7 @@ def _promtool_test(tmp: Path, pkg: Path, tests: list[dict]) -> subprocess.Comple
     (tmp / "panels.test.yaml").write_text(yamlio.dump({"rule_files": rule_files, "evaluation_interval": "1m",
                                                        "tests": tests}))
     return subprocess.run([promtool, "test", "rules", "panels.test.yaml"], cwd=tmp, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
 
 
 def test_burn_panels_evaluate_against_the_recording_rules(pkg, tmp_path):

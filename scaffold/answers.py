@@ -38,6 +38,10 @@ CLOUDS = ("aws", "gcp", "azure", "none")
 GITOPS = ("argocd", "flux")
 DELIVERY = ("canary", "rolling")
 INGRESS = ("gateway", "ingress", "none")
+# Backstage's well-known Component lifecycles (backstage.io/docs/features/software-catalog/descriptor-format)
+LIFECYCLES = ("experimental", "production", "deprecated")
+# A PagerDuty object ID (service: P + 6 letters/digits, longer in some accounts)
+PAGERDUTY_ID = re.compile(r"^P[A-Z0-9]{5,13}\Z", re.ASCII)
 MIN_K8S_MINOR = 30
 
 
@@ -329,6 +333,18 @@ def _assignee(v: Any, a: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _pagerduty_service_id(v: Any, a: Mapping[str, Any]) -> str | None:
+    if not isinstance(v, str) or not PAGERDUTY_ID.fullmatch(v):
+        return f"must be a PagerDuty service ID like PABC123 (P and 5-13 capital letters or digits); got {show(v)}"
+    return None
+
+
+def _system(v: Any, a: Mapping[str, Any]) -> str | None:
+    if v == "":
+        return None
+    return _dns_label(v, 1, 63)
+
+
 def _schedule(v: Any, a: Mapping[str, Any]) -> str | None:
     from . import cronspec
 
@@ -434,6 +450,10 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "state_bucket": _state_bucket,
     "secret_store": _secret_store,
     "trace_sampling": _trace_sampling,
+    # the Backstage entity (catalog-info.yaml)
+    "lifecycle": _choice(LIFECYCLES),
+    "pagerduty_service_id": _pagerduty_service_id,
+    "system": _system,
 }
 
 
@@ -482,8 +502,8 @@ EXAMPLES: dict[str, str] = {
     "schedule": "*/15 * * * *", "github_repo": "acme/payments-api",
     "runbook_base_url": "https://github.com/acme/payments-api/blob/main/runbooks",
     "dashboard_base_url": "https://grafana.example.com", "backlog": "yes", "backlog_assignee": "@sre-agent",
-    "advanced": "no",
-    "trace_sampling": "{prod: 0.05}",
+    "advanced": "no", "trace_sampling": "{prod: 0.05}",
+    "lifecycle": "experimental", "pagerduty_service_id": "PABC123", "system": "payments",
 }
 
 

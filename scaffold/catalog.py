@@ -58,7 +58,9 @@ class Alert:
     labels: dict[str, str]
     annotations: dict[str, str]
     runbook: dict[str, str]  # meaning, impact, diagnosis, mitigation, escalation (markdown)
-    panel: dict[str, str]  # title, expr, unit (Grafana unit id)
+    # title, expr, unit (Grafana unit id); optional targets ((expr, legend), ...) when the panel plots
+    # more than one query, and thresholds ((value, label), ...) drawn as lines
+    panel: dict[str, Any]
     backlog_criteria: tuple[str, ...]
     tests: tuple[Case, ...] = field(default=())
 
@@ -229,6 +231,21 @@ def _burn_expr(m: ServiceModel, s: SLO, tier: str) -> str:
             cond += f"\n  and {bad_events(sel, w.long)} >= {slomath.MIN_BAD_EVENTS}"
         parts.append(f"(\n  {cond}\n)")
     return "\nor\n".join(parts)
+
+
+def burn_panel(s: SLO, sel: str, windows: list[slomath.BurnWindow]) -> dict[str, Any]:
+    """The dashboard panel of a burn-rate alert: the burn rate over exactly the short and long
+    windows of each of its pairs (the windows _burn_expr compares), and each pair's factor as
+    a threshold line. Burn rate = error ratio / error budget, so the line sits where the
+    alert's ratio threshold (factor x budget) does."""
+    targets, seen = [], set()
+    for w in windows:
+        for win in (w.short, w.long):
+            if win not in seen:
+                seen.add(win)
+                targets.append((f"slo:sli_error:ratio_rate{win}{sel} / {dec(s.budget)}", f"burn {win}"))
+    return {"title": f"{s.title} burn rate", "expr": targets[0][0], "unit": "none", "targets": tuple(targets),
+            "thresholds": tuple((w.factor, f"{w.short}/{w.long} {dec(w.factor)}x") for w in windows)}
 
 
 def bad_events(sel: str, window: str) -> str:
@@ -437,7 +454,7 @@ def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
         out.append(Alert(
             name=name, severity=SEVERITY[tier], tier=tier, slo=s.name, expr=_burn_expr(m, s, tier),
             for_=BURN_FOR[tier], labels=labels, annotations=ann, runbook=runbook,
-            panel={"title": f"{s.title} burn rate", "expr": f"slo:sli_error:ratio_rate5m{sel} / {dec(s.budget)}", "unit": "none"},
+            panel=burn_panel(s, sel, [w for w, _ in tiers]),
             backlog_criteria=_criteria(m, name, f"Burn thresholds {pairs} agreed with {m.team} for the {dec(s.objective)}% objective"),
             tests=_burn_cases(m, s, tier, labels, ann)))
     out.append(_exhausted(m, s))

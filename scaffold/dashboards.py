@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from grafana_foundation_sdk.builders import common as gc
 from grafana_foundation_sdk.builders import dashboard as gd
 from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as gcm
 from grafana_foundation_sdk.models import dashboard as gm
 
 from . import k8s, slo
@@ -37,6 +40,10 @@ class Target:
     legend: str
 
 
+# A threshold step: from `value` up (None: from -infinity), the panel colours `color`.
+Step = tuple[Decimal | None, str]
+
+
 @dataclass(frozen=True)
 class PanelSpec:
     title: str
@@ -46,6 +53,48 @@ class PanelSpec:
     kind: str = "timeseries"  # or "stat"
     min: float | None = None
     max: float | None = None
+    thresholds: tuple[Step, ...] = ()  # drawn as lines on a time series, colouring a stat
+    links: tuple[tuple[str, str], ...] = ()  # (title, url): the panel's links menu
+
+
+def above(*values: Decimal | str) -> tuple[Step, ...]:
+    """Higher is worse (error ratio, latency, burn rate): green below the lowest value,
+    orange from each value, red from the highest."""
+    vs = sorted({Decimal(str(v)) for v in values})
+    return ((None, "green"), *((v, "red" if i == len(vs) - 1 else "orange") for i, v in enumerate(vs)))
+
+
+def below(value: Decimal | str) -> tuple[Step, ...]:
+    """Lower is worse (an SLI, a budget left): red under the value, green from it."""
+    return ((None, "red"), (Decimal(str(value)), "green"))
+
+
+def slo_of_kind(m: Any, kind: str) -> Any | None:
+    return next((s for s in slo.slos_for(m) if s.kind == kind), None)
+
+
+# Deploy markers on every dashboard: a deploy is a container image the namespace did not run
+# DEPLOY_LOOKBACK ago. kube-state-metrics' kube_pod_container_info carries the pod spec's image
+# (image_spec), which every overlay pins by digest and cd.yml changes on each promotion; it works
+# alike for a Deployment, an Argo Rollout's ReplicaSets and a CronJob's pods, and a rollback
+# (an older digest coming back) is marked too.
+DEPLOY_LOOKBACK = "10m"
+DEPLOY_NOTE = (f"Deploy markers (annotation \"Deploys\"): a container image digest that {{name}} did not run in the namespace "
+               f"{DEPLOY_LOOKBACK} before (kube-state-metrics kube_pod_container_info, image_spec label).")
+
+
+def deploy_expr(m: Any) -> str:
+    c = container_selector(m)
+    now = f"count by (image_spec) (kube_pod_container_info{{{c}}})"
+    return f"{now} unless on (image_spec) count by (image_spec) (kube_pod_container_info{{{c}}} offset {DEPLOY_LOOKBACK})"
+
+
+def deploy_annotation(m: Any) -> dict[str, Any]:
+    """A Prometheus annotation query (Grafana's own field names for the Prometheus data source)."""
+    return {"name": "Deploys", "datasource": {"type": "prometheus", "uid": f"${{{DS_VAR}}}"}, "enable": True,
+            "hide": False, "iconColor": "purple", "expr": deploy_expr(m), "step": "1m",
+            "titleFormat": f"Deploy of {m.name}", "textFormat": "{{image_spec}}", "tagKeys": "image_spec",
+            "useValueForTime": False}
 
 
 @dataclass(frozen=True)
@@ -94,15 +143,17 @@ def _traffic_errors_latency(m: Any) -> list[Row]:
     else:
         return _cronjob_signals(m)
     all_ = f"sum(rate({total}{{{sel}}}[{RATE}]))"
+    budget = slo_of_kind(m, "availability").budget
     error_ratio = PanelSpec(
-        "Errors", err_desc, "percentunit",
-        (Target(f"({slo.or_zero(errors, all_)}) / {all_}", "error ratio"),), min=0,
+        "Errors", f"{err_desc} Threshold line: the error budget, {slo.dec(budget * 100)}% (1 - the availability objective).",
+        "percentunit",
+        (Target(f"({slo.or_zero(errors, all_)}) / {all_}", "error ratio"),), min=0, thresholds=above(budget),
     )
     latency = PanelSpec(
-        "Latency quantiles", lat_desc, "s",
+        "Latency quantiles", f"{lat_desc} Threshold line: {slo.dec(m.latency_seconds)} s.", "s",
         tuple(Target(f"histogram_quantile({q}, sum by (le) (rate({dur}_bucket{{{sel}}}[{RATE}])))",
                      f"p{_pct(q)} {what}") for q in QUANTILES),
-        min=0,
+        min=0, thresholds=above(m.latency_seconds),
     )
     return [Row("Traffic and errors", (traffic, error_ratio)), Row("Latency", (latency,))]
 
@@ -183,41 +234,67 @@ def _slo_row(m: Any, name: str) -> Row:
     sel = _slo_sel(m, name)
     live = f"{_ns()}, {sel}"
     window = slo.slo_window(m)
+    s = _slo(m, name)
+    factors = [w.factor for w in slo.burn_rate_windows(m.slo_window_days)]
+    runbooks = tuple((f"Runbook: {a.name}", a.annotations["runbook_url"]) for a in m.alerts if a.slo == name)
     sli = PanelSpec(
-        f"{name}: SLI", f"Share of good events for the {name} SLO over 5m and over the {window} window, against the objective.",
+        f"{name}: SLI", f"Share of good events for the {name} SLO over 5m and over the {window} window; "
+        f"threshold line: the objective, {slo.dec(s.objective)}%.",
         "percentunit",
         (Target(f"1 - slo:sli_error:ratio_rate5m{{{live}}}", "SLI 5m"),
-         Target(f"1 - slo:sli_error:ratio_rate{window}{{{live}}}", f"SLI {window}"),
-         Target(f"vector({slo.dec(_slo(m, name).target)})", "objective")),
+         Target(f"1 - slo:sli_error:ratio_rate{window}{{{live}}}", f"SLI {window}")),
+        thresholds=below(s.target), links=runbooks,
     )
     budget = PanelSpec(
         f"{name}: error budget remaining", f"Share of the {window} error budget of the {name} SLO still unspent (below 0: exhausted).",
         "percentunit",
         (Target(f"slo:period_error_budget_remaining:ratio{{{live}}}", "remaining"),), kind="stat", max=1,
+        thresholds=below(0), links=runbooks,
     )
     burn = PanelSpec(
-        f"{name}: burn rates", f"How fast the {name} SLO spends its error budget per alert window (1 = exactly on budget over {window}).",
+        f"{name}: burn rates", f"How fast the {name} SLO spends its error budget per window (1 = exactly on budget over {window}); "
+        f"threshold lines: the alerts' burn-rate factors {', '.join(slo.dec(f) for f in factors)}.",
         "short",
-        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / {slo.dec(_slo(m, name).budget)}", f"burn {w}")
+        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / {slo.dec(s.budget)}", f"burn {w}")
               for w in (*slo.SLI_WINDOWS, window)),
-        min=0,
+        min=0, thresholds=above(*factors), links=runbooks,
     )
     return Row(f"SLO {name}", (sli, budget, burn))
 
 
 def alert_panels(m: Any) -> list[PanelSpec]:
-    """One panel per catalog alert, from Alert.panel (title, expr, unit), scoped to $namespace."""
+    """One panel per catalog alert, from Alert.panel (title, expr, unit, optional targets and
+    thresholds), scoped to $namespace, with the alert's runbook_url as the panel's link."""
     panels = []
     for alert in m.alerts:
         p = _panel_fields(alert.panel)
         severity = dict(alert.labels).get("severity", "")
+        targets = p["targets"] or ((p["expr"], alert.name),)
+        steps = p["thresholds"] or alert_threshold(alert.expr, p["expr"])
+        desc = f"What the {alert.name} alert ({severity}) evaluates."
+        if steps:
+            desc += " Threshold lines: " + ", ".join(label for _, label in steps) + "."
+        runbook = dict(alert.annotations).get("runbook_url")
         panels.append(PanelSpec(
             f"{alert.name}: {p['title']}" if p["title"] else alert.name,
-            f"What the {alert.name} alert ({severity}) evaluates. Runbook: {m.runbook_url(alert.name)}",
-            p["unit"] or "short",
-            (Target(dashboard_expr(m, p["expr"]), alert.name),),
+            desc, p["unit"] or "short",
+            tuple(Target(dashboard_expr(m, e), legend) for e, legend in targets),
+            thresholds=above(*(v for v, _ in steps)) if steps else (),
+            links=((f"Runbook: {alert.name}", runbook),) if runbook else (),
         ))
     return panels
+
+
+_COMPARISON = re.compile(r"^(?P<q>.*\S)\s*(?P<op>>=|>|<=|<)\s*(?P<v>-?\d+(?:\.\d+)?)$", re.DOTALL)
+
+
+def alert_threshold(alert_expr: str, panel_expr: str) -> tuple[tuple[Decimal, str], ...]:
+    """The threshold of an alert whose rule is ``<panel query> <op> <number>``: a catalog
+    entry without explicit thresholds (a new alert) gets its line from its own rule."""
+    hit = _COMPARISON.match(" ".join(alert_expr.split()))
+    if not hit or hit.group("q") != " ".join(panel_expr.split()) or not hit.group("op").startswith(">"):
+        return ()
+    return ((Decimal(hit.group("v")), f"{hit.group('op')} {hit.group('v')}"),)
 
 
 def dashboard_expr(m: Any, expr: str) -> str:
@@ -228,9 +305,11 @@ def dashboard_expr(m: Any, expr: str) -> str:
     return re.sub(r"\[\d+[smhdw]\]", f"[{RATE}]", expr)
 
 
-def _panel_fields(panel: Any) -> dict[str, str]:
+def _panel_fields(panel: Any) -> dict[str, Any]:
     get = panel.get if isinstance(panel, dict) else lambda k, d=None: getattr(panel, k, d)
-    return {"title": str(get("title", "") or ""), "expr": str(get("expr")), "unit": str(get("unit", "") or "")}
+    return {"title": str(get("title", "") or ""), "expr": str(get("expr")), "unit": str(get("unit", "") or ""),
+            "targets": tuple(tuple(t) for t in get("targets", ()) or ()),
+            "thresholds": tuple((Decimal(str(v)), str(label)) for v, label in get("thresholds", ()) or ())}
 
 
 def slo_rows(m: Any) -> list[Row]:
@@ -273,6 +352,13 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
         builder = builder.min(spec.min)
     if spec.max is not None:
         builder = builder.max(spec.max)
+    if spec.thresholds:
+        steps = [gm.Threshold(value=None if v is None else float(v), color=c) for v, c in spec.thresholds]
+        builder = builder.thresholds(gd.ThresholdsConfig().mode(gm.ThresholdsMode.ABSOLUTE).steps(steps))
+        if spec.kind != "stat":
+            builder = builder.thresholds_style(gc.GraphThresholdsStyleConfig().mode(gcm.GraphThresholdsStyleMode.LINE))
+    if spec.links:
+        builder = builder.links([gd.DashboardLink(title).url(url).target_blank(True) for title, url in spec.links])
     for i, t in enumerate(spec.targets):
         builder = builder.with_target(
             prometheus.Dataquery().expr(t.expr).legend_format(t.legend).ref_id(_ref_id(i)).range().datasource(_ds())
@@ -328,7 +414,12 @@ def build(m: Any, kind: str) -> Any:
 @cached_per_model(maxsize=64)  # the JSON file and its ConfigMap both need it; it grows with every SLO
 def to_json(m: Any, kind: str) -> str:
     """Deterministic: sorted keys, fixed indent, trailing newline."""
-    return json.dumps(build(m, kind), cls=JSONEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    doc = json.loads(json.dumps(build(m, kind), cls=JSONEncoder))
+    # The SDK's AnnotationQuery lacks the Prometheus data source's fields (titleFormat, step...).
+    doc["annotations"] = {"list": [deploy_annotation(m)]}
+    first = next(p for p in doc["panels"] if p.get("type") != "row")
+    first["description"] += " " + DEPLOY_NOTE.format(name=m.name)
+    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def files(m: Any) -> dict[str, str]:

@@ -52,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     "aws_account_id": "111122223333",
     "azure_subscription_id": "00000000-0000-0000-0000-000000000000",
     "trace_sampling": {},  # per-environment ratio; unnamed: 1.0, production 0.1 (scaffold/tracing.py)
+    # the Backstage entity: day 0 is experimental; the PagerDuty service the pager receiver's
+    # routing key belongs to (a placeholder, like aws_account_id); no System unless one is named
+    "lifecycle": "experimental",
+    "pagerduty_service_id": "PXXXXXX",
+    "system": "",
 }
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
@@ -60,7 +65,7 @@ DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced")
 # Questions behind "customise advanced settings?": with `no`, their defaults are taken.
 ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
             "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url",
-            "trace_sampling")
+            "trace_sampling", "system")
 DEFAULTS["advanced"] = False
 
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
@@ -213,6 +218,9 @@ class ServiceModel:
     cloud_region: str = ""
     state_bucket: str = ""
     secret_store: str = ""
+    lifecycle: str = DEFAULTS["lifecycle"]
+    pagerduty_service_id: str = DEFAULTS["pagerduty_service_id"]
+    system: str = ""
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -432,6 +440,9 @@ def _build(key: str) -> ServiceModel:
         cloud_region=a["cloud_region"],
         state_bucket=a["state_bucket"],
         secret_store=a["secret_store"],
+        lifecycle=a["lifecycle"],
+        pagerduty_service_id=a["pagerduty_service_id"],
+        system=a["system"],
     )
     labels = model.labels
     envs = tuple(

@@ -135,6 +135,11 @@ def items(m: ServiceModel) -> list[Item]:
     out.append(Item(f"{m.name}-alertmanager", "external",
                     f"Secret `{m.name}-alertmanager` with keys `pagerduty-routing-key` and `slack-webhook-url` for "
                     "the Alertmanager receivers (observability/alertmanager/alertmanager.yaml)"))
+    if m.pagerduty_service_id == "PXXXXXX":  # model.DEFAULTS: the placeholder
+        out.append(Item("pagerduty_service_id", "external",
+                        "the ID of the PagerDuty service that routing key belongs to, for Backstage's PagerDuty card "
+                        "(catalog-info.yaml `pagerduty.com/service-id`; PXXXXXX is a placeholder): "
+                        "`scaffold update . -d pagerduty_service_id=P...`"))
     return out
 
 

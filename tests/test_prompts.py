@@ -114,7 +114,8 @@ def test_prompts_name_errors_and_derive_defaults(template_repo, tmp_path):
                        "Extra SLOs", "Trace sampling ratio", "Cloud for the Terraform", "GitOps controller", "Delivery", "How traffic",
                        "Public DNS name", "GitHub repository", "Runbook base URL", "Grafana base URL",
                        "File a Backlog.md task", "Assignee of the generated backlog tasks",
-                       "AWS account ID", "Region of the clusters", "Terraform state bucket", "SecretStore"):
+                       "AWS account ID", "Region of the clusters", "Terraform state bucket", "SecretStore",
+                       "Backstage lifecycle", "PagerDuty service ID", "Backstage System"):
             term.answer(prompt, "\r")
         status = term.finish()
     finally:

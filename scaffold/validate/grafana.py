@@ -1,4 +1,4 @@
-"""Grafana dashboards: structure, and every panel query parsed by promtool.
+"""Grafana dashboards: structure, and every panel and annotation query parsed by promtool.
 
 Queries are made concrete (``$__rate_interval`` -> ``5m``, ``$namespace`` ->
 a namespace) and written as recording rules into a temporary rule file, so
@@ -88,6 +88,16 @@ def structure(dashboard: dict[str, Any], stem: str) -> list[str]:
         seen_ids.add(p.get("id"))
         if not (p.get("description") or "").strip():
             problems.append(f"panel {title!r}: no description")
+        elif re.search(r"https?://", p.get("description") or ""):
+            problems.append(f"panel {title!r}: a URL in the description; give it as a panel link (`links`)")
+        for link in p.get("links") or []:
+            if not re.match(r"https?://\S+$", str(link.get("url") or "")) or not link.get("title"):
+                problems.append(f"panel {title!r}: link {link.get('title')!r} needs a title and an http(s) url")
+        steps = [s.get("value") for s in ((((p.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {})
+                                          .get("steps") or [])]
+        if steps and (steps[0] is not None or any(not isinstance(v, (int, float)) for v in steps[1:])
+                      or steps[1:] != sorted(steps[1:])):
+            problems.append(f"panel {title!r}: threshold steps must start at null and ascend; got {steps}")
         if not ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit"):
             problems.append(f"panel {title!r}: no unit")
         if not _templated_ds(p.get("datasource"), ds_names):
@@ -120,6 +130,12 @@ def queries(dashboard: dict[str, Any]) -> tuple[list[Query], list[str]]:
             for name in unknown:
                 problems.append(f"panel {title!r} query {t.get('refId')}: undefined variable ${name}")
             out.append(Query(title, str(t.get("refId")), expr))
+    for a in (dashboard.get("annotations") or {}).get("list") or []:
+        if a.get("expr"):
+            expr, unknown = substitute(a["expr"], values)
+            for name in unknown:
+                problems.append(f"annotation {a.get('name')!r}: undefined variable ${name}")
+            out.append(Query(f"annotation {a.get('name')}", "annotation", expr))
     for v in (dashboard.get("templating") or {}).get("list") or []:
         if v.get("type") != "query":
             continue

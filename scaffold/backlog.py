@@ -48,7 +48,7 @@ INIT_DIRS = ("tasks", "drafts", "completed", "archive/tasks", "archive/drafts", 
 TASK_DIRS = ("tasks", "completed", "archive/tasks")
 LOCK_TIMEOUT_S = 30.0  # the CLI's create-lock timeout
 LOCK_STALE_S = 10.0  # proper-lockfile's stale age the CLI uses
-# A fallback creation date when nothing better is known; see created_date().
+# The creation date of a Task built without one (tests); the hook dates with created_date().
 FALLBACK_DATE = "2000-01-01 00:00"
 
 FIELD_ORDER = ("id", "title", "status", "assignee", "reporter", "created_date", "updated_date", "due_date",
@@ -187,7 +187,7 @@ def render(task: Task) -> str:
         body += ("\n" if body else "") + f"## Acceptance Criteria\n{AC[0]}\n{items}{AC[1]}\n"
     if task.notes is not None:
         body += ("\n" if body else "") + f"## Implementation Notes\n\n{NOTES[0]}\n{task.notes.strip()}\n{NOTES[1]}\n"
-    return f"---\n{dump_frontmatter(meta)}---\n\n{body}"
+    return f"---\n{dump_frontmatter(meta)}---\n\n{body or chr(10)}"  # the CLI: one blank line for no body
 
 
 def parse(text: str, path: Path | None = None) -> Task:
@@ -392,7 +392,7 @@ def scalar(value: Any) -> str:
         import json
 
         return json.dumps(text)
-    plain = (_PLAIN_SAFE.match(text) and not _YAML11_SPECIAL.match(text) and ": " not in text
+    plain = (_PLAIN_SAFE.match(text) and not _YAML11_SPECIAL.match(text) and ":" not in text
              and " #" not in text and not text.endswith((":", " ")) and "'" not in text[:1])
     return text if plain else "'" + text.replace("'", "''") + "'"
 
@@ -603,14 +603,6 @@ def created_date(root: Path, template: str | None = None, commit: str | None = N
     (``template`` and ``commit`` are accepted for older callers and not used: the
     template commit's date made a new package's tasks look days old.)"""
     return now_minute()
-
-
-def first_generated(tasks: list[Task]) -> str | None:
-    """The package's first-generation date: the earliest created_date of the tasks
-    the hook filed (the whole first plan shares it)."""
-    dates = sorted(t.created_date for t in tasks if policy.GENERATED_LABEL in t.labels
-                   and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", t.created_date))
-    return dates[0] if dates else None
 
 
 def _sub_number(parent_id: str, taken: list[str]) -> int:

@@ -191,3 +191,14 @@ def test_task_list_dry_run_matches_the_plan(default_package):
     specs = policy.plan(m, policy.artifacts(default_package), default_package)
     assert backlog.sync(default_package, dry_run=True).created == []
     assert [s.title for s in specs] == [t.title for t in sorted(load(default_package), key=lambda t: t.ordinal)]
+
+
+@pytest.mark.parametrize("answers", [{"gitops": "flux"}, {"cloud": "gcp"}], ids=["flux", "gcp"])
+def test_plan_covers_other_answer_sets(render, answers):
+    """Pure policy on renders other tests share: every file in a unit, no criterion twice."""
+    pkg = render(skip_tasks=True, **answers)
+    m = Package.load(pkg).model
+    files = policy.artifacts(pkg)
+    assert policy.unclaimed(m, files) == []
+    counts = Counter(policy.all_criteria(policy.plan(m, files, pkg)))
+    assert [c for c, n in counts.items() if n > 1] == []

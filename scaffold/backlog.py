@@ -663,9 +663,9 @@ def sync(root: Path, *, dry_run: bool = False, template: str | None = None, comm
             ids[spec.key] = task_id
             taken.append(task_id)
             fresh.append((spec, task_id, parent))
+        # Filing anything completes the plan's milestones, in plan order (ids are allocated in that order).
         wanted = [(ms.title, ms.description) for ms in policy.milestones(model)]
-        used = {spec.milestone for spec, _, _ in fresh if spec.milestone}
-        milestone_ids = ensure_milestones(root, [w for w in wanted if w[0] in used], dry_run) if used else {}
+        milestone_ids = ensure_milestones(root, wanted, dry_run) if fresh else {}
         assignee = [model.backlog_assignee] if model.backlog_assignee else []
         for spec, task_id, parent in fresh:
             ordinal += 1000

@@ -50,8 +50,8 @@ class BacklogTasks:
         named = {ref for t in tasks + drafts for ref in t.references + t.modified_files}
         named |= {ref for p in problems for ref in p.references}
         for unit in policy.units(pkg.model, policy.artifacts(pkg.root)):
-            # A unit is named by its own task, or (a backlog from the per-file plan) by a task per file.
-            if unit.key not in named and not all(f in named for f in unit.files):
+            # A unit is named by its own task, or (a backlog from the per-file plan) by a task for one of its files.
+            if unit.key not in named and not any(f in named for f in unit.files):
                 findings.append(Finding(unit.key, "no backlog task names this artifact (run `scaffold tasks`)"))
         titles = {t.title for t in tasks + drafts}
         for alert in pkg.model.alerts:

@@ -328,8 +328,8 @@ def _url(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _assignee(v: Any, a: Mapping[str, Any]) -> str | None:
-    if not isinstance(v, str) or not ASSIGNEE.fullmatch(v):
-        return f"must be a handle like @sre-agent (letters, digits, '.', '_', '-'); got {show(v)}"
+    if not isinstance(v, str) or (v != "" and not ASSIGNEE.fullmatch(v)):
+        return f"must be a handle like @sre-agent (letters, digits, '.', '_', '-'), or empty for none; got {show(v)}"
     return None
 
 

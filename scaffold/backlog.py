@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import gitsafe
 from . import tasks as policy
 
 BACKLOG_DIR = "backlog"
@@ -49,7 +48,7 @@ INIT_DIRS = ("tasks", "drafts", "completed", "archive/tasks", "archive/drafts", 
 TASK_DIRS = ("tasks", "completed", "archive/tasks")
 LOCK_TIMEOUT_S = 30.0  # the CLI's create-lock timeout
 LOCK_STALE_S = 10.0  # proper-lockfile's stale age the CLI uses
-# A fallback creation date when nothing better is known; see created_date().
+# The creation date of a Task built without one (tests); the hook dates with created_date().
 FALLBACK_DATE = "2000-01-01 00:00"
 
 FIELD_ORDER = ("id", "title", "status", "assignee", "reporter", "created_date", "updated_date", "due_date",
@@ -125,9 +124,11 @@ class Task:
     assignee: list[str] = field(default_factory=list)
     created_date: str = FALLBACK_DATE
     labels: list[str] = field(default_factory=list)
+    milestone: str | None = None  # a milestone id (m-0), as `task create --milestone` writes it
     dependencies: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     modified_files: list[str] = field(default_factory=list)
+    parent_task_id: str | None = None  # as `task create --parent` writes it; the id is then <parent>.<n>
     priority: str | None = None
     ordinal: int | None = None
     description: str = ""
@@ -166,10 +167,14 @@ def render(task: Task) -> str:
         "id": task.id, "title": task.title, "status": task.status, "assignee": list(task.assignee),
         "created_date": task.created_date, "labels": list(task.labels), "dependencies": list(task.dependencies),
     }
+    if task.milestone:
+        meta["milestone"] = task.milestone
     if task.references:
         meta["references"] = list(task.references)
     if task.modified_files:
         meta["modified_files"] = list(task.modified_files)
+    if task.parent_task_id:
+        meta["parent_task_id"] = task.parent_task_id
     if task.priority:
         meta["priority"] = task.priority
     if task.ordinal is not None:
@@ -182,7 +187,7 @@ def render(task: Task) -> str:
         body += ("\n" if body else "") + f"## Acceptance Criteria\n{AC[0]}\n{items}{AC[1]}\n"
     if task.notes is not None:
         body += ("\n" if body else "") + f"## Implementation Notes\n\n{NOTES[0]}\n{task.notes.strip()}\n{NOTES[1]}\n"
-    return f"---\n{dump_frontmatter(meta)}---\n\n{body}"
+    return f"---\n{dump_frontmatter(meta)}---\n\n{body or chr(10)}"  # the CLI: one blank line for no body
 
 
 def parse(text: str, path: Path | None = None) -> Task:
@@ -207,6 +212,8 @@ def parse(text: str, path: Path | None = None) -> Task:
         assignee=_strs(meta.get("assignee")), created_date=str(meta.get("created_date") or ""),
         labels=_strs(meta.get("labels")), dependencies=_strs(meta.get("dependencies")),
         references=_strs(meta.get("references")), modified_files=_strs(meta.get("modified_files")),
+        milestone=str(meta["milestone"]) if meta.get("milestone") else None,
+        parent_task_id=str(meta["parent_task_id"]) if meta.get("parent_task_id") else None,
         priority=meta.get("priority"), ordinal=ordinal if isinstance(ordinal, int) else None,
         description=_between(body, DESC), criteria=criteria, notes=notes, meta=meta, body=body, path=path,
     )
@@ -385,7 +392,7 @@ def scalar(value: Any) -> str:
         import json
 
         return json.dumps(text)
-    plain = (_PLAIN_SAFE.match(text) and not _YAML11_SPECIAL.match(text) and ": " not in text
+    plain = (_PLAIN_SAFE.match(text) and not _YAML11_SPECIAL.match(text) and ":" not in text
              and " #" not in text and not text.endswith((":", " ")) and "'" not in text[:1])
     return text if plain else "'" + text.replace("'", "''") + "'"
 
@@ -512,50 +519,108 @@ def back_note(key: str) -> str:
     return f"scaffold: `{key}` is generated again; the {policy.REMOVED_LABEL} label was removed."
 
 
+# -- milestones -------------------------------------------------------------------
+MILESTONE_DIRS = ("milestones", "archive/milestones")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    id: str
+    title: str
+    path: Path | None = None
+
+
+def milestone_file_name(milestone_id: str, title: str) -> str:
+    """`backlog milestone add`'s file name: ``m-<n> - <lowercased title, blanks as ->.md``."""
+    slug = re.sub(r"-+", "-", re.sub(r"[\s/]+", "-", title.strip().lower()))
+    return f"{milestone_id} - {slug}.md"
+
+
+def render_milestone(milestone: Milestone, description: str) -> str:
+    """What `backlog milestone add <title> -d <description>` writes."""
+    return f"---\nid: {milestone.id}\ntitle: {_dq(milestone.title)}\n---\n\n## Description\n\n{description.strip()}\n"
+
+
+def load_milestones(root: Path) -> list[Milestone]:
+    """Every milestone file, active and archived; unreadable ones are skipped (their
+    id still counts, so it is never reused)."""
+    found = []
+    base = Path(root) / BACKLOG_DIR
+    for folder in MILESTONE_DIRS:
+        d = base / folder
+        for path in sorted(d.glob("m-*.md")) if d.is_dir() else ():
+            try:
+                m = re.match(r"^---\r?\n(.*?)\r?\n---", path.read_text(encoding="utf-8"), re.S)
+                meta = _load_yaml_text(m.group(1), _rel(path)) if m else None
+            except (BacklogError, OSError, UnicodeDecodeError):
+                meta = None
+            if isinstance(meta, dict) and meta.get("id") and meta.get("title"):
+                found.append(Milestone(str(meta["id"]), str(meta["title"]), path))
+            else:
+                number = re.match(r"^(m-\d+)\b", path.name)
+                found.append(Milestone(number.group(1) if number else path.stem, "", path))
+    return found
+
+
+def ensure_milestones(root: Path, wanted: list[tuple[str, str]], dry_run: bool = False) -> dict[str, str]:
+    """Title -> milestone id for every wanted (title, description): an existing
+    milestone of that title (case-insensitive, archived ones too) is reused, a
+    missing one is written as `backlog milestone add` would (next free m-<n>)."""
+    existing = load_milestones(root)
+    by_title = {ms.title.strip().lower(): ms.id for ms in existing if ms.title}
+    numbers = [int(x.group(1)) for ms in existing if (x := re.fullmatch(r"m-(\d+)", ms.id))]
+    nxt = max(numbers, default=-1) + 1
+    out = {}
+    for title, description in wanted:
+        if title.lower() in by_title:
+            out[title] = by_title[title.lower()]
+            continue
+        ms = Milestone(f"m-{nxt}", title)
+        nxt += 1
+        by_title[title.lower()] = out[title] = ms.id
+        if not dry_run:
+            path = Path(root) / BACKLOG_DIR / "milestones" / milestone_file_name(ms.id, title)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "x", encoding="utf-8") as fh:
+                fh.write(render_milestone(ms, description))
+    return out
+
+
+# -- dates --------------------------------------------------------------------------
+def now_minute() -> str:
+    """The current UTC minute, or SOURCE_DATE_EPOCH's (reproducible builds; tests fake a day with it)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return utc_minute(int(epoch) if epoch.isdigit() else time.time())
+
+
 def created_date(root: Path, template: str | None = None, commit: str | None = None,
                  existing: list[Task] | None = None) -> str:
-    """A creation date that depends only on the template version, never on the
-    clock: Copier's update re-renders the old version and diffs it against the
-    project, so a wall-clock date would show up as a change in every task.
-    The template commit's date (UTC) is used: passed by the Copier task, or
-    found from the answers' _src_path/_commit; else the newest date already in
-    the backlog; else FALLBACK_DATE."""
-    candidates: list[tuple[str, str]] = []
-    if template and os.path.isdir(template):
-        candidates.append((template, commit if commit and commit != "None" else "HEAD"))
-    try:
-        from .package import load_answers
+    """The creation date of the tasks this sync files: the day they are filed.
+    The first sync (a new package) files the whole plan with the package's first
+    generation date; a later sync (after `copier update`) files only what is new,
+    on the day it is new. Existing task files are never re-dated, and the hook never
+    runs in Copier's update scratch renders, so no render ever differs by a date.
+    (``template`` and ``commit`` are accepted for older callers and not used: the
+    template commit's date made a new package's tasks look days old.)"""
+    return now_minute()
 
-        answers = load_answers(Path(root) / ".copier-answers.yml")
-        src, ref = answers.get("_src_path"), answers.get("_commit")
-        if isinstance(src, str) and os.path.isdir(src) and isinstance(ref, str):
-            candidates.append((src, ref))
-    except Exception:  # noqa: BLE001 - answers are Package.load's business
-        pass
-    for src, ref in candidates:
-        if gitsafe.revision(ref) is None:  # `_commit: --output=...` is data, never an option
-            continue
-        try:
-            proc = subprocess.run(["git", "-C", src, "show", "-s", "--format=%ct", "--end-of-options", ref,
-                                   "--"], capture_output=True,
-                                  text=True, timeout=30)
-            if proc.returncode == 0 and proc.stdout.strip().isdigit():
-                return utc_minute(int(proc.stdout.strip()))
-        except (OSError, subprocess.SubprocessError):
-            pass
-    dates = sorted(t.created_date for t in existing or () if re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", t.created_date))
-    return dates[-1] if dates else FALLBACK_DATE
+
+def _sub_number(parent_id: str, taken: list[str]) -> int:
+    prefix = parent_id.upper() + "."
+    subs = [int(x) for t in taken if t.upper().startswith(prefix) and (x := t[len(prefix):]).isdigit()]
+    return max(subs, default=0) + 1
 
 
 def sync(root: Path, *, dry_run: bool = False, template: str | None = None, commit: str | None = None) -> SyncReport:
-    """File a task for every artifact and alert that has none. Existing task
+    """File a task for every unit, parent and alert that has none. Existing task
     files are never rewritten, except to label and note a vanished artifact."""
     from .package import Package
 
     root = Path(root)
     model = Package.load(root).model
     files = policy.artifacts(root)
-    specs = policy.plan(model, files)
+    specs = policy.plan(model, files, root)
+    owner = policy.owner_of(model, files)
     config = load_config(root)
     report = SyncReport(initialized=config is None)
     if config is None:
@@ -570,33 +635,52 @@ def sync(root: Path, *, dry_run: bool = False, template: str | None = None, comm
         for t in existing + drafts:
             for ref in t.references + t.modified_files:
                 ids.setdefault(ref, t.id)
+        for t in existing + drafts:  # a task of an older, per-file plan covers its file's unit
+            for ref in t.references + t.modified_files:
+                if ref in owner:
+                    ids.setdefault(owner[ref], t.id)
         by_name = {sanitize_filename(spec.title): spec.key for spec in specs}
         for bad in problems:  # what an unreadable task covered: its references, else its file name
             named = re.match(r"^[A-Za-z]+-[\d.]+ - (.*)\.md$", bad.path.name)
             for ref in bad.references + ((by_name[named.group(1)],) if named and named.group(1) in by_name else ()):
                 ids.setdefault(ref, bad.path.name)
+                if ref in owner:
+                    ids.setdefault(owner[ref], bad.path.name)
         number = max([next_number(existing, config)] + [b.number + 1 for b in problems if b.number is not None])
         ordinal = max((t.ordinal for t in existing if t.ordinal is not None), default=0)
         date = created_date(root, template, commit, existing)
-        fresh: list[tuple[policy.TaskSpec, str]] = []
+        taken = [t.id for t in existing + drafts] + [re.sub(r" - .*$", "", b.path.name) for b in problems]
+        fresh: list[tuple[policy.TaskSpec, str, str | None]] = []
         for spec in specs:
-            if spec.key not in ids:
-                ids[spec.key] = config.format_id(number)
-                fresh.append((spec, ids[spec.key]))
+            if spec.key in ids:
+                continue
+            parent = ids.get(spec.parent) if spec.parent else None
+            if parent is not None and config.number(parent) is not None:
+                task_id = f"{parent}.{_sub_number(parent, taken)}"
+            else:
+                parent, task_id = None, config.format_id(number)
                 number += 1
-        for spec, task_id in fresh:
+            ids[spec.key] = task_id
+            taken.append(task_id)
+            fresh.append((spec, task_id, parent))
+        # Filing anything completes the plan's milestones, in plan order (ids are allocated in that order).
+        wanted = [(ms.title, ms.description) for ms in policy.milestones(model)]
+        milestone_ids = ensure_milestones(root, wanted, dry_run) if fresh else {}
+        assignee = [model.backlog_assignee] if model.backlog_assignee else []
+        for spec, task_id, parent in fresh:
             ordinal += 1000
-            task = Task(id=task_id, title=spec.title, status=config.default_status, assignee=[model.backlog_assignee],
-                        created_date=date, labels=list(spec.labels), dependencies=[ids[k] for k in spec.needs if k in ids],
-                        references=[spec.key], priority=spec.priority, ordinal=ordinal, description=spec.description,
-                        criteria=[(False, c) for c in spec.criteria])
+            task = Task(id=task_id, title=spec.title, status=config.default_status, assignee=list(assignee),
+                        created_date=date, labels=list(spec.labels), milestone=milestone_ids.get(spec.milestone),
+                        dependencies=[ids[k] for k in spec.needs if k in ids], references=[spec.key],
+                        parent_task_id=parent, priority=spec.priority, ordinal=ordinal,
+                        description=spec.description, criteria=[(False, c) for c in spec.criteria])
             task.path = root / BACKLOG_DIR / "tasks" / task.file_name()
             report.created.append(task)
             if not dry_run:
                 task.path.parent.mkdir(parents=True, exist_ok=True)
                 with open(task.path, "x", encoding="utf-8") as fh:  # never overwrite
                     fh.write(render(task))
-        live = policy.live_keys(model, files)
+        live = policy.live_keys(model, files, root)
         for t in existing:
             key = policy.task_key(t.references)
             if policy.GENERATED_LABEL not in t.labels or t.folder != "tasks" or key is None:

@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "ingress": "gateway",
     "schedule": "*/15 * * * *",
     "backlog": True,
-    "backlog_assignee": "@sre-agent",
+    "backlog_assignee": "",  # no assignee: the team picks up its own tasks
     # per-organisation cloud facts: placeholders the README's "Before the first deploy" names
     "aws_account_id": "111122223333",
     "azure_subscription_id": "00000000-0000-0000-0000-000000000000",

@@ -1,51 +1,436 @@
-"""Backlog policy: which generated artifact becomes which task, with what
-acceptance criteria and dependencies. Pure functions of the model and the
-artifact list, so every render files the same tasks in the same order.
+"""Backlog policy: the plan the hook files, as data. Pure functions of the model
+and the artifact list, so every render files the same tasks in the same order.
 
-One task per artifact (the artifact path is its identity, kept in
-``references``), plus one "Runbook: <Alert> response" task per catalog alert,
-which also covers that alert's runbooks/<Alert>.md.
+The plan has three layers:
+
+* **milestones** from the ``environments`` answer: one "<env> live" per
+  environment before production, "<prod> ready", then "on-call ready";
+* a handful of outcome-level **parent tasks** (:data:`PARENTS`), each due by the
+  latest milestone of its subtasks;
+* one **subtask per reviewable unit** (:data:`UNITS`: one workflow, one manifest,
+  one overlay, one Terraform root or module, one dashboard...), plus one
+  "Runbook: <Alert> response" subtask per alert, the catalog's and the team's own
+  (found in the package's rule files).
+
+A unit's identity (kept in ``references``) is its path: a file, or a folder whose
+files all belong to it. A file that no unit claims is not an artifact: the team's
+own files never get a task. A new generated artifact needs one :data:`UNITS` entry
+(tests/test_backlog_plan.py fails for a generated file that no unit claims).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+import string
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable
 
 from .model import env_namespace
 
-AREAS = ("cicd", "kubernetes", "observability", "runbook", "terraform", "security", "dr", "docs")
-AREA_TITLE = {"cicd": "CI/CD", "kubernetes": "Kubernetes", "observability": "Observability", "runbook": "Runbook",
-              "terraform": "Terraform", "security": "Security", "dr": "DR", "docs": "Docs"}
 GENERATED_LABEL = "scaffold"  # marks tasks the hook owns (vanished-artifact detection)
 REMOVED_LABEL = "artifact-removed"
+PARENT_REF = "scaffold:plan/"  # a parent task's identity, in its references
 # Not artifacts: Copier's own bookkeeping and the backlog itself.
 EXCLUDED = (".copier-answers.yml", "backlog/*", ".git/*")
+KEPT_SUFFIX = ".scaffold-kept"  # the team's version of a file an update deleted (scaffold.keep)
+PRIORITIES = ("high", "medium", "low")
+
+
+# -- the tables -------------------------------------------------------------------
+Crit = Callable[[Any, "Inst"], list[str]]
 
 
 @dataclass(frozen=True)
-class TaskSpec:
-    key: str  # the artifact path: the task's identity across re-runs
+class Parent:
+    key: str
+    title: Callable[[Any], str]
+    outcome: Callable[[Any], str]  # the description's first paragraph
+    criteria: Callable[[Any], list[str]]
+    needs: tuple[str, ...] = ()  # other parents' keys: this outcome builds on theirs
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One reviewable unit. ``paths[0]`` is its identity; a path ending in "/" takes
+    every file below it (not claimed by an earlier unit); the others are the files
+    reviewed with it. Placeholders: {svc}, {env} (one unit per environment), {prev}
+    (the environment promoted from), {module} (Terraform modules), {dashboard}."""
+
+    paths: tuple[str, ...]
+    parent: str
     title: str
-    area: str
-    labels: tuple[str, ...]
-    priority: str  # high | medium | low
+    milestone: str  # first | env | prelive | prod | oncall (see milestone_of)
+    criteria: Crit
+    needs: tuple[str, ...] = ()  # other units' paths[0], same placeholders
+
+
+@dataclass(frozen=True)
+class Inst:
+    """A unit found in the package."""
+
+    unit: Unit
+    key: str
+    files: tuple[str, ...]
+    vars: dict[str, str] = field(default_factory=dict)
+    env: Any = None
+
+    def has(self, name: str) -> bool:
+        return any(f == name or f.endswith("/" + name) for f in self.files)
+
+
+def _envs(m: Any) -> str:
+    return ", ".join(e.name for e in m.environments)
+
+
+def _prod(m: Any) -> Any:
+    return m.environments[-1]
+
+
+def _pre(m: Any) -> Any:
+    """The environment production is promoted from (staging, by default)."""
+    return m.environments[-2] if len(m.environments) > 1 else m.environments[0]
+
+
+def _first(u: Inst, m: Any) -> bool:
+    return u.env is not None and u.env.index == m.environments[0].index
+
+
+def _rollback(m: Any) -> str:
+    branch = f"deploy/{m.environments[-1].name}"  # the deploy branch GitOps follows
+    if m.canary:
+        return f"`kubectl argo rollouts abort {m.name}`, then {branch} reset to its previous tip"
+    if m.blueprint == "cronjob":
+        return f"suspend the CronJob, then {branch} reset to its previous tip"
+    return f"`kubectl rollout undo deployment/{m.name}`, then {branch} reset to its previous tip"
+
+
+PARENTS: tuple[Parent, ...] = (
+    Parent("cicd", lambda m: f"Set up CI/CD for {m.name}",
+           lambda m: f"Every change to {m.name} is built once, checked, and promoted by digest through {_envs(m)}.",
+           lambda m: [f"A change merged to main reaches {m.environments[0].name} through CI and CD with no manual step",
+                      f"The digest running in {_prod(m).name} traces back to one commit and one CI run"]),
+    Parent("infra", lambda m: "Cloud infrastructure (Terraform)",
+           lambda m: f"The {m.cloud} resources {m.name} needs exist in every environment, from reviewed plans.",
+           lambda m: [f"Every Terraform root ({_envs(m)}) was applied from a reviewed plan, never from a laptop"]),
+    Parent("k8s", lambda m: "Kubernetes deployment configuration",
+           lambda m: f"{m.name} runs in every environment's namespace, deployed by {m.gitops} from the overlays.",
+           lambda m: [f"{m.name} is healthy in {', '.join(e.namespace for e in m.environments)}, "
+                      f"every object applied by {m.gitops} and none by hand"],
+           needs=("cicd", "infra")),
+    Parent("observability", lambda m: "Observability stack",
+           lambda m: f"Prometheus scrapes {m.name}, loads its rules, and Grafana shows its dashboards in every environment.",
+           lambda m: [f"An engineer new to {m.name} finds its traffic, errors and saturation in Grafana within a minute"],
+           needs=("k8s",)),
+    Parent("slo", lambda m: "SLOs and alerting",
+           lambda m: (f"The SLOs ({m.slo_availability}% availability, {m.slo_latency_target}% under {m.slo_latency_ms} ms, "
+                      f"{m.slo_window_days} days) are measured and their burn-rate alerts reach {m.team}."),
+           lambda m: [f"The error budget of {m.name} in {_prod(m).name} is reported from live traffic, "
+                      "and a burn that pages is routed to the pager, a slow burn to the ticket queue"],
+           needs=("observability",)),
+    Parent("oncall", lambda m: f"On-call readiness for {m.name}",
+           lambda m: f"{m.team} can take the pager for {m.name}: every alert has a rehearsed response.",
+           lambda m: [f"The rollback ({_rollback(m)}) was rehearsed in {_pre(m).name}, written once, and every "
+                      "runbook's Mitigation links it",
+                      f"{m.team}'s on-call rotation received a test page and acknowledged it"],
+           needs=("slo",)),
+    Parent("resilience", lambda m: "Security, backup and resilience",
+           lambda m: f"{m.name} is scanned, policed by admission policy, backed up, and its failure modes were drilled.",
+           lambda m: [f"The security reviewer signed off {m.name} for {_prod(m).name}"],
+           needs=("k8s",)),
+    Parent("docs", lambda m: "Service documentation and catalog",
+           lambda m: f"{m.name} is documented for its users and its next owners, and listed in the service catalog.",
+           lambda m: [f"A new member of {m.team} deploys {m.name} to {m.environments[0].name} from the documentation alone"]),
+)
+
+
+def _k(path: str) -> str:
+    return str(PurePosixPath(path))
+
+
+UNITS: list[Unit] = [
+    # -- CI/CD ---------------------------------------------------------------------------------
+    Unit((".github/workflows/ci.yml",), "cicd", "CI workflow", "first", lambda m, u: [
+        f"A pull request runs ci.yml green end to end: lint, unit tests, image build for {m.image}",
+        "Branch protection on the default branch requires ci.yml's checks",
+        "Every `uses:` in .github/workflows stays pinned to a 40-hex commit SHA "
+        "(actionlint and `zizmor --offline` report 0 findings)",
+    ]),
+    Unit((".github/workflows/cd.yml",), "cicd", "CD workflow", "first", lambda m, u: [
+        f"A merge to main builds {m.image} once and promotes the same digest through {_envs(m)}",
+        f"Promotion to {_prod(m).name} waits for the GitHub environment approval",
+        "CD commits each overlay's image digest (`kustomize edit set image`), never a mutable tag",
+    ], needs=(".github/workflows/ci.yml", "Dockerfile")),
+    Unit(("Dockerfile", ".dockerignore"), "cicd", "Container image", "first", lambda m, u: [
+        f"`docker build` produces {m.image} running as a non-root user with a read-only root filesystem",
+        "hadolint reports no findings and the base image is pinned by digest",
+        f"The image serves /metrics on port {m.port}" if m.blueprint != "cronjob"
+        else "The image runs the job once and exits without opening a port",
+    ] + (["The build context excludes .git, backlog/ and local secrets (.dockerignore)"] if u.has(".dockerignore") else [])),
+    Unit(("app/",), "cicd", "Application skeleton", "first", lambda m, u: [
+        f"The app/ skeleton ({m.stack}) builds and its tests pass in CI",
+        f"The metrics the SLO rules query are exported ({m.name}'s /metrics, scraped in {_pre(m).name})"
+        if m.blueprint != "cronjob" else "A failed run exits non-zero, so the Job status and its alert reflect it",
+        *_tracing_criteria(m),
+    ]),
+    Unit(("tests/integration/",), "cicd", "Container integration and end-to-end checks", "first", lambda m, u: [
+        "ci.yml's integration job passes against the built container before anything is pushed",
+        "The checks cover the service's real routes, not only the sample route",
+    ], needs=("Dockerfile",)),
+    Unit(("tests/load/",), "cicd", "SLO load test", "prelive", lambda m, u: [
+        f"ci.yml's load job holds {_load_thresholds(m)} (the SLO's latency and error budget) against the built "
+        "container",
+        "The load profile (VUs, requests) reflects the service's expected peak traffic",
+    ], needs=("observability/slo.yaml",)),
+    Unit(("tests/dast/",), "cicd", "DAST baseline (OWASP ZAP)", "prelive", lambda m, u: [
+        "ci.yml's dast job reports no high-risk alert against the built container",
+        f"Every IGNORE in {teststages_rules()} states its reason and was reviewed by {m.team}",
+    ], needs=("Dockerfile",)),
+    Unit((".github/workflows/security.yml", ".github/zizmor.yml", ".github/requirements-security-tools.txt"), "cicd",
+         "Security scanning workflow", "prod", lambda m, u: [
+             "A scheduled run of security.yml completes and uploads its findings to code scanning",
+             "A seeded vulnerable dependency on a test branch is reported by the scan",
+             "Every rule .github/zizmor.yml ignores names its reason",
+         ], needs=(".github/workflows/ci.yml",)),
+    Unit((".github/workflows/blueprint-update.yml", ".github/renovate.json"), "cicd",
+         "Template updates: blueprint-update and Renovate", "prod", lambda m, u: [
+             "A new template tag opens one labelled pull request with `copier update` applied and the backlog re-synced",
+             "An update with conflicts opens its pull request marked as conflicted, never merged silently",
+             "Renovate's dependency dashboard lists the scaffold template as a `copier` dependency",
+         ], needs=(".github/workflows/ci.yml",)),
+    # -- Terraform -----------------------------------------------------------------------------
+    Unit(("terraform/modules/{module}/",), "infra", "Terraform module {module}", "first", lambda m, u: [
+        f"`terraform test` passes in {u.key} and checkov reports no unaccepted finding there",
+        f"The inputs and outputs of the {u.vars['module']} module are documented in its README",
+    ]),
+    Unit(("terraform/environments/{env}/",), "infra", "Terraform root: {env}", "env", lambda m, u: [
+        f"`terraform plan` in {u.key} runs against the remote state with no unexpected changes",
+        f"The {u.env.name} resources were applied from a plan reviewed in a pull request",
+    ] + ([f"The state backend{f' ({m.state_bucket})' if getattr(m, 'state_bucket', '') else ''} has locking "
+          "and versioning enabled"] if _first(u, m) else []),
+         needs=("terraform/modules/{module}/", "terraform/environments/{prev}/")),
+    Unit(("terraform/README.md",), "infra", "Terraform layout README", "prod", lambda m, u: [
+        "terraform/README.md describes the modules and roots as they are, and how to apply them",
+    ]),
+    # -- Kubernetes ----------------------------------------------------------------------------
+    Unit(("k8s/base/kustomization.yaml",), "k8s", "Base kustomization", "first", lambda m, u: [
+        f"`kubectl kustomize k8s/base` builds, and kubernetes-validate --strict passes for {m.k8s_version}",
+    ]),
+    Unit(("k8s/base/namespace.yaml",), "k8s", "Namespace manifest", "first", lambda m, u: [
+        "Pod Security admission level `restricted` is enforced and the workload admits cleanly",
+    ]),
+    Unit(("k8s/base/deployment.yaml",), "k8s", "Deployment manifest", "first", lambda m, u: [
+        f"Pods of {m.name} become Ready in every environment ({_envs(m)}) with the probes as generated",
+        f"Requests of {m.resources.cpu_request} CPU / {m.resources.memory_request} memory were reviewed against "
+        "observed usage",
+        "SIGTERM drains in-flight work within terminationGracePeriodSeconds (no errors during a rollout)",
+    ]),
+    Unit(("k8s/base/cronjob.yaml",), "k8s", "CronJob manifest", "first", lambda m, u: [
+        f"The job runs on schedule `{m.schedule}` in {_pre(m).name} and its last run succeeded",
+        "concurrencyPolicy and history limits were reviewed: a slow run never overlaps the next",
+    ]),
+    Unit(("k8s/base/configmap.yaml",), "k8s", "ConfigMap manifest", "first", lambda m, u: [
+        "Every key of the ConfigMap is read by the app (no dead config), and a change rolls the pods",
+        *_sampling_criteria(m),
+    ]),
+    Unit(("k8s/base/service.yaml",), "k8s", "Service manifest", "first", lambda m, u: [
+        f"The Service's endpoints list every Ready pod on port {m.port}; `kubectl port-forward` reaches /metrics",
+    ]),
+    Unit(("k8s/base/serviceaccount.yaml",), "k8s", "ServiceAccount manifest", "first", lambda m, u: [
+        "Token automount is off unless the app calls the API"
+        + (f"; the {m.cloud} workload identity binding was verified" if m.cloud != "none" else ""),
+    ], needs=("terraform/modules/{module}/",)),
+    Unit(("k8s/base/rbac.yaml",), "k8s", "RBAC manifest", "first", lambda m, u: [
+        f"`kubectl auth can-i --list --as=system:serviceaccount:<ns>:{m.name}` shows only what the app needs",
+    ]),
+    Unit(("k8s/base/networkpolicy.yaml",), "k8s", "Default-deny NetworkPolicy", "first", lambda m, u: [
+        f"From a debug pod in another namespace, {m.name} is unreachable except from the allowed sources",
+        "Prometheus still scrapes the pods with the NetworkPolicy applied (target up)",
+    ]),
+    Unit(("k8s/base/externalsecret.yaml",), "k8s", "ExternalSecret manifest", "first", lambda m, u: [
+        f"The secret store path exists in every environment ({_envs(m)}) and the ExternalSecret reports Ready",
+        "Rotating the secret upstream reaches the pods within the refresh interval",
+    ]),
+    Unit(("k8s/base/httproute.yaml",), "k8s", "HTTPRoute manifest", "first", lambda m, u: [
+        f"https://{m.hostname} routes to the service through the shared Gateway (HTTPRoute Accepted=True)",
+        f"The TLS certificate for {m.hostname} on the Gateway is valid and renews automatically",
+    ]),
+    Unit(("k8s/base/ingress.yaml",), "k8s", "Ingress manifest", "first", lambda m, u: [
+        f"https://{m.hostname} reaches the service through the cluster's ingress controller",
+        f"The Ingress TLS certificate for {m.hostname} is valid and renews automatically",
+    ]),
+    Unit(("k8s/base/hpa.yaml",), "k8s", "HorizontalPodAutoscaler manifest", "prelive", lambda m, u: [
+        f"A load test in {_pre(m).name} shows scale-out before p95 latency passes the SLO threshold ({m.slo_latency_ms} ms)",
+        f"Scales between {_prod(m).replicas_min} and {_prod(m).replicas_max} replicas in {_prod(m).name}; "
+        "scale-in does not flap (stabilization window observed)",
+    ], needs=("k8s/base/deployment.yaml",)),
+    Unit(("k8s/base/pdb.yaml",), "k8s", "PodDisruptionBudget manifest", "prelive", lambda m, u: [
+        f"`kubectl drain` of a node in {_pre(m).name} never takes {m.name} below its PDB minimum",
+        "A rolling node upgrade completes without an availability SLO burn alert",
+    ], needs=("k8s/base/deployment.yaml",)),
+    Unit(("k8s/base/analysistemplate.yaml",), "k8s", "Canary AnalysisTemplate", "prelive", lambda m, u: [
+        f"The analysis queries the SLO recording rules and fails the canary when availability drops below "
+        f"{m.slo_availability}% or latency rises above {m.slo_latency_ms} ms",
+        "A canary with injected errors fails analysis within its first step",
+    ], needs=("observability/prometheus/",)),
+    Unit(("k8s/base/rollout.yaml",), "k8s", "Argo Rollouts canary", "prelive", lambda m, u: [
+        f"A canary release in {_pre(m).name} shifts traffic step by step and promotes only after analysis passes",
+        "A deliberately failing canary (fault switch on) is aborted and rolled back automatically",
+    ], needs=("k8s/base/analysistemplate.yaml",)),
+    Unit(("k8s/overlays/{env}/",), "k8s", "Kustomize overlay: {env}", "env", lambda m, u: [
+        f"`kubectl kustomize {u.key}` builds and applies cleanly to namespace {env_namespace(m.name, u.env.name)}",
+    ] + ([f"The {u.env.name} PrometheusRule selects namespace {env_namespace(m.name, u.env.name)} only"]
+         if u.has("prometheusrule.patch.yaml") else [])
+      + ([f"The Grafana sidecar imports the {u.env.name} dashboards under their own uids"]
+         if any("dashboard-" in f for f in u.files) else [])
+      + (["Each overlay pins the image by digest; CD replaces the placeholder digest on first promotion"]
+         if _first(u, m) else []),
+         needs=("k8s/base/kustomization.yaml", "terraform/environments/{env}/")),
+    Unit(("gitops/application-{env}.yaml", "gitops/kustomization-{env}.yaml", "gitops/rbac-{env}.yaml"), "k8s",
+         "GitOps application: {env}", "env", lambda m, u: [
+             f"The {m.gitops} controller syncs {m.name} in {u.env.name} to Healthy from deploy/{u.env.name}",
+         ] + (["Drift (a manual `kubectl edit`) is detected and reverted by the controller"] if _first(u, m) else []),
+         needs=(".github/workflows/cd.yml", "k8s/overlays/{env}/", "gitops/application-{prev}.yaml")),
+    Unit(("gitops/",), "k8s", "GitOps controller configuration", "first", lambda m, u: [
+        f"The {m.gitops} controller accepts every object in gitops/ (`kubectl apply --dry-run=server`), "
+        "and the CD reader can read only this service's objects",
+    ]),
+    # -- observability -------------------------------------------------------------------------
+    Unit(("k8s/base/servicemonitor.yaml",), "observability", "ServiceMonitor", "first", lambda m, u: [
+        f"The cluster's Prometheus shows the {m.name} target up in every environment ({_envs(m)})",
+    ]),
+    Unit(("k8s/base/podmonitor.yaml",), "observability", "PodMonitor", "first", lambda m, u: [
+        f"The cluster's Prometheus shows the {m.name} pods as targets, up, in every environment ({_envs(m)})",
+    ]),
+    Unit(("k8s/base/prometheusrule.yaml",), "observability", "PrometheusRule manifest", "prelive",
+         lambda m, u: [
+             "The Prometheus Operator loads the rule group: rules visible in /rules, no evaluation errors",
+             f"The {len(m.alerts)} alerts appear in Alertmanager with the labels severity, tier, team and service",
+         ], needs=("observability/prometheus/",)),
+    Unit(("observability/grafana/dashboards/{dashboard}.json",), "observability", "Grafana dashboard {dashboard}",
+         "prelive", lambda m, u: [
+             f"Dashboard {u.vars['dashboard']} loads in Grafana with data in every panel for {_prod(m).name}",
+         ], needs=("observability/prometheus/",)),
+    Unit(("k8s/base/grafana-dashboards.yaml",), "observability", "Dashboard ConfigMaps", "prelive", lambda m, u: [
+        f"The Grafana sidecar imports both dashboards ({m.dashboard_url('golden')}, {m.dashboard_url('slo')})",
+    ], needs=("observability/grafana/dashboards/{dashboard}.json",)),
+    # -- SLOs and alerting ---------------------------------------------------------------------
+    Unit(("observability/slo.yaml",), "slo", "SLO specification", "prelive", lambda m, u: [
+        f"{m.team} signed off the objectives: availability {m.slo_availability}%, {m.slo_latency_target}% "
+        f"under {m.slo_latency_ms} ms, {m.slo_window_days}-day window",
+    ]),
+    Unit(("observability/prometheus/scenarios/",), "slo", "Alert detection scenarios", "prelive", lambda m, u: [
+        "`scaffold validate --only prometheus-scenarios --all` passes, and the team reviewed docs/slo.md's "
+        "detection table against it",
+    ], needs=("observability/prometheus/",)),
+    Unit(("observability/prometheus/",), "slo", "SLO rules, alerts and promtool tests", "prelive", lambda m, u: [
+        f"`promtool check rules` and `promtool test rules` pass for {', '.join(u.files)}",
+        f"The recording rules report {m.slo_availability}% availability and {m.slo_latency_target}% under "
+        f"{m.slo_latency_ms} ms over {m.slo_window_days} days against real traffic in {_pre(m).name}",
+    ], needs=("observability/slo.yaml",)),
+    Unit(("observability/alertmanager/",), "slo", "Alertmanager routing", "prod", lambda m, u: [
+        "`amtool check-config` passes and every case of routes.test.yaml passes with `amtool config routes test`",
+        f"A test page (severity=critical, team={m.team}) reaches the pager; a ticket alert reaches the "
+        "ticket queue, not the pager",
+    ], needs=("observability/prometheus/",)),
+    Unit(("docs/slo.md",), "slo", "SLO document and error-budget policy", "prod", lambda m, u: [
+        f"{m.team} and the product owner agreed the error-budget policy for the {m.slo_availability}% objective",
+    ], needs=("observability/slo.yaml",)),
+    # -- on-call (the runbook subtasks are added per alert) ------------------------------------
+    Unit(("docs/incident-response.md",), "oncall", "Incident-response process", "oncall", lambda m, u: [
+        f"The on-call rotation for {m.team} and the escalation contacts named in docs/incident-response.md are real",
+    ]),
+    Unit(("docs/postmortem-template.md",), "oncall", "Post-mortem template", "oncall", lambda m, u: [
+        "The post-mortem template was used for the first incident or game day and is linked from the "
+        "incident-response process",
+    ]),
+    # -- security, backup and resilience -------------------------------------------------------
+    Unit((".checkov.yaml",), "resilience", "checkov skip list", "prod", lambda m, u: [
+        "`checkov -d . --config-file .checkov.yaml` passes",
+        "Every check .checkov.yaml skips has a written reason the security reviewer accepted",
+    ]),
+    Unit(("resilience/kyverno-policies.yaml",), "resilience", "Kyverno admission policies", "prelive", lambda m, u: [
+        f"The Kyverno policies enforce in {_pre(m).name}: the generated manifests pass and a privileged pod is refused",
+    ], needs=("k8s/base/kustomization.yaml",)),
+    Unit(("resilience/velero-schedules.yaml", "docs/disaster-recovery.md"), "resilience",
+         "Backups and disaster recovery", "prod", lambda m, u: [
+             f"A scheduled Velero backup of the {m.name} namespaces completes",
+             "A restore drill into a scratch namespace following docs/disaster-recovery.md meets its RTO and RPO; "
+             "results recorded",
+         ]),
+    Unit(("resilience/chaos-experiments.yaml",), "resilience", "Chaos experiments", "prod", lambda m, u: [
+        f"Each chaos experiment runs in {_pre(m).name}; the SLO burn alerts stay silent or page as the runbooks predict",
+    ], needs=("observability/prometheus/",)),
+    Unit(("resilience/",), "resilience", "Resilience exercise plan", "prod", lambda m, u: [
+        "resilience/README.md names the owner and the schedule of every resilience exercise",
+    ]),
+    # -- documentation -------------------------------------------------------------------------
+    Unit(("README.md",), "docs", "Package README", "first", lambda m, u: [
+        f"A new team member follows README.md to validate the package and deploy to {m.environments[0].name}",
+    ]),
+    Unit(("SECURITY.md",), "docs", "Security policy", "prod", lambda m, u: [
+        "Every secret and variable SECURITY.md names exists in the repository settings, with its owner",
+    ]),
+    Unit(("catalog-info.yaml",), "docs", "Backstage catalog entity", "prod", lambda m, u: [
+        f"Backstage ingests the entity with owner {m.team}; its links (runbooks, dashboards) resolve",
+        f"Lifecycle `{m.lifecycle}` and the PagerDuty service are correct in the catalog",
+    ]),
+    Unit(("mkdocs.yml", "docs/index.md", "docs/.techdocs/"), "docs", "TechDocs site", "prod", lambda m, u: [
+        "Backstage's TechDocs tab renders the docs and every runbook (`mkdocs build --strict` passes)",
+    ], needs=("catalog-info.yaml",)),
+    Unit(("docs/capacity.md",), "docs", "Capacity plan", "prod", lambda m, u: [
+        f"The capacity plan's traffic assumption was checked against {_pre(m).name} load-test results",
+    ]),
+]
+
+MILESTONE_ROLES = ("first", "env", "prelive", "prod", "oncall")
+
+
+# -- milestones -------------------------------------------------------------------
+@dataclass(frozen=True)
+class MilestoneSpec:
+    title: str
     description: str
-    criteria: tuple[str, ...]
-    needs: tuple[str, ...] = ()  # keys of tasks this one depends on
+    priority: str
 
 
-KEPT_SUFFIX = ".scaffold-kept"  # the team's version of a file an update deleted (scaffold.keep)
+ONCALL_MILESTONE = "on-call ready"
 
 
+def milestones(m: Any) -> list[MilestoneSpec]:
+    """One "<env> live" per environment before production, "<prod> ready", "on-call
+    ready". Work for the first milestone is high priority, the rest medium."""
+    envs = list(m.environments)
+    out = []
+    for i, env in enumerate(envs):
+        last = i == len(envs) - 1
+        title = f"{env.name} {'ready' if last else 'live'}"
+        desc = (f"{m.name} runs in {env.namespace}, deployed by {m.gitops} from deploy/{env.name}"
+                + (", with its SLOs measured, backups, security scans and policies in place." if last else "."))
+        out.append(MilestoneSpec(title, desc, "high" if i == 0 else "medium"))
+    out.append(MilestoneSpec(ONCALL_MILESTONE, f"{m.team} takes the pager for {m.name}: every alert routed, with a "
+                                               "rehearsed runbook.", "medium"))
+    return out
+
+
+def milestone_of(m: Any, role: str, env: Any = None) -> MilestoneSpec:
+    ms = milestones(m)
+    envs = list(m.environments)
+    if role == "env" and env is not None:
+        return ms[[e.name for e in envs].index(env.name)]
+    index = {"first": 0, "prelive": max(len(envs) - 2, 0), "prod": len(envs) - 1, "oncall": len(envs)}.get(role)
+    if index is None:
+        raise ValueError(f"unknown milestone role {role!r}; expected one of {', '.join(MILESTONE_ROLES)}")
+    return ms[index]
+
+
+# -- artifacts and units --------------------------------------------------------------
 def artifacts(root: Path) -> list[str]:
-    """Every generated file, relative and sorted, minus answers and backlog: the
+    """Every file in the package, relative and sorted, minus answers and backlog: the
     files git tracks or would track (`git ls-files --cached --others
-    --exclude-standard`), so ignored build outputs never become tasks and a
-    `.git` file (worktree, submodule) is never an artifact."""
+    --exclude-standard`), so ignored build outputs never count and a `.git` file
+    (worktree, submodule) is never one. Only files a unit claims get a task."""
     root = Path(root)
     listed = git_files(root)
     if listed is None:
@@ -88,371 +473,243 @@ def git_files(root: Path) -> list[str] | None:
     return [f for f in proc.stdout.split("\0") if f]
 
 
-# -- per-artifact rules: (glob, area, what it is, criteria(m, path) -> list) ---------
-Crit = Callable[[Any, str], list[str]]
+def _placeholder_values(m: Any) -> dict[str, list[str]]:
+    from . import dashboards, terraform
+
+    return {"env": [e.name for e in m.environments], "module": list(terraform.modules(m)),
+            "dashboard": [m.dashboard_uid(k) for k in dashboards.KINDS]}
 
 
-def _envs(m: Any) -> str:
-    return ", ".join(e.name for e in m.environments)
+def _fields(pattern: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(pattern) if name]
 
 
-def _prod(m: Any) -> Any:
-    return m.environments[-1]
+def _expansions(unit: Unit, m: Any, values: dict[str, list[str]]) -> list[dict[str, str]]:
+    names = sorted({n for p in unit.paths for n in _fields(p)} - {"svc", "prev"})
+    combos: list[dict[str, str]] = [{}]
+    for name in names:
+        combos = [{**c, name: v} for c in combos for v in values.get(name, [])]
+    out = []
+    for c in combos:
+        env = next((e for e in m.environments if e.name == c.get("env")), None)
+        prev = env.previous if env is not None else None
+        out.append({**c, "svc": m.name, **({"prev": prev} if prev else {})})
+    return out
 
 
-RULES: list[tuple[str, str, str, str, Crit]] = [
-    # glob, area, priority, summary, criteria
-    (".github/workflows/ci.yml", "cicd", "high", "the CI pipeline (lint, test, build, scan)", lambda m, p: [
-        f"A pull request runs {p} green end to end: lint, unit tests, image build for {m.image}",
-        "Every `uses:` stays pinned to a 40-hex commit SHA (actionlint and `zizmor --offline` report 0 findings)",
-        "Branch protection on the default branch requires this workflow's checks",
-    ]),
-    (".github/workflows/cd.yml", "cicd", "high", "the CD pipeline (build once, promote by digest)", lambda m, p: [
-        f"A merge to main builds {m.image} once and promotes the same digest through {_envs(m)}",
-        f"Promotion to {_prod(m).name} waits for the GitHub environment approval",
-        "The overlays' image digest is committed by CD (`kustomize edit set image`), never a mutable tag",
-    ]),
-    (".github/workflows/security.yml", "security", "high", "the security scanning workflow", lambda m, p: [
-        f"A scheduled run of {p} completes and uploads its findings to code scanning",
-        "A seeded vulnerable dependency in a test branch is reported by the scan",
-    ]),
-    (".github/workflows/blueprint-update.yml", "cicd", "medium", "the template update workflow", lambda m, p: [
-        "A new template tag produces a pull request with `copier update` applied and the backlog hook re-run",
-        "Conflicts from the update are visible in the pull request, never merged silently",
-    ]),
-    (".github/zizmor.yml", "security", "medium", "zizmor's workflow audit configuration", lambda m, p: [
-        "`zizmor --offline .github/workflows` reports 0 findings with this configuration",
-        "Every ignored rule in the file names its reason",
-    ]),
-    (".github/renovate.json", "cicd", "medium", "the Renovate config (copier manager)", lambda m, p: [
-        "Renovate's onboarding or dependency dashboard lists the scaffold template as a `copier` dependency",
-        "A new template tag opens one labelled pull request with `copier update` applied (admin `allowScripts` on)",
-    ]),
-    (".github/*", "cicd", "medium", "a GitHub workflow file", lambda m, p: [
-        f"actionlint and `zizmor --offline` report 0 findings for {p}",
-    ]),
-    (".checkov.yaml", "security", "medium", "checkov's skip list with reasons", lambda m, p: [
-        "`checkov -d . --config-file .checkov.yaml` passes",
-        "Every skipped check has a written reason the security reviewer accepted",
-    ]),
-    ("Dockerfile", "cicd", "high", "the container image build", lambda m, p: [
-        f"`docker build` produces {m.image} running as a non-root user with a read-only root filesystem",
-        "hadolint reports no findings; the base image is pinned by digest",
-        f"The image serves /metrics on port {m.port}" if m.blueprint != "cronjob"
-        else "The image runs the job once and exits; it opens no port (kube-state-metrics reports the Job status)",
-    ]),
-    (".dockerignore", "cicd", "low", "the Docker build context filter", lambda m, p: [
-        "The build context excludes .git, backlog/ and local secrets (checked with `docker build` context size)",
-    ]),
-    ("app/*", "cicd", "medium", "application skeleton code", lambda m, p: [
-        f"{p} builds and its tests pass in CI ({m.stack})",
-        "Exposes the metrics the SLO rules query (/metrics scraped in staging shows them)"
-        if m.blueprint != "cronjob" else "Exits non-zero on failure so the job status reflects it",
-        *_tracing_criteria(m),
-    ]),
-    ("k8s/base/hpa.yaml", "kubernetes", "medium", "the HorizontalPodAutoscaler", lambda m, p: [
-        f"A load test in staging shows scale-out before p95 latency passes the SLO threshold ({m.slo_latency_ms} ms)",
-        f"Scales between {_prod(m).replicas_min} and {_prod(m).replicas_max} replicas in {_prod(m).name}; "
-        "scale-in does not flap (stabilization window observed)",
-    ]),
-    ("k8s/base/pdb.yaml", "kubernetes", "medium", "the PodDisruptionBudget", lambda m, p: [
-        f"`kubectl drain` of a node in staging never takes {m.name} below its PDB minimum",
-        "A rolling node upgrade completes without an availability SLO burn alert",
-    ]),
-    ("k8s/base/deployment.yaml", "kubernetes", "high", "the workload Deployment", lambda m, p: [
-        f"Pods of {m.name} become Ready in every environment ({_envs(m)}) with the probes as generated",
-        f"Requests {m.resources.cpu_request} CPU / {m.resources.memory_request} memory reviewed against observed usage",
-        "SIGTERM drains in-flight work within terminationGracePeriodSeconds (no errors during a rollout)",
-    ]),
-    ("k8s/base/rollout.yaml", "kubernetes", "high", "the Argo Rollouts canary", lambda m, p: [
-        "A canary release in staging shifts traffic step by step and promotes only after analysis passes",
-        "A deliberately failing canary (fault switch on) is aborted and rolled back automatically",
-    ]),
-    ("k8s/base/analysistemplate.yaml", "kubernetes", "high", "the canary analysis (SLO-based)", lambda m, p: [
-        f"The analysis queries the SLO recording rules and fails the canary when availability drops below "
-        f"{m.slo_availability}% or latency above {m.slo_latency_ms} ms",
-        "A canary with injected errors fails analysis within the first step",
-    ]),
-    ("k8s/base/cronjob.yaml", "kubernetes", "high", "the CronJob", lambda m, p: [
-        f"The job runs on schedule `{m.schedule}` in staging and its last run succeeded",
-        "concurrencyPolicy and history limits reviewed: a slow run never overlaps the next",
-    ]),
-    ("k8s/base/service.yaml", "kubernetes", "medium", "the Service", lambda m, p: [
-        f"Endpoints list every Ready pod on port {m.port}; `kubectl port-forward` reaches /metrics",
-    ]),
-    ("k8s/base/httproute.yaml", "kubernetes", "high", "the Gateway API HTTPRoute", lambda m, p: [
-        f"https://{m.hostname} routes to the service through the shared Gateway (attached: Accepted=True)",
-        "TLS certificate for the hostname is valid and auto-renewed",
-    ]),
-    ("k8s/base/ingress.yaml", "kubernetes", "high", "the Ingress", lambda m, p: [
-        f"https://{m.hostname} reaches the service through the cluster's ingress controller",
-        "TLS certificate for the hostname is valid and auto-renewed",
-    ]),
-    ("k8s/base/networkpolicy.yaml", "security", "high", "the NetworkPolicy (default deny)", lambda m, p: [
-        f"From a debug pod in another namespace, {m.name} is unreachable except from the allowed sources",
-        "Prometheus still scrapes /metrics with the policy applied (target up)",
-    ]),
-    ("k8s/base/rbac.yaml", "security", "high", "RBAC for the workload", lambda m, p: [
-        f"`kubectl auth can-i --list --as=system:serviceaccount:<ns>:{m.name}` shows only what the app needs",
-    ]),
-    ("k8s/base/serviceaccount.yaml", "security", "medium", "the ServiceAccount", lambda m, p: [
-        "Token automount is off unless the app calls the API; cloud identity binding verified"
-        + (f" on {m.cloud}" if m.cloud != "none" else ""),
-    ]),
-    ("k8s/base/externalsecret.yaml", "security", "high", "the ExternalSecret", lambda m, p: [
-        f"The secret store path exists in every environment ({_envs(m)}) and the ExternalSecret reports Ready",
-        "Rotating the secret upstream reaches the pods within the refresh interval",
-    ]),
-    ("k8s/base/namespace.yaml", "kubernetes", "medium", "the Namespace", lambda m, p: [
-        "Pod Security admission level `restricted` enforced; the workload admits cleanly",
-    ]),
-    ("k8s/base/configmap.yaml", "kubernetes", "low", "the ConfigMap", lambda m, p: [
-        "Every key is read by the app (no dead config); a change rolls the pods",
-        *_sampling_criteria(m),
-    ]),
-    ("k8s/base/servicemonitor.yaml", "observability", "high", "the ServiceMonitor", lambda m, p: [
-        f"The cluster's Prometheus shows the {m.name} target up in every environment ({_envs(m)})",
-    ]),
-    ("k8s/base/podmonitor.yaml", "observability", "high", "the PodMonitor", lambda m, p: [
-        f"The cluster's Prometheus shows the {m.name} pods as targets, up, in every environment ({_envs(m)})",
-    ]),
-    ("k8s/base/prometheusrule.yaml", "observability", "high", "the PrometheusRule (alerts and SLO rules)", lambda m, p: [
-        "The Prometheus Operator loads the rule group (rules visible in /rules, no evaluation errors)",
-        f"The {len(m.alerts)} alerts appear in Alertmanager's view with the labels severity, tier, team, service",
-    ]),
-    ("k8s/base/grafana-dashboards.yaml", "observability", "medium", "the dashboard ConfigMaps", lambda m, p: [
-        f"The Grafana sidecar imports both dashboards ({m.dashboard_url('golden')}, {m.dashboard_url('slo')})",
-    ]),
-    ("k8s/base/kustomization.yaml", "kubernetes", "medium", "the base kustomization", lambda m, p: [
-        "`kubectl kustomize k8s/base` builds, and kubernetes-validate --strict passes for "
-        f"{m.k8s_version}",
-    ]),
-    ("k8s/overlays/*/prometheusrule.patch.yaml", "observability", "high", "an environment's PrometheusRule", lambda m, p: [
-        f"`kubectl kustomize {PurePosixPath(p).parent}` renders a PrometheusRule whose rules select namespace "
-        + env_namespace(m.name, PurePosixPath(p).parent.name) + " only, and the cluster's Prometheus loads it",
-    ]),
-    ("k8s/overlays/*/dashboard-*.patch.yaml", "observability", "low", "an environment's dashboard", lambda m, p: [
-        f"The Grafana sidecar imports the {PurePosixPath(p).parent.name} dashboard under its own uid",
-    ]),
-    ("k8s/overlays/*/kustomization.yaml", "kubernetes", "high", "an environment overlay", lambda m, p: [
-        f"`kubectl kustomize {PurePosixPath(p).parent}` builds and applies cleanly to namespace "
-        + env_namespace(m.name, PurePosixPath(p).parent.name),
-        "The image is pinned by digest; CD replaces the placeholder digest on first promotion",
-    ]),
-    ("k8s/*", "kubernetes", "medium", "a Kubernetes manifest", lambda m, p: [
-        f"{p} passes kubernetes-validate --strict for {m.k8s_version} and applies in staging",
-    ]),
-    ("gitops/application-*.yaml", "cicd", "high", "a GitOps application", lambda m, p: [
-        f"The {m.gitops} controller syncs {p} to Healthy/Synced",
-        "Drift (a manual `kubectl edit`) is detected and reverted",
-    ]),
-    ("gitops/*", "cicd", "medium", "GitOps controller configuration", lambda m, p: [
-        f"The {m.gitops} controller accepts {p} (applied with `kubectl apply --dry-run=server`)",
-    ]),
-    ("observability/prometheus/*.rules.yaml", "observability", "high", "the Prometheus alert and SLO rules", lambda m, p: [
-        f"`promtool check rules {p}` passes and the rules load in the cluster's Prometheus",
-        f"SLO recording rules report {m.slo_availability}% availability and {m.slo_latency_target}% under "
-        f"{m.slo_latency_ms} ms over {m.slo_window_days} days against real traffic in staging",
-    ]),
-    ("observability/prometheus/scenarios/*.test.yaml", "observability", "medium", "the detection scenarios", lambda m, p: [
-        f"`promtool test rules {PurePosixPath(p).name}` passes in {PurePosixPath(p).parent} (checker prometheus-scenarios), "
-        "and docs/slo.md's detection table was reviewed by the team",
-    ]),
-    ("observability/prometheus/*.test.yaml", "observability", "medium", "the promtool rule tests", lambda m, p: [
-        f"`promtool test rules {p}` passes in CI; every alert has a firing and a silent case",
-    ]),
-    ("observability/alertmanager/alertmanager.yaml", "observability", "high", "the Alertmanager routing", lambda m, p: [
-        f"`amtool check-config {p}` passes",
-        f"A test page (severity=critical, team={m.team}) reaches the on-call pager; a ticket alert reaches the "
-        "ticket queue, not the pager",
-    ]),
-    ("observability/alertmanager/*", "observability", "medium", "Alertmanager route tests", lambda m, p: [
-        f"Every route case in {p} passes with `amtool config routes test`",
-    ]),
-    ("observability/grafana/dashboards/*.json", "observability", "medium", "a Grafana dashboard", lambda m, p: [
-        f"Dashboard {PurePosixPath(p).stem} loads in Grafana with data in every panel for {_prod(m).name}",
-    ]),
-    ("observability/slo.yaml", "observability", "high", "the SLO specification", lambda m, p: [
-        f"{m.team} signed off the objectives: availability {m.slo_availability}%, {m.slo_latency_target}% "
-        f"under {m.slo_latency_ms} ms, {m.slo_window_days}-day window",
-    ]),
-    ("observability/*", "observability", "medium", "observability configuration", lambda m, p: [
-        f"{p} is loaded by its tool without errors in staging",
-    ]),
-    ("runbooks/*", "runbook", "medium", "a runbook", lambda m, p: [
-        f"{p} reviewed by {m.team}: every command runs against {_prod(m).namespace}",
-    ]),
-    ("terraform/modules/*", "terraform", "medium", "a Terraform module file", lambda m, p: [
-        f"`terraform validate` passes for {PurePosixPath(p).parent} and checkov reports no unaccepted findings",
-        "Inputs and outputs are documented in the module README",
-    ]),
-    ("terraform/environments/*", "terraform", "high", "a Terraform environment root", lambda m, p: [
-        f"`terraform plan` for {PurePosixPath(p).parent} runs against the remote state backend "
-        "with no unexpected changes",
-        "The state backend has locking and versioning enabled",
-    ]),
-    ("terraform/*", "terraform", "low", "Terraform documentation", lambda m, p: [
-        f"{p} matches the modules and environments as generated",
-    ]),
-    ("resilience/velero-*", "dr", "high", "Velero backup schedules", lambda m, p: [
-        f"A scheduled Velero backup of the {m.name} namespaces completes",
-        "A restore into a scratch namespace brings the service back Ready within the RTO in docs/disaster-recovery.md",
-    ]),
-    ("resilience/chaos-*", "dr", "medium", "Chaos Mesh experiments", lambda m, p: [
-        "Each experiment runs in staging; the SLO burn alerts stay silent or page as the runbooks predict",
-    ]),
-    ("resilience/kyverno-*", "security", "high", "Kyverno policies", lambda m, p: [
-        "The policies enforce in staging; the generated manifests pass and a privileged pod is refused",
-    ]),
-    ("resilience/*", "dr", "low", "resilience documentation", lambda m, p: [
-        f"{p} names the owner and the schedule of every resilience exercise",
-    ]),
-    ("docs/disaster-recovery.md", "dr", "high", "the disaster-recovery plan", lambda m, p: [
-        "A restore drill following the document meets its stated RTO and RPO; results recorded",
-    ]),
-    ("docs/slo.md", "docs", "high", "the SLO document and error-budget policy", lambda m, p: [
-        f"{m.team} and the product owner agreed the error-budget policy for the {m.slo_availability}% objective",
-    ]),
-    ("docs/incident-response.md", "docs", "high", "the incident-response process", lambda m, p: [
-        f"The on-call rotation for {m.team} and the escalation contacts named in the document are real and current",
-    ]),
-    ("docs/postmortem-template.md", "docs", "low", "the postmortem template", lambda m, p: [
-        "The template is used for the first incident or game day and linked from docs/incident-response.md",
-    ]),
-    ("catalog-info.yaml", "docs", "medium", "the Backstage catalog entity", lambda m, p: [
-        f"Backstage ingests the entity with owner {m.team}; its links (runbooks, dashboards) resolve",
-    ]),
-    ("README.md", "docs", "low", "the package README", lambda m, p: [
-        "A new team member follows the README to validate and deploy to the first environment",
-    ]),
-    ("tests/integration/*", "cicd", "high", "the container's integration and end-to-end checks", lambda m, p: [
-        "ci.yml's integration job passes against the built container before anything is pushed",
-        "The checks cover the service's real routes, not only the sample route",
-    ]),
-    ("tests/load/thresholds.json", "cicd", "high", "the load test's SLO thresholds", lambda m, p: [
-        f"ci.yml's load job holds {_load_thresholds(m)} (the SLO's latency and error budget) against the built "
-        "container",
-    ]),
-    ("tests/load/*", "cicd", "medium", "the load test runner", lambda m, p: [
-        "The load profile (VUs, requests) reflects the service's expected peak traffic",
-    ]),
-    ("tests/dast/*", "security", "high", "the DAST baseline (OWASP ZAP)", lambda m, p: [
-        "ci.yml's dast job reports no high-risk alert against the built container",
-        f"Every IGNORE in {teststages_rules()} states its reason and was reviewed by {m.team}",
-    ]),
-    ("*", "docs", "low", "a generated file", lambda m, p: [
-        f"{p} reviewed by {m.team} and kept in line with the template (`copier update`)",
-    ]),
-]
-
-# (dependent glob, dependency glob): "deploy needs CI", "canary analysis needs the SLO rules", ...
-NEEDS: list[tuple[str, str]] = [
-    (".github/workflows/cd.yml", ".github/workflows/ci.yml"),
-    ("gitops/application-*.yaml", ".github/workflows/cd.yml"),
-    ("k8s/base/rollout.yaml", "k8s/base/analysistemplate.yaml"),
-    ("k8s/base/analysistemplate.yaml", "observability/prometheus/*.rules.yaml"),
-    ("k8s/base/hpa.yaml", "k8s/base/deployment.yaml"),
-    ("k8s/base/pdb.yaml", "k8s/base/deployment.yaml"),
-    ("k8s/base/prometheusrule.yaml", "observability/prometheus/*.rules.yaml"),
-    ("observability/prometheus/*.test.yaml", "observability/prometheus/*.rules.yaml"),
-    ("observability/alertmanager/routes*", "observability/alertmanager/alertmanager.yaml"),
-    ("observability/grafana/dashboards/*", "observability/prometheus/*.rules.yaml"),
-    ("observability/prometheus/*.rules.yaml", "observability/slo.yaml"),
-    ("docs/slo.md", "observability/slo.yaml"),
-    ("runbooks/*", "observability/prometheus/*.rules.yaml"),
-    ("terraform/environments/*/main.tf", "terraform/modules/*/main.tf"),
-    ("resilience/chaos-*", "observability/prometheus/*.rules.yaml"),
-    ("tests/load/thresholds.json", "observability/slo.yaml"),
-]
+def units(m: Any, files: Iterable[str]) -> list[Inst]:
+    """The units present in the package, in table order. Each file belongs to the
+    first unit that claims it; a file no unit claims is the team's own."""
+    files = sorted(set(files))
+    present = set(files)
+    values = _placeholder_values(m)
+    alert_books = {runbook_path(a.name) for a in m.alerts}
+    claimed: set[str] = set(alert_books)
+    out: list[Inst] = []
+    for unit in UNITS:
+        for var in _expansions(unit, m, values):
+            try:
+                paths = [p.format(**var) for p in unit.paths]
+            except KeyError:
+                continue  # {prev} of the first environment
+            members: list[str] = []
+            for p in paths:
+                if p.endswith("/"):
+                    members += [f for f in files if f.startswith(p) and f not in claimed and f not in members]
+                elif p in present and p not in claimed:
+                    members.append(p)
+            if not members:
+                continue
+            key = _k(paths[0]) if paths[0].endswith("/") or paths[0] in members else members[0]
+            claimed.update(members)
+            env = next((e for e in m.environments if e.name == var.get("env")), None)
+            out.append(Inst(unit, key, tuple(members), var, env))
+    return out
 
 
-def teststages_rules() -> str:
-    from .teststages import DAST_RULES
-
-    return DAST_RULES
-
-
-def _load_thresholds(m) -> str:
-    from . import teststages
-
-    return f"{teststages.latency_threshold(m)} ms and {teststages.error_threshold(m)}"
+def owner_of(m: Any, files: Iterable[str]) -> dict[str, str]:
+    """file -> the key of the unit it belongs to."""
+    return {f: u.key for u in units(m, files) for f in u.files}
 
 
-def _rule(path: str) -> tuple[str, str, str, Crit]:
-    for pattern, area, priority, summary, crit in RULES:
-        if fnmatch.fnmatchcase(path, pattern):
-            return area, priority, summary, crit
-    raise AssertionError("the catch-all rule matches everything")
+def unclaimed(m: Any, files: Iterable[str]) -> list[str]:
+    """Files no unit claims (and that are no alert's runbook): the team's own."""
+    files = list(files)
+    owned = owner_of(m, files)
+    books = {runbook_path(a.name) for a in m.alerts}
+    return [f for f in files if f not in owned and f not in books]
 
 
-def _needs(path: str, present: Iterable[str]) -> tuple[str, ...]:
-    present = list(present)
-    out: list[str] = []
-    for dependent, dependency in NEEDS:
-        if fnmatch.fnmatchcase(path, dependent):
-            out += [p for p in present if fnmatch.fnmatchcase(p, dependency) and p != path and p not in out]
-    return tuple(out)
+# -- task specs ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskSpec:
+    key: str  # the task's identity across re-runs (an artifact path, or PARENT_REF + parent key)
+    title: str
+    area: str  # the parent's key
+    labels: tuple[str, ...]
+    priority: str  # high | medium | low
+    description: str
+    criteria: tuple[str, ...]
+    needs: tuple[str, ...] = ()  # keys of tasks this one depends on
+    parent: str | None = None  # the parent task's key
+    milestone: str | None = None  # the milestone's title
+
+
+def parent_key(key: str) -> str:
+    return PARENT_REF + key
 
 
 def runbook_path(alert_name: str) -> str:
     return f"runbooks/{alert_name}.md"
 
 
-def _rollback(m: Any) -> str:
-    overlay = f"deploy/{m.environments[-1].name}"  # the deploy branch GitOps follows
-    if m.canary:
-        return f"`kubectl argo rollouts abort {m.name}`, then {overlay} reset to its previous tip"
-    if m.blueprint == "cronjob":
-        return f"suspend the CronJob, then {overlay} reset to its previous tip"
-    return f"`kubectl rollout undo deployment/{m.name}`, then {overlay} reset to its previous tip"
+def _unit_needs(u: Inst, by_key: dict[str, Inst]) -> tuple[str, ...]:
+    out: list[str] = []
+    for need in u.unit.needs:
+        names = _fields(need)
+        if "prev" in names and "prev" not in u.vars:
+            continue
+        pattern = _k(need.format(**{n: u.vars.get(n, "*") for n in names}))
+        for key, other in by_key.items():
+            if other is not u and key not in out and (fnmatch.fnmatchcase(key, pattern) or
+                                                      any(fnmatch.fnmatchcase(f, pattern) for f in other.files)):
+                out.append(key)
+    return tuple(out)
 
 
-def _runbook_task(m: Any, alert: Any, rules_files: list[str]) -> TaskSpec:
+def _unit_spec(m: Any, u: Inst, needs: tuple[str, ...]) -> TaskSpec:
+    ms = milestone_of(m, u.unit.milestone, u.env)
+    title = u.unit.title.format(**u.vars)
+    listing = "" if u.files == (u.key,) else "\n\nFiles: " + ", ".join(f"`{f}`" for f in u.files)
+    what = title if title[1:2].isupper() else title[0].lower() + title[1:]  # "CI workflow", "the overlay"
+    desc = (f"Bring the {what} into service for {m.name} ({m.blueprint}, team {m.team}).\n\n"
+            f"Artifact: `{u.key}`{listing}\n\n"
+            "Generated by the scaffold template; check it with `scaffold validate .`.")
+    return TaskSpec(key=u.key, title=f"{title} ({u.key})" if u.key not in title else title, area=u.unit.parent,
+                    labels=(u.unit.parent, GENERATED_LABEL), priority=ms.priority, description=desc,
+                    criteria=tuple(u.unit.criteria(m, u)), needs=needs, parent=parent_key(u.unit.parent),
+                    milestone=ms.title)
+
+
+def _runbook_spec(m: Any, alert: Any, needs: tuple[str, ...]) -> TaskSpec:
     path = runbook_path(alert.name)
     page = getattr(alert, "tier", "") == "page"
     slo = getattr(alert, "slo", None)
-    prod_ns = f"{m.name}-{m.environments[-1].name}"
     criteria = [
-        f"Triage steps in {path} confirm or rule out {alert.name} within 5 minutes, using the dashboard "
-        f"{m.dashboard_url('slo' if slo else 'golden')} and commands that run against {prod_ns}",
+        f"Triage steps in {path} confirm or rule out {alert.name} within 5 minutes, starting from "
+        f"{m.dashboard_url('slo' if slo else 'golden')}",
         f"Common causes of {alert.name} are listed, each with the signal that identifies it",
-        f"The rollback procedure ({_rollback(m)}) was rehearsed in staging and is written step by step",
-        f"The escalation path names who is {'paged' if page else 'ticketed'} ({m.team}), when to escalate and to whom",
+        f"{alert.name} {'pages' if page else 'opens a ticket for'} {m.team}; {path} says when to escalate and to whom",
     ]
     criteria += [c for c in getattr(alert, "backlog_criteria", ()) or () if c not in criteria]
     desc = (f"Write and rehearse the response to the `{alert.name}` alert "
             f"(severity {alert.severity}, tier {alert.tier}{f', SLO {slo}' if slo else ''}).\n\n"
-            f"Artifact: `{path}`\n\nRunbook URL in the alert: {m.runbook_url(alert.name)}")
-    labels = ("runbook", GENERATED_LABEL, alert.tier) if getattr(alert, "tier", None) else ("runbook", GENERATED_LABEL)
-    return TaskSpec(key=path, title=f"Runbook: {alert.name} response", area="runbook", labels=labels,
-                    priority="high" if page else "medium", description=desc, criteria=tuple(criteria),
-                    needs=tuple(rules_files))
+            f"Artifact: `{path}`\n\nRunbook URL in the alert: {m.runbook_url(alert.name)}\n\n"
+            "The alert, its runbook draft and its promtool cases come from the scaffold template's alert catalog.")
+    ms = milestone_of(m, "oncall")
+    labels = ("oncall", GENERATED_LABEL, alert.tier) if getattr(alert, "tier", None) else ("oncall", GENERATED_LABEL)
+    return TaskSpec(key=path, title=f"Runbook: {alert.name} response", area="oncall", labels=labels,
+                    priority=ms.priority if page else "low", description=desc, criteria=tuple(criteria),
+                    needs=needs, parent=parent_key("oncall"), milestone=ms.title)
 
 
-def plan(m: Any, files: list[str]) -> list[TaskSpec]:
-    """The full task list for this model and artifact list, in filing order:
-    by area, then path; the alert runbook tasks in catalog order within runbook."""
-    specs: list[TaskSpec] = []
-    alert_paths = {runbook_path(a.name) for a in m.alerts}
-    rules_files = [p for p in files if fnmatch.fnmatchcase(p, "observability/prometheus/*.rules.yaml")]
-    for path in files:
-        if path in alert_paths:
+@dataclass(frozen=True)
+class TeamAlert:
+    name: str
+    file: str
+    severity: str | None
+
+
+def team_alerts(m: Any, root: Path | None, files: Iterable[str]) -> list[TeamAlert]:
+    """Alerts the team added to the package's rule files (not in the alert catalog)."""
+    if root is None:
+        return []
+    from . import yamlio
+
+    known = {a.name for a in m.alerts}
+    found: dict[str, TeamAlert] = {}
+    for rel in files:
+        if not fnmatch.fnmatchcase(rel, "observability/prometheus/*.rules.yaml"):
             continue
-        area, priority, summary, crit = _rule(path)
-        criteria = tuple(crit(m, path))
-        desc = (f"Bring {summary} into service for {m.name} ({m.blueprint}, team {m.team}).\n\n"
-                f"Artifact: `{path}`\n\nGenerated by the scaffold template; check it with `scaffold validate .`.")
-        specs.append(TaskSpec(key=path, title=f"{AREA_TITLE[area]}: {path}", area=area,
-                              labels=(area, GENERATED_LABEL), priority=priority, description=desc,
-                              criteria=criteria, needs=_needs(path, files)))
-    specs += [_runbook_task(m, a, rules_files) for a in m.alerts]
-    order = {a: i for i, a in enumerate(AREAS)}
-    alert_order = {runbook_path(a.name): i for i, a in enumerate(m.alerts)}
-    return sorted(specs, key=lambda s: (order[s.area], alert_order.get(s.key, -1), s.key))
+        try:
+            doc = yamlio.load((Path(root) / rel).read_text(encoding="utf-8"))
+        except Exception:  # noqa: BLE001 - a broken rule file is promtool's finding, not the backlog's
+            continue
+        for group in (doc or {}).get("groups", []) if isinstance(doc, dict) else []:
+            for rule in (group or {}).get("rules", []) if isinstance(group, dict) else []:
+                name = rule.get("alert") if isinstance(rule, dict) else None
+                if isinstance(name, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name not in known:
+                    sev = (rule.get("labels") or {}).get("severity") if isinstance(rule.get("labels"), dict) else None
+                    found.setdefault(name, TeamAlert(name, rel, str(sev) if sev else None))
+    return [found[k] for k in sorted(found)]
 
 
-def live_keys(m: Any, files: list[str]) -> set[str]:
-    return set(files) | {runbook_path(a.name) for a in m.alerts}
+def _team_runbook_spec(m: Any, alert: TeamAlert, needs: tuple[str, ...]) -> TaskSpec:
+    path = runbook_path(alert.name)
+    criteria = (
+        f"{path} has the five sections (Meaning, Impact, Diagnosis, Mitigation, Escalation) and "
+        f"`scaffold validate .` reports nothing for {alert.name}",
+        f"A promtool test in observability/prometheus covers {alert.name} firing and staying silent",
+        f"Triage steps in {path} confirm or rule out {alert.name} within 5 minutes",
+        f"{alert.name} reaches the receiver {m.team} expects (amtool config routes test)",
+    )
+    desc = (f"`{alert.name}` is {m.team}'s own alert{f' (severity {alert.severity})' if alert.severity else ''}, "
+            f"defined in `{alert.file}`. Write and rehearse its response.\n\nArtifact: `{path}`")
+    ms = milestone_of(m, "oncall")
+    return TaskSpec(key=path, title=f"Runbook: {alert.name} response", area="oncall", labels=("oncall", "team-alert"),
+                    priority=ms.priority, description=desc, criteria=criteria, needs=needs,
+                    parent=parent_key("oncall"), milestone=ms.title)
+
+
+def _parent_spec(m: Any, parent: Parent, children: list[TaskSpec], present: set[str]) -> TaskSpec:
+    ms_titles = [s.title for s in milestones(m)]
+    due = max((ms_titles.index(c.milestone) for c in children if c.milestone in ms_titles), default=0)
+    desc = (f"{parent.outcome(m)}\n\nDone when every subtask is done; due by the \"{ms_titles[due]}\" milestone. "
+            f"One subtask per reviewable unit (a workflow, a manifest, an overlay, a Terraform root...).")
+    return TaskSpec(key=parent_key(parent.key), title=parent.title(m), area=parent.key,
+                    labels=(parent.key, GENERATED_LABEL), priority=milestones(m)[due].priority, description=desc,
+                    criteria=tuple(parent.criteria(m)),
+                    needs=tuple(parent_key(n) for n in parent.needs if parent_key(n) in present),
+                    milestone=ms_titles[due])
+
+
+def plan(m: Any, files: list[str], root: Path | None = None) -> list[TaskSpec]:
+    """The full task list for this model and artifact list, in filing order: each
+    parent (in :data:`PARENTS` order) followed by its subtasks, by milestone, then
+    table order; the runbook subtasks in catalog order, then the team's alerts."""
+    found = units(m, files)
+    by_key = {u.key: u for u in found}
+    rules = tuple(k for k, u in by_key.items() if u.unit.paths[0] == "observability/prometheus/")
+    routing = tuple(k for k, u in by_key.items() if u.unit.paths[0] == "observability/alertmanager/")
+    order = {id(u): i for i, u in enumerate(UNITS)}
+    ms_titles = [s.title for s in milestones(m)]
+    children: dict[str, list[tuple[tuple, TaskSpec]]] = {p.key: [] for p in PARENTS}
+    for u in found:
+        spec = _unit_spec(m, u, _unit_needs(u, by_key))
+        children.setdefault(u.unit.parent, []).append(((ms_titles.index(spec.milestone), order[id(u.unit)], u.key), spec))
+    n = len(UNITS)
+    for i, alert in enumerate(m.alerts):
+        children["oncall"].append(((len(ms_titles), n + i, ""), _runbook_spec(m, alert, rules + routing)))
+    for i, alert in enumerate(team_alerts(m, root, files)):
+        children["oncall"].append(((len(ms_titles), n + len(m.alerts) + i, alert.name),
+                                   _team_runbook_spec(m, alert, rules + routing)))
+    present = {parent_key(p.key) for p in PARENTS if children.get(p.key)}
+    specs: list[TaskSpec] = []
+    for parent in PARENTS:
+        kids = [s for _, s in sorted(children.get(parent.key, []), key=lambda x: x[0])]
+        if kids:
+            specs.append(_parent_spec(m, parent, kids, present))
+            specs += kids
+    unknown = set(children) - {p.key for p in PARENTS}
+    if unknown:
+        raise ValueError(f"UNITS name unknown parents: {', '.join(sorted(unknown))}")
+    return specs
+
+
+def live_keys(m: Any, files: list[str], root: Path | None = None) -> set[str]:
+    """Keys whose task is current: every unit, parent and runbook of the plan, and any
+    file still in the package (a task from an older, per-file plan stays unmarked)."""
+    return set(files) | {s.key for s in plan(m, files, root)}
 
 
 def task_key(references: Iterable[str]) -> str | None:
@@ -461,6 +718,22 @@ def task_key(references: Iterable[str]) -> str | None:
         if ref and not re.match(r"^[a-z]+://", ref) and not ref.startswith("/"):
             return ref
     return None
+
+
+def all_criteria(specs: Iterable[TaskSpec]) -> list[str]:
+    return [c for s in specs for c in s.criteria]
+
+
+def teststages_rules() -> str:
+    from .teststages import DAST_RULES
+
+    return DAST_RULES
+
+
+def _load_thresholds(m: Any) -> str:
+    from . import teststages
+
+    return f"{teststages.latency_threshold(m)} ms and {teststages.error_threshold(m)}"
 
 
 def _tracing_criteria(m: Any) -> list[str]:

@@ -51,22 +51,25 @@ def commit_all(root: Path, message: str = "state") -> None:
     git(root, "commit", "-q", "-m", message)
 
 
-def test_every_artifact_and_alert_has_a_task(default_package):
+def test_every_unit_and_alert_has_a_task(default_package):
     tasks = load(default_package)
     named = {ref for t in tasks for ref in t.references}
-    assert set(policy.artifacts(default_package)) <= named
     m = Package.load(default_package).model
+    units = policy.units(m, policy.artifacts(default_package))
+    assert {u.key for u in units} <= named
+    assert policy.unclaimed(m, policy.artifacts(default_package)) == []  # every generated file is in a unit
     titles = {t.title for t in tasks}
     assert {f"Runbook: {a.name} response" for a in m.alerts} <= titles
     assert len({t.id for t in tasks}) == len(tasks)  # no duplicate ids
-    assert all(t.assignee == [m.backlog_assignee] and t.priority in ("high", "medium", "low") for t in tasks)
-    assert all(t.labels[0] in policy.AREAS and t.criteria for t in tasks)
+    assert m.backlog_assignee == "" and all(t.assignee == [] for t in tasks)  # the default: nobody
+    assert all(t.priority in ("high", "medium", "low") for t in tasks)
+    assert all(t.labels[0] in {p.key for p in policy.PARENTS} and t.criteria for t in tasks)
 
 
 def test_dependencies_follow_the_rules(default_package):
     by_ref = {t.references[0]: t for t in load(default_package)}
     assert by_ref[".github/workflows/ci.yml"].id in by_ref[".github/workflows/cd.yml"].dependencies
-    rules = next(t for r, t in by_ref.items() if r.endswith(".rules.yaml"))
+    rules = by_ref["observability/prometheus"]
     assert rules.id in by_ref["k8s/base/analysistemplate.yaml"].dependencies
     hpa = by_ref["k8s/base/hpa.yaml"]
     assert any("scale-out before p95 latency passes the SLO threshold (300 ms)" in c for _, c in hpa.criteria)
@@ -79,8 +82,12 @@ def test_runbook_task_criteria(default_package):
     alert = m.alerts[0]
     task = next(t for t in load(default_package) if t.title == f"Runbook: {alert.name} response")
     text = " ".join(c for _, c in task.criteria).lower()
-    for topic in ("triage", "common causes", "rollback", "escalation"):
+    for topic in ("triage", "common causes", "escalate"):
         assert topic in text
+    # The rollback is rehearsed once, for every alert: a criterion of the on-call parent.
+    parent = next(t for t in load(default_package) if t.id == task.parent_task_id)
+    assert parent.references == [policy.parent_key("oncall")]
+    assert any("rollback" in c and "rehearsed" in c for _, c in parent.criteria)
     assert task.references == [policy.runbook_path(alert.name)]
     for criterion in alert.backlog_criteria:
         assert (False, criterion) in task.criteria
@@ -154,7 +161,7 @@ def test_edited_task_survives_and_vanished_artifact_is_marked(default_package, t
 
 def test_ids_continue_past_archived_and_completed(default_package, tmp_path):
     pkg = copy_pkg(default_package, tmp_path)
-    tasks = sorted(load(pkg), key=lambda t: int(t.id.split("-")[1]))
+    tasks = sorted((t for t in load(pkg) if t.parent_task_id is None), key=lambda t: int(t.id.split("-")[1]))
     top = tasks[-1]
     (pkg / "backlog/archive/tasks").mkdir(parents=True, exist_ok=True)
     top.path.rename(pkg / "backlog/archive/tasks" / top.path.name)
@@ -162,7 +169,7 @@ def test_ids_continue_past_archived_and_completed(default_package, tmp_path):
                         created_date="2025-01-01 00:00")
     (pkg / "backlog/completed").mkdir(parents=True, exist_ok=True)
     (pkg / "backlog/completed" / done.file_name()).write_text(backlog.render(done))
-    victim = tasks[0]
+    victim = tasks[-2]  # a parent task: filed again as a new top-level task
     victim.path.unlink()
     report = backlog.sync(pkg)
     assert [(t.id, t.references) for t in report.created] == [
@@ -195,7 +202,7 @@ def test_existing_project_settings_are_respected(default_package, tmp_path):
                                            'statuses: ["Triage", "To Do", "Done"]')
                    .replace('default_status: "To Do"', 'default_status: "Triage"'))
     report = backlog.sync(pkg)
-    assert report.created and all(t.id.startswith("OPS-") and len(t.id) == 7 for t in report.created)
+    assert report.created and all(t.id.startswith("OPS-") and len(t.id.split(".")[0]) == 7 for t in report.created)
     assert all(t.status == "Triage" for t in report.created)
     assert report.created[0].path.name.startswith("ops-001 - ")
     assert BacklogTasks().run(Package.load(pkg)) == []
@@ -237,17 +244,37 @@ def test_recopy_keeps_the_task_count(default_package, tmp_path):
     assert task_files(pkg) == before
 
 
-def test_update_adding_one_artifact_adds_one_task(template_repo, tmp_path):
-    """Template v1.1.0 adds one file; copier update files exactly one new task and
-    leaves an edited task (status, checked criterion, notes) as the user left it."""
+# A template version that adds an artifact adds it to the task policy with one table entry.
+ONCALL_UNIT = ('\nUNITS.append(Unit(("ON-CALL.md",), "oncall", "On-call handbook", "oncall", lambda m, u: [\n'
+               '    f"The on-call handbook names {m.team}\'s rotation and its hand-over checklist",\n]))\n')
+DAY1, DAY5 = 1_767_268_800, 1_767_268_800 + 4 * 86_400  # 2026-01-01 12:00 UTC and four days later
+
+
+def faked_day(monkeypatch, epoch: int):
+    """SOURCE_DATE_EPOCH for the hook: Copier runs tasks with plumbum's copy of the environment."""
+    from plumbum import local
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+    return local.env(SOURCE_DATE_EPOCH=str(epoch))
+
+
+def test_update_adding_one_artifact_adds_one_task(template_repo, tmp_path, monkeypatch):
+    """Template v1.1.0 adds one file and its UNITS entry; copier update (four days
+    after the copy) files exactly one new subtask, dated the day of the update,
+    under the on-call parent. The first plan keeps its first-generation date, and an
+    edited task (status, checked criterion, notes) stays as the user left it."""
     import copier
 
     exe = require_tool("backlog")
     tpl = tmp_path / "tpl"
     shutil.copytree(template_repo, tpl, symlinks=True)
     pkg = tmp_path / "payments-api"
-    copier.run_copy(str(tpl), str(pkg), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
+    with faked_day(monkeypatch, DAY1):
+        copier.run_copy(str(tpl), str(pkg), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
+    assert {t.created_date for t in load(pkg)} == {"2026-01-01 12:00"}  # the day of the copy, not the tag's
     (tpl / "blueprints/service/ON-CALL.md").write_text("# On-call\n")
+    with (tpl / "scaffold/tasks.py").open("a") as fh:
+        fh.write(ONCALL_UNIT)
     commit_all(tpl, "one more artifact")
     git(tpl, "tag", "v1.1.0")
 
@@ -258,18 +285,23 @@ def test_update_adding_one_artifact_adds_one_task(template_repo, tmp_path):
     commit_all(pkg)
     before = task_files(pkg)
     edited = hpa.path.read_bytes()
+    oncall = next(t for t in load(pkg) if t.references == [policy.parent_key("oncall")])
+    subs = [t for t in load(pkg) if t.parent_task_id == oncall.id]
 
-    copier.run_update(str(pkg), defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="v1.1.0")
+    with faked_day(monkeypatch, DAY5):
+        copier.run_update(str(pkg), defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="v1.1.0")
     after = task_files(pkg)
     added = sorted(set(after) - set(before))
     assert len(added) == 1, added
     new = backlog.parse(after[added[0]].decode(), pkg / added[0])
-    assert new.references == ["ON-CALL.md"]
-    assert int(new.id.split("-")[1]) == 1 + max(int(backlog.parse(v.decode()).id.split("-")[1]) for v in before.values())
+    assert new.references == ["ON-CALL.md"] and new.parent_task_id == oncall.id
+    assert new.id == f"{oncall.id}.{len(subs) + 1}" and new.milestone == oncall.milestone
+    assert new.created_date == "2026-01-05 12:00"
     assert hpa.path.read_bytes() == edited
-    assert {k: v for k, v in after.items() if k in before} == before
+    assert {k: v for k, v in after.items() if k in before} == before  # the first plan keeps its date
     leftovers = [p for p in pkg.rglob("*") if p.suffix == ".rej" or p.name.endswith(".orig")]
     assert leftovers == []
+    assert not [p for p in (pkg / "backlog").rglob("*.md") if "<<<<<<<" in p.read_text()]
 
 
 def test_update_scratch_renders_file_nothing(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from scaffold import backlog
 from tests.conftest import require_tool
 
-TITLES = ["Runbook: HighLatency response", "Kubernetes: k8s/base/hpa.yaml", "it's a # test", "yes", "10",
+TITLES = ["Runbook: HighLatency response", "key:value and scaffold:plan/x", "Kubernetes: k8s/base/hpa.yaml", "it's a # test", "yes", "10",
           "[x] bracket (paren) & co"]
 
 
@@ -106,3 +106,47 @@ def test_filename_sanitizing_matches_cli_rules():
     assert backlog.sanitize_filename("Kubernetes: k8s/base/hpa.yaml") == "Kubernetes-k8s-base-hpa.yaml"
     assert backlog.sanitize_filename("x: y") == backlog.sanitize_filename("[x] y") == "x-y"
     assert backlog.sanitize_filename("!!!") == "untitled"
+
+
+def test_subtask_with_milestone_both_ways(cli_project, tmp_path):
+    """`task create --parent --milestone --dep` and `milestone add -d`, against our writer."""
+    exe, root = cli_project
+    ms_before = set((root / "backlog/milestones").glob("*.md"))
+    cli(exe, root, "milestone", "add", "staging live", "-d", "payments-api runs in payments-api-staging.")
+    (ms_file,) = set((root / "backlog/milestones").glob("*.md")) - ms_before
+    ours = backlog.Milestone(backlog.load_milestones(root)[-1].id, "staging live")
+    assert [m.title for m in backlog.load_milestones(root) if m.id == ours.id] == ["staging live"]
+    assert backlog.milestone_file_name(ours.id, ours.title) == ms_file.name
+    assert backlog.render_milestone(ours, "payments-api runs in payments-api-staging.") == ms_file.read_text()
+
+    before = set((root / "backlog/tasks").glob("*.md"))
+    cli(exe, root, "task", "create", "Set up CI/CD for payments-api", "-a", "", "-l", "cicd,scaffold",
+        "--priority", "medium", "-m", ours.id, "--ref", "scaffold:plan/cicd", "--ordinal", "1000", "--plain")
+    (parent_file,) = set((root / "backlog/tasks").glob("*.md")) - before
+    parent = backlog.parse(parent_file.read_text(), parent_file)
+    cli(exe, root, "task", "create", "CI workflow (.github/workflows/ci.yml)", "-a", "", "-p", parent.id,
+        "-m", ours.id, "--priority", "high", "--ac", "ci.yml runs green", "--ref", ".github/workflows/ci.yml",
+        "--ordinal", "2000", "--plain")
+    (first,) = set((root / "backlog/tasks").glob("*.md")) - before - {parent_file}
+    cli(exe, root, "task", "create", "CD workflow (.github/workflows/cd.yml)", "-a", "", "-p", parent.id,
+        "-m", ours.id, "--dep", f"{parent.id}.1", "--priority", "high", "--ref", ".github/workflows/cd.yml",
+        "--ordinal", "3000", "--plain")
+    (second,) = set((root / "backlog/tasks").glob("*.md")) - before - {parent_file, first}
+    mine = [
+        backlog.Task(id=parent.id, title="Set up CI/CD for payments-api", status="To Do", created_date=parent.created_date,
+                     labels=["cicd", "scaffold"], milestone=ours.id, references=["scaffold:plan/cicd"],
+                     priority="medium", ordinal=1000),
+        backlog.Task(id=f"{parent.id}.1", title="CI workflow (.github/workflows/ci.yml)", status="To Do",
+                     created_date=backlog.parse(first.read_text()).created_date, milestone=ours.id,
+                     references=[".github/workflows/ci.yml"], parent_task_id=parent.id, priority="high",
+                     ordinal=2000, criteria=[(False, "ci.yml runs green")]),
+        backlog.Task(id=f"{parent.id}.2", title="CD workflow (.github/workflows/cd.yml)", status="To Do",
+                     created_date=backlog.parse(second.read_text()).created_date, milestone=ours.id,
+                     dependencies=[f"{parent.id}.1"], references=[".github/workflows/cd.yml"],
+                     parent_task_id=parent.id, priority="high", ordinal=3000),
+    ]
+    for task, theirs in zip(mine, (parent_file, first, second)):
+        assert task.file_name() == theirs.name
+        assert backlog.render(task) == theirs.read_text(encoding="utf-8")
+        again = backlog.parse(backlog.render(task))
+        assert (again.milestone, again.parent_task_id) == (task.milestone, task.parent_task_id)

@@ -2,7 +2,7 @@
 blueprint's changes, the way a service team lives with it.
 
 v2 of the template (made from the v1 snapshot) changes a file nobody edits
-(README), adds one artifact (ONCALL.md), adds an answer with a default, and
+(README), adds one artifact (ONCALL.md, with its backlog UNITS entry), adds an answer with a default, and
 prepends a line to the base kustomization that the service also edited.
 """
 
@@ -40,6 +40,9 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
             "# On-call for {{ service_name }}\n\nPage the {{ team }} rotation; see runbooks/.\n")
         stub = repo / "blueprints" / bp / "k8s" / "base" / "kustomization.yaml.jinja"
         stub.write_text(f"{V2_KUSTOMIZATION_LINE}\n" + stub.read_text())
+    with (repo / "scaffold" / "tasks.py").open("a") as f:  # a new artifact is one UNITS entry
+        f.write('\nUNITS.append(Unit(("ONCALL.md",), "oncall", "On-call page", "oncall", lambda m, u: [\n'
+                '    f"ONCALL.md names the {m.team} rotation that takes the pager"]))\n')
     with (repo / "copier.yml").open("a") as f:
         f.write("\noncall_rotation:\n  type: str\n  help: Pager rotation name\n  default: primary\n")
     git(repo, "add", "-A")

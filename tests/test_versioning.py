@@ -28,7 +28,7 @@ V1, V2 = "v1.0.0", "v2.0.0"
 NEW_SHA = "0123456789abcdef0123456789abcdef01234567"
 PROSE_V1 = "Added latency: requests wait for CPU quota."
 PROSE_V2 = "Added latency: requests queue for CPU quota (v2 prose)."
-CRITERION_V1 = "Conflicts from the update are visible in the pull request, never merged silently"
+CRITERION_V1 = "An update with conflicts opens its pull request marked as conflicted, never merged silently"
 CRITERION_V2 = "Conflicts from the update are listed in the pull request body (v2 task policy)"
 
 
@@ -163,7 +163,9 @@ def fresh(template: Path, venvs: dict[str, Path], tmp_path_factory: pytest.TempP
 
 
 def backlog_text(pkg: Path) -> str:
-    return "".join(p.read_text() for p in sorted((pkg / "backlog" / "tasks").iterdir()))
+    # created_date is the day of the copy (scaffold.backlog.created_date): not the tag's to decide
+    return "".join(re.sub(r"^created_date: .*\n", "", p.read_text(), flags=re.M)
+                   for p in sorted((pkg / "backlog" / "tasks").iterdir()))
 
 
 def test_fresh_copies_carry_their_tags_content(fresh: dict[str, Path]) -> None:

@@ -1,4 +1,4 @@
-"""Backlog: every artifact is named by a task, every alert has a runbook task,
+"""Backlog: every artifact (reviewable unit) is named by a task, every alert has a runbook task,
 and the real ``backlog`` CLI lists every task with the criteria we wrote."""
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ class BacklogTasks:
         findings = [Finding(backlog._rel(p.path), p.message.split(": ", 1)[-1]) for p in problems]
         named = {ref for t in tasks + drafts for ref in t.references + t.modified_files}
         named |= {ref for p in problems for ref in p.references}
-        for path in policy.artifacts(pkg.root):
-            if path not in named:
-                findings.append(Finding(path, "no backlog task names this artifact (run `scaffold tasks`)"))
+        for unit in policy.units(pkg.model, policy.artifacts(pkg.root)):
+            # A unit is named by its own task, or (a backlog from the per-file plan) by a task for one of its files.
+            if unit.key not in named and not any(f in named for f in unit.files):
+                findings.append(Finding(unit.key, "no backlog task names this artifact (run `scaffold tasks`)"))
         titles = {t.title for t in tasks + drafts}
         for alert in pkg.model.alerts:
             # The runbook path is the task's identity; a retitled task still counts.

@@ -383,6 +383,22 @@ def _state_bucket(v: Any, a: Mapping[str, Any]) -> str | None:
     return None
 
 
+# Delivery strategies each blueprint has: a canary is an Argo Rollout whose analysis reads
+# the HTTP SLOs, so only a service has one; a worker's or cronjob's pods roll.
+BLUEPRINT_DELIVERY = {"service": DELIVERY, "worker": ("rolling",), "cronjob": ("rolling",)}
+
+
+def _delivery(v: Any, a: Mapping[str, Any]) -> str | None:
+    if err := _choice(DELIVERY)(v, a):
+        return err
+    blueprint = a.get("blueprint") or "service"
+    allowed = BLUEPRINT_DELIVERY.get(blueprint, DELIVERY)
+    if v not in allowed:
+        return (f"{show(v)} needs the service blueprint (an Argo Rollout analysed on HTTP SLOs); "
+                f"a {blueprint} is delivered {' or '.join(allowed)}")
+    return None
+
+
 def _secret_store(v: Any, a: Mapping[str, Any]) -> str | None:
     return _dns_label(v, 1, 63)
 
@@ -411,7 +427,7 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "slos": _slos,
     "cloud": _choice(CLOUDS),
     "gitops": _choice(GITOPS),
-    "delivery": _choice(DELIVERY),
+    "delivery": _delivery,
     "ingress": _choice(INGRESS),
     "hostname": _hostname,
     "schedule": _schedule,

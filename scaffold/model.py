@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
 # default invalid (copier.yml renders them with ``{{ scaffold_default('name') }}``).
-DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced")
+DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced", "delivery")
 # Questions behind "customise advanced settings?": with `no`, their defaults are taken.
 ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
             "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url")
@@ -93,12 +93,25 @@ def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
         if isinstance(low, bool) or not isinstance(low, int) or not 1 <= low <= 1000:
             return DEFAULTS["replicas_max"]
         return min(1000, max(DEFAULTS["replicas_max"], 2 * low))
+    if name == "delivery":  # the blueprint's own: a canary for a service, rolling otherwise
+        return delivery_for(a.get("blueprint"), DEFAULTS["delivery"])
     if name == "advanced":  # yes when an advanced answer is already given (-d, or an update)
         return any(key in answers and answers[key] is not None and answers[key] != answer_default(key, answers)
                    for key in ADVANCED)
     if name in ("hostname", "github_repo", "runbook_base_url", "dashboard_base_url") and "service_name" in a:
         return derived_defaults(a["service_name"], a.get("github_repo"))[name]
     return DEFAULTS.get(name)
+
+
+def delivery_for(blueprint: Any, delivery: Any) -> Any:
+    """The delivery a blueprint gets: a service keeps its answer; a worker or cronjob has
+    no Rollout, so it is rolling. Earlier versions recorded `delivery: canary` for them
+    too (and generated no Rollout): such answers files still load, as what is generated;
+    `copier update` drops the answer (its question is not asked for them)."""
+    allowed = rules.BLUEPRINT_DELIVERY.get(blueprint) if isinstance(blueprint, str) else None
+    if allowed and delivery not in allowed and delivery in rules.DELIVERY:
+        return allowed[0]
+    return delivery
 
 
 def metrics_port(blueprint: str, port: int) -> int:
@@ -223,6 +236,7 @@ class ServiceModel:
         for key in DERIVED_DEFAULTS:
             if key not in data:
                 merged[key] = answer_default(key, merged)
+        merged["delivery"] = delivery_for(merged.get("blueprint"), merged.get("delivery"))
         if "service_name" not in merged:
             raise rules.AnswerError("service_name", "is required")
         for key, value in derived_defaults(merged["service_name"], merged.get("github_repo")).items():

@@ -443,6 +443,8 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "cloud_region": _cloud_region,
     "state_bucket": _state_bucket,
     "secret_store": _secret_store,
+    # capacity planning: what one fully used CPU core handles (docs/capacity.md)
+    "throughput_per_core": lambda v, a: _int_between(1, 100000)(v),
 }
 
 
@@ -473,6 +475,7 @@ TYPES: dict[str, str] = {
     "environments": "yaml", "slos": "yaml", "environment_replicas": "yaml",
 }
 TYPES["advanced"] = "bool"
+TYPES["throughput_per_core"] = "int"
 # Answers that are lists: "dev, staging, prod" is accepted as well as YAML's [dev, staging, prod].
 LIST_ANSWERS = ("environments",)
 # An example of a good answer per question: prompt errors lead with it.
@@ -491,6 +494,7 @@ EXAMPLES: dict[str, str] = {
     "runbook_base_url": "https://github.com/acme/payments-api/blob/main/runbooks",
     "dashboard_base_url": "https://grafana.example.com", "backlog": "yes", "backlog_assignee": "@sre-agent",
     "advanced": "no",
+    "throughput_per_core": "200",
 }
 
 

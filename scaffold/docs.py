@@ -20,9 +20,8 @@ BUDGET_POLICY = (
     (Decimal(0), "Budget exhausted: feature freeze. Only fixes, security patches and reliability work deploy until the "
                  "rolling window is back above 0; the freeze is lifted by the owning team's lead, not by the calendar."),
 )
-# Capacity assumption (explicit, documented): requests or jobs one fully used CPU core handles.
-# Measure yours with a load test and change it here; every capacity figure follows.
-EVENTS_PER_CORE = {"service": Decimal(200), "worker": Decimal(20)}
+# Capacity: what one fully used CPU core handles is the `throughput_per_core` answer (its
+# default per blueprint: scaffold.model.THROUGHPUT_PER_CORE); every capacity figure follows.
 EVENT_UNIT = {"service": "requests/s", "worker": "jobs/s"}
 
 
@@ -186,11 +185,11 @@ class CapacityRow:
 
 
 def per_pod_capacity(m: Any) -> Decimal | None:
-    """Events/s one pod handles at the HPA CPU target, under EVENTS_PER_CORE."""
-    if m.blueprint not in EVENTS_PER_CORE:
+    """Events/s one pod handles at the HPA CPU target, given the `throughput_per_core` answer."""
+    if m.blueprint not in EVENT_UNIT:
         return None
     cores = quantities.parse(m.resources.cpu_request, "cpu")
-    return Decimal(cores) * EVENTS_PER_CORE[m.blueprint] * Decimal(k8s.HPA_CPU_UTILIZATION) / 100
+    return Decimal(cores) * Decimal(m.throughput_per_core) * Decimal(k8s.HPA_CPU_UTILIZATION) / 100
 
 
 def capacity_rows(m: Any) -> list[CapacityRow]:
@@ -213,10 +212,10 @@ def capacity_rows(m: Any) -> list[CapacityRow]:
 
 
 def capacity_assumption(m: Any) -> str:
-    if m.blueprint not in EVENTS_PER_CORE:
+    if m.blueprint not in EVENT_UNIT:
         return "A CronJob does not scale horizontally: capacity is one run at a time (concurrencyPolicy Forbid)."
     unit = EVENT_UNIT[m.blueprint]
-    return (f"One fully used CPU core handles {slo.dec(EVENTS_PER_CORE[m.blueprint])} {unit} "
-            f"(scaffold.docs.EVENTS_PER_CORE). The HPA targets {k8s.HPA_CPU_UTILIZATION}% of the "
+    return (f"One fully used CPU core handles {m.throughput_per_core} {unit} "
+            f"(the `throughput_per_core` answer). The HPA targets {k8s.HPA_CPU_UTILIZATION}% of the "
             f"{m.resources.cpu_request} CPU request, so one pod carries "
             f"{_round(per_pod_capacity(m))} {unit} before the HPA adds another.")

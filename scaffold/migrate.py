@@ -102,6 +102,8 @@ def main(argv: list[str]) -> int:
                          " upgrade it if the template names another\n")
         return 2
     done = OPS[argv[0]](argv[1], argv[2])
+    if not done and argv[0] == "forget-terraform":
+        return 0  # runs on every update; silent where there is nothing to forget
     print(f"scaffold.migrate {argv[0]} {argv[1]} -> {argv[2]}: {'done' if done else 'nothing to do'}")
     return 0
 

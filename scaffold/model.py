@@ -55,11 +55,16 @@ DEFAULTS: dict[str, Any] = {
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
 # default invalid (copier.yml renders them with ``{{ scaffold_default('name') }}``).
-DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced", "delivery")
+DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced", "delivery", "throughput_per_core")
 # Questions behind "customise advanced settings?": with `no`, their defaults are taken.
 ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
-            "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url")
+            "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url",
+            "throughput_per_core")
 DEFAULTS["advanced"] = False
+# Capacity assumption: requests (service) or jobs (worker) per second one fully used CPU
+# core handles, until the team measures its own (the `throughput_per_core` answer).
+THROUGHPUT_PER_CORE = {"service": 200, "worker": 20, "cronjob": 1}
+DEFAULTS["throughput_per_core"] = THROUGHPUT_PER_CORE["service"]
 
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
 RUN_AS_UID = 10001
@@ -93,6 +98,8 @@ def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
         if isinstance(low, bool) or not isinstance(low, int) or not 1 <= low <= 1000:
             return DEFAULTS["replicas_max"]
         return min(1000, max(DEFAULTS["replicas_max"], 2 * low))
+    if name == "throughput_per_core":  # the blueprint's own assumption
+        return THROUGHPUT_PER_CORE.get(a.get("blueprint"), DEFAULTS["throughput_per_core"])
     if name == "delivery":  # the blueprint's own: a canary for a service, rolling otherwise
         return delivery_for(a.get("blueprint"), DEFAULTS["delivery"])
     if name == "advanced":  # yes when an advanced answer is already given (-d, or an update)
@@ -259,6 +266,11 @@ class ServiceModel:
     @property
     def production(self) -> Environment:
         return self.environments[-1]
+
+    @property
+    def throughput_per_core(self) -> int:
+        """Requests or jobs per second one fully used CPU core handles (capacity planning)."""
+        return int(self.answers.get("throughput_per_core") or THROUGHPUT_PER_CORE.get(self.blueprint, 1))
 
     @property
     def workload_kind(self) -> str:

@@ -399,6 +399,22 @@ def _state_bucket(v: Any, a: Mapping[str, Any]) -> str | None:
     return None
 
 
+# Delivery strategies each blueprint has: a canary is an Argo Rollout whose analysis reads
+# the HTTP SLOs, so only a service has one; a worker's or cronjob's pods roll.
+BLUEPRINT_DELIVERY = {"service": DELIVERY, "worker": ("rolling",), "cronjob": ("rolling",)}
+
+
+def _delivery(v: Any, a: Mapping[str, Any]) -> str | None:
+    if err := _choice(DELIVERY)(v, a):
+        return err
+    blueprint = a.get("blueprint") or "service"
+    allowed = BLUEPRINT_DELIVERY.get(blueprint, DELIVERY)
+    if v not in allowed:
+        return (f"{show(v)} needs the service blueprint (an Argo Rollout analysed on HTTP SLOs); "
+                f"a {blueprint} is delivered {' or '.join(allowed)}")
+    return None
+
+
 def _secret_store(v: Any, a: Mapping[str, Any]) -> str | None:
     return _dns_label(v, 1, 63)
 
@@ -433,7 +449,7 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "slos": _slos,
     "cloud": _choice(CLOUDS),
     "gitops": _choice(GITOPS),
-    "delivery": _choice(DELIVERY),
+    "delivery": _delivery,
     "ingress": _choice(INGRESS),
     "hostname": _hostname,
     "schedule": _schedule,
@@ -454,6 +470,8 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "lifecycle": _choice(LIFECYCLES),
     "pagerduty_service_id": _pagerduty_service_id,
     "system": _system,
+    # capacity planning: what one fully used CPU core handles (docs/capacity.md)
+    "throughput_per_core": lambda v, a: _int_between(1, 100000)(v),
 }
 
 
@@ -485,6 +503,7 @@ TYPES: dict[str, str] = {
 }
 TYPES["advanced"] = "bool"
 TYPES["trace_sampling"] = "yaml"
+TYPES["throughput_per_core"] = "int"
 # Answers that are lists: "dev, staging, prod" is accepted as well as YAML's [dev, staging, prod].
 LIST_ANSWERS = ("environments",)
 # An example of a good answer per question: prompt errors lead with it.
@@ -504,6 +523,7 @@ EXAMPLES: dict[str, str] = {
     "dashboard_base_url": "https://grafana.example.com", "backlog": "yes", "backlog_assignee": "@sre-agent",
     "advanced": "no", "trace_sampling": "{prod: 0.05}",
     "lifecycle": "experimental", "pagerduty_service_id": "PABC123", "system": "payments",
+    "throughput_per_core": "200",
 }
 
 

@@ -173,27 +173,66 @@ def _dur(minutes: int) -> str:
     return f"{minutes}m"
 
 
-def _rollback(m: ServiceModel, ns: str) -> str:
+# Runbook commands run in the namespace the alert fired in (its `namespace` label), set
+# once by namespace_step; the deploy branch of that environment follows from it.
+NS_VAR = '"$NS"'
+
+
+def namespace_step(m: ServiceModel) -> str:
+    """The first Diagnosis step of a runbook whose commands use $NS: take the namespace
+    from the alert, never assume production."""
+    where = ", ".join(f"`{e.namespace}`" for e in m.environments)
+    return (f"Set `NS` to the alert's `namespace` label: the commands below run where it fired "
+            f"({m.name} runs in {where}).\n\n"
+            f"```sh\nNS={m.production.namespace}   # example: use the alert's namespace label\n"
+            f"ENV=${{NS#{m.name}-}}   # its environment; CD deploys it from the branch deploy/$ENV\n```\n\n")
+
+
+def _rollback(m: ServiceModel) -> str:
+    """Roll back the workload kind that exists: a Rollout (Argo Rollouts' kubectl plugin),
+    a Deployment, or a CronJob (runs of the bad release), then the GitOps revert."""
+    ns = NS_VAR
     if m.canary:
         first = (f"1. If a canary is in progress, abort it: `kubectl argo rollouts abort {m.name} -n {ns}`; "
                  f"confirm the stable ReplicaSet serves all traffic with `kubectl argo rollouts get rollout {m.name} -n {ns}`.\n")
+    elif m.workload_kind == "CronJob":
+        image = "{.spec.jobTemplate.spec.template.spec.containers[0].image}"
+        first = (f"1. Find the runs of the bad release: `kubectl -n {ns} get jobs -l app.kubernetes.io/name={m.name}`; "
+                 f"one still running is stopped with `kubectl -n {ns} delete job <job>` (concurrencyPolicy Forbid holds "
+                 f"the next run while one is active). The image the next run uses: "
+                 f"`kubectl -n {ns} get cronjob {m.name} -o jsonpath='{image}'`. To hold runs until the revert lands, "
+                 f"set `suspend: true` on the CronJob through git (`k8s/base/cronjob.yaml`, or a patch in `k8s/overlays/$ENV`): a `kubectl patch` is undone at the next sync.\n")
     else:
-        first = f"1. Check what changed: `kubectl -n {ns} rollout history deployment/{m.name}`.\n"
+        first = (f"1. Check what changed: `kubectl -n {ns} rollout history deployment/{m.name}`; "
+                 f"watch the roll-back with `kubectl -n {ns} rollout status deployment/{m.name}`.\n")
     tool = "Argo CD" if m.gitops == "argocd" else "Flux"
-    branch = f"deploy/{m.production.name}"  # scaffold.gitops.deploy_branch: what {tool} follows
+    branch = "deploy/$ENV"  # scaffold.gitops.deploy_branch of the alert's environment: what {tool} follows
+    template = "job template" if m.workload_kind == "CronJob" else "pod template"
     return (first +
             f"2. Roll back through GitOps: put the deploy branch back on its previous tip "
             f"(`git fetch origin {branch} && git log --oneline -3 origin/{branch}`, then "
-            f"`git push --force-with-lease origin <previous>:refs/heads/{branch}`) and let {tool} sync; "
-            f"a config change is reverted on `main` and promoted by the next CD run. "
+            f"`git push --force-with-lease origin <previous>:refs/heads/{branch}`) and let {tool} sync the previous "
+            f"{template}; a config change is reverted on `main` and promoted by the next CD run. "
             "Never `kubectl edit` a GitOps-managed object: the controller reverts it.\n")
 
 
-def _kubectl_basics(m: ServiceModel, ns: str) -> str:
+def _kubectl_basics(m: ServiceModel) -> str:
     sel = f"app.kubernetes.io/name={m.name}"
-    return (f"```sh\nkubectl -n {ns} get pods -l {sel} -o wide\n"
-            f"kubectl -n {ns} get events --sort-by=.lastTimestamp | tail -n 30\n"
-            f"kubectl -n {ns} logs -l {sel} -c {CONTAINER} --since=30m --tail=200\n```\n")
+    return (f"```sh\nkubectl -n {NS_VAR} get pods -l {sel} -o wide\n"
+            f"kubectl -n {NS_VAR} get events --sort-by=.lastTimestamp | tail -n 30\n"
+            f"kubectl -n {NS_VAR} logs -l {sel} -c {CONTAINER} --since=30m --tail=200\n```\n")
+
+
+def _metrics_forward(m: ServiceModel) -> str:
+    """Reach /metrics of one pod: through the Service's metrics port for a service (a
+    Rollout's pods sit behind it), the Deployment for a worker (no Service)."""
+    target = f"svc/{m.name}" if m.has_http else f"deploy/{m.name}"
+    return f"kubectl -n {NS_VAR} port-forward {target} {m.metrics_port} &"
+
+
+def _monitor_kinds(m: ServiceModel) -> str:
+    """What the scrape target is made of: the monitor the package ships, its Service, its pods."""
+    return "servicemonitors,svc,pods" if m.has_http else "podmonitors,pods"
 
 
 def _escalation(m: ServiceModel, tier: str) -> str:
@@ -207,7 +246,7 @@ def _escalation(m: ServiceModel, tier: str) -> str:
 
 def _criteria(m: ServiceModel, name: str, extra: str) -> tuple[str, ...]:
     return (
-        f"runbooks/{name}.md reviewed by {m.team}: every Diagnosis command runs against {m.production.namespace}",
+        f"runbooks/{name}.md reviewed by {m.team}: every Diagnosis command runs in the namespace the alert names (e.g. {m.production.namespace})",
         f"`promtool test rules observability/prometheus/{m.name}.test.yaml` passes, with {name} firing and silent cases",
         f"{name} reaches the right receiver (amtool config routes test)",
         extra,
@@ -445,10 +484,12 @@ def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
                 f"```promql\n{ratio_q}\n{ratio_q} / {dec(s.budget)}\n"
                 f"slo:period_error_budget_remaining:ratio{sel}\n```\n\n"
                 f"Raw SLI (5m):\n\n```promql\n{s.error_ratio('5m')}\n```\n\n"
-                "Did it start with a deploy? Pods, events and logs:\n\n" + _kubectl_basics(m, ns)),
-            "mitigation": _rollback(m, ns) +
-                          "3. If a dependency is failing, fail over or shed load; scale out if saturated "
-                          f"(`kubectl -n {ns} get hpa {m.name}`).",
+                "Did it start with a deploy? Pods, events and logs:\n\n" + _kubectl_basics(m)),
+            "mitigation": _rollback(m) +
+                          ("3. If a dependency is failing, fail over or shed load; scale out if saturated "
+                           f"(`kubectl -n {NS_VAR} get hpa {m.name}`)." if m.scales else
+                           "3. If a dependency is failing, let the next runs wait for it (the schedule retries) "
+                           "or pause them through git (`suspend: true`) until it recovers."),
             "escalation": _escalation(m, tier),
         }
         out.append(Alert(
@@ -502,7 +543,7 @@ def _sli_absent(m: ServiceModel, s: SLO) -> Alert:
             "impact": "No burn-rate alert of this SLO can fire: an outage would be silent.",
             "diagnosis": (f"```promql\nslo:sli_total:rate5m{sel}\nslo:sli_error:ratio_rate5m{sel}\n"
                           f"{s.errors_or_zero('5m')}\n```\n\n"
-                          f"```sh\nkubectl -n {ns} port-forward deploy/{m.name} {m.port} &\ncurl -s localhost:{m.port}/metrics | grep -E '_bucket|_total'\n```"),
+                          f"```sh\n{_metrics_forward(m)}\ncurl -s localhost:{m.metrics_port}/metrics | grep -E '_bucket|_total'\n```"),
             "mitigation": "Restore the metric the SLI reads (a renamed metric, a changed bucket list, a relabeling that drops "
                           "the job label), release, and check the recording rule again.",
             "escalation": _escalation(m, TICKET),
@@ -559,9 +600,9 @@ def _exhausted(m: ServiceModel, s: SLO) -> Alert:
             "diagnosis": (f"```promql\nslo:period_error_budget_remaining:ratio{sel}\n"
                           f"slo:sli_error:ratio_rate{window}{sel}\nslo:sli_error:ratio_rate1d{sel}\n```\n\n"
                           "Which days burned the budget? Graph `slo:sli_error:ratio_rate1d` over the window on the SLO dashboard.\n\n"
-                          + _kubectl_basics(m, ns)),
+                          + _kubectl_basics(m)),
             "mitigation": "Freeze feature releases (docs/slo.md). If the burn continues, treat the burn-rate alerts first:\n\n"
-                          + _rollback(m, ns),
+                          + _rollback(m),
             "escalation": f"Team {m.team} lead and product owner decide on the freeze; record it in the postmortem.",
         },
         panel={"title": f"{s.title} error budget remaining", "expr": f"slo:period_error_budget_remaining:ratio{sel}",
@@ -610,8 +651,8 @@ def _high_latency(m: ServiceModel, ns: str) -> Alert:
          "impact": "Slow responses; sustained, it burns the latency SLO budget.",
          "diagnosis": (f"```promql\n{expr.rsplit(' > ', 1)[0]}\n"
                        f"sum by (namespace) (rate(container_cpu_cfs_throttled_periods_total{{{_pod_sel(m)}}}[5m]))\n```\n\n"
-                       + _kubectl_basics(m, ns) + f"\nCheck saturation: `kubectl -n {ns} top pods -l app.kubernetes.io/name={m.name}`."),
-         "mitigation": "Scale out if CPU-bound (raise the HPA bounds in the overlay), or roll back a slow release:\n\n" + _rollback(m, ns),
+                       + _kubectl_basics(m) + f"\nCheck saturation: `kubectl -n {NS_VAR} top pods -l app.kubernetes.io/name={m.name}`."),
+         "mitigation": "Scale out if CPU-bound (raise the HPA bounds in the overlay), or roll back a slow release:\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": f"{pq} latency", "expr": expr.rsplit(" > ", 1)[0], "unit": "s"},
         f"The {pq} threshold of {m.slo_latency_ms}ms matches the latency SLO", ())
@@ -637,9 +678,9 @@ def _crashloop(m: ServiceModel, ns: str) -> Alert:
         "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes.",
         {"meaning": "A container keeps exiting and Kubernetes backs off restarting it.",
          "impact": "Fewer serving replicas; if all pods crash, the service is down (TargetDown pages).",
-         "diagnosis": (f"```sh\nkubectl -n {ns} describe pod <pod>\nkubectl -n {ns} logs <pod> -c {CONTAINER} --previous\n```\n\n"
-                       f"```promql\n{expr.rsplit(' >= ', 1)[0]}\n```\n\n" + _kubectl_basics(m, ns)),
-         "mitigation": "Fix the crash cause (config, secret, dependency). If it came with a release:\n\n" + _rollback(m, ns),
+         "diagnosis": (f"```sh\nkubectl -n {NS_VAR} describe pod <pod>\nkubectl -n {NS_VAR} logs <pod> -c {CONTAINER} --previous\n```\n\n"
+                       f"```promql\n{expr.rsplit(' >= ', 1)[0]}\n```\n\n" + _kubectl_basics(m)),
+         "mitigation": "Fix the crash cause (config, secret, dependency). If it came with a release:\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": "Crash-looping containers", "expr": expr.rsplit(" >= ", 1)[0], "unit": "short"},
         "Startup failures log a clear reason to stderr", ())
@@ -667,8 +708,8 @@ def _oom(m: ServiceModel, ns: str) -> Alert:
         {"meaning": f"A container hit its memory limit ({m.resources.memory_limit}) and the kernel killed it.",
          "impact": "In-flight requests or jobs on that pod failed; repeated kills become a crash loop.",
          "diagnosis": (f"```promql\nmax by (pod) (container_memory_working_set_bytes{{{_pod_sel(m)},container=\"{CONTAINER}\"}})\n```\n\n"
-                       f"```sh\nkubectl -n {ns} describe pod <pod> | grep -A3 'Last State'\n```\n\n" + _kubectl_basics(m, ns)),
-         "mitigation": "Raise memory_limit (copier update) if usage grew legitimately; roll back a leaking release:\n\n" + _rollback(m, ns),
+                       f"```sh\nkubectl -n {NS_VAR} describe pod <pod> | grep -A3 'Last State'\n```\n\n" + _kubectl_basics(m)),
+         "mitigation": "Raise memory_limit (copier update) if usage grew legitimately; roll back a leaking release:\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": "Memory working set", "expr": f"max by (pod) (container_memory_working_set_bytes{{{_pod_sel(m)},container=\"{CONTAINER}\"}})",
          "unit": "bytes"},
@@ -696,10 +737,10 @@ def _hpa(m: ServiceModel, ns: str) -> Alert:
         "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has run at its maximum of {{ $value }} replicas for 15 minutes.",
         {"meaning": "The autoscaler wants more pods than maxReplicas allows.",
          "impact": "No headroom: more load means saturation, latency and errors.",
-         "diagnosis": (f"```sh\nkubectl -n {ns} describe hpa {m.name}\nkubectl -n {ns} top pods -l app.kubernetes.io/name={m.name}\n```\n\n"
+         "diagnosis": (f"```sh\nkubectl -n {NS_VAR} describe hpa {m.name}\nkubectl -n {NS_VAR} top pods -l app.kubernetes.io/name={m.name}\n```\n\n"
                        f"```promql\nkube_horizontalpodautoscaler_status_current_replicas{{{sel}}}\n```"),
          "mitigation": f"Raise replicas_max for {m.production.name} in the overlay (GitOps), or find why per-pod load grew "
-                       "(a slow release, a retry storm):\n\n" + _rollback(m, ns),
+                       "(a slow release, a retry storm):\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": "HPA replicas", "expr": f"kube_horizontalpodautoscaler_status_current_replicas{{{sel}}}", "unit": "short"},
         f"replicas_max ({m.production.replicas_max} in {m.production.name}) reviewed against peak load", ())
@@ -745,10 +786,10 @@ def _unavailable(m: ServiceModel, ns: str) -> Alert:
         "{{ $value }} replica(s) of " + m.name + " in {{ $labels.namespace }} have been unavailable for 15 minutes.",
         {"meaning": "Desired replicas are not ready: pods pending, failing readiness, or stuck in a rollout.",
          "impact": "Reduced capacity and redundancy; a node loss could now take the service down.",
-         "diagnosis": (f"```sh\nkubectl -n {ns} get {obj.split('/')[0] if not m.canary else 'rollout'} {m.name}\n"
-                       f"kubectl -n {ns} get pods -l app.kubernetes.io/name={m.name} --field-selector=status.phase!=Running\n```\n\n"
-                       f"```promql\n{expr.rsplit(' > ', 1)[0]}\n```\n\n" + _kubectl_basics(m, ns)),
-         "mitigation": "Unschedulable pods: check quotas and node capacity. Failing readiness after a release:\n\n" + _rollback(m, ns),
+         "diagnosis": (f"```sh\nkubectl -n {NS_VAR} get {obj.split('/')[0] if not m.canary else 'rollout'} {m.name}\n"
+                       f"kubectl -n {NS_VAR} get pods -l app.kubernetes.io/name={m.name} --field-selector=status.phase!=Running\n```\n\n"
+                       f"```promql\n{expr.rsplit(' > ', 1)[0]}\n```\n\n" + _kubectl_basics(m)),
+         "mitigation": "Unschedulable pods: check quotas and node capacity. Failing readiness after a release:\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": "Unavailable replicas", "expr": expr.rsplit(" > ", 1)[0], "unit": "short"},
         "Readiness probe reflects real dependency health", ())
@@ -768,8 +809,8 @@ def _throttling(m: ServiceModel, ns: str) -> Alert:
         f"are throttled (limit {m.resources.cpu_limit}).",
         {"meaning": f"The container hits its CPU limit ({m.resources.cpu_limit}) in over {dec(CPU_THROTTLING_RATIO * 100)}% of CFS periods.",
          "impact": "Added latency: requests wait for CPU quota.",
-         "diagnosis": f"```promql\n{ratio_q}\n```\n\n```sh\nkubectl -n {ns} top pods -l app.kubernetes.io/name={m.name}\n```",
-         "mitigation": "Raise cpu_request (the limit is 4x) via copier update, or scale out; roll back a CPU-hungry release:\n\n" + _rollback(m, ns),
+         "diagnosis": f"```promql\n{ratio_q}\n```\n\n```sh\nkubectl -n {NS_VAR} top pods -l app.kubernetes.io/name={m.name}\n```",
+         "mitigation": "Raise cpu_request (the limit is 4x) via copier update, or scale out; roll back a CPU-hungry release:\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": "CPU throttling", "expr": ratio_q, "unit": "percentunit"},
         f"cpu_request {m.resources.cpu_request} reviewed against observed usage", ())
@@ -790,9 +831,10 @@ def _target_down(m: ServiceModel, ns: str) -> Alert:
         "No " + m.name + " target in {{ $labels.namespace }} answers /metrics: the service is down or unreachable.",
         {"meaning": "Prometheus cannot scrape any pod of the service in a namespace.",
          "impact": "The service is most likely down, and its SLO alerts are blind.",
-         "diagnosis": (f"```promql\nup{{job=\"{m.name}\"}}\n```\n\n" + _kubectl_basics(m, ns) +
-                       f"\n`kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={m.name}`"),
-         "mitigation": "Restore the pods (see events); if a release broke startup:\n\n" + _rollback(m, ns),
+         "diagnosis": (f"```promql\nup{{job=\"{m.name}\"}}\n```\n\n" + _kubectl_basics(m) +
+                       (f"\n`kubectl -n {NS_VAR} get endpointslices -l kubernetes.io/service-name={m.name}`"
+                        if m.has_http else "")),
+         "mitigation": "Restore the pods (see events); if a release broke startup:\n\n" + _rollback(m),
          "escalation": _escalation(m, PAGE)},
         {"title": "Targets up", "expr": f'sum by (namespace) (up{{job="{m.name}"}})', "unit": "short"},
         "A pod kill in staging makes TargetDown fire only when every pod is gone", ())
@@ -810,8 +852,11 @@ def _absent(m: ServiceModel) -> Alert:
         "Prometheus has no target with job=\"{{ $labels.job }}\" at all: the monitor, Service or pods are gone.",
         {"meaning": "No target of the service is discovered anywhere (absent, not just down).",
          "impact": "Every SLO and symptom alert of the service is blind.",
-         "diagnosis": (f"```promql\nabsent(up{{job=\"{m.name}\"}})\n```\n\n```sh\n"
-                       f"kubectl -n {m.production.namespace} get servicemonitors,podmonitors,svc,pods -l app.kubernetes.io/name={m.name}\n```"),
+         "diagnosis": (f"```promql\nabsent(up{{job=\"{m.name}\"}})\n```\n\n"
+                       "The alert has no namespace label (nothing is scraped anywhere): look in every environment.\n\n```sh\n"
+                       f"for NS in {' '.join(e.namespace for e in m.environments)}; do\n"
+                       f"  kubectl -n {NS_VAR} get {_monitor_kinds(m)} -l app.kubernetes.io/name={m.name}\n"
+                       "done\n```"),
          "mitigation": "Re-sync the GitOps application; check the Prometheus operator's monitor selectors and the NetworkPolicy allowing the monitoring namespace.",
          "escalation": _escalation(m, TICKET)},
         {"title": "Targets discovered", "expr": f'count(up{{job="{m.name}"}})', "unit": "short"},
@@ -835,8 +880,8 @@ def _cron_failed(m: ServiceModel, ns: str) -> Alert:
         "Job {{ $labels.namespace }}/{{ $labels.job_name }} failed.",
         {"meaning": "A run of the CronJob ended in the Failed condition (backoffLimit or activeDeadlineSeconds hit).",
          "impact": "That run's work was not done; the job-success SLO burns.",
-         "diagnosis": f"```sh\nkubectl -n {ns} get jobs -l app.kubernetes.io/name={m.name}\nkubectl -n {ns} describe job <job>\nkubectl -n {ns} logs job/<job> -c {CONTAINER}\n```",
-         "mitigation": f"Fix the cause, then re-run: `kubectl -n {ns} create job --from=cronjob/{m.name} {m.name}-manual`. A bad release:\n\n" + _rollback(m, ns),
+         "diagnosis": f"```sh\nkubectl -n {NS_VAR} get jobs -l app.kubernetes.io/name={m.name}\nkubectl -n {NS_VAR} describe job <job>\nkubectl -n {NS_VAR} logs job/<job> -c {CONTAINER}\n```",
+         "mitigation": f"Fix the cause, then re-run: `kubectl -n {NS_VAR} create job --from=cronjob/{m.name} {m.name}-manual`. A bad release:\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": "Failed runs", "expr": f"sum by (namespace) (kube_job_failed{{{sel}}})", "unit": "short"},
         "A failed run logs why it failed", ())
@@ -861,9 +906,9 @@ def _cron_stale(m: ServiceModel, ns: str) -> Alert:
         f"(schedule {m.schedule!s}).",
         {"meaning": f"No run succeeded for {CRON_MISSED_PERIODS} schedule periods: runs fail, hang or are not scheduled.",
          "impact": "The job's output is stale for its consumers.",
-         "diagnosis": f"```sh\nkubectl -n {ns} get cronjob {m.name} -o wide\nkubectl -n {ns} get jobs -l app.kubernetes.io/name={m.name}\n```\n\n"
+         "diagnosis": f"```sh\nkubectl -n {NS_VAR} get cronjob {m.name} -o wide\nkubectl -n {NS_VAR} get jobs -l app.kubernetes.io/name={m.name}\n```\n\n"
                       f"```promql\ntime() - kube_cronjob_status_last_successful_time{{{sel}}}\n```",
-         "mitigation": f"Unsuspend or fix the CronJob; trigger a run with `kubectl -n {ns} create job --from=cronjob/{m.name} {m.name}-manual`.\n\n" + _rollback(m, ns),
+         "mitigation": f"Unsuspend or fix the CronJob; trigger a run with `kubectl -n {NS_VAR} create job --from=cronjob/{m.name} {m.name}-manual`.\n\n" + _rollback(m),
          "escalation": _escalation(m, TICKET)},
         {"title": "Time since last success", "expr": f"time() - max by ({by}) (kube_cronjob_status_last_successful_time{{{sel}}})", "unit": "s"},
         "Consumers of the job's output know its freshness guarantee", ())
@@ -876,6 +921,14 @@ def _cron_stale(m: ServiceModel, ns: str) -> Alert:
 
     return _with_cases(a, [("last success an hour ago, period 15m", "1m", series(0), "60m", lab, 3600.0)],
                        [("last success 15m ago", "1m", series(2700), "60m")])
+
+
+def _with_namespace_step(m: ServiceModel, a: Alert) -> Alert:
+    """A runbook whose commands use $NS starts its Diagnosis by setting it from the alert."""
+    body = a.runbook["diagnosis"] + a.runbook["mitigation"]
+    if NS_VAR not in body or "for NS in " in a.runbook["diagnosis"]:
+        return a
+    return replace(a, runbook={**a.runbook, "diagnosis": namespace_step(m) + a.runbook["diagnosis"]})
 
 
 def alerts_for(m: ServiceModel) -> list[Alert]:
@@ -892,6 +945,7 @@ def alerts_for(m: ServiceModel) -> list[Alert]:
     if m.scales:
         out += [_hpa(m, ns), _unavailable(m, ns)]
     out.append(_throttling(m, ns))
+    out = [_with_namespace_step(m, a) for a in out]
     names = [a.name for a in out]
     if len(set(names)) != len(names):
         raise ValueError(f"alert names collide: {sorted({n for n in names if names.count(n) > 1})}")

@@ -13,16 +13,53 @@ from typing import Any
 
 from . import alertmanager, k8s, quantities, resilience, slo
 
-# Error-budget policy: what the team does as the budget of a window drains.
+# Error-budget policy: what the team does as the budget of a window drains. The 25% tier
+# depends on how releases reach production (delivery_kind): "ship behind a canary" means
+# nothing where every release already is one, and cannot be done where none exists.
 BUDGET_POLICY = (
     (Decimal(50), "Budget below 50%: risky changes (schema migrations, dependency majors) need a second reviewer and a rollback plan."),
-    (Decimal(25), "Budget below 25%: releases ship only behind a canary or feature flag; one reliability item joins every sprint."),
+    (Decimal(25), None),  # BUDGET_POLICY_25[delivery_kind(m)]
     (Decimal(0), "Budget exhausted: feature freeze. Only fixes, security patches and reliability work deploy until the "
                  "rolling window is back above 0; the freeze is lifted by the owning team's lead, not by the calendar."),
 )
-# Capacity assumption (explicit, documented): requests or jobs one fully used CPU core handles.
-# Measure yours with a load test and change it here; every capacity figure follows.
-EVENTS_PER_CORE = {"service": Decimal(200), "worker": Decimal(20)}
+SOAK = "a day"  # how long a release runs in the environment before production, below 25%
+CRON_SOAK_RUNS = 3  # a CronJob release: successful scheduled runs there before production
+# delivery kind -> (how a release reaches production, what else guards a risky change)
+BUDGET_POLICY_25 = {
+    "canary": ("every release is already a canary ({weights} of traffic, analysed against the SLOs, about "
+               "{plan} minutes), so the extra guard comes before it", "risky changes ship dark behind a feature flag"),
+    "rolling": ("releases roll out to all pods at once (delivery: rolling, no canary analysis)",
+                "risky changes ship dark behind a feature flag, or the service moves to `delivery: canary` "
+                "(`copier update --trust --defaults --data delivery=canary`)"),
+    "worker": ("a worker's pods roll (a queue consumer has no canary)",
+               "a change to message handling ships behind a feature flag"),
+    "cronjob": ("the next scheduled run uses a new release as a whole (a CronJob has no canary)",
+                "a change to what a run writes ships behind a flag or a dry-run mode"),
+}
+
+
+def _release_gate(m: Any, kind: str) -> str:
+    """What a release must show before production's reviewers approve it, below 25%."""
+    prod = m.production
+    if prod.previous:
+        shown = (f"completes {CRON_SOAK_RUNS} scheduled runs in `{prod.previous}`" if kind == "cronjob"
+                 else f"soaks in `{prod.previous}` for {SOAK} with no burn-rate ticket")
+        return f"each release {shown} before the `{prod.name}` reviewers approve it"
+    first = "its first run" if kind == "cronjob" else "its first hour"
+    return (f"with no earlier environment, the `{prod.name}` reviewers approve a release only while the "
+            f"on-call watches the SLO dashboard through {first}")
+
+
+def delivery_kind(m: Any) -> str:
+    """How releases reach production: a canary (service, delivery canary), a rolling
+    Deployment (service), a worker's rolling Deployment, or a CronJob's next run."""
+    if m.canary:
+        return "canary"
+    return "rolling" if m.blueprint == "service" else m.blueprint
+
+
+# Capacity: what one fully used CPU core handles is the `throughput_per_core` answer (its
+# default per blueprint: scaffold.model.THROUGHPUT_PER_CORE); every capacity figure follows.
 EVENT_UNIT = {"service": "requests/s", "worker": "jobs/s"}
 
 
@@ -106,8 +143,18 @@ def factors_note(m: Any) -> str:
             "alert is never less sensitive than the exact one.")
 
 
-def budget_policy() -> list[tuple[str, str]]:
-    return [(slo.dec(level), text) for level, text in BUDGET_POLICY]
+def budget_policy(m: Any) -> list[tuple[str, str]]:
+    """The error-budget policy of this service, tier by tier; the 25% tier fits how its
+    releases reach production (delivery_kind)."""
+    from . import canary
+
+    kind = delivery_kind(m)
+    fact, extra = BUDGET_POLICY_25[kind]
+    if m.canary:
+        fact = fact.format(weights="/".join(f"{st['setWeight']}%" for st in canary.steps(m) if "setWeight" in st),
+                           plan=canary.plan_seconds(m) // 60)
+    tier_25 = f"Budget below 25%: {fact}; {_release_gate(m, kind)}; {extra}; one reliability item joins every sprint."
+    return [(slo.dec(level), text if text is not None else tier_25) for level, text in BUDGET_POLICY]
 
 
 # -- incident response ---------------------------------------------------------
@@ -186,11 +233,11 @@ class CapacityRow:
 
 
 def per_pod_capacity(m: Any) -> Decimal | None:
-    """Events/s one pod handles at the HPA CPU target, under EVENTS_PER_CORE."""
-    if m.blueprint not in EVENTS_PER_CORE:
+    """Events/s one pod handles at the HPA CPU target, given the `throughput_per_core` answer."""
+    if m.blueprint not in EVENT_UNIT:
         return None
     cores = quantities.parse(m.resources.cpu_request, "cpu")
-    return Decimal(cores) * EVENTS_PER_CORE[m.blueprint] * Decimal(k8s.HPA_CPU_UTILIZATION) / 100
+    return Decimal(cores) * Decimal(m.throughput_per_core) * Decimal(k8s.HPA_CPU_UTILIZATION) / 100
 
 
 def capacity_rows(m: Any) -> list[CapacityRow]:
@@ -213,10 +260,10 @@ def capacity_rows(m: Any) -> list[CapacityRow]:
 
 
 def capacity_assumption(m: Any) -> str:
-    if m.blueprint not in EVENTS_PER_CORE:
+    if m.blueprint not in EVENT_UNIT:
         return "A CronJob does not scale horizontally: capacity is one run at a time (concurrencyPolicy Forbid)."
     unit = EVENT_UNIT[m.blueprint]
-    return (f"One fully used CPU core handles {slo.dec(EVENTS_PER_CORE[m.blueprint])} {unit} "
-            f"(scaffold.docs.EVENTS_PER_CORE). The HPA targets {k8s.HPA_CPU_UTILIZATION}% of the "
+    return (f"One fully used CPU core handles {m.throughput_per_core} {unit} "
+            f"(the `throughput_per_core` answer). The HPA targets {k8s.HPA_CPU_UTILIZATION}% of the "
             f"{m.resources.cpu_request} CPU request, so one pod carries "
             f"{_round(per_pod_capacity(m))} {unit} before the HPA adds another.")

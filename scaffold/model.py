@@ -61,12 +61,16 @@ DEFAULTS: dict[str, Any] = {
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
 # default invalid (copier.yml renders them with ``{{ scaffold_default('name') }}``).
-DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced")
+DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced", "delivery", "throughput_per_core")
 # Questions behind "customise advanced settings?": with `no`, their defaults are taken.
 ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
             "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url",
-            "trace_sampling", "system")
+            "trace_sampling", "system", "throughput_per_core")
 DEFAULTS["advanced"] = False
+# Capacity assumption: requests (service) or jobs (worker) per second one fully used CPU
+# core handles, until the team measures its own (the `throughput_per_core` answer).
+THROUGHPUT_PER_CORE = {"service": 200, "worker": 20, "cronjob": 1}
+DEFAULTS["throughput_per_core"] = THROUGHPUT_PER_CORE["service"]
 
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
 RUN_AS_UID = 10001
@@ -100,12 +104,27 @@ def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
         if isinstance(low, bool) or not isinstance(low, int) or not 1 <= low <= 1000:
             return DEFAULTS["replicas_max"]
         return min(1000, max(DEFAULTS["replicas_max"], 2 * low))
+    if name == "throughput_per_core":  # the blueprint's own assumption
+        return THROUGHPUT_PER_CORE.get(a.get("blueprint"), DEFAULTS["throughput_per_core"])
+    if name == "delivery":  # the blueprint's own: a canary for a service, rolling otherwise
+        return delivery_for(a.get("blueprint"), DEFAULTS["delivery"])
     if name == "advanced":  # yes when an advanced answer is already given (-d, or an update)
         return any(key in answers and answers[key] is not None and answers[key] != answer_default(key, answers)
                    for key in ADVANCED)
     if name in ("hostname", "github_repo", "runbook_base_url", "dashboard_base_url") and "service_name" in a:
         return derived_defaults(a["service_name"], a.get("github_repo"))[name]
     return DEFAULTS.get(name)
+
+
+def delivery_for(blueprint: Any, delivery: Any) -> Any:
+    """The delivery a blueprint gets: a service keeps its answer; a worker or cronjob has
+    no Rollout, so it is rolling. Earlier versions recorded `delivery: canary` for them
+    too (and generated no Rollout): such answers files still load, as what is generated;
+    `copier update` drops the answer (its question is not asked for them)."""
+    allowed = rules.BLUEPRINT_DELIVERY.get(blueprint) if isinstance(blueprint, str) else None
+    if allowed and delivery not in allowed and delivery in rules.DELIVERY:
+        return allowed[0]
+    return delivery
 
 
 def metrics_port(blueprint: str, port: int) -> int:
@@ -233,6 +252,7 @@ class ServiceModel:
         for key in DERIVED_DEFAULTS:
             if key not in data:
                 merged[key] = answer_default(key, merged)
+        merged["delivery"] = delivery_for(merged.get("blueprint"), merged.get("delivery"))
         if "service_name" not in merged:
             raise rules.AnswerError("service_name", "is required")
         for key, value in derived_defaults(merged["service_name"], merged.get("github_repo")).items():
@@ -255,6 +275,11 @@ class ServiceModel:
     @property
     def production(self) -> Environment:
         return self.environments[-1]
+
+    @property
+    def throughput_per_core(self) -> int:
+        """Requests or jobs per second one fully used CPU core handles (capacity planning)."""
+        return int(self.answers.get("throughput_per_core") or THROUGHPUT_PER_CORE.get(self.blueprint, 1))
 
     @property
     def workload_kind(self) -> str:

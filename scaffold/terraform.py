@@ -44,11 +44,6 @@ MODULE_SUMMARY = {
     "acr": "Azure Container Registry (Premium, private, no admin user)",
     "aks-workload-identity": "managed identity with a federated credential for the service account",
 }
-# What earlier blueprint versions managed and existing states still hold: each
-# environment root carries `removed { from = ... lifecycle { destroy = false } }`
-# for these, so the next apply forgets the objects instead of destroying them.
-# module.namespace (Namespace, ResourceQuota, LimitRange) moved to GitOps ownership.
-FORGOTTEN = ("module.namespace",)
 STATE_NAMESPACE = "terraform-state"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -249,13 +244,6 @@ def required_providers_block(m: ServiceModel, module: bool = False) -> str:
         version = MODULE_MIN_VERSIONS[name] if module else version
         lines.append(f"    {name} = {{\n      source  = {hcl(source)}\n      version = {hcl(version)}\n    }}\n")
     return "  required_providers {\n" + "".join(lines) + "  }\n"
-
-
-def removed_blocks() -> str:
-    """`removed` blocks that make existing states forget, never destroy, what moved out
-    of Terraform (FORGOTTEN). A no-op for a state that never held them."""
-    return "".join(f"removed {{\n  from = {addr}\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n"
-                   for addr in FORGOTTEN)
 
 
 # -- generated `terraform test` suites ------------------------------------------

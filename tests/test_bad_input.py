@@ -92,6 +92,9 @@ CASES = [
     ("backlog_assignee", {"backlog_assignee": "@a b"}),
     ("schedule", {"blueprint": "cronjob", "schedule": "every minute"}),
     ("backlog", {"backlog": "maybe"}),
+    # a worker or cronjob has no Rollout: an explicit canary would be recorded but not generated (issue 22)
+    ("delivery", {"blueprint": "worker", "delivery": "canary"}),
+    ("delivery", {"blueprint": "cronjob", "delivery": "canary"}),
 ]
 IDS = [f"{i:02d}-{field}" for i, (field, _) in enumerate(CASES)]
 # Copier casts int/float/yaml answers before any validator runs, and its cast

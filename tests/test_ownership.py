@@ -110,12 +110,13 @@ def test_terraform_names_the_overlay_namespace(cloud_pkg):
         assert tfvars["namespace"] == overlay["namespace"] == env.namespace
 
 
-def test_existing_state_forgets_the_namespace_instead_of_destroying_it(cloud_pkg):
-    """Services generated before kept the namespace in Terraform state: every root has a
-    `removed` block with destroy = false, so the next apply forgets it and deletes nothing."""
+def test_a_new_service_ships_no_migration_removed_blocks(cloud_pkg):
+    """`removed` blocks for module.namespace belong only to roots whose state held it: a
+    new service has none (issue 22). Migrated roots get removed.tf from `copier update`
+    (tests/test_delivery_blueprint.py::test_update_from_the_old_layout)."""
     pkg = cloud_pkg
     for env in pkg.model.environments:
         root = pkg.root / "terraform" / "environments" / env.name
-        removed = [b for tf in sorted(root.glob("*.tf")) for b in tfcheck.parse(tf).get("removed", [])]
-        # python-hcl2 shows a reference expression as ${...}
-        assert [(b["from"], b["lifecycle"][0]["destroy"]) for b in removed] == [("${module.namespace}", False)]
+        assert not (root / "removed.tf").exists()
+        assert [b for tf in sorted(root.glob("*.tf")) for b in tfcheck.parse(tf).get("removed", [])] == []
+        assert "module.namespace" not in (pkg.root / "terraform" / "README.md").read_text()

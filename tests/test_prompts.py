@@ -110,7 +110,7 @@ def test_prompts_name_errors_and_derive_defaults(template_repo, tmp_path):
         assert term.wait("memory_limit: e.g.") == \
             "memory_limit: e.g. 256Mi | must be at least memory_request (512Mi); got '256Mi'"
         term.child.send(CLEAR + "1Gi\r")
-        for prompt in ("Availability SLO", "Latency SLO threshold", "Percent of requests", "SLO window",
+        for prompt in ("Requests/s (service) or jobs/s", "Availability SLO", "Latency SLO threshold", "Percent of requests", "SLO window",
                        "Extra SLOs", "Trace sampling ratio", "Cloud for the Terraform", "GitOps controller", "Delivery", "How traffic",
                        "Public DNS name", "GitHub repository", "Runbook base URL", "Grafana base URL",
                        "File a Backlog.md task", "Assignee of the generated backlog tasks",

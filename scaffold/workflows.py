@@ -967,8 +967,10 @@ conflicted=$(git diff --cached --name-only -z | xargs -0 -r grep -l -e '^<<<<<<<
   echo "Automated \\`copier update\\` to $TAG, pinned to template commit \\`$SHA\\`."
   echo
   if [ -n "$conflicted" ]; then
-    echo "**Conflicts to resolve** (inline markers):"
+    echo "**Conflicts to resolve** (inline markers); this pull request is a draft until they are resolved:"
     printf '%s\\n' "$conflicted" | sed 's/^/- /'
+    echo
+    echo "Resolve each file (keep the right side, delete the markers), run \\`scaffold validate .\\`, then mark it ready."
   else
     echo "No conflicts. Run \\`scaffold validate .\\` before merging."
   fi
@@ -986,8 +988,10 @@ if git ls-remote --exit-code --heads origin "$BRANCH_NAME" > /dev/null; then
 fi
 git push --quiet origin "HEAD:refs/heads/$BRANCH_NAME"
 title="Update the scaffold blueprint to $TAG"
-if [ "$CONFLICTED" = "true" ]; then title="[conflicts] $title"; fi
-gh pr create --base "$BASE" --head "$BRANCH_NAME" --title "$title" --body-file "$RUNNER_TEMP/pr-body.md"
+draft=()
+# Conflicted: a draft (it cannot merge before someone resolves the markers and marks it ready).
+if [ "$CONFLICTED" = "true" ]; then title="[conflicts] $title"; draft=(--draft); fi
+gh pr create "${draft[@]}" --base "$BASE" --head "$BRANCH_NAME" --title "$title" --body-file "$RUNNER_TEMP/pr-body.md"
 """
 
 def remote_source(source: str | None) -> str | None:

@@ -53,7 +53,7 @@ CLOUD_REGISTRY = {
 
 def _docs(path: Path) -> list[dict]:
     try:
-        return [d for d in yamlio.load_all(path.read_text()) if isinstance(d, dict)]
+        return [d for d in yamlio.load_all_file(path) if isinstance(d, dict)]
     except Exception:  # noqa: BLE001 - unparsable files are other checkers' findings
         return []
 

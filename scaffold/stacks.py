@@ -103,6 +103,26 @@ def entry_source(m: Any) -> str:
     return {"python": "main.py", "go": "main.go", "dotnet": "App/Program.cs"}[m.stack]
 
 
+LOG_LEVEL_ENV = "LOG_LEVEL"
+# Which of the config variables each stack's skeleton reads (besides PORT/METRICS_PORT):
+# the ConfigMap carries exactly what the app reads (issue 22: it set APP_PORT and
+# LOG_FORMAT, which no skeleton read). the app-config checker and tests/test_app_config.py check each one.
+READS_LOG_LEVEL = frozenset({"python"})
+
+
+def config_env(m: Any) -> dict[str, str]:
+    """The ConfigMap's data (the container's envFrom): the variables the skeleton reads,
+    with the values the manifests need (the port the probes and Service use)."""
+    out: dict[str, str] = {}
+    if serves_http(m):
+        out[PORT_ENV] = str(m.port)
+        if m.metrics_port != m.port:
+            out[METRICS_PORT_ENV] = str(m.metrics_port)
+    if m.stack in READS_LOG_LEVEL or not m.with_app:
+        out[LOG_LEVEL_ENV] = "info"
+    return out
+
+
 def serves_http(m: Any) -> bool:
     """Services and workers listen on the port (probes, /metrics); a cronjob runs once and exits."""
     return m.blueprint != "cronjob"

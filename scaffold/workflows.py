@@ -1140,6 +1140,13 @@ make -C ../scaffold setup                 # scripts/setup.sh: idempotent and qui
 ../scaffold/.venv/bin/scaffold validate --list   # each checker, its tool, and where it was found
 ```
 
+Day-2 edits stick: a key added in `k8s/base` (ConfigMap data, labels, annotations, a container's `env` or
+`resources`, quota entries) reaches every overlay, because overlays merge only their own values into the base.
+`overlay-keeps-base` reports a base key an overlay build drops; `app-config` a ConfigMap or `env` key that
+nothing under `app/` reads. The generated PrometheusRule is the exception: each overlay's
+`prometheusrule.patch.yaml` rewrites it for its namespace, so a rule added to it in `k8s/base` alone is
+reported by `overlay-keeps-base` instead of being lost silently.
+
 Prerequisites (a missing tool fails its checker, never passes it; `--skip NAME` skips one, listed):
 
 | tool | version | checkers |

@@ -122,7 +122,7 @@ def test_readme_says_how_to_run_the_same_checks_locally(from_git: Path, template
     assert "../scaffold/.venv/bin/scaffold validate ." in section and "make -C ../scaffold setup" in section
     assert "generated from a local path" not in section
     # the prerequisites' versions are the ones scaffold's own set-up installs
-    versions = dict((tool, version) for tool, version, _ in workflows.VALIDATE_PREREQUISITES)
+    versions = {tool: version for tool, version, _ in workflows.VALIDATE_PREREQUISITES}
     pkg_json = __import__("json").loads((ROOT / "tools/package.json").read_text())
     assert versions["backlog.md"].startswith(pkg_json["dependencies"]["backlog.md"] + " ")
     pin = next(line for line in (ROOT / "scripts/setup-kubectl.sh").read_text().splitlines() if line.startswith("PIN="))

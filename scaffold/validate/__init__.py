@@ -180,7 +180,7 @@ def check_names(names: Iterable[str], option: str) -> None:
     known = load_checkers()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise UnknownChecker(f"{option} {unknown[0]!r}: no such checker; known checkers: {', '.join(known)}")
+        raise UnknownChecker(f"{option} {unknown[0]!r}: no such checker; known checkers: {', '.join(sorted(known))}")
 
 
 def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (), skip: Iterable[str] = (),

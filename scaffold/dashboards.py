@@ -487,5 +487,19 @@ def overlay_patch_text(m: Any, env_name: str, kind: str) -> str:
     env = next(e for e in m.environments if e.name == env_name)
     uid = env_dashboard_uid(m, kind, env)
     head = f"# JSON patch (kustomization.yaml): the {env.name} copy of the {kind} dashboard, uid {uid}.\n"
-    return head + yamlio.dump([{"op": "replace", "path": "/data",
-                                "value": {f"{uid}.json": LiteralScalarString(env_json(m, kind, env))}}])
+    return head + yamlio.dump(env_data_ops(m, kind, env, LiteralScalarString(env_json(m, kind, env))))
+
+
+def env_data_ops(m: Any, kind: str, env: Any, text: Any) -> list[dict[str, Any]]:
+    """The base key gives way to the environment's own (one file name per uid in Grafana's
+    sidecar folder); any other key a team adds to the ConfigMap stays (issue 22)."""
+    base_key, key = f"{m.dashboard_uid(kind)}.json", f"{env_dashboard_uid(m, kind, env)}.json"
+    if key == base_key:
+        return [{"op": "replace", "path": f"/data/{key}", "value": text}]
+    return [{"op": "remove", "path": f"/data/{base_key}"}, {"op": "add", "path": f"/data/{key}", "value": text}]
+
+
+def env_renamed_keys(m: Any, env: Any) -> set[tuple[str, str, str]]:
+    """(kind, name, path) of the base keys an overlay replaces by design: each dashboard's file name."""
+    return {("ConfigMap", f"{m.dashboard_uid(kind)}-dashboard", f"/data/{m.dashboard_uid(kind)}.json")
+            for kind in KINDS if env_dashboard_uid(m, kind, env) != m.dashboard_uid(kind)}

@@ -319,11 +319,18 @@ def cd_reader_binding(m: ServiceModel) -> Obj:
 
 
 def config_data(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
-    env = env or m.production
-    from . import tracing
+    """Exactly the variables the app reads (scaffold/stacks.py config_env), plus, for a
+    traced skeleton, the ``OTEL_*`` variables its OpenTelemetry SDK reads (this
+    environment's, production's in the base). Overlays merge their environment's
+    ``OTEL_*`` values into the base ConfigMap, never replace its data: a key the team
+    adds to the base ConfigMap reaches every overlay build (the ``overlay-keeps-base``
+    checker)."""
+    from . import stacks, tracing
 
-    return {"APP_NAME": m.name, "APP_ENV": env.name, "APP_PORT": str(m.port), "LOG_LEVEL": "info",
-            "LOG_FORMAT": "json", **tracing.otel_env(m, env)}
+    data = stacks.config_env(m)
+    if tracing.traced(m):
+        data.update(tracing.otel_env(m, env or m.production))
+    return data
 
 
 def config_map(m: ServiceModel) -> Obj:
@@ -383,11 +390,8 @@ def container(m: ServiceModel) -> Obj:
         "name": CONTAINER,
         "image": m.image,
         "imagePullPolicy": "Always",
+        # Only what the app reads (the app-config checker): the ConfigMap is stacks.config_env.
         "envFrom": [{"configMapRef": {"name": configmap_name(m)}}],
-        "env": [
-            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-        ],
         "resources": m.resources.as_k8s(),
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -696,26 +700,54 @@ def _patch(target: Obj, ops: list[Obj]) -> Obj:
     return {"target": target, "patch": LiteralScalarString(textwrap.dedent(yamlio.dump(ops)))}
 
 
+def _merge_patch(target: Obj, head: Obj, body: Obj) -> Obj:
+    """A strategic-merge patch (a JSON merge patch for custom resources): ``body``'s values
+    are merged into the target, everything else in the base is kept."""
+    return {"target": target, "patch": LiteralScalarString(yamlio.dump({**head, **body}))}
+
+
+def _nest(path: str, value: Obj) -> Obj:
+    """``/spec/template/spec`` and a value -> {"spec": {"template": {"spec": value}}}."""
+    for part in reversed([p for p in path.split("/") if p]):
+        value = {part: value}
+    return value
+
+
 def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
     files = set(base_resources(m))
     pods = pod_spec_path(m)
     # The pod template lives in the Deployment even when a Rollout (workloadRef) runs the pods.
     target = {"kind": m.workload_kind, "name": m.name}
+    # Every patch sets the environment's own values and merges them into the base
+    # (strategic merge, or JSON patch ops on single leaves): never a whole map replaced,
+    # so a key the team adds in k8s/base stays in every overlay (issue 22).
+    workload = {"apiVersion": "batch/v1" if m.workload_kind == "CronJob" else "apps/v1", "kind": m.workload_kind,
+                "metadata": {"name": m.name}}
     patches = [
-        _patch(target, [{"op": "replace", "path": f"{pods}/containers/0/resources",
-                         "value": env.resources.as_k8s()}]),
-        _patch({"kind": "ResourceQuota", "name": m.name},
-               [{"op": "replace", "path": "/spec/hard", "value": quota_hard(m, env.resources, env.replicas_max)}]),
+        _merge_patch(target, workload, _nest(pods, {"containers": [{"name": CONTAINER,
+                                                                     "resources": env.resources.as_k8s()}]})),
+        _merge_patch({"kind": "ResourceQuota", "name": m.name},
+                     {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": m.name}},
+                     {"spec": {"hard": quota_hard(m, env.resources, env.replicas_max)}}),
+        # limits is a list (no merge key): set each value of its one item, leaf by leaf.
         _patch({"kind": "LimitRange", "name": m.name},
-               [{"op": "replace", "path": "/spec", "value": limit_range_spec(env.resources)}]),
-        _patch({"kind": "ConfigMap", "name": configmap_name(m)},
-               [{"op": "replace", "path": "/data", "value": config_data(m, env)}]),
+               [{"op": "add", "path": f"/spec/limits/0/{section}/{key}", "value": value}
+                for section, values in limit_range_spec(env.resources)["limits"][0].items() if section != "type"
+                for key, value in values.items()]),
         _patch({"kind": "ExternalSecret", "name": m.name},
                [{"op": "replace", "path": "/spec/dataFrom/0/extract/key", "value": secret_key(m, env)}]),
     ]
+    from . import tracing
+
+    if tracing.traced(m):  # this environment's sampler ratio and resource attributes, merged into the base
+        patches.append(_merge_patch({"kind": "ConfigMap", "name": configmap_name(m)},
+                                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": configmap_name(m)}},
+                                    {"data": tracing.otel_env(m, env)}))
     if secret_store_kind(m) == "SecretStore":  # this environment's account/project/vault
-        patches.append(_patch({"kind": "SecretStore", "name": secret_store(m)},
-                              [{"op": "replace", "path": "/spec/provider", "value": secret_store_provider(m, env)}]))
+        patches.append(_merge_patch({"kind": "SecretStore", "name": secret_store(m)},
+                                    {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                                     "metadata": {"name": secret_store(m)}},
+                                    {"spec": {"provider": secret_store_provider(m, env)}}))
     if _traffic_routed(m):
         from . import canary
 
@@ -724,9 +756,9 @@ def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
             {"op": "replace", "path": f"/spec/strategy/canary/trafficRouting/plugins/{plugin}/namespace",
              "value": env.namespace}]))
     if binding := identity_binding(m, env):
-        patches.append(_patch({"kind": "ServiceAccount", "name": m.name}, [
-            {"op": "replace", "path": "/metadata/annotations/" + k.replace("~", "~0").replace("/", "~1"), "value": v}
-            for k, v in binding.items()]))
+        patches.append(_merge_patch({"kind": "ServiceAccount", "name": m.name},
+                                    {"apiVersion": "v1", "kind": "ServiceAccount",
+                                     "metadata": {"name": m.name, "annotations": dict(binding)}}, {}))
     if "hpa.yaml" in files:
         lo, hi = hpa_bounds(env)
         patches.append(_patch({"kind": "HorizontalPodAutoscaler", "name": m.name},

@@ -67,6 +67,11 @@ class Package:
         answers_path = root / ANSWERS_FILE
         if not answers_path.is_file():
             raise PackageError(f"{root} is not a generated package: {ANSWERS_FILE} is missing")
+        text = answers_path.read_text(encoding="utf-8")
+        if "\n<<<<<<< " in "\n" + text:  # what `copier update --conflict inline` leaves
+            line = ("\n" + text).split("\n<<<<<<< ")[0].count("\n") + 1
+            raise PackageError(f"{answers_path}:{line}: unresolved merge conflict (<<<<<<< markers); "
+                               "resolve it before validating")
         return cls(root, load_answers(answers_path))
 
     @cached_property

@@ -30,6 +30,9 @@ OTEL_RESOURCE_ATTRIBUTES_ENV = "OTEL_RESOURCE_ATTRIBUTES"
 OTEL_TRACES_SAMPLER_ENV = "OTEL_TRACES_SAMPLER"
 OTEL_TRACES_SAMPLER_ARG_ENV = "OTEL_TRACES_SAMPLER_ARG"
 OTEL_PROPAGATORS_ENV = "OTEL_PROPAGATORS"
+# What the OpenTelemetry SDK reads itself (the spec's SDK environment variables)
+OTEL_SDK_ENV = (OTLP_ENDPOINT_ENV, OTEL_SERVICE_NAME_ENV, OTEL_RESOURCE_ATTRIBUTES_ENV, OTEL_TRACES_SAMPLER_ENV,
+                OTEL_TRACES_SAMPLER_ARG_ENV, OTEL_PROPAGATORS_ENV)
 REQUEST_ID_HEADER = "X-Request-ID"
 # Stacks whose skeleton traces with its OpenTelemetry SDK (go: no OTLP exporter can be had
 # offline here to build and test it; dotnet: no SDK here to build it) -- see scaffold/tracing.py.
@@ -113,6 +116,26 @@ def entry_source(m: Any) -> str:
     if m.stack == "node":
         return entrypoint(m)[1]
     return {"python": "main.py", "go": "main.go", "dotnet": "App/Program.cs"}[m.stack]
+
+
+LOG_LEVEL_ENV = "LOG_LEVEL"
+# Which of the config variables each stack's skeleton reads (besides PORT/METRICS_PORT):
+# the ConfigMap carries exactly what the app reads (issue 22: it set APP_PORT and
+# LOG_FORMAT, which no skeleton read). the app-config checker and tests/test_app_config.py check each one.
+READS_LOG_LEVEL = frozenset({"python"})
+
+
+def config_env(m: Any) -> dict[str, str]:
+    """The ConfigMap's data (the container's envFrom): the variables the skeleton reads,
+    with the values the manifests need (the port the probes and Service use)."""
+    out: dict[str, str] = {}
+    if serves_http(m):
+        out[PORT_ENV] = str(m.port)
+        if m.metrics_port != m.port:
+            out[METRICS_PORT_ENV] = str(m.metrics_port)
+    if m.stack in READS_LOG_LEVEL or not m.with_app:
+        out[LOG_LEVEL_ENV] = "info"
+    return out
 
 
 def serves_http(m: Any) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import BaseRepresenter, RoundTripRepresenter, SafeRepresenter
 from ruamel.yaml.resolver import VersionedResolver
@@ -176,12 +177,44 @@ def load_all(text: str) -> list[Any]:
     return [d for d in _yaml("safe").load_all(text) if d is not None]
 
 
+class FileParseError(YAMLError):
+    """A file that does not parse as YAML: its path, the 1-based line and the problem.
+    A ruamel ``YAMLError``, so callers catching that still catch it; the validation
+    runner turns it into a finding naming the file (never a crash)."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = Path(path), line, problem
+        super().__init__(f"{path}{f':{line}' if line else ''}: does not parse as YAML: {problem}")
+
+
+def _parse_error(path: Path, exc: YAMLError) -> FileParseError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None and getattr(mark, "line", None) is not None else None
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or exc.__class__.__name__
+    return FileParseError(path, line, str(problem))
+
+
 def load_file(path: Path) -> Any:
-    return load(Path(path).read_text(encoding="utf-8"))
+    try:
+        return load(Path(path).read_text(encoding="utf-8"))
+    except FileParseError:
+        raise
+    except YAMLError as exc:
+        raise _parse_error(path, exc) from None
+
+
+def load_all_file(path: Path) -> list[Any]:
+    """``load_all`` of a file; a parse error names the file (FileParseError)."""
+    try:
+        return load_all(Path(path).read_text(encoding="utf-8"))
+    except FileParseError:
+        raise
+    except YAMLError as exc:
+        raise _parse_error(path, exc) from None
 
 
 def iter_documents(path: Path) -> Iterator[Any]:
-    yield from load_all(Path(path).read_text(encoding="utf-8"))
+    yield from load_all_file(path)
 
 
 def _plain(data: Any) -> Any:

@@ -142,7 +142,8 @@ def test_6_identity_binding_from_terraform_names(cloud):
         if cloud != "azure":
             assert terraform.identity_name(m, env) in binding[key]
         patches = [p for p in k8s.overlay_patches(m, env) if p["target"]["kind"] == "ServiceAccount"]
-        assert [op["value"] for op in yamlio.load(patches[0]["patch"])] == [binding[key]]
+        # a strategic-merge patch: the annotation merged into the base's (issue 22)
+        assert yamlio.load(patches[0]["patch"])["metadata"]["annotations"] == binding
     assert k8s.service_account(m)["metadata"]["annotations"] == terraform.identity_binding(m, m.production)
     if cloud == "azure":
         assert k8s.pod_template(m)["metadata"]["labels"][k8s.AZURE_WI_LABEL] == "true"

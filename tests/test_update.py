@@ -8,8 +8,10 @@ prepends a line to the base kustomization that the service also edited.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -120,12 +122,20 @@ def test_validate_still_passes_after_update(updated):
     assert result.exit_code == 0, result.stdout[-3000:]
 
 
-def test_real_conflict_is_marked_inline(template_v2, tmp_path):
-    dest = generate_project(template_v2, tmp_path / "payments-api")
+@pytest.fixture(scope="module")
+def conflicted(template_v2, tmp_path_factory) -> Path:
+    """A project whose local edit conflicts with v2, updated with inline markers (read-only: copy to mutate)."""
+    dest = generate_project(template_v2, tmp_path_factory.mktemp("conflicted") / "payments-api")
     kust = dest / "k8s/base/kustomization.yaml"
     kust.write_text(f"{LOCAL_KUSTOMIZATION_LINE}\n" + kust.read_text())
     git(dest, "commit", "-qam", "local header")
     _update(dest)
+    return dest
+
+
+def test_real_conflict_is_marked_inline(conflicted):
+    dest = conflicted
+    kust = dest / "k8s/base/kustomization.yaml"
     text = kust.read_text()
     assert LOCAL_KUSTOMIZATION_LINE in text and V2_KUSTOMIZATION_LINE in text
     assert "<<<<<<< " in text and ">>>>>>> " in text
@@ -171,3 +181,38 @@ def test_recopy_keeps_the_same_tree(template_v2, tmp_path):
     assert files_after == files_before
     assert git(dest, "status", "--porcelain") == ""
     shutil.rmtree(dest)
+
+
+def _mark_conflict(path: Path, line_no: int) -> None:
+    """Insert a conflict block where ``copier update --conflict inline`` would."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[line_no:line_no] = ["<<<<<<< before updating\n", "mine: 1\n", "=======\n", "theirs: 2\n",
+                              ">>>>>>> after updating\n"]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def test_validate_names_each_conflicted_file_and_never_crashes(conflicted, tmp_path):
+    """Issue #22 defect 4: validate on what a conflicted update leaves used to crash with
+    a ruamel traceback (or report 'checker crashed' with no file). Now the first checker
+    names each conflicted file on one line, and every YAML reader reports file:line."""
+    dest = tmp_path / "payments-api"
+    shutil.copytree(conflicted, dest, symlinks=True)  # a real conflict in k8s/base/kustomization.yaml
+    extra = ["k8s/base/configmap.yaml", "observability/prometheus/payments-api.rules.yaml",
+             ".github/workflows/ci.yml", "observability/alertmanager/routes.test.yaml"]
+    for rel in extra:
+        _mark_conflict(dest / rel, 12)
+    conflicted = sorted(["k8s/base/kustomization.yaml", *extra])
+    proc = subprocess.run([sys.executable, "-m", "scaffold", "validate", str(dest)],
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-3000:]
+    assert "Traceback" not in out and "checker crashed" not in out, out[-4000:]
+    marker_lines = [ln for ln in proc.stdout.splitlines() if ": conflict-markers: " in ln]
+    assert sorted(ln.split(":", 1)[0] for ln in marker_lines) == conflicted, marker_lines
+    # conflict-markers runs first (its progress line leads stderr)
+    assert proc.stderr.lstrip().startswith("conflict-markers"), proc.stderr[:300]
+    # Every other finding about a conflicted YAML file names the file and its line.
+    for ln in proc.stdout.splitlines():
+        if "does not parse as YAML" in ln:
+            assert re.match(r"^[\w./-]+:\d+: [\w-]+: does not parse as YAML", ln), ln
+    assert any("prometheus-rules: does not parse as YAML" in ln for ln in proc.stdout.splitlines()), proc.stdout

@@ -312,3 +312,62 @@ def test_blueprint_update_bakes_no_local_path(default_package: Path) -> None:
     text = (default_package / ".github/workflows/blueprint-update.yml").read_text()
     assert "TRUSTED_SOURCES: ''" in text
     assert str(ROOT) not in text and "/tmp/" not in text
+
+
+
+def test_blueprint_update_workflow_opens_a_conflicted_update_as_a_draft(default_package: Path, tmp_path: Path) -> None:
+    """Issue #22 defect 4: when `copier update --conflict inline` leaves markers, the job's own
+    commit and push steps open the pull request as a draft titled [conflicts], listing each
+    conflicted file (copier is stubbed to leave markers the way it does: tests/test_update.py
+    shows the real conflict; this runs the workflow's handling of one)."""
+    from tests import gha
+
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp_path / "payments-api"
+    shutil.copytree(default_package, work, symlinks=True)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "generated")
+    git(work, "remote", "add", "origin", str(origin))
+    git(work, "push", "-q", "origin", "HEAD:main")
+    job = yaml_load((work / ".github/workflows/blueprint-update.yml").read_text())["jobs"]["update"]
+    steps = [s for s in job["steps"] if s["name"] in ("Update and commit", "Push and open a pull request")]
+    assert len(steps) == 2
+    bin_dir = tmp_path / "bin"
+    gha.stub(bin_dir, "copier", 'test "$1" = update\n'
+             'printf "<<<<<<< before updating\\naverageUtilization: 65\\n=======\\naverageUtilization: 60\\n'
+             '>>>>>>> after updating\\n" >> k8s/base/hpa.yaml\n'
+             'printf "<<<<<<< before updating\\nmine\\n=======\\ntheirs\\n>>>>>>> after updating\\n" >> README.md\n'
+             'echo "v2 docs" >> docs/slo.md\n')
+    gha.stub(bin_dir, "gh", f'printf "%s\\n" "$@" > "{tmp_path}/gh.args"\n'
+                            f'while [ $# -gt 0 ]; do if [ "$1" = --body-file ]; then cp "$2" "{tmp_path}/gh.body"; fi; '
+                            f'shift; done\n')
+    home = tmp_path / "home"
+    home.mkdir()
+    env = gha.clean_env(PATH=f"{bin_dir}:{os.environ['PATH']}", HOME=str(home),
+                        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GIT_CONFIG_NOSYSTEM="1")
+    ctx = gha.Context(secrets=dict(SECRETS), outputs={
+        "source": {"src": "https://github.com/acme/scaffold"},
+        "check": {"available": "true", "tag": V2, "sha": NEW_SHA}})
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    runs = gha.run_job({**job, "steps": steps}, cwd=work, env=env, ctx=ctx, temp=temp)
+    report = "\n".join(f"{r.name}: ran={r.ran} rc={r.returncode}\n{r.stdout[-800:]}{r.stderr[-1500:]}" for r in runs)
+    assert all(r.ran and r.returncode == 0 for r in runs), report
+    assert runs[0].outputs.get("conflicted") == "true", report
+    gh_args = (tmp_path / "gh.args").read_text().splitlines()
+    assert gh_args[:3] == ["pr", "create", "--draft"], gh_args
+    assert f"[conflicts] Update the scaffold blueprint to {V2}" in gh_args, gh_args
+    body = (tmp_path / "gh.body").read_text().splitlines()
+    listed = sorted(line[2:] for line in body if line.startswith("- "))
+    assert listed == ["README.md", "k8s/base/hpa.yaml"], body
+    assert any("draft" in line for line in body)
+    # The branch on origin is the one the pull request names, markers and all (for review, not merge).
+    assert git(origin, "rev-parse", "--verify", f"refs/heads/blueprint-update/{V2}").strip()
+
+
+def yaml_load(text: str):
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load(text)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from .. import tools
+from .. import tools, yamlio
 from ..package import Package
 
 
@@ -95,7 +95,8 @@ def load_checkers() -> dict[str, Callable[[], Checker]]:
     for mod in pkgutil.iter_modules(__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{__name__}.{mod.name}")
-    return dict(sorted(_REGISTRY.items()))
+    # ``first`` checkers (conflict markers) run before the rest, then by name.
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (not getattr(kv[1], "first", False), kv[0])))
 
 
 def run_one(factory: Callable[[], Checker], pkg: Package, options: dict | None = None) -> CheckResult:
@@ -124,9 +125,54 @@ def run_one(factory: Callable[[], Checker], pkg: Package, options: dict | None =
             return result("skip", detail=f"{missing} (optional)")
         message = f"{missing}; install it, or pass --skip {chk.name} to run without this check"
         return result("fail", [Finding("-", message)], str(missing), missing.tool)
+    except yamlio.FileParseError as exc:  # a file this checker reads does not parse: a finding, not a crash
+        return result("fail", [parse_finding(pkg, exc)])
     except Exception as exc:  # noqa: BLE001 - a crashing checker is one failed row, not a traceback
+        if (line := error_line(exc)) is not None and _is_yaml_error(exc):
+            text = " ".join(str(getattr(exc, "problem", None) or exc).split())
+            return result("fail", [Finding("-", f"a YAML file it reads does not parse (line {line}): {text[:300]}; "
+                                                "see the conflict-markers checker", line)])
         text = " ".join(str(exc).split())
         return result("fail", [Finding("-", f"checker crashed: {exc.__class__.__name__}: {text[:500]}")])
+
+
+def parse_finding(pkg: Package, exc: "yamlio.FileParseError") -> Finding:
+    """A file that does not parse, as one finding: its path, line and the parser's problem."""
+    try:
+        rel = pkg.rel(exc.path)
+    except ValueError:
+        rel = str(exc.path)
+    hint = " (unresolved merge conflict: see the conflict-markers checker)" if has_conflict_markers(exc.path) else ""
+    return Finding(rel, f"does not parse as YAML: {exc.problem}{hint}", exc.line)
+
+
+CONFLICT_START, CONFLICT_MIDDLE, CONFLICT_END = "<<<<<<<", "=======", ">>>>>>>"
+
+
+def conflict_hunks(text: str) -> list[int]:
+    """The 1-based lines where an inline merge conflict (``git merge``, ``copier update
+    --conflict inline``) starts: a ``<<<<<<<`` line, then ``=======``, then ``>>>>>>>``."""
+    starts, open_at, middle = [], None, False
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith(CONFLICT_START) and (len(line) == 7 or line[7] == " "):
+            open_at, middle = n, False
+        elif open_at is not None and line.rstrip() == CONFLICT_MIDDLE:
+            middle = True
+        elif open_at is not None and middle and line.startswith(CONFLICT_END) and (len(line) == 7 or line[7] == " "):
+            starts.append(open_at)
+            open_at = None
+    return starts
+
+
+def has_conflict_markers(path: Path) -> bool:
+    try:
+        return bool(conflict_hunks(Path(path).read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+
+
+def _is_yaml_error(exc: BaseException) -> bool:
+    return any(c.__name__ in ("YAMLError", "MarkedYAMLError") for c in type(exc).__mro__)
 
 
 def check_names(names: Iterable[str], option: str) -> None:
@@ -134,7 +180,7 @@ def check_names(names: Iterable[str], option: str) -> None:
     known = load_checkers()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise UnknownChecker(f"{option} {unknown[0]!r}: no such checker; known checkers: {', '.join(known)}")
+        raise UnknownChecker(f"{option} {unknown[0]!r}: no such checker; known checkers: {', '.join(sorted(known))}")
 
 
 def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (), skip: Iterable[str] = (),

@@ -53,7 +53,7 @@ CLOUD_REGISTRY = {
 
 def _docs(path: Path) -> list[dict]:
     try:
-        return [d for d in yamlio.load_all(path.read_text()) if isinstance(d, dict)]
+        return [d for d in yamlio.load_all_file(path) if isinstance(d, dict)]
     except Exception:  # noqa: BLE001 - unparsable files are other checkers' findings
         return []
 
@@ -273,8 +273,17 @@ def _overlay_patch_values(pkg: Package, env: str, kind: str, path: str) -> list[
     for patch in (yamlio.load_file(kust) or {}).get("patches") or []:
         if (patch.get("target") or {}).get("kind") != kind:
             continue
-        for op in yamlio.load(patch.get("patch") or "[]") or []:
-            if op.get("path") == path:
+        body = yamlio.load(patch.get("patch") or "[]") or []
+        if isinstance(body, dict):  # a strategic-merge patch: the value at that path, if it sets one
+            node: Any = body
+            for part in path.strip("/").split("/"):
+                part = part.replace("~1", "/").replace("~0", "~")
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None:
+                values.append(node)
+            continue
+        for op in body:
+            if isinstance(op, dict) and op.get("path") == path:
                 values.append(op.get("value"))
     return values
 

@@ -100,10 +100,43 @@ def _yaml(typ: str = "rt") -> YAML:
 
 
 def dump(data: Any) -> str:
-    """A block-style YAML document, without the trailing document marker."""
+    """A block-style YAML document, without the trailing document marker.
+
+    Memoised on the data's value (types included): ruamel's round-trip emitter is pure
+    Python, a third of a render, and `copier update` renders the new version twice (a
+    scratch copy and the project), the same documents with the same answers."""
+    try:
+        key = _key(data)
+        found = _DUMPED.get(key)
+    except TypeError:  # an unhashable scalar: no memo
+        key = found = None
+    if found is not None:
+        return found
     buf = io.StringIO()
     _yaml().dump(_plain(data), buf)
-    return buf.getvalue()
+    text = buf.getvalue()
+    if key is not None:
+        if len(_DUMPED) >= _DUMPED_MAX:
+            _DUMPED.clear()
+        _DUMPED[key] = text
+    return text
+
+
+_DUMPED: dict[Any, str] = {}
+_DUMPED_MAX = 4096
+
+
+def _key(data: Any) -> Any:
+    """What :func:`dump` output depends on, as a hashable value: the shape :func:`_plain`
+    gives, and each scalar's type (a literal block string, a Decimal, True vs 1) and value
+    (a float by its repr: 0.0 == -0.0 but they print apart)."""
+    if isinstance(data, dict):
+        return ("d", *((str(k), _key(v)) for k, v in data.items()))
+    if isinstance(data, (list, tuple)):
+        return ("l", *(_key(v) for v in data))
+    if type(data) is float:
+        return (float, repr(data))
+    return (type(data), data)
 
 
 def dump_plain(data: Any) -> str:

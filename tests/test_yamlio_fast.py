@@ -77,3 +77,22 @@ def test_every_yaml_file_of_a_package_parses_the_same(default_package: Path):
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert _typed(yamlio.load_all(text)) == _typed(_pure_all(text)), path
+
+
+@pytest.mark.fast
+def test_dump_memo_tells_apart_what_prints_apart():
+    from decimal import Decimal
+
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    cases = [{"a": 1}, {"a": True}, {"a": 1.0}, {"a": -0.0}, {"a": 0.0}, {"a": "1"}, {"a": Decimal("1.5")},
+             {"a": LiteralScalarString("x\ny\n")}, {"a": "x\ny\n"}, {"a": [1, 2]}, {"a": (1, 2)}, {"a": {"l": 1}},
+             {"a": ["l", 1]}, {1: "a"}, {"1": "a"}]
+    fresh = []
+    for data in cases:
+        yamlio._DUMPED.clear()
+        fresh.append(yamlio.dump(data))
+    assert [yamlio.dump(data) for data in cases] == fresh  # memoised, all in one table now
+    assert [yamlio.dump(data) for data in cases] == fresh
+    assert len({yamlio._key(d) for d in cases}) == len(cases) - 2  # tuple == list, int key == its str, as printed
+    assert fresh[3] != fresh[4] and fresh[1] != fresh[0] and fresh[7] != fresh[8]

@@ -93,3 +93,13 @@ def tmpdir() -> Path:
     path = Path(tempfile.mkdtemp(prefix="scaffold-bench-"))
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def save(name: str, out: dict) -> dict:
+    """Write a script's figures where run.py reads them (BENCH_JSON), with the load."""
+    import json
+
+    target = os.environ.get("BENCH_JSON")
+    if target:
+        Path(target).write_text(json.dumps({**out, "load": load()}, indent=1, default=str))
+    return out

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import time
 
-from _common import alternate, copier_copy, report, snapshot, tmpdir
+from _common import save, alternate, copier_copy, report, snapshot, tmpdir
 
 
 def one_file_template(dest):
@@ -105,4 +105,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    save("copy_package", main())

@@ -34,7 +34,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import ROOT, alternate, copier_copy, report, snapshot, tmpdir
+from _common import save, ROOT, alternate, copier_copy, report, snapshot, tmpdir
 
 sys.path.insert(0, str(ROOT))
 
@@ -88,7 +88,7 @@ def by_hand(pkg_dir: Path, work: Path) -> list[tuple[list[str], Path]]:
             payload = work / f"crd-{i}.json"
             payload.write_text(json.dumps([{"schema": crd_schemas.source_for(d["apiVersion"], d["kind"]).ref,
                                             "object": d} for d in npm], default=str))
-            cmds.append((["sh", "-c", f'exec "$0" "$1" < "$2"', node, str(crd_schemas.NODE_SCRIPT), str(payload)],
+            cmds.append((["sh", "-c", 'exec "$0" "$1" < "$2"', node, str(crd_schemas.NODE_SCRIPT), str(payload)],
                          crd_schemas.TOOLS_DIR))
         if pypi:
             payload = work / f"crd-py-{i}.json"
@@ -194,4 +194,4 @@ def _med(samples: list[float]) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    save("validate_tools", main())

@@ -2,7 +2,7 @@
 alternated in one run (goal: validate <= 0.6x); then validate's growth with environments
 and SLOs (1 vs 4 environments, default vs +N SLOs; goal: linear).
 
-    .venv/bin/python benchmarks/validate_tools.py [--runs N] [--slos N] [--no-scale]
+    .venv/bin/python benchmarks/validate_tools.py [--runs N] [--slos N] [--scale-runs N] [--no-scale]
 
 The by-hand baseline is the plain script a user would write instead: each real tool
 `scaffold validate` runs, one after another, its command-line entry point once per file
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--slos", type=int, default=20, help="extra SLOs for the growth figure")
     ap.add_argument("--no-scale", action="store_true", help="skip the environments/SLOs growth figures")
+    ap.add_argument("--scale-runs", type=int, default=3)
     args = ap.parse_args(argv)
     work = tmpdir()
     src = snapshot(work / "scaffold")
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
     cases.update({"1 environment": one, "4 environments": four, f"+{args.slos} SLOs": many})
     for p in cases.values():
         validate(p)
-    scale = alternate(args.runs, **{name: (lambda i, p=p: validate(p)) for name, p in cases.items()})
+    scale = alternate(args.scale_runs, **{name: (lambda i, p=p: validate(p)) for name, p in cases.items()})
     report("scaffold validate growth (environments, SLOs)", scale, "default (3 envs, 2 SLOs)",
            "linear: per environment and per SLO")
     out.update({name: _med(s) for name, s in scale.items()})

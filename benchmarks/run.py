@@ -76,8 +76,8 @@ def write_readme(fig: dict[str, dict], quick: bool) -> None:
     loads = "; ".join(f"{k}: {v['load']}" for k, v in fig.items() if "load" in v)
     table = ["", "| goal (alternated medians, one run of `make bench`) | figure | goal | met |", "|---|---|---|---|"]
     table += [new[k] for k in ("validate", "copy", "update", "fleet", "slo") if k in new]
-    table += ["", f"Measured {'with `--quick` (2 rounds, 4-service fleet): smoke figures; ' if quick else ''}"
-                  f"machine load while measuring: {loads or 'unknown'}.", ""]
+    table += ["", f"{'Smoke figures (`--quick`: 2 rounds, a 4-service fleet). ' if quick else ''}"
+                  f"Load while measuring (a shared 2-core machine): {loads or 'unknown'}.", ""]
     README.write_text(head + START + "\n".join(table) + END + tail, encoding="utf-8")
     print(f"README.md goals table updated ({', '.join(fig)})")
 

@@ -42,4 +42,4 @@ def test_goals_table_says_met_or_not_and_keeps_rows_not_rerun(tmp_path, monkeypa
     assert "**3.00×** | ≤ 2.5× | **no**" in table  # update: not met, said so
     assert "**1.50×** (parallel efficiency 75%" in table and "≥ 1.8× | **no**" in table
     assert "| 5. rendering 50 extra SLOs | old |" in table  # not re-run: kept
-    assert "smoke figures" in table and text.endswith(f"{run.END}\nafter\n")
+    assert "Smoke figures" in table and text.endswith(f"{run.END}\nafter\n")

@@ -24,26 +24,55 @@ def snapshot(dest: Path) -> Path:
     return repo
 
 
+CPU: dict[str, list[float]] = {}  # case -> CPU seconds (user+sys, this process and its children) per run
+
+
+def _cpu() -> float:
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def alternate(runs: int, **cases: Callable[[int], None]) -> dict[str, list[float]]:
-    """Run each case once per round, interleaved, so machine noise hits all alike."""
+    """Run each case once per round, interleaved, so machine noise hits all alike.
+    Wall seconds are returned; CPU seconds (less sensitive to a loaded machine) go to CPU."""
     times: dict[str, list[float]] = {name: [] for name in cases}
+    for name in cases:
+        CPU[name] = []
     for i in range(runs):
         for name, fn in cases.items():
+            cpu = _cpu()
             start = time.perf_counter()
             fn(i)
             times[name].append(time.perf_counter() - start)
+            CPU[name].append(_cpu() - cpu)
     return times
 
 
+def load() -> str:
+    """The load average, said next to the figures (the machine may be shared)."""
+    try:
+        one, five, _ = os.getloadavg()
+        return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+    except OSError:  # pragma: no cover
+        return "load average unknown"
+
+
 def report(title: str, times: dict[str, list[float]], baseline: str, goal: str = "") -> float:
+    """Print medians and ratios to the baseline (wall, and CPU where measured); the last
+    case's wall ratio is returned."""
     base = statistics.median(times[baseline])
-    print(f"\n{title}")
-    print(f"  {'case':<28} {'median s':>9} {'ratio':>7}  (n={len(times[baseline])})")
+    cpu_base = statistics.median(CPU[baseline]) if CPU.get(baseline) else 0.0
+    print(f"\n{title}   [{load()}]")
+    print(f"  {'case':<34} {'median s':>9} {'ratio':>7} {'CPU s':>8} {'ratio':>7}  (n={len(times[baseline])})")
     ratio = 0.0
     for name, samples in times.items():
         med = statistics.median(samples)
         ratio = med / base
-        print(f"  {name:<28} {med:>9.3f} {ratio:>7.2f}")
+        cpu = statistics.median(CPU[name]) if CPU.get(name) else 0.0
+        cpu_text = f"{cpu:>8.2f} {cpu / cpu_base:>7.2f}" if cpu_base else f"{'':>8} {'':>7}"
+        print(f"  {name:<34} {med:>9.3f} {ratio:>7.2f} {cpu_text}")
     if goal:
         print(f"  goal: {goal}")
     return ratio
@@ -64,3 +93,13 @@ def tmpdir() -> Path:
     path = Path(tempfile.mkdtemp(prefix="scaffold-bench-"))
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def save(name: str, out: dict) -> dict:
+    """Write a script's figures where run.py reads them (BENCH_JSON), with the load."""
+    import json
+
+    target = os.environ.get("BENCH_JSON")
+    if target:
+        Path(target).write_text(json.dumps({**out, "load": load()}, indent=1, default=str))
+    return out

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 
-from _common import alternate, copier_copy, report, snapshot, tmpdir
+import argparse
+import statistics
+
+from _common import alternate, copier_copy, report, save, snapshot, tmpdir
 
 RUNS = 5
 EXTRA = 50
@@ -26,22 +29,27 @@ def extra_slos(n: int) -> list[dict]:
     return out
 
 
-def main() -> None:
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=RUNS)
+    args = ap.parse_args(argv)
     work = tmpdir()
     src = snapshot(work / "scaffold")
     data = json.dumps(extra_slos(EXTRA))  # JSON is YAML: the `slos` answer is a yaml question
     times = alternate(
-        RUNS,
+        args.runs,
         **{"default package": lambda i: copier_copy(src, work / "a" / "payments-api", "--skip-tasks"),
            f"{EXTRA} extra SLOs": lambda i: copier_copy(src, work / "b" / "payments-api", "--skip-tasks",
                                                         "--data", f"slos={data}")},
     )
-    report(f"copier copy: default vs {EXTRA} extra SLOs", times, "default package", "ratio <= 2")
+    ratio = report(f"copier copy: default vs {EXTRA} extra SLOs", times, "default package", "ratio <= 2")
     for name in ("a", "b"):
         pkg = work / name / "payments-api"
         print(f"  {name}: {sum(1 for p in pkg.rglob('*') if p.is_file())} files, "
               f"{sum(1 for _ in (pkg / 'runbooks').glob('*.md'))} runbooks")
+    return {"slo_ratio": ratio, "default_s": statistics.median(times["default package"]),
+            "slos_s": statistics.median(times[f"{EXTRA} extra SLOs"])}
 
 
 if __name__ == "__main__":
-    main()
+    save("slo_scale", main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -60,6 +61,8 @@ class Package:
     root: Path
     answers: dict[str, Any]
     _builds: dict[str, tools.Result] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _building: dict[str, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, root: Path) -> "Package":
@@ -82,8 +85,11 @@ class Package:
         """``kubectl kustomize`` of one overlay, run once per package and shared by
         every checker that reads the build (kustomize, crds)."""
         key = str(Path(overlay).resolve())
-        if key not in self._builds:
-            self._builds[key] = tools.run("kubectl", "kustomize", key)
+        with self._lock:  # checkers run in threads: one build per overlay, the others wait for it
+            one = self._building.setdefault(key, threading.Lock())
+        with one:
+            if key not in self._builds:
+                self._builds[key] = tools.run("kubectl", "kustomize", key)
         return self._builds[key]
 
     def rel(self, path: Path) -> str:

@@ -7,6 +7,7 @@ name or description can never open a new key, document or anchor.
 from __future__ import annotations
 
 import io
+import threading
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -100,10 +101,43 @@ def _yaml(typ: str = "rt") -> YAML:
 
 
 def dump(data: Any) -> str:
-    """A block-style YAML document, without the trailing document marker."""
+    """A block-style YAML document, without the trailing document marker.
+
+    Memoised on the data's value (types included): ruamel's round-trip emitter is pure
+    Python, a third of a render, and `copier update` renders the new version twice (a
+    scratch copy and the project), the same documents with the same answers."""
+    try:
+        key = _key(data)
+        found = _DUMPED.get(key)
+    except TypeError:  # an unhashable scalar: no memo
+        key = found = None
+    if found is not None:
+        return found
     buf = io.StringIO()
     _yaml().dump(_plain(data), buf)
-    return buf.getvalue()
+    text = buf.getvalue()
+    if key is not None:
+        if len(_DUMPED) >= _DUMPED_MAX:
+            _DUMPED.clear()
+        _DUMPED[key] = text
+    return text
+
+
+_DUMPED: dict[Any, str] = {}
+_DUMPED_MAX = 4096
+
+
+def _key(data: Any) -> Any:
+    """What :func:`dump` output depends on, as a hashable value: the shape :func:`_plain`
+    gives, and each scalar's type (a literal block string, a Decimal, True vs 1) and value
+    (a float by its repr: 0.0 == -0.0 but they print apart)."""
+    if isinstance(data, dict):
+        return ("d", *((str(k), _key(v)) for k, v in data.items()))
+    if isinstance(data, (list, tuple)):
+        return ("l", *(_key(v) for v in data))
+    if type(data) is float:
+        return (float, repr(data))
+    return (type(data), data)
 
 
 def dump_plain(data: Any) -> str:
@@ -137,7 +171,32 @@ def scalar(value: Any) -> str:
     return text.strip()
 
 
+def _c_safe() -> YAML | None:
+    """ruamel's safe loader on libyaml (ruamel.yaml.clib), YAML 1.2 resolution kept; one per
+    thread (a YAML object keeps its reader while it loads; validate runs checkers in threads)."""
+    found = getattr(_LOCAL, "yaml", False)
+    if found is False:
+        try:
+            from ruamel.yaml.main import CParser
+        except ImportError:  # pragma: no cover - clib is a dependency of ruamel.yaml on CPython
+            CParser = None
+        found = _LOCAL.yaml = YAML(typ="safe", pure=False) if CParser is not None else None
+    return found
+
+
+_LOCAL = threading.local()
+
+
 def load(text: str) -> Any:
+    """One YAML document. Parsed by libyaml (6x faster: every checker reads the package's
+    YAML); a document libyaml refuses is parsed again by the pure parser, so an error is
+    the same exception, message and line as before (tests/test_yamlio_fast.py)."""
+    fast = _c_safe()
+    if fast is not None:
+        try:
+            return fast.load(text)
+        except Exception:  # noqa: BLE001 - re-raised below by the reference parser
+            _LOCAL.yaml = False  # a fresh loader next time
     return _yaml("safe").load(text)
 
 
@@ -174,6 +233,12 @@ def load_answers(text: str) -> Any:
 
 
 def load_all(text: str) -> list[Any]:
+    fast = _c_safe()
+    if fast is not None:
+        try:
+            return [d for d in fast.load_all(text) if d is not None]
+        except Exception:  # noqa: BLE001 - the pure parser raises its own error below
+            _LOCAL.yaml = False
     return [d for d in _yaml("safe").load_all(text) if d is not None]
 
 

@@ -14,8 +14,10 @@ Skips are counted and shown, never counted as passes.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -183,29 +185,56 @@ def check_names(names: Iterable[str], option: str) -> None:
         raise UnknownChecker(f"{option} {unknown[0]!r}: no such checker; known checkers: {', '.join(sorted(known))}")
 
 
+def jobs(options: dict | None = None) -> int:
+    """Checkers run at once: ``options["jobs"]``, SCAFFOLD_VALIDATE_JOBS, else the cores this
+    process may use (most checkers wait on a tool's subprocess; the others share the GIL)."""
+    given = (options or {}).get("jobs") or os.environ.get("SCAFFOLD_VALIDATE_JOBS")
+    if given:
+        return max(1, int(given))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (), skip: Iterable[str] = (),
             progress: Callable[[CheckResult], None] | None = None,
             started: Callable[[str], None] | None = None, options: dict | None = None) -> list[CheckResult]:
-    """Run the checkers; ``progress`` is called with each result as it finishes,
-    ``started`` with each checker's name before it runs."""
+    """Run the checkers; ``progress`` is called with each result, ``started`` with each
+    checker's name, both in checker order (the report is the same, however many jobs).
+
+    Checkers run in a thread pool of :func:`jobs` workers, the costliest first (a checker's
+    ``weight``, default 1), so a long promtool or node run overlaps the short ones. What
+    they share is built once (``Package.overlay_build``, the YAML they read is parsed by
+    libyaml). A checker must only read the package and keep its state on its instance."""
     wanted, skipped = set(only), set(skip)
     check_names(sorted(wanted), "--only")
     check_names(sorted(skipped), "--skip")
     pkg = Package.load(root)
     pkg.model  # bad answers are one error for the whole run (AnswerError), not a crash per checker
-    results = []
+    plan: list[tuple[str, Callable[[], Checker], CheckResult | None]] = []
     for name, factory in load_checkers().items():
         if wanted and name not in wanted:
             continue
         if name in skipped:
-            res = CheckResult(name, factory.tool, "skip", detail="skipped with --skip")
+            plan.append((name, factory, CheckResult(name, factory.tool, "skip", detail="skipped with --skip")))
         elif getattr(factory, "slow", False) and not include_slow and name not in wanted:
-            res = CheckResult(name, factory.tool, "skip", detail="slow: run with --all")
+            plan.append((name, factory, CheckResult(name, factory.tool, "skip", detail="slow: run with --all")))
         else:
-            if started:
-                started(name)
-            res = run_one(factory, pkg, options)
-        results.append(res)
-        if progress:
-            progress(res)
+            plan.append((name, factory, None))
+    todo = [(name, factory) for name, factory, done in plan if done is None]
+    workers = min(jobs(options), max(1, len(todo)))
+    futures: dict[str, Future] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
+        for name, factory in sorted(todo, key=lambda t: -float(getattr(t[1], "weight", 1))):
+            futures[name] = pool.submit(run_one, factory, pkg, options)
+        results = []
+        for name, factory, done in plan:
+            if done is None:
+                if started:
+                    started(name)
+                done = futures[name].result()
+            results.append(done)
+            if progress:
+                progress(done)
     return results

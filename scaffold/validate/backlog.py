@@ -28,6 +28,7 @@ class BacklogTasks:
     name = "backlog"
     tool = "backlog"
     slow = False
+    weight = 3  # the backlog CLI (node)
 
     def applies(self, pkg: Package) -> bool:
         # backlog: false turns the hook off, and with it the duty to keep a task per artifact:

@@ -75,6 +75,7 @@ class Checkov:
     name = "checkov"
     tool = "checkov"
     slow = True
+    weight = 40
 
     def applies(self, pkg: Package) -> bool:
         return (pkg.root / CONFIG).is_file()

@@ -128,6 +128,7 @@ class CrdChecker:
     name = "crds"
     tool = "upstream CRD schemas (@kubernetes-models/*, cloudcoil-models-*)"
     slow = False
+    weight = 8  # node and the pydantic models: started early in the pool
 
     def __init__(self) -> None:
         self.detail = ""

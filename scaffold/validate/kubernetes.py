@@ -191,6 +191,7 @@ class KustomizeOverlays:
     name = "kustomize"
     tool = "kubectl"
     slow = False
+    weight = 4  # the overlay builds the crds checker also reads
 
     def applies(self, pkg: Package) -> bool:
         return (pkg.root / OVERLAYS).is_dir()

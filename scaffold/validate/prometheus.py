@@ -127,13 +127,73 @@ class PromtoolTestRules:
     def applies(self, pkg: Package) -> bool:
         return bool(pkg.files(TESTS_GLOB))
 
+    weight = 10  # the longest checker: started first
+
     def run(self, pkg: Package) -> list[Finding]:
-        findings = []
-        for path in pkg.files(TESTS_GLOB):
-            res = tools.run("promtool", "test", "rules", path.name, cwd=path.parent)
+        return promtool_tests(pkg, pkg.files(TESTS_GLOB))
+
+
+def promtool_tests(pkg: Package, paths: list[Path], parts: int | None = None) -> list[Finding]:
+    """``promtool test rules`` over test files, each file's tests split into ``parts`` (default:
+    the validate jobs) files run at once: promtool runs one test after another on one core,
+    and each test has its own storage, so a split changes no result. A file whose tests
+    cannot be read (or has one test) is given to promtool as it is. One finding per failing
+    file, promtool's own report, the part files named as the original."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import jobs
+
+    parts = parts or jobs()
+    with tempfile.TemporaryDirectory(prefix="promtool-") as tmp:
+        runs: list[tuple[Path, Path, str]] = []  # (original, cwd, file name given to promtool)
+        for n, path in enumerate(paths):
+            for i, chunk in enumerate(_split_tests(path, parts)):
+                if chunk is None:
+                    runs.append((path, path.parent, path.name))
+                    continue
+                name = f"{n}-{i}-{path.name}"
+                (Path(tmp) / name).write_text(yamlio.dump_plain(chunk), encoding="utf-8")
+                runs.append((path, Path(tmp), name))
+        with ThreadPoolExecutor(max_workers=max(1, min(parts, len(runs)))) as pool:
+            results = list(pool.map(lambda r: tools.run("promtool", "test", "rules", r[2], cwd=r[1]), runs))
+        failed: dict[Path, list[str]] = {}
+        for (path, _, name), res in zip(runs, results):
             if res.returncode != 0:
-                findings.append(Finding(pkg.rel(path), f"promtool test rules: {res.output[-4000:]}"))
-        return findings
+                failed.setdefault(path, []).append(res.output.replace(name, path.name))
+    return [Finding(pkg.rel(path), f"promtool test rules: {chr(10).join(out)[-4000:]}") for path, out in failed.items()]
+
+
+def _split_tests(path: Path, parts: int) -> list[dict[str, Any] | None]:
+    """The test file as ``parts`` documents with the tests dealt out by cost (minutes
+    evaluated), rule files made absolute; ``[None]`` to run the file as it is."""
+    try:
+        doc = yamlio.load_file(path)
+    except Exception:  # noqa: BLE001 - promtool says what is wrong with it
+        return [None]
+    tests = doc.get("tests") if isinstance(doc, dict) else None
+    rule_files = doc.get("rule_files") if isinstance(doc, dict) else None
+    if parts < 2 or not isinstance(tests, list) or len(tests) < 2 or not isinstance(rule_files, list) \
+            or not all(isinstance(f, str) for f in rule_files):
+        return [None]
+    loads = [0.0] * min(parts, len(tests))
+    chosen: list[list[int]] = [[] for _ in loads]
+    for i in sorted(range(len(tests)), key=lambda i: -_test_cost(tests[i])):
+        k = loads.index(min(loads))
+        chosen[k].append(i)
+        loads[k] += _test_cost(tests[i])
+    files = [f if Path(f).is_absolute() else str(path.parent / f) for f in rule_files]
+    return [{**doc, "rule_files": files, "tests": [tests[i] for i in sorted(idx)]} for idx in chosen if idx]
+
+
+def _test_cost(test: Any) -> float:
+    """Minutes promtool evaluates for one test (its latest eval_time), plus its set-up."""
+    latest = 0.0
+    for key in ("alert_rule_test", "promql_expr_test"):
+        for case in (test.get(key) if isinstance(test, dict) else None) or []:
+            text = str(case.get("eval_time", "0")) if isinstance(case, dict) else "0"
+            latest = max(latest, sum(int(n) * {"d": 1440, "h": 60, "m": 1, "s": 1 / 60}.get(u, 0)
+                                     for n, u in re.findall(r"(\d+)([dhms])", text)))
+    return latest + 10
 
 
 def runbook_sections(text: str) -> dict[str, str]:
@@ -223,10 +283,7 @@ class PromtoolScenarios:
     def applies(self, pkg: Package) -> bool:
         return bool(pkg.files(SCENARIOS_GLOB))
 
+    weight = 20
+
     def run(self, pkg: Package) -> list[Finding]:
-        findings = []
-        for path in pkg.files(SCENARIOS_GLOB):
-            res = tools.run("promtool", "test", "rules", path.name, cwd=path.parent)
-            if res.returncode != 0:
-                findings.append(Finding(pkg.rel(path), f"promtool test rules: {res.output[-4000:]}"))
-        return findings
+        return promtool_tests(pkg, pkg.files(SCENARIOS_GLOB))

@@ -370,6 +370,7 @@ class TerraformCli:
     name = "terraform-cli"
     tool = "terraform"
     slow = True  # seconds per folder: provider schema loads in init, validate and test
+    weight = 30
 
     def __init__(self) -> None:
         self.detail = ""

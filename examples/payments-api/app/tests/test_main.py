@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import urllib.error
 import urllib.request
@@ -13,8 +14,10 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 import main
+import telemetry
 
 METRICS: dict[str, str] = {}  # app base URL -> its metrics port's base URL
+telemetry.init_tracing()  # real spans (trace IDs in the logs); no endpoint is set, so nothing is exported
 
 
 @pytest.fixture
@@ -126,3 +129,60 @@ def test_fault_rate_rejects_bad_values(raw: str) -> None:
 
 def test_fault_switch_is_off_by_default() -> None:
     assert main.fault_rate({}) == 0.0
+
+
+def test_request_id_is_echoed_or_made() -> None:
+    assert telemetry.request_id("abc-123") == "abc-123"
+    made = telemetry.request_id("bad value\r\nX: y")
+    assert made != "bad value\r\nX: y" and len(made) == 32
+    assert telemetry.request_id(None) != telemetry.request_id(None)
+
+
+def test_outgoing_calls_carry_the_traceparent_and_request_id() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("test")
+    token = telemetry.bind_request_id("req-1")
+    try:
+        with tracer.start_as_current_span("work") as span:
+            headers = telemetry.outgoing_headers()
+            ctx = span.get_span_context()
+    finally:
+        telemetry.reset_request_id(token)
+    assert headers["traceparent"] == f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+    assert headers[telemetry.REQUEST_ID_HEADER] == "req-1"
+
+
+def test_a_failing_handler_logs_the_exception_with_the_trace(serve, monkeypatch) -> None:
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(telemetry.JsonFormatter().format(record))
+
+    def boom(_: object) -> tuple:
+        raise RuntimeError("database is down")
+
+    monkeypatch.setitem(main.ROUTES, main.SAMPLE_ROUTE, boom)
+    handler = Capture()
+    main.log.addHandler(handler)
+    level = main.log.level
+    main.log.setLevel(logging.INFO)
+    try:
+        base = serve()
+        assert get(base + main.SAMPLE_ROUTE)[0] == 500
+        for _ in range(500):  # bounded: the access line is written just after the reply
+            if any('"msg":"request"' in line for line in lines):
+                break
+            threading.Event().wait(0.01)
+    finally:
+        main.log.removeHandler(handler)
+        main.log.setLevel(level)
+    entries = [json.loads(line) for line in lines]
+    (failed,) = [e for e in entries if e["msg"] == "request failed"]
+    assert failed["level"] == "error"
+    assert failed["error"]["type"] == "RuntimeError" and failed["error"]["message"] == "database is down"
+    assert "raise RuntimeError" in failed["error"]["stack"]
+    (done,) = [e for e in entries if e["msg"] == "request"]
+    assert done["code"] == 500 and done["trace_id"] == failed["trace_id"] and len(done["trace_id"]) == 32
+    assert done["request_id"] == failed["request_id"]

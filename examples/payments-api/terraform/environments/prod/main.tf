@@ -2,14 +2,6 @@
 # ResourceQuota and LimitRange belong to GitOps (k8s/base/namespace.yaml via
 # k8s/overlays/prod); here the namespace is only a name to bind to.
 
-removed {
-  from = module.namespace
-
-  lifecycle {
-    destroy = false
-  }
-}
-
 locals {
   tags = {
     service     = var.service_name

@@ -387,6 +387,12 @@ def _secret_store(v: Any, a: Mapping[str, Any]) -> str | None:
     return _dns_label(v, 1, 63)
 
 
+def _otlp_endpoint(v: Any, a: Mapping[str, Any]) -> str | None:
+    from . import telemetry  # lazily: telemetry imports the model, which imports this module
+
+    return telemetry.endpoint_problem(v)
+
+
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "blueprint": _choice(BLUEPRINTS),
     "service_name": _service_name,
@@ -427,6 +433,9 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "cloud_region": _cloud_region,
     "state_bucket": _state_bucket,
     "secret_store": _secret_store,
+    # where the OpenTelemetry Collector sends traces and logs (scaffold/telemetry.py)
+    "traces_endpoint": _otlp_endpoint,
+    "logs_endpoint": _otlp_endpoint,
 }
 
 
@@ -475,6 +484,7 @@ EXAMPLES: dict[str, str] = {
     "runbook_base_url": "https://github.com/acme/payments-api/blob/main/runbooks",
     "dashboard_base_url": "https://grafana.example.com", "backlog": "yes", "backlog_assignee": "@sre-agent",
     "advanced": "no",
+    "traces_endpoint": "http://tempo.observability.svc:4318", "logs_endpoint": "http://loki.observability.svc:3100/otlp",
 }
 
 

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     # per-organisation cloud facts: placeholders the README's "Before the first deploy" names
     "aws_account_id": "111122223333",
     "azure_subscription_id": "00000000-0000-0000-0000-000000000000",
+    # the OpenTelemetry Collector's backends (scaffold/telemetry.py)
+    "traces_endpoint": "http://tempo.observability.svc:4318",
+    "logs_endpoint": "http://loki.observability.svc:3100/otlp",
 }
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
@@ -60,6 +63,7 @@ DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced")
 ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
             "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url")
 DEFAULTS["advanced"] = False
+ADVANCED += ("traces_endpoint", "logs_endpoint")
 
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
 RUN_AS_UID = 10001

@@ -113,3 +113,53 @@ def test_sim_fails_a_wait_shorter_than_the_plan(packages, tmp_path):
     run = run_job(pkg, "deploy-dev", tmp_path / "run", scenario=HEALTHY)
     assert not run.green and run.ran("Roll back")
     assert run.state["commits"][run.state["remote"]["deploy/dev"]] == OLD_DIGEST
+
+
+# -- post-deploy verification (issue 17): the smoke test of the live URL -----------------
+SMOKE = "Smoke test the live URL (post-deploy verification)"
+
+
+def _step_index(run, name):
+    return [n for n, _ in run.steps].index(name)
+
+
+@pytest.mark.parametrize("job", ["deploy-dev", "deploy-staging", "deploy-prod"])
+def test_verification_runs_after_each_environment(packages, job, tmp_path):
+    """After the sync and the whole rollout, each environment's own live URL answers."""
+    from scaffold import k8s
+    from scaffold.package import Package
+
+    pkg = packages[("argocd", "canary")]
+    m = Package.load(pkg).model
+    env = k8s.env_by_name(m, job.removeprefix("deploy-"))
+    run = run_job(pkg, job, tmp_path, scenario=HEALTHY)
+    assert run.green, run.log
+    assert run.ran(SMOKE) and _step_index(run, SMOKE) > _step_index(run, "Wait for sync and the whole rollout")
+    (curl,) = run.state["curls"]
+    assert curl["url"] == f"https://{k8s.env_hostname(m, env)}/readyz"
+    assert curl["digest_applied"] == NEW_DIGEST  # it checked the new release, not the old one
+    assert not run.ran("Roll back")
+
+
+@pytest.mark.parametrize("variant", [("argocd", "canary"), ("flux", "rolling")], ids=["argocd-canary", "flux-rolling"])
+def test_failing_smoke_test_rolls_back(packages, variant, tmp_path):
+    """A live URL that keeps failing fails the job after bounded attempts, and the same
+    Roll back step as a failed analysis restores the deploy branch (and aborts a canary)."""
+    from scaffold import verify
+
+    run = run_job(packages[variant], "deploy-dev", tmp_path, scenario={**HEALTHY, "live_codes": [503]})
+    assert not run.green
+    assert dict(run.steps)[SMOKE] != 0
+    assert len(run.state["curls"]) == verify.SMOKE_ATTEMPTS  # bounded, and every attempt was made
+    assert run.ran("Roll back") and dict(run.steps)["Roll back"] == 0, run.log
+    assert run.state["commits"][run.state["remote"]["deploy/dev"]] == OLD_DIGEST
+    assert run.state["abort_patches"] == (1 if variant[1] == "canary" else 0)
+    assert "post-deploy smoke test failed" in run.log
+
+
+def test_smoke_test_retries_until_the_url_answers(packages, tmp_path):
+    run = run_job(packages[("flux", "canary")], "deploy-dev", tmp_path,
+                  scenario={**HEALTHY, "live_codes": [0, 502, 200]})
+    assert run.green, run.log
+    assert [c["code"] for c in run.state["curls"]] == [0, 502, 200]
+    assert not run.ran("Roll back")

@@ -237,6 +237,22 @@ RULES: list[tuple[str, str, str, str, Crit]] = [
         + env_namespace(m.name, PurePosixPath(p).parent.name),
         "The image is pinned by digest; CD replaces the placeholder digest on first promotion",
     ]),
+    ("k8s/base/otel-collector.yaml", "observability", "high", "the OpenTelemetry Collector gateway", lambda m, p: [
+        f"The collector in every environment ({_envs(m)}) is Ready and its health_check answers; "
+        "`scaffold validate --only otel-collector-config` passes",
+        "A request's trace reaches the traces backend and its log lines the logs backend, with the same trace_id",
+        "Retention and sampling in docs/observability.md are configured on the backends",
+    ]),
+    ("k8s/base/probe.yaml", "observability", "high", "the synthetic probe of the live URL", lambda m, p: [
+        f"The cluster's Prometheus shows probe_success for {m.name} in every environment ({_envs(m)}) "
+        "through the platform's blackbox exporter",
+        "Breaking the route in staging fires SyntheticProbeFailing, which reaches the pager",
+    ]),
+    ("docs/observability.md", "docs", "medium", "the observability document (retention, sampling, verification)",
+     lambda m, p: [
+        f"{m.team} agreed the per-environment log and trace retention and trace sampling in {p}",
+        "Prometheus' retention covers the SLO window plus the margin stated there",
+    ]),
     ("k8s/*", "kubernetes", "medium", "a Kubernetes manifest", lambda m, p: [
         f"{p} passes kubernetes-validate --strict for {m.k8s_version} and applies in staging",
     ]),
@@ -345,6 +361,7 @@ NEEDS: list[tuple[str, str]] = [
     ("runbooks/*", "observability/prometheus/*.rules.yaml"),
     ("terraform/environments/*/main.tf", "terraform/modules/*/main.tf"),
     ("resilience/chaos-*", "observability/prometheus/*.rules.yaml"),
+    ("k8s/base/probe.yaml", "observability/prometheus/*.rules.yaml"),
 ]
 
 

@@ -376,3 +376,15 @@ def retention_rows(m: ServiceModel) -> list[dict[str, Any]]:
              "sampling": sampling_ratio(m, env),
              "sampling_percent": f"{(sampling_ratio(m, env) * 100).normalize():f}%"}
             for env in m.environments]
+
+
+def loki_retention(m: ServiceModel) -> Obj:
+    """Loki's per-stream retention (limits_config.retention_stream) for these namespaces:
+    OTLP ingestion indexes the resource attribute k8s.namespace.name as k8s_namespace_name."""
+    return {"limits_config": {"retention_stream": [
+        {"selector": f'{{k8s_namespace_name="{env.namespace}"}}', "priority": 1,
+         "period": f"{log_retention_days(m, env) * 24}h"} for env in m.environments]}}
+
+
+def prometheus_retention_flag(m: ServiceModel) -> str:
+    return f"--storage.tsdb.retention.time={metrics_retention_days(m)}d"

@@ -147,7 +147,8 @@ def test_checker_passes_on_the_package_and_catches_broken_wiring(pkg, tmp_path):
     dest = tmp_path / "pkg"
     shutil.copytree(pkg, dest, symlinks=True)
     path = dest / otel.FILE
-    path.write_text(path.read_text().replace("- memory_limiter\n        - resource", "- resource\n        - memory_limiter"))
+    path.write_text(path.read_text().replace("  - memory_limiter\n            - resource\n",
+                                                 "  - resource\n            - memory_limiter\n", 1))
     (res,) = run_all(dest, only=("otel-collector-config",))
     assert res.status == "fail" and any("memory_limiter must be the first" in f.message for f in res.findings)
 
@@ -219,3 +220,41 @@ def test_retention_and_sampling_per_environment():
     one = ServiceModel.from_answers({"service_name": "payments-api", "environments": ["prod"]})
     (row,) = telemetry.retention_rows(one)
     assert (row["logs_days"], row["traces_days"]) == (30, 14)
+
+
+# -- the generated documents ------------------------------------------------------------------
+def test_observability_doc_states_the_computed_figures(render):
+    """Recomputed here, not read from scaffold.telemetry: 28-day window -> 35 days of metrics;
+    production logs as long as the larger of 30 days and the window; sampling 10% in prod."""
+    pkg = render(name="payments-api", skip_tasks=True, slo_window_days=28, environments=["qa", "prod"],
+                 advanced=True, traces_endpoint="https://otlp.example.com", logs_endpoint="https://otlp.example.com")
+    md = (pkg / "docs/observability.md").read_text()
+    rows = [line.split("|")[1:-1] for line in md.splitlines() if line.startswith("| qa ") or line.startswith("| prod ")]
+    assert [[c.strip() for c in r] for r in rows] == [
+        ["qa", "payments-api-qa", "100%", "7 days", "14 days"],
+        ["prod", "payments-api-prod", "10%", "14 days", "30 days"]]
+    assert "**35 days**" in md and "--storage.tsdb.retention.time=35d" in md
+    assert "`https://otlp.example.com` (`traces_endpoint`)" in md
+    # the Loki snippet parses and names each environment's namespace with its period in hours
+    snippet = md.split("```yaml\n", 1)[1].split("```", 1)[0]
+    streams = yamlio.load(snippet)["limits_config"]["retention_stream"]
+    assert [(s["selector"], s["period"]) for s in streams] == [
+        ('{k8s_namespace_name="payments-api-qa"}', f"{14 * 24}h"), ('{k8s_namespace_name="payments-api-prod"}', f"{30 * 24}h")]
+    # the collector really sends there, and only the collector may reach it (443 to public addresses)
+    docs = yamlio.load_all((pkg / otel.FILE).read_text())
+    assert otel.check_package(docs) == []
+    (pol,) = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert [r["ports"] for r in pol["spec"]["egress"][1:]] == [[{"protocol": "TCP", "port": 443}]]
+
+
+def test_probe_is_judged_by_the_upstream_schema(pkg, tmp_path):
+    """The Probe goes through the prometheus-operator CRD schema (npm @kubernetes-models), unknown fields refused."""
+    from scaffold.validate import run_all
+
+    dest = tmp_path / "pkg"
+    shutil.copytree(pkg, dest, symlinks=True)
+    path = dest / "k8s/base/probe.yaml"
+    path.write_text(path.read_text().replace("  module: http_2xx\n", "  module: http_2xx\n  moduleName: x\n"))
+    (res,) = run_all(dest, only=("crds",))
+    assert res.status == "fail"
+    assert any("Probe payments-api-synthetic" in f.message and "moduleName" in f.message for f in res.findings)

@@ -36,7 +36,7 @@ REQUIRED_CHECKS = {
     "kubernetes", "kustomize", "crds", "prometheus-rules", "prometheus-tests", "alert-runbooks",
     "alert-test-coverage", "alertmanager-config", "alertmanager-routes", "grafana-dashboards", "terraform",
     "workflows-actionlint", "workflows-zizmor", "workflows-schema", "workflows-pins", "workflows-hygiene",
-    "backlog", "app-dockerfile", "app-sources",
+    "backlog", "app-dockerfile", "app-sources", "otel-collector-config",
 }
 
 

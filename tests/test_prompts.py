@@ -113,7 +113,7 @@ def test_prompts_name_errors_and_derive_defaults(template_repo, tmp_path):
         for prompt in ("Availability SLO", "Latency SLO threshold", "Percent of requests", "SLO window",
                        "Extra SLOs", "Cloud for the Terraform", "GitOps controller", "Delivery", "How traffic",
                        "Public DNS name", "GitHub repository", "Runbook base URL", "Grafana base URL",
-                       "File a Backlog.md task", "Assignee of the generated backlog tasks",
+                       "Collector sends traces", "Collector sends logs", "File a Backlog.md task", "Assignee of the generated backlog tasks",
                        "AWS account ID", "Region of the clusters", "Terraform state bucket", "SecretStore"):
             term.answer(prompt, "\r")
         status = term.finish()

@@ -425,6 +425,12 @@ def _trace_sampling(v: Any, a: Mapping[str, Any]) -> str | None:
     return tracing.check_trace_sampling(v, a)
 
 
+def _otlp_endpoint(v: Any, a: Mapping[str, Any]) -> str | None:
+    from . import telemetry  # lazily: telemetry imports the model, which imports this module
+
+    return telemetry.endpoint_problem(v)
+
+
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "blueprint": _choice(BLUEPRINTS),
     "service_name": _service_name,
@@ -472,6 +478,9 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "system": _system,
     # capacity planning: what one fully used CPU core handles (docs/capacity.md)
     "throughput_per_core": lambda v, a: _int_between(1, 100000)(v),
+    # where the OpenTelemetry Collector sends traces and logs (scaffold/telemetry.py)
+    "traces_endpoint": _otlp_endpoint,
+    "logs_endpoint": _otlp_endpoint,
 }
 
 
@@ -524,6 +533,7 @@ EXAMPLES: dict[str, str] = {
     "advanced": "no", "trace_sampling": "{prod: 0.05}",
     "lifecycle": "experimental", "pagerduty_service_id": "PABC123", "system": "payments",
     "throughput_per_core": "200",
+    "traces_endpoint": "http://tempo.observability.svc:4318", "logs_endpoint": "http://loki.observability.svc:3100/otlp",
 }
 
 

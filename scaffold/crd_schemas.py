@@ -65,6 +65,7 @@ SOURCES: dict[tuple[str, str], Source] = {
     ("monitoring.coreos.com/v1", "PrometheusRule"): _npm("@kubernetes-models/prometheus-operator", f"{_PROM}PrometheusRule"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"): _npm("@kubernetes-models/prometheus-operator", f"{_PROM}ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PodMonitor"): _npm("@kubernetes-models/prometheus-operator", f"{_PROM}PodMonitor"),
+    ("monitoring.coreos.com/v1", "Probe"): _npm("@kubernetes-models/prometheus-operator", f"{_PROM}Probe"),
     ("argoproj.io/v1alpha1", "Rollout"): _npm("@kubernetes-models/argo-rollouts", f"{_ROLLOUTS}Rollout"),
     ("argoproj.io/v1alpha1", "AnalysisTemplate"): _npm("@kubernetes-models/argo-rollouts", f"{_ROLLOUTS}AnalysisTemplate"),
     ("argoproj.io/v1alpha1", "Application"): _npm("@kubernetes-models/argo-cd", f"{_ARGOCD}Application"),

@@ -186,6 +186,10 @@ def base_resources(m: ServiceModel) -> list[str]:
     resources += rules.base_files(m)
     if m.canary:  # delivery: Argo Rollouts canary with SLO analysis
         resources += ["rollout.yaml", "analysistemplate.yaml"]
+    from . import telemetry, verify  # observability: the OTel Collector; post-deploy: the synthetic probe
+
+    resources.append(telemetry.BASE_FILE)
+    resources += verify.base_files(m)
     return resources
 
 
@@ -232,10 +236,24 @@ def quota_hard(m: ServiceModel, resources: Any, replicas_max: int) -> dict[str, 
     for kind in ("requests", "limits"):
         for res, value in spec[kind].items():
             total = _q(value) * pods
+            total += _q(telemetry_resources(m)[kind][res]) * telemetry_pods()  # the collector's pods
             hard[f"{kind}.{res}"] = quantities.format_cpu(total) if res == "cpu" else quantities.format_memory(total)
+    hard["pods"] = str(pods + telemetry_pods())
     hard["services.loadbalancers"] = "0"
     hard["services.nodeports"] = "0"
     return hard
+
+
+def telemetry_pods() -> int:
+    from . import telemetry
+
+    return telemetry.quota_extra_pods()
+
+
+def telemetry_resources(m: ServiceModel) -> Obj:
+    from . import telemetry
+
+    return telemetry.collector_resources(m)
 
 
 def resource_quota(m: ServiceModel, env: Environment | None = None) -> Obj:
@@ -584,7 +602,13 @@ def network_policies(m: ServiceModel) -> list[Obj]:
                        "policyTypes": ["Ingress", "Egress"] if ingress else ["Egress"]}
     if ingress:
         allow_spec["ingress"] = ingress
-    allow_spec["egress"] = [dns, *identity_egress(m)]
+    from . import telemetry, verify
+
+    ingress += verify.probe_ingress(m)  # the blackbox exporter probes a Service with no route in-cluster
+    if ingress:
+        allow_spec["policyTypes"] = ["Ingress", "Egress"]
+        allow_spec["ingress"] = ingress
+    allow_spec["egress"] = [dns, *identity_egress(m), *telemetry.app_egress(m)]
     allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(m),
              "spec": allow_spec}
     out = [deny, allow]
@@ -796,7 +820,9 @@ def _observability_patches(m: ServiceModel, env: Environment) -> list[Obj]:
     """Patch files in the overlay: the environment's PrometheusRule and dashboards (scaffold/rules.py, dashboards.py)."""
     from . import dashboards, rules
 
-    return [rules.overlay_patch(m, env), *dashboards.overlay_patches(m, env)]
+    from . import verify
+
+    return [rules.overlay_patch(m, env), *dashboards.overlay_patches(m, env), *verify.overlay_patches(m, env)]
 
 
 def env_by_name(m: ServiceModel, name: str) -> Environment:

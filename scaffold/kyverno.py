@@ -117,10 +117,17 @@ def images_by_digest(m: ServiceModel) -> Obj:
                    f"from {m.image_registry}, and carries ci.yml's keyless signature and scan attestation.", [
         _rule(m, "image-digest", "Images must be referenced by digest (<image>@sha256:...).",
               {"spec": _containers({"image": "*@sha256:?*"})}),
-        _rule(m, "image-registry", f"Images must come from {m.image_registry}/.",
-              {"spec": _containers({"image": f"{m.image_registry}/*"})}),
+        _rule(m, "image-registry", f"Images must come from {m.image_registry}/ (or be the pinned OpenTelemetry "
+              "Collector image).", {"spec": _containers({"image": allowed_images(m)})}),
         verify_images_rule(m),
     ])
+
+
+def allowed_images(m: ServiceModel) -> str:
+    """The registry's images, and exactly the collector image scaffold.telemetry pins (by digest)."""
+    from . import telemetry
+
+    return f"{m.image_registry}/* | {telemetry.COLLECTOR_IMAGE}"
 
 
 def resources_set(m: ServiceModel) -> Obj:

@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "lifecycle": "experimental",
     "pagerduty_service_id": "PXXXXXX",
     "system": "",
+    # the OpenTelemetry Collector's backends (scaffold/telemetry.py)
+    "traces_endpoint": "http://tempo.observability.svc:4318",
+    "logs_endpoint": "http://loki.observability.svc:3100/otlp",
 }
 
 # Defaults computed from earlier answers, so that no earlier answer can make a later
@@ -71,6 +74,7 @@ DEFAULTS["advanced"] = False
 # core handles, until the team measures its own (the `throughput_per_core` answer).
 THROUGHPUT_PER_CORE = {"service": 200, "worker": 20, "cronjob": 1}
 DEFAULTS["throughput_per_core"] = THROUGHPUT_PER_CORE["service"]
+ADVANCED += ("traces_endpoint", "logs_endpoint")
 
 _VALIDATED: set[str] = set()  # canonical answer sets that passed validate_all
 RUN_AS_UID = 10001

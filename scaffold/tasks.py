@@ -297,6 +297,16 @@ UNITS: list[Unit] = [
         "and the CD reader can read only this service's objects",
     ]),
     # -- observability -------------------------------------------------------------------------
+    Unit(("k8s/base/otel-collector.yaml",), "observability", "OpenTelemetry Collector gateway", "first", lambda m, u: [
+        f"The collector in every environment ({_envs(m)}) is Ready and its health_check answers; "
+        "`scaffold validate --only otel-collector-config` passes",
+        "A request's trace reaches the traces backend and its log lines the logs backend, with the same trace_id",
+    ]),
+    Unit(("k8s/base/probe.yaml",), "observability", "Synthetic probe of the live URL", "prelive", lambda m, u: [
+        f"The cluster's Prometheus shows probe_success for {m.name} in every environment ({_envs(m)}) "
+        "through the platform's blackbox exporter",
+        "Breaking the route in staging fires SyntheticProbeFailing, which reaches the pager",
+    ], needs=("observability/prometheus/",)),
     Unit(("k8s/base/servicemonitor.yaml",), "observability", "ServiceMonitor", "first", lambda m, u: [
         f"The cluster's Prometheus shows the {m.name} target up in every environment ({_envs(m)})",
     ]),
@@ -379,6 +389,10 @@ UNITS: list[Unit] = [
     Unit(("mkdocs.yml", "docs/index.md", "docs/.techdocs/"), "docs", "TechDocs site", "prod", lambda m, u: [
         "Backstage's TechDocs tab renders the docs and every runbook (`mkdocs build --strict` passes)",
     ], needs=("catalog-info.yaml",)),
+    Unit(("docs/observability.md",), "docs", "Observability retention and sampling", "prod", lambda m, u: [
+        f"{m.team} agreed the per-environment log and trace retention and the trace sampling in docs/observability.md",
+        "Prometheus' retention covers the SLO window plus the margin stated there, and the backends are configured so",
+    ], needs=("k8s/base/otel-collector.yaml",)),
     Unit(("docs/capacity.md",), "docs", "Capacity plan", "prod", lambda m, u: [
         f"The capacity plan's traffic assumption was checked against {_pre(m).name} load-test results",
     ]),

@@ -61,8 +61,11 @@ def resource_attributes(m: Any, env: Any) -> str:
 
 def otel_env(m: Any, env: Any) -> dict[str, str]:
     """The ``OTEL_*`` variables of this environment's ConfigMap. The exporter endpoint
-    (``stacks.OTLP_ENDPOINT_ENV``) is where the collector listens, set with the collector."""
+    (``stacks.OTLP_ENDPOINT_ENV``) is the collector gateway of the environment's own namespace."""
+    from . import telemetry
+
     return {
+        stacks.OTLP_ENDPOINT_ENV: telemetry.app_otlp_endpoint(m, env),
         stacks.OTEL_SERVICE_NAME_ENV: m.name,
         stacks.OTEL_RESOURCE_ATTRIBUTES_ENV: resource_attributes(m, env),
         stacks.OTEL_TRACES_SAMPLER_ENV: SAMPLER,

@@ -709,7 +709,10 @@ def job_timeout_minutes(m) -> int:
     """The deploy job outlives its wait: verification and the push before, the rollback after."""
     from . import canary
 
-    return -(-(canary.wait_seconds(m) + PRE_WAIT_SECONDS + ROLLBACK_SECONDS) // 60)
+    from . import verify
+
+    smoke = verify.smoke_seconds() if verify.smoke_tested(m) else 0
+    return -(-(canary.wait_seconds(m) + PRE_WAIT_SECONDS + smoke + ROLLBACK_SECONDS) // 60)
 
 
 PRE_WAIT_SECONDS = 600  # verify signatures and attestations, check out, push the deploy branch
@@ -865,6 +868,7 @@ def deploy_job(m, env) -> dict[str, Any]:
         step("Push the digest to the deploy branch (GitOps)", id_="gitops", env={**venv, **git_env},
              run=_gitops_script()),
         step("Wait for sync and the whole rollout", env={**venv, **wait_env(m)}, run=_wait_script(m)),
+        *post_deploy_steps(m, env),
         step("Roll back", if_="${{ failure() && steps.gitops.outputs.commit != '' }}",
              env={**venv, **git_env, "COMMIT": "${{ steps.gitops.outputs.commit }}",
                   "PREVIOUS": "${{ steps.gitops.outputs.previous }}"},
@@ -882,6 +886,18 @@ def deploy_job(m, env) -> dict[str, Any]:
         concurrency=concurrency(f"deploy-{m.name}-{env.name}"),
         timeout=job_timeout_minutes(m),
     )
+
+
+def post_deploy_steps(m, env) -> list[CommentedMap]:
+    """Post-deploy verification (scaffold.verify): the live URL's smoke test, after the
+    rollout and before the job ends; its failure triggers the Roll back step below."""
+    from . import verify
+
+    if not verify.smoke_tested(m):  # said in the log, so a green deploy does not look verified
+        return [step("Post-deploy verification (no live URL to smoke-test)", env={"REASON": verify.skip_reason(m)},
+                     run='echo "post-deploy smoke test skipped: $REASON"')]
+    return [step("Smoke test the live URL (post-deploy verification)", env=verify.smoke_env(m, env),
+                 run=verify.smoke_script())]
 
 
 def deploy_job_id(env) -> str:

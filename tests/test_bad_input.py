@@ -95,6 +95,10 @@ CASES = [
     # a worker or cronjob has no Rollout: an explicit canary would be recorded but not generated (issue 22)
     ("delivery", {"blueprint": "worker", "delivery": "canary"}),
     ("delivery", {"blueprint": "cronjob", "delivery": "canary"}),
+    ("traces_endpoint", {"traces_endpoint": "ftp://tempo.observability.svc:4318"}),
+    ("traces_endpoint", {"traces_endpoint": "http://user:pw@tempo.observability.svc:4318"}),
+    ("logs_endpoint", {"logs_endpoint": "http://loki.observability.svc:3100/otlp?tenant=a"}),
+    ("logs_endpoint", {"logs_endpoint": "http://loki.observability.svc:3100/otlp\nkind: Secret"}),
 ]
 IDS = [f"{i:02d}-{field}" for i, (field, _) in enumerate(CASES)]
 # Copier casts int/float/yaml answers before any validator runs, and its cast

@@ -35,6 +35,11 @@ VALID = {
     "PodMonitor": {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor", "metadata": META,
         "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "payments-api"}},
                  "podMetricsEndpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}]}},
+    "Probe": {"apiVersion": "monitoring.coreos.com/v1", "kind": "Probe", "metadata": META,
+        "spec": {"jobName": "payments-api-synthetic", "interval": "30s", "module": "http_2xx",
+                 "prober": {"url": "blackbox-exporter.monitoring.svc:9115", "scheme": "http", "path": "/probe"},
+                 "targets": {"staticConfig": {"static": ["https://payments-api.example.com/readyz"],
+                                              "labels": {"namespace": "payments-api-prod"}}}}},
     "Rollout": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": META,
         "spec": {"replicas": 2, "revisionHistoryLimit": 3,
                  "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "payments-api", "scaleDown": "progressively"},
@@ -90,6 +95,8 @@ BROKEN = [
     ("PodMonitor", ["spec", "podMetricsEndpoints", 0, "target"], "set", "http", "/spec/podMetricsEndpoints/0/target"),
     ("PodMonitor", ["spec", "podMetricsEndpoints", 0, "interval"], "set", 30, "/spec/podMetricsEndpoints/0/interval"),
     ("PodMonitor", ["spec", "selector"], "del", None, "/spec"),
+    ("Probe", ["spec", "targets", "staticConfig", "urls"], "set", ["https://x"], "/spec/targets/staticConfig/urls"),
+    ("Probe", ["spec", "prober", "url"], "del", None, "/spec/prober"),
     ("Rollout", ["spec", "strategy", "canary", "steps", 1, "pause", "seconds"], "set", 5, "/spec/strategy/canary/steps/1/pause/seconds"),
     ("AnalysisTemplate", ["spec", "metrics", 0, "provider", "prometheus", "url"], "set", "http://x", "/spec/metrics/0/provider/prometheus/url"),
     ("Application", ["spec", "syncPolicy", "automated", "prune_all"], "set", True, "/spec/syncPolicy/automated/prune_all"),
@@ -158,7 +165,7 @@ def broken_results():
 
 
 def test_every_kind_has_a_schema_source_and_a_fixture():
-    wanted = {"PrometheusRule", "ServiceMonitor", "PodMonitor", "Rollout", "AnalysisTemplate", "Application", "AppProject",
+    wanted = {"PrometheusRule", "ServiceMonitor", "PodMonitor", "Probe", "Rollout", "AnalysisTemplate", "Application", "AppProject",
               "GitRepository", "Kustomization", "ExternalSecret", "SecretStore", "ClusterSecretStore", "HTTPRoute", "Schedule",
               "ClusterPolicy"}
     assert {kind for _, kind in crd_schemas.SOURCES} == wanted

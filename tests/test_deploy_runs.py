@@ -113,3 +113,45 @@ def test_sim_fails_a_wait_shorter_than_the_plan(packages, tmp_path):
     run = run_job(pkg, "deploy-dev", tmp_path / "run", scenario=HEALTHY)
     assert not run.green and run.ran("Roll back")
     assert run.state["commits"][run.state["remote"]["deploy/dev"]] == OLD_DIGEST
+
+
+# -- post-deploy verification (issue 17): the smoke test of the live URL -----------------
+SMOKE = "Smoke test the live URL (post-deploy verification)"
+
+
+def _step_index(run, name):
+    return [n for n, _ in run.steps].index(name)
+
+
+@pytest.mark.parametrize("job", ["deploy-dev", "deploy-staging", "deploy-prod"])
+def test_verification_runs_after_each_environment(packages, job, tmp_path):
+    """After the sync and the rollout, each environment's own live URL is smoke-tested,
+    with bounded retries (dev's URL refuses, then errs, then answers)."""
+    from scaffold import k8s
+    from scaffold.package import Package
+
+    pkg = packages[("argocd", "rolling")]  # rolling: the same steps, without a canary's simulated plan
+    m = Package.load(pkg).model
+    env = k8s.env_by_name(m, job.removeprefix("deploy-"))
+    codes = [0, 502, 200] if job == "deploy-dev" else [200]
+    run = run_job(pkg, job, tmp_path, scenario={**HEALTHY, "live_codes": codes})
+    assert run.green, run.log
+    assert run.ran(SMOKE) and _step_index(run, SMOKE) > _step_index(run, "Wait for sync and the whole rollout")
+    assert [c["code"] for c in run.state["curls"]] == codes
+    assert {c["url"] for c in run.state["curls"]} == {f"https://{k8s.env_hostname(m, env)}/readyz"}
+    assert all(c["digest_applied"] == NEW_DIGEST for c in run.state["curls"])  # the new release, not the old
+    assert not run.ran("Roll back")
+
+
+def test_failing_smoke_test_rolls_back(packages, tmp_path):
+    """A live URL that keeps failing fails the job after bounded attempts, and the same
+    Roll back step as a failed analysis restores the deploy branch."""
+    from scaffold import verify
+
+    run = run_job(packages[("flux", "rolling")], "deploy-dev", tmp_path, scenario={**HEALTHY, "live_codes": [503]})
+    assert not run.green
+    assert dict(run.steps)[SMOKE] != 0
+    assert len(run.state["curls"]) == verify.SMOKE_ATTEMPTS  # bounded, and every attempt was made
+    assert run.ran("Roll back") and dict(run.steps)["Roll back"] == 0, run.log
+    assert run.state["commits"][run.state["remote"]["deploy/dev"]] == OLD_DIGEST
+    assert "post-deploy smoke test failed" in run.log

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold import k8s, pss, tools
+from scaffold import k8s, pss, telemetry, tools
 from scaffold.answers import AnswerError
 from scaffold.model import RUN_AS_UID, ServiceModel
 from scaffold.package import Package
@@ -56,6 +56,11 @@ def by_kind(docs: list[dict], kind: str) -> list[dict]:
     return [d for d in docs if d["kind"] == kind]
 
 
+def is_collector(doc: dict) -> bool:
+    """The per-namespace OpenTelemetry Collector (scaffold.telemetry), not the app."""
+    return doc["metadata"]["labels"].get("app.kubernetes.io/name") == telemetry.COLLECTOR_NAME
+
+
 def test_checkers_pass(pkg):
     results = run_checks(pkg)
     for name in CHECKERS:
@@ -91,6 +96,10 @@ def test_overlays_per_environment(pkg):
         for d in docs:
             for _, _, spec in pss.pod_templates(d):
                 c = spec["containers"][0]
+                if is_collector(d):  # pinned by tag and digest, sized under the LimitRange's max
+                    assert c["image"] == telemetry.COLLECTOR_IMAGE and "@sha256:" in c["image"]
+                    assert c["resources"] == telemetry.collector_resources(m)
+                    continue
                 assert c["image"] == f"{m.image}@{k8s.PLACEHOLDER_DIGEST}"
                 assert c["resources"] == env.resources.as_k8s()
         hpas = by_kind(docs, "HorizontalPodAutoscaler")
@@ -123,7 +132,8 @@ def test_workload_hardening(pkg):
     m = model_of(pkg)
     docs = build(pkg, m.production.name)
     workloads = [w for w in docs if list(pss.pod_templates(w))]
-    assert {w["kind"] for w in workloads} == {m.workload_kind}
+    assert {w["kind"] for w in workloads if not is_collector(w)} == {m.workload_kind}
+    assert [w["kind"] for w in workloads if is_collector(w)] == ["Deployment"]
     for w in workloads:
         (_, _, spec), = pss.pod_templates(w)
         c = spec["containers"][0]
@@ -134,6 +144,9 @@ def test_workload_hardening(pkg):
         assert {"tmp"} <= {v["name"] for v in spec["volumes"] if "emptyDir" in v}
         assert set(c["resources"]["limits"]) == set(c["resources"]["requests"]) == {"cpu", "memory",
                                                                                     "ephemeral-storage"}
+        if is_collector(w):  # one health_check endpoint serves both probes
+            assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(c)
+            continue
         if w["kind"] == "CronJob":
             s = w["spec"]
             assert s["concurrencyPolicy"] == "Forbid" and s["schedule"] == m.schedule
@@ -148,8 +161,8 @@ def test_workload_hardening(pkg):
         if w["kind"] == "Deployment":
             assert w["spec"]["strategy"]["type"] == "RollingUpdate"
             assert "replicas" not in w["spec"], "the HPA owns the replica count"
-    (sa,) = by_kind(docs, "ServiceAccount")
-    assert sa["automountServiceAccountToken"] is False
+    for sa in by_kind(docs, "ServiceAccount"):
+        assert sa["automountServiceAccountToken"] is False
     ns = by_kind(docs, "Namespace")[0]["metadata"]["labels"]
     assert all(ns[f"pod-security.kubernetes.io/{mode}"] == "restricted" for mode in ("enforce", "audit", "warn"))
     for pdb in by_kind(docs, "PodDisruptionBudget"):
@@ -165,9 +178,11 @@ def test_network_policy_allows_only_what_is_needed(pkg):
     sources = [r["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
                for r in allow.get("ingress", [])]
     expected = ([k8s.gateway_namespace(m)] if m.has_route else []) + \
-        ([k8s.MONITORING_NAMESPACE] if m.blueprint != "cronjob" else [])
+        ([k8s.MONITORING_NAMESPACE] if m.blueprint != "cronjob" else []) + \
+        ([k8s.MONITORING_NAMESPACE] if m.has_http and not m.has_route else [])  # the blackbox probe, in-cluster
     assert sources == expected
-    dns, *identity = allow["egress"]
+    dns, *identity, collector = allow["egress"]
+    assert collector == telemetry.app_egress(m)[0]  # OTLP to the namespace's collector, nothing else
     assert sorted(p["protocol"] for p in dns["ports"]) == ["TCP", "UDP"]
     assert {p["port"] for p in dns["ports"]} == {53}
     # defect 6: workload identity reaches STS / the metadata server / Entra ID; nothing else
@@ -272,10 +287,10 @@ def test_yaml_11_booleans_are_caught_after_the_build(broken):
 def test_quota_covers_rollout_headroom():
     m = ServiceModel.from_answers({"service_name": "payments-api", "delivery": "rolling", "replicas_max": 8})
     hard = k8s.quota_hard(m, m.resources, 8)
-    assert hard["pods"] == "10"  # 8 + 25% surge
-    assert hard["limits.cpu"] == "4000m" and hard["requests.memory"] == "1280Mi"
+    assert hard["pods"] == "12"  # 8 + 25% surge, + the collector and its surge pod
+    assert hard["limits.cpu"] == "4400m" and hard["requests.memory"] == "1408Mi"  # + 2 x 200m, + 2 x 64Mi
     canary = ServiceModel.from_answers({"service_name": "payments-api", "replicas_max": 8})
-    assert k8s.quota_hard(canary, canary.resources, 8)["pods"] == "16"
+    assert k8s.quota_hard(canary, canary.resources, 8)["pods"] == "18"
 
 
 def test_env_hostname_never_exceeds_dns_limit():

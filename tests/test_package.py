@@ -37,6 +37,7 @@ REQUIRED_CHECKS = {
     "alert-test-coverage", "alertmanager-config", "alertmanager-routes", "grafana-dashboards", "terraform",
     "workflows-actionlint", "workflows-zizmor", "workflows-schema", "workflows-pins", "workflows-hygiene",
     "backlog", "app-dockerfile", "app-sources", "test-stages", "backstage-catalog", "techdocs",
+    "otel-collector-config",
 }
 
 

@@ -113,7 +113,7 @@ def test_prompts_name_errors_and_derive_defaults(template_repo, tmp_path):
         for prompt in ("Requests/s (service) or jobs/s", "Availability SLO", "Latency SLO threshold", "Percent of requests", "SLO window",
                        "Extra SLOs", "Trace sampling ratio", "Cloud for the Terraform", "GitOps controller", "Delivery", "How traffic",
                        "Public DNS name", "GitHub repository", "Runbook base URL", "Grafana base URL",
-                       "File a Backlog.md task", "Assignee of the generated backlog tasks",
+                       "Collector sends traces", "Collector sends logs", "File a Backlog.md task", "Assignee of the generated backlog tasks",
                        "AWS account ID", "Region of the clusters", "Terraform state bucket", "SecretStore",
                        "Backstage lifecycle", "PagerDuty service ID", "Backstage System"):
             term.answer(prompt, "\r")

@@ -400,6 +400,8 @@ def identity(pkg: Package) -> list[Finding]:
         pods = [d for (k, _), (_, d) in base.items() if k in ("deployment", "cronjob")]
         for d in pods:
             tmpl = d["spec"].get("template") or d["spec"].get("jobTemplate", {}).get("spec", {}).get("template", {})
+            if (tmpl.get("spec") or {}).get("serviceAccountName", m.name) != m.name:
+                continue  # another ServiceAccount (the OTel Collector's): no cloud identity to inject
             if (tmpl.get("metadata") or {}).get("labels", {}).get(AZURE_POD_LABEL) != "true":
                 out.append(Finding(rel, f"{d['kind']} {d['metadata']['name']}'s pods lack label {AZURE_POD_LABEL}="
                                         f"\"true\", so ServiceAccount {m.name}'s Azure identity is never injected"))

@@ -21,7 +21,7 @@ from pathlib import Path
 from scaffold import yamlio
 
 STUB = Path(__file__).with_name("stub.py")
-TOOLS = ("kubectl", "git", "kustomize", "cosign", "gh", "argocd", "flux", "sleep")
+TOOLS = ("kubectl", "git", "kustomize", "cosign", "gh", "argocd", "flux", "sleep", "curl")
 OLD_DIGEST = "sha256:" + "a" * 58 + "0a1d00"
 NEW_DIGEST = "sha256:" + "b" * 58 + "1beef1"
 
@@ -129,6 +129,8 @@ def run_job(pkg: Path, job_id: str, tmp: Path, *, scenario: dict, secrets: dict[
         "commits": {} if first else {"p" * 40: OLD_DIGEST},
         "head": "", "pushes": [], "applies": [] if first else [{"branch": deploy_branch, "digest": OLD_DIGEST, "at": -10**6}],
         "aborted_at": None, "abort_patches": 0,
+        # the live URL's answers to the smoke test, one per attempt (the last repeats)
+        "live_codes": list(scenario.get("live_codes", [200])), "curls": [],
     }
     (sim / "state.json").write_text(json.dumps(state))
     ctx = {"inputs.digest": NEW_DIGEST, "github.token": "ghs_stub", "inputs.task-id": "t"}

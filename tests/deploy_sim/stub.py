@@ -1,5 +1,5 @@
 """One stub for every CLI a deploy job calls (kubectl, git, kustomize, cosign, gh,
-argocd, flux, sleep), playing a scripted cluster.
+argocd, flux, sleep, curl), playing a scripted cluster.
 
 Every call is appended to ``calls.jsonl``; the shared state lives in
 ``state.json`` (both in $SIM_DIR). The cluster:
@@ -314,6 +314,21 @@ def sleep(args: list[str]) -> None:
     save(state)
 
 
+def curl(args: list[str]) -> None:
+    """The live URL: answers the scenario's codes in turn (000 and exit 7 = connection refused)."""
+    state = load()
+    url = next(a for a in reversed(args) if a.startswith(("http://", "https://")))
+    codes = state["live_codes"]
+    code = codes[min(len(state["curls"]), len(codes) - 1)]
+    state["curls"].append({"url": url, "code": code, "at": state["clock"],
+                           "digest_applied": applied_digest(state, state["branch"])})
+    save(state)
+    if "-w" in args:
+        print(f"{code:03d}", end="")
+    if code == 0:
+        sys.exit(7)
+
+
 def gh(args: list[str]) -> None:
     if args[:1] == ["api"]:
         print("1")
@@ -322,7 +337,7 @@ def gh(args: list[str]) -> None:
 def main() -> None:
     tool, args = Path(sys.argv[1]).name, sys.argv[2:]
     record(tool, args)
-    {"kubectl": kubectl, "git": git, "kustomize": kustomize, "sleep": sleep, "gh": gh}.get(
+    {"kubectl": kubectl, "git": git, "kustomize": kustomize, "sleep": sleep, "gh": gh, "curl": curl}.get(
         tool, lambda a: None)(args)
 
 

@@ -39,7 +39,8 @@ def configured_keys(pkg: Package) -> list[tuple[str, str]]:
     docs = [(path, doc) for path, doc in pkg.yaml_documents("k8s/base/*.yaml") if isinstance(doc, dict)]
     containers = []
     for path, doc in docs:
-        if doc.get("kind") in WORKLOADS:
+        # the app's own workload (the collector gateway beside it is not the app)
+        if doc.get("kind") in WORKLOADS and (doc.get("metadata") or {}).get("name") == pkg.model.name:
             spec = doc.get("spec") or {}
             pod = ((spec.get("jobTemplate") or {}).get("spec") or spec).get("template") or {}
             containers += [(path, c) for c in ((pod.get("spec") or {}).get("containers") or [])]

@@ -45,6 +45,7 @@ for _kind, _names in {
     "NetworkPolicy": ("networkpolicy", "networkpolicies", "netpol"),
     "ExternalSecret": ("externalsecret", "externalsecrets"), "PrometheusRule": ("prometheusrule", "prometheusrules"),
     "AnalysisRun": ("analysisrun", "analysisruns"), "AnalysisTemplate": ("analysistemplate", "analysistemplates"),
+    "Probe": ("probe", "probes"),
 }.items():
     for _n in _names:
         RESOURCES[_n] = _kind

@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -244,6 +245,12 @@ def summarize(output: str) -> str:
     return "; ".join(dict.fromkeys(keep))[:600]
 
 
+# Terraform's plugin cache is not safe for concurrent installs, and an init whose lock file
+# lacks the provider's checksums (the relaxed copies) installs into the cache again: inits
+# run one at a time (linking from the cache takes a second), validate and test in parallel.
+_INIT_LOCK = threading.Lock()
+
+
 def run_dir(exe: str, work: Path, plan: DirPlan, config: Path) -> list[tuple[str, str]]:
     """(step, problem) for one folder of the copy: init, validate (roots), test."""
     cwd = work / "terraform" / plan.rel
@@ -254,7 +261,11 @@ def run_dir(exe: str, work: Path, plan: DirPlan, config: Path) -> list[tuple[str
     if any((cwd / "tests").glob("*.tftest.hcl")):
         steps.append(("test", ["test", "-no-color"]))
     for step, args in steps:
-        code, output = _terraform(exe, args, cwd, env)
+        if step == "init":  # the only step that writes to the shared plugin cache
+            with _INIT_LOCK:
+                code, output = _terraform(exe, args, cwd, env)
+        else:
+            code, output = _terraform(exe, args, cwd, env)
         if code != 0:
             return [(step, summarize(output))]
     return []

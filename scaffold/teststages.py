@@ -130,7 +130,7 @@ def load_config(m) -> dict[str, Any]:
     return {
         "about": (f"Generated from the SLO answers: {_num(m.slo_latency_target)}% of requests under "
                   f"{m.slo_latency_ms} ms, availability {_num(m.slo_availability)}% (error budget "
-                  f"{_num(error_budget(m))}). `thresholds` uses k6's syntax. Change the answers, not this file."),
+                  f"{_num(error_budget(m))}). `thresholds` uses k6's syntax. Change the answers with `copier update` and this file follows."),
         "path": stacks.SAMPLE_ROUTE,
         "vus": LOAD_VUS,
         "iterations": 2 * need,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold import stacks
+from scaffold import k8s, stacks
 from scaffold.package import Package
 from scaffold.validate import load_checkers, run_one
 from tests.conftest import require_tool
@@ -36,11 +36,12 @@ def configmap_data(pkg: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("stack", ["python", "node"])
-def test_skeleton_binds_the_ports_its_configmap_names(render, stack: str) -> None:
+def test_skeleton_binds_the_ports_its_configmap_names(render, node_runtime_modules: Path, stack: str) -> None:
     pkg = render() if stack == "python" else render(stack="node")
     model = Package.load(pkg).model
     data = configmap_data(pkg)
-    assert data == stacks.config_env(model) and {"PORT", "METRICS_PORT"} <= set(data), data
+    assert data == k8s.config_data(model) and {"PORT", "METRICS_PORT"} <= set(data), data
+    assert set(data) - set(stacks.config_env(model)) <= set(stacks.OTEL_SDK_ENV), data
     assert not {"APP_PORT", "LOG_FORMAT"} & set(data)
     # The ConfigMap's own keys and values; only the port numbers move to free ones (a shared machine).
     port, metrics_port = free_port(), free_port()
@@ -51,7 +52,7 @@ def test_skeleton_binds_the_ports_its_configmap_names(render, stack: str) -> Non
     else:
         node = require_tool("node")
         cmd = [node, stacks.entry_source(model)]
-        base_env = {"PATH": str(Path(node).parent)}
+        base_env = {"PATH": str(Path(node).parent), "NODE_PATH": str(node_runtime_modules)}  # its OpenTelemetry SDK
     proc = subprocess.Popen(cmd, cwd=pkg / stacks.APP_DIR, env={**base_env, **env}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

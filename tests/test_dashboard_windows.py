@@ -9,6 +9,8 @@ recording rules.
 
 from __future__ import annotations
 
+import copy
+
 import json
 import re
 import shutil
@@ -123,7 +125,7 @@ def test_every_alert_panel_links_its_runbook(pkg):
 
 def test_a_new_catalog_alert_gets_panel_link_and_threshold(pkg):
     """An alert added to the catalog with only title/expr/unit (what #17's probe alert does)."""
-    m = model(pkg)
+    m = copy.copy(model(pkg))  # a private copy: the model is shared with other tests
     base = next(a for a in m.alerts if a.name == "HighLatency")
     expr = 'probe_duration_seconds{job="payments-api-probe"}'
     new = replace(base, name="ProbeSlow", expr=f"{expr} > 2.5", panel={"title": "probe", "expr": expr, "unit": "s"},

@@ -133,13 +133,14 @@ def test_a_base_key_reaches_every_overlay_build(render, tmp_path: Path, answer_s
 def test_overlay_keeps_base_flags_a_whole_map_replace(render, tmp_path: Path) -> None:
     """Mutation: the old overlay patch (replace /data) drops the team's key: the checker names it."""
     root = copy(render, tmp_path, "service-canary-gateway")
+    generated = next(d for d in yaml.safe_load_all((root / "k8s/base/configmap.yaml").read_text())
+                     if d and d.get("kind") == "ConfigMap")["data"]
     edit_docs(root / "k8s/base/configmap.yaml", lambda d: d["data"].update(FEATURE_FLAGS="beta"))
     kust = root / "k8s/overlays/staging/kustomization.yaml"
     doc = yaml.safe_load(kust.read_text())
+    # the old patch: the whole map, as generated, replaces the base's data
     doc["patches"].append({"target": {"kind": "ConfigMap", "name": "payments-api-config"},
-                           "patch": yaml.safe_dump([{"op": "replace", "path": "/data",
-                                                     "value": {"PORT": "8080", "METRICS_PORT": "8081",
-                                                               "LOG_LEVEL": "info"}}])})
+                           "patch": yaml.safe_dump([{"op": "replace", "path": "/data", "value": dict(generated)}])})
     kust.write_text(yaml.safe_dump(doc, sort_keys=False))
     require_tool("kubectl")
     result = run_one(load_checkers()["overlay-keeps-base"], Package.load(root))

@@ -391,8 +391,11 @@ def integration(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.live
 @pytest.mark.parametrize(("stack", "blueprint"), [("node", "service"), ("node", "worker"), ("python", "worker")])
-def test_integration_checks_pass_on_other_skeletons(render, tmp_path: Path, stack: str, blueprint: str) -> None:
-    from tests.test_app_stacks import METRICS_BASE, node_process, render_kind
+def test_integration_checks_pass_on_other_skeletons(render, node_runtime_modules: Path, tmp_path: Path, stack: str,
+                                                   blueprint: str) -> None:
+    from tests.test_app_stacks import METRICS_BASE, NODE_PATH, node_process, render_kind
+
+    NODE_PATH[:] = [str(node_runtime_modules)]  # the node skeleton's runtime dependencies (OpenTelemetry)
 
     root = render_kind(render, stack, blueprint)
     model = ServiceModel.from_answers(yamlio.load_file(root / ".copier-answers.yml"))

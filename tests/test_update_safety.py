@@ -272,15 +272,17 @@ def test_a_per_environment_hpa_override_is_an_edit_not_an_error(render, tmp_path
     shutil.copytree(render(skip_tasks=True), pkg, symlinks=True)
     kust = pkg / "k8s/overlays/prod/kustomization.yaml"
     text = kust.read_text()
-    assert text.count("value: 10") == 1
-    kust.write_text(text.replace("value: 10", "value: 15"))
+    bound = "path: /spec/maxReplicas\n        value: 10\n"
+    assert text.count(bound) == 1
+    kust.write_text(text.replace(bound, bound.replace("10", "15")))
     assert _overlay_hpa(pkg, "prod")[:2] == (2, 15)
     assert KustomizeOverlays().run(Package.load(pkg)) == []
-    # An override the namespace quota cannot hold is still an error, named as such.
-    kust.write_text(text.replace("value: 10", "value: 30"))
+    # An override the namespace quota cannot hold is still an error, named as such (the quota:
+    # 2 × the HPA's 10 for surge headroom, plus the collector gateway's 2 pods).
+    kust.write_text(text.replace(bound, bound.replace("10", "30")))
     findings = KustomizeOverlays().run(Package.load(pkg))
     assert [f.message for f in findings] == [
-        "HorizontalPodAutoscaler/payments-api: maxReplicas 30 exceeds the ResourceQuota's 20 pods; raise both "
+        "HorizontalPodAutoscaler/payments-api: maxReplicas 30 exceeds the ResourceQuota's 22 pods; raise both "
         "(environment_replicas sizes the quota for you)"], findings
 
 

@@ -33,6 +33,7 @@ DOC_PAGES = (
     ("Post-mortem template", "postmortem-template.md"),
     ("Disaster recovery", "disaster-recovery.md"),
     ("Capacity", "capacity.md"),
+    ("Observability", "observability.md"),
 )
 RUNBOOKS_HOOK = "docs/.techdocs/runbooks.py"  # a dot folder: MkDocs never publishes it
 

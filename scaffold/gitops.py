@@ -194,7 +194,7 @@ DEPLOYER_RESOURCES: dict[str, tuple[str, ...]] = {
     "batch": ("cronjobs",),
     "external-secrets.io": ("externalsecrets", "secretstores"),
     "gateway.networking.k8s.io": ("httproutes",),
-    "monitoring.coreos.com": ("podmonitors", "prometheusrules", "servicemonitors"),
+    "monitoring.coreos.com": ("podmonitors", "probes", "prometheusrules", "servicemonitors"),
     "networking.k8s.io": ("ingresses", "networkpolicies"),
     "policy": ("poddisruptionbudgets",),
     "rbac.authorization.k8s.io": ("rolebindings", "roles"),

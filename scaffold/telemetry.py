@@ -54,7 +54,8 @@ _IN_CLUSTER = re.compile(r"^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$"
 # -- the answers ------------------------------------------------------------------
 def endpoint_problem(value: Any) -> str | None:
     """The rule of traces_endpoint / logs_endpoint (answers.RULES calls it)."""
-    if not isinstance(value, str) or len(value) > 300 or any(c.isspace() for c in value):
+    if (not isinstance(value, str) or len(value) > 300 or not value.isascii()
+            or any(c.isspace() or not c.isprintable() for c in value)):
         return f"must be an http:// or https:// OTLP/HTTP base URL, e.g. {DEFAULT_TRACES_ENDPOINT}; got {value!r}"
     try:
         parts = urlsplit(value)

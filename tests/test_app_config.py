@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from scaffold import k8s, stacks
 from scaffold.package import Package
 from scaffold.validate import load_checkers, run_one
 from tests.conftest import require_tool
-from tests.test_app_python import free_port, get
+from tests.test_app_python import free_port, get, stop
 
 READY_TRIES, STOP_TIMEOUT_S = 100, 10.0
 
@@ -68,15 +67,7 @@ def test_skeleton_binds_the_ports_its_configmap_names(render, node_runtime_modul
         assert status == 200, f"{stack} never answered on PORT {port}: {proc.stdout.read() if proc.poll() is not None else ''}"
         assert get(f"http://127.0.0.1:{metrics_port}/metrics")[0] == 200  # METRICS_PORT is read too
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
-        if proc.stdout:
-            proc.stdout.close()
+        stop(proc)
 
 
 def test_app_config_flags_a_key_nothing_reads(default_package: Path, tmp_path: Path) -> None:

@@ -76,16 +76,21 @@ def running_app(app_dir: Path, fault: str | None = None,
         assert proc.poll() is None, f"service exited early: {proc.stdout.read() if proc.stdout else ''}"
         yield base, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
-        if proc.stdout:
-            proc.stdout.close()
+        stop(proc)
     assert proc.returncode is not None
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it outlives STOP_TIMEOUT_S; its output pipe closed."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(STOP_TIMEOUT_S)
+    if proc.stdout:
+        proc.stdout.close()
 
 
 METRICS_BASE: dict[str, str] = {}  # app base URL -> its metrics port's base URL (issue 16)

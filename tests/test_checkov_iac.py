@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from scaffold.validate import checkov as checkov_checker
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,8 @@ def test_checkov_terraform_zero_failed(render, cloud):
 
 
 def test_checkov_catches_a_weakened_registry(render, tmp_path):
-    import shutil
 
-    pkg_root = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), pkg_root, symlinks=True)
+    pkg_root = mutable_copy(render(skip_tasks=True), tmp_path)
     main = pkg_root / "terraform" / "modules" / "ecr" / "main.tf"
     main.write_text(main.read_text().replace('"IMMUTABLE"', '"MUTABLE"').replace("scan_on_push = true",
                                                                                "scan_on_push = false"))

@@ -11,7 +11,7 @@ import pytest
 from scaffold import checkov_policy, yamlio
 from scaffold.validate import run_all
 from scaffold.validate.checkov import skips_with_reasons
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 pytestmark = pytest.mark.slow
 

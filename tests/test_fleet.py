@@ -17,7 +17,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import generate_project, git, trust_source
+from tests.helpers import generate_project, git, trust_source
 from scaffold import fleet
 from scaffold.cli import app
 

@@ -44,6 +44,7 @@ def test_no_generated_file_points_at_generator_code(render, answers):
     assert bad == [], "\n".join(bad)
 
 
+@pytest.mark.fast
 def test_the_pattern_catches_what_it_should():
     """Not vacuous: the old texts match; CLI commands and labels do not."""
     for old in ("update the assumption in scaffold.docs.EVENTS_PER_CORE",

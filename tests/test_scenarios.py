@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import require_tool
 from scaffold import rules, scenarios, slo
 from scaffold.model import ServiceModel
 from scaffold.package import Package

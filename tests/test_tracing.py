@@ -19,7 +19,7 @@ import pytest
 from scaffold import answers, k8s, stacks, tracing, yamlio
 from scaffold.model import ServiceModel
 from scaffold.package import Package
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 from tests.otlp_sink import Span, exporter_env, otlp_sink
 from tests.test_app_python import STOP_TIMEOUT_S, running_app
 from tests.test_app_stacks import NODE_PATH, node_process

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold import crd_schemas, yamlio
 from scaffold.package import Package
 from scaffold.validate import kubernetes, prometheus, run_all, workflows
@@ -29,8 +28,7 @@ TESTS = "observability/prometheus"
 
 @pytest.fixture(scope="module")
 def broken(default_package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("batched") / default_package.name
-    shutil.copytree(default_package, root, symlinks=True)
+    root = mutable_copy(default_package, tmp_path_factory.mktemp("batched"), default_package.name)
     # kubernetes-validate: an unknown field in a built-in kind
     dep = root / "k8s/base/deployment.yaml"
     dep.write_text(dep.read_text().replace("\nspec:\n", "\nspec:\n  bogusField: 1\n", 1))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import generate_project, git, require_tool, trust_source
+from tests.helpers import generate_project, git, require_tool, trust_source
 from scaffold import backlog, fleet, keep, lifecycle, yamlio
 from scaffold import tasks as policy
 from scaffold.package import Package

@@ -144,14 +144,8 @@ def test_real_conflict_is_marked_inline(conflicted):
     assert lifecycle.has_conflict_markers(dest, ["k8s/base/kustomization.yaml"])
 
 
-@pytest.fixture(scope="module")
-def fresh_v1(template_v2, tmp_path_factory) -> Path:
-    """A v1.0.0 project of template_v2, committed, untouched (read-only: copy to mutate)."""
-    return generate_project(template_v2, tmp_path_factory.mktemp("fresh") / "payments-api")
-
-
-def test_check_reports_clean_after_copy_and_drift_after_edit(fresh_v1, tmp_path):
-    dest = mutable_copy(fresh_v1, tmp_path, "payments-api")
+def test_check_reports_clean_after_copy_and_drift_after_edit(template_v2, tmp_path):
+    dest = generate_project(template_v2, tmp_path / "payments-api")
     report = lifecycle.check(dest)
     assert report.drift == []
     assert report.update and report.update.update_available  # v1 project, v2 exists
@@ -168,8 +162,8 @@ def test_check_reports_clean_after_copy_and_drift_after_edit(fresh_v1, tmp_path)
     assert result.exit_code == 1
 
 
-def test_check_is_clean_right_after_update_to_latest(fresh_v1, tmp_path):
-    dest = mutable_copy(fresh_v1, tmp_path, "payments-api")
+def test_check_is_clean_right_after_update_to_latest(template_v2, tmp_path):
+    dest = generate_project(template_v2, tmp_path / "payments-api")
     _update(dest)
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "update")
@@ -178,8 +172,8 @@ def test_check_is_clean_right_after_update_to_latest(fresh_v1, tmp_path):
     assert "up to date" in result.stdout and "drift: none" in result.stdout
 
 
-def test_recopy_keeps_the_same_tree(fresh_v1, tmp_path):
-    dest = mutable_copy(fresh_v1, tmp_path, "payments-api")
+def test_recopy_keeps_the_same_tree(template_v2, tmp_path):
+    dest = generate_project(template_v2, tmp_path / "payments-api")
     files_before = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if ".git" not in p.parts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

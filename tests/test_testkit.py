@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

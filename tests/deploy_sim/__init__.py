@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +125,9 @@ class StubServer:
                 stub.TOOLS.get(tool, lambda a: None)(args)
             except SystemExit as e:
                 rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except Exception:  # noqa: BLE001 - a stub bug fails the call, as the crashed process did
+                traceback.print_exc()
+                rc = 1
         return rc, out.getvalue(), err.getvalue()
 
 

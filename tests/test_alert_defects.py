@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from conftest import require_tool
-from scaffold import alertmanager, rules, slo, yamlio
-from scaffold.model import ServiceModel
+from scaffold.artifacts import alertmanager, prometheus as rules
+from scaffold.model import slo
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 
 NAME = "payments-api"
 PROD, DEV = f"{NAME}-prod", f"{NAME}-dev"
@@ -344,7 +346,7 @@ def test_9_each_environment_has_its_own_dashboard_uids(overlays):
 def test_9_checker_runs_promtool_on_each_environment_rule(render, tmp_path):
     import shutil
 
-    from scaffold.package import Package
+    from scaffold.model.package import Package
     from scaffold.validate import load_checkers, run_one
 
     require_tool("promtool")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import backlog
-from scaffold import tasks as policy
-from scaffold.package import Package
+from scaffold.backlog import backlog
+from scaffold.artifacts import tasks as policy
+from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks, listed_tasks
 from tests.conftest import git, require_tool
 
@@ -273,7 +273,7 @@ def test_update_adding_one_artifact_adds_one_task(template_repo, tmp_path, monke
         copier.run_copy(str(tpl), str(pkg), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
     assert {t.created_date for t in load(pkg)} == {"2026-01-01 12:00"}  # the day of the copy, not the tag's
     (tpl / "blueprints/service/ON-CALL.md").write_text("# On-call\n")
-    with (tpl / "scaffold/tasks.py").open("a") as fh:
+    with (tpl / "scaffold/artifacts/tasks.py").open("a") as fh:
         fh.write(ONCALL_UNIT)
     commit_all(tpl, "one more artifact")
     git(tpl, "tag", "v1.1.0")

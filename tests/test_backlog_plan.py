@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import backlog
-from scaffold import tasks as policy
-from scaffold.package import Package
+from scaffold.backlog import backlog
+from scaffold.artifacts import tasks as policy
+from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks
 from tests.conftest import require_tool
 

@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
-from scaffold import catalog, dashboards, slo, yamlio
-from scaffold.model import ServiceModel
+from scaffold.artifacts import catalog, dashboards
+from scaffold.model import slo
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 from scaffold.validate import grafana
 
 DASH = "observability/grafana/dashboards"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import require_tool
-from scaffold import dashboards, yamlio
-from scaffold.model import ServiceModel
+from scaffold.artifacts import dashboards
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 from scaffold.validate import grafana
 
 DASH = "observability/grafana/dashboards"
@@ -146,7 +147,7 @@ def test_configmaps_build_in_every_overlay(pkg):
 
 def test_checker_runs_in_the_spine(pkg, tmp_path):
     require_tool("promtool")
-    from scaffold.package import Package
+    from scaffold.model.package import Package
     from scaffold.validate import run_one
 
     assert run_one(grafana.GrafanaDashboards, Package.load(pkg)).status == "pass"

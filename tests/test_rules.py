@@ -9,7 +9,7 @@ import pytest
 
 from conftest import require_tool
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
 
 CHECKERS = ("prometheus-rules", "prometheus-tests", "alert-runbooks", "alert-test-coverage")

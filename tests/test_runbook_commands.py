@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_tool
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import runbook_commands as rc
 
 PACKAGES = {

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from scaffold import tools, yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate.wiring import Wiring
 from tests.conftest import require_tool
 

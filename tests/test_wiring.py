@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate.wiring import Wiring
 
 VARIANTS = [

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from .. import backlog, tools
-from .. import tasks as policy
-from ..package import Package
+from ..backlog import backlog
+from .. import tools
+from ..artifacts import tasks as policy
+from ..model.package import Package
 from . import Finding, checker
 
 LISTED = re.compile(r"^\s+(?:\[[A-Z]+\]\s+)?([A-Za-z]+-\d+(?:\.\d+)*) - (.*?)(?: \(ac: (\d+)/(\d+)\))?\s*$")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import tools, yamlio
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker
 
 RULES_GLOB = "observability/prometheus/*.rules.yaml"

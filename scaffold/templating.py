@@ -138,6 +138,7 @@ SURFACE: dict[str, str] = {
     "backstage": "artifacts.backstage",
     "backup": "artifacts.backup",
     "canary": "artifacts.canary",
+    "catalog": "artifacts.catalog",
     "chaos": "artifacts.chaos",
     "checkov_policy": "artifacts.checkov_policy",
     "dashboards": "artifacts.dashboards",

@@ -8,17 +8,15 @@ calls it before Copier runs. One rule set, three doors.
 from __future__ import annotations
 
 import re
-import reprlib
-import unicodedata
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from . import quantities
+from . import cronspec, quantities, slo_spec
+from .values import DNS_LABEL, percent, printable, show  # noqa: F401 (rules.show, rules.percent ...)
 
 # Every pattern is ASCII-only and anchored with \Z (Python's `$` also matches
 # before a final newline; `\d` and `\s` match any Unicode digit or space).
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z", re.ASCII)
 DNS_SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z", re.ASCII)
 # host[:port]/path[/path...]: lowercase, no tag, no digest (OCI distribution spec).
 _REG_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
@@ -52,18 +50,6 @@ class AnswerError(ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
-
-
-_SHOW = reprlib.Repr()
-_SHOW.maxlevel, _SHOW.maxlist, _SHOW.maxdict, _SHOW.maxtuple, _SHOW.maxset = 2, 4, 4, 4, 4
-_SHOW.maxstring, _SHOW.maxother, _SHOW.maxlong = 60, 60, 40
-
-
-def show(value: Any) -> str:
-    """A short, inert rendering of a user value for error messages. Bounded walk:
-    a YAML alias bomb (one object shared a billion times) never gets expanded."""
-    text = _SHOW.repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # Answers are small: the biggest is `slos` (60 items). A bigger value is an
@@ -108,12 +94,6 @@ def bounded(value: Any) -> str | None:
     return None
 
 
-def printable(text: str) -> bool:
-    """No control, format (bidi overrides), surrogate or private-use character,
-    and no line or paragraph separator (U+2028/U+2029, NEL is a control)."""
-    return not any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in text)
-
-
 def shipped_k8s_minors() -> list[int]:
     """Kubernetes minors kubernetes-validate can judge strictly, oldest first."""
     import os
@@ -154,19 +134,6 @@ def _int_between(lo: int, hi: int) -> Callable[[Any], str | None]:
         return None
 
     return rule
-
-
-def percent(value: Any) -> Decimal | None:
-    """Parse a percentage decimal-safely (99.9 stays 99.9, never 99.90000000000001)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and not re.fullmatch(r"[+-]?[0-9]+(?:\.[0-9]+)?", value, re.ASCII):
-        return None  # Decimal() would take "\uff19\uff19.9" and surrounding whitespace
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return d if d.is_finite() else None
 
 
 def _percent_rule(lo: str, hi: str) -> Callable[[Any], str | None]:
@@ -346,8 +313,6 @@ def _system(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _schedule(v: Any, a: Mapping[str, Any]) -> str | None:
-    from . import cronspec
-
     if err := cronspec.error(v):
         return f"must be a five-field cron expression with real ranges, like \"*/15 * * * *\" ({err}); got {show(v)}"
     return None
@@ -358,8 +323,6 @@ def _description(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _slos(v: Any, a: Mapping[str, Any]) -> str | None:
-    from . import slo_spec
-
     if err := slo_spec.check_extra_slos(v):
         return err
     if a.get("blueprint") == "cronjob" and any("latency_ms" in item for item in v or []):

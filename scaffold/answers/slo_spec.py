@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .rules import DNS_LABEL, percent, printable, show
+from .values import DNS_LABEL, percent, printable, show
 
 WINDOW_PLACEHOLDER = "{{window}}"
 _QUERY_FORBIDDEN = re.compile(r"[^ -~]|`|\{%|\$\{\{", re.ASCII)  # printable ASCII only

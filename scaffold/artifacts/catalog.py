@@ -17,18 +17,16 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from ..model import slo as slomath
+from ..conventions import CONTAINER, PAGE, SEVERITY, TICKET
 from ..model.service import ServiceModel, le_label
 from ..model.slo import SLO, dec
 
-PAGE, TICKET = "page", "ticket"
-SEVERITY = {PAGE: "critical", TICKET: "warning"}
 CPU_THROTTLING_RATIO = Decimal("0.25")
 CRON_MISSED_PERIODS = 2  # a CronJob with no success for this many schedule periods alerts
 # No `for:` on pages: both windows already agree, and 2 more minutes of a full outage
 # is 2.3% -> 6.9% of a 30-day budget. Tickets wait 15m so a blip does not open one.
 BURN_FOR = {PAGE: "0m", TICKET: "15m"}
 SLI_ABSENT_FOR = "10m"
-CONTAINER = "app"
 # Test traffic per minute is at least 10^4: errors/total are exact decimals, and
 # the low-traffic guard (MIN_BAD_EVENTS in the long window) passes within a minute.
 MIN_TEST_TOTAL_DIGITS = 4
@@ -964,6 +962,16 @@ def _synthetic_probe(m: ServiceModel, ns: str) -> Alert:
     return _with_cases(a, [("every probe fails for 10m", "30s", [_series("probe_success", raw, "0+0x40")], "10m", lab, 0.0)],
                        [("the probe succeeds", "30s", [_series("probe_success", raw, "1+0x40")], "10m"),
                         ("failing for less than for:", "30s", [_series("probe_success", raw, "1+0x10 0+0x30")], "8m")])
+
+
+def alerts(m: ServiceModel) -> tuple[Alert, ...]:
+    """The alert catalog of this service, built once per model instance and kept
+    on it as a cached property would be (``copy.copy(m)`` shares it). The model
+    itself knows nothing of alerts: artifacts ask here."""
+    got = m.__dict__.get("alerts")
+    if got is None:
+        got = m.__dict__["alerts"] = tuple(alerts_for(m))
+    return got
 
 
 def alerts_for(m: ServiceModel) -> list[Alert]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..model import slo as slo_policy
 from ..model.service import Environment, ServiceModel
+from . import catalog
 
 Obj = dict[str, Any]
 
@@ -53,8 +54,8 @@ def _slo(m: ServiceModel, *preferred: str) -> slo_policy.SLO:
 
 def _alert(m: ServiceModel, slo_name: str) -> Any:
     """The page (else any) alert of that SLO: the one that proves the hypothesis wrong."""
-    ranked = sorted((a for a in m.alerts if a.slo == slo_name), key=lambda a: a.tier != "page")
-    return ranked[0] if ranked else m.alerts[0]
+    ranked = sorted((a for a in catalog.alerts(m) if a.slo == slo_name), key=lambda a: a.tier != "page")
+    return ranked[0] if ranked else catalog.alerts(m)[0]
 
 
 def experiments(m: ServiceModel) -> list[Experiment]:

@@ -23,11 +23,12 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as gcm
 from grafana_foundation_sdk.models import dashboard as gm
 
-from . import k8s
+from ..conventions import CONTAINER, DASHBOARD_KINDS, env_dashboard_uid
 from ..model import slo
 from ..model.service import cached_per_model
+from . import catalog
 
-KINDS = ("golden", "slo")
+KINDS = DASHBOARD_KINDS
 DS_VAR = "datasource"
 NS_VAR = "namespace"
 RATE = "$__rate_interval"
@@ -114,7 +115,7 @@ def app_selector(m: Any) -> str:
 
 
 def container_selector(m: Any) -> str:
-    return f'{_ns()}, pod=~"{m.name}-.*", container="{k8s.CONTAINER}"'
+    return f'{_ns()}, pod=~"{m.name}-.*", container="{CONTAINER}"'
 
 
 # -- golden signals ----------------------------------------------------------
@@ -237,7 +238,7 @@ def _slo_row(m: Any, name: str) -> Row:
     window = slo.slo_window(m)
     s = _slo(m, name)
     factors = [w.factor for w in slo.burn_rate_windows(m.slo_window_days)]
-    runbooks = tuple((f"Runbook: {a.name}", a.annotations["runbook_url"]) for a in m.alerts if a.slo == name)
+    runbooks = tuple((f"Runbook: {a.name}", a.annotations["runbook_url"]) for a in catalog.alerts(m) if a.slo == name)
     sli = PanelSpec(
         f"{name}: SLI", f"Share of good events for the {name} SLO over 5m and over the {window} window; "
         f"threshold line: the objective, {slo.dec(s.objective)}%.",
@@ -267,7 +268,7 @@ def alert_panels(m: Any) -> list[PanelSpec]:
     """One panel per catalog alert, from Alert.panel (title, expr, unit, optional targets and
     thresholds), scoped to $namespace, with the alert's runbook_url as the panel's link."""
     panels = []
-    for alert in m.alerts:
+    for alert in catalog.alerts(m):
         p = _panel_fields(alert.panel)
         severity = dict(alert.labels).get("severity", "")
         targets = p["targets"] or ((p["expr"], alert.name),)
@@ -454,14 +455,6 @@ def configmaps(m: Any) -> list[dict[str, Any]]:
 
 
 # -- one environment's dashboards ------------------------------------------------
-def env_dashboard_uid(m: Any, kind: str, env: Any) -> str:
-    """Production keeps the base uid (the links in docs, Backstage and prod alerts); every other
-    environment gets its own, so three overlays in one Grafana do not overwrite one dashboard."""
-    if env.production:
-        return m.dashboard_uid(kind)
-    return f"{m.name[: 38 - len(kind) - len(env.name)].rstrip('-')}-{kind}-{env.name}"
-
-
 def env_json(m: Any, kind: str, env: Any) -> str:
     doc = json.loads(to_json(m, kind))
     doc["uid"] = env_dashboard_uid(m, kind, env)

@@ -17,17 +17,12 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..answers import quantities
 from .. import yamlio
+from . import dashboards, prometheus
 from ..model.service import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
 
 Obj = dict[str, Any]
 
-CONTAINER = "app"
-PORT_NAME = "http"
-METRICS_PORT_NAME = "metrics"  # the Service/container port the monitors scrape; no route points at it
-
-
-def metrics_port_name(m: ServiceModel) -> str:
-    return METRICS_PORT_NAME if m.metrics_port != m.port else PORT_NAME
+from ..conventions import CONTAINER, METRICS_PORT_NAME, PORT_NAME, metrics_port_name  # noqa: F401 (k8s.* names)
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 MONITORING_NAMESPACE = "monitoring"
 DNS_NAMESPACE = "kube-system"
@@ -182,7 +177,6 @@ def base_resources(m: ServiceModel) -> list[str]:
     resources: list[str] = _core_files(m)
     # -- other areas: append your files below (conditionally, by the model) --
     resources.append("grafana-dashboards.yaml")  # observability: a ConfigMap per dashboard
-    from . import prometheus  # observability: PrometheusRule + Service/PodMonitor
 
     resources += prometheus.base_files(m)
     if m.canary:  # delivery: Argo Rollouts canary with SLO analysis
@@ -820,7 +814,6 @@ def overlay_kustomization(m: ServiceModel, env: Environment) -> Obj:
 
 def _observability_patches(m: ServiceModel, env: Environment) -> list[Obj]:
     """Patch files in the overlay: the environment's PrometheusRule and dashboards (scaffold/rules.py, dashboards.py)."""
-    from . import dashboards, prometheus
 
     from . import verify
 

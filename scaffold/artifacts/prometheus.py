@@ -16,8 +16,10 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..model import slo as slomath
 from .. import yamlio
+from ..conventions import DASHBOARD_KINDS, env_dashboard_uid, metrics_port_name
 from ..model.service import ServiceModel, cached_per_model
 from ..model.slo import SLO, dec
+from . import catalog
 
 EVALUATION_INTERVAL = "1m"
 RAW_WINDOWS = ("30m", "1h")  # ratio windows computed from the raw series (the others from recorded 5m rates)
@@ -109,7 +111,7 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
 
 
 def groups(m: ServiceModel, part: str | None = None) -> list[dict[str, Any]]:
-    alerts = [a for a in m.alerts if _part_of(m, a.slo) == part]
+    alerts = [a for a in catalog.alerts(m) if _part_of(m, a.slo) == part]
     out = [slo_group(m, s) for s in slomath.slos_for(m) if _part_of(m, s.name) == part]
     suffix = f"-{part}" if part else ""
     out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [_alert_rule(a) for a in alerts if a.slo]})
@@ -144,7 +146,7 @@ def test_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
     """promtool unit tests: one test group per distinct input, for the alerts of one rule file."""
     part = _part_named(m, file_name, test_file_name) if file_name else None
     merged: dict[str, dict[str, Any]] = {}
-    for a in m.alerts:
+    for a in catalog.alerts(m):
         if _part_of(m, a.slo) != part:
             continue
         for c in a.tests:
@@ -188,14 +190,12 @@ def scope_expr(m: ServiceModel, env: Any, expr: str) -> str:
 def scoped_groups(m: ServiceModel, env: Any) -> list[dict[str, Any]]:
     """The rule groups one environment's PrometheusRule carries. Outside production the
     alerts' dashboard links point at that environment's dashboards."""
-    from .dashboards import KINDS, env_dashboard_uid
-
     out = copy.deepcopy(all_groups(m))
     for group in out:
         for rule in group["rules"]:
             rule["expr"] = block(scope_expr(m, env, str(rule["expr"])))
             ann = rule.get("annotations") or {}
-            for kind in KINDS:
+            for kind in DASHBOARD_KINDS:
                 if "dashboard_url" in ann and ann["dashboard_url"] == m.dashboard_url(kind):
                     ann["dashboard_url"] = f"{m.dashboard_base_url}/d/{env_dashboard_uid(m, kind, env)}"
     return out
@@ -216,8 +216,6 @@ def overlay_patch_text(m: ServiceModel, env_name: str) -> str:
     substitutions only touch selectors) and re-indented: re-emitting every group once per
     environment would double a large package's render time. Equal to scoped_groups
     (tests/test_alert_defects.py)."""
-    from .dashboards import KINDS, env_dashboard_uid
-
     env = next(e for e in m.environments if e.name == env_name)
     head = (f"# JSON patch (kustomization.yaml): the {env.name} PrometheusRule selects namespace {env.namespace} only,\n"
             "# so three environments in one Prometheus compute three disjoint rule sets.\n"
@@ -226,7 +224,7 @@ def overlay_patch_text(m: ServiceModel, env_name: str) -> str:
                    for name in rule_file_names(m))
     body = scope_expr(m, env, body)
     if not env.production:
-        for kind in KINDS:
+        for kind in DASHBOARD_KINDS:
             body = body.replace(f"dashboard_url: {m.dashboard_url(kind)}\n",
                                 f"dashboard_url: {m.dashboard_base_url}/d/{env_dashboard_uid(m, kind, env)}\n")
     return head + body
@@ -265,8 +263,6 @@ def monitor_file(m: ServiceModel) -> str | None:
 
 def monitor(m: ServiceModel) -> dict[str, Any]:
     """Scrape /metrics on the metrics port; job is set to the service name, which every rule selects on."""
-    from .k8s import metrics_port_name
-
     endpoint = {"port": metrics_port_name(m), "path": "/metrics", "interval": SCRAPE_INTERVAL, "scheme": "http",
                 "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": m.name}]}
     spec: dict[str, Any] = {"selector": {"matchLabels": dict(m.selector_labels)}}

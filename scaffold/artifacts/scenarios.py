@@ -349,7 +349,7 @@ def _evaluate_jobs(pairs: tuple[tuple[str, str, str, float], ...], sc: Scenario)
 
 
 def _for_minutes(m: ServiceModel, name: str) -> int:
-    alert = next(a for a in m.alerts if a.name == name)
+    alert = next(a for a in catalog.alerts(m) if a.name == name)
     return slomath.window_seconds(alert.for_) // 60 if alert.for_ not in ("0m", "0s") else 0
 
 
@@ -446,7 +446,7 @@ def _test_group(m: ServiceModel, s: SLO, runs: list[Any]) -> dict[str, Any]:
             points.setdefault(tl.alert, set()).update(t for t, _ in _checks(tl, horizon))
     cases = []
     for alert_name, minutes in points.items():
-        alert = next(a for a in m.alerts if a.name == alert_name)
+        alert = next(a for a in catalog.alerts(m) if a.name == alert_name)
         for t in sorted(minutes):
             exp = [_expected(m, alert, namespace(m, sc), vals[t]) for sc, tls in runs for tl, vals in tls
                    if tl.alert == alert_name and _firing_at(tl, t)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..answers.values import show
 from ..model import stacks
 
 SAMPLER = "parentbased_traceidratio"
@@ -23,8 +24,6 @@ NON_PRODUCTION_RATIO = Decimal(1)
 
 def check_trace_sampling(v: Any, answers: Any) -> str | None:
     """None when ``v`` maps known environments to ratios from 0 to 1, else what is wrong."""
-    from ..answers.rules import show
-
     allowed = "must map environment names to a sampling ratio from 0 to 1, like {prod: 0.05}"
     if v in (None, ""):
         return None

@@ -355,13 +355,6 @@ class ServiceModel:
     def runbook_url(self, alert_name: str) -> str:
         return f"{self.runbook_base_url}/{alert_name}.md"
 
-    @cached_property
-    def alerts(self) -> tuple[Any, ...]:
-        """The alert catalog for this service (observability owns the entries)."""
-        from ..artifacts import catalog
-
-        return tuple(catalog.alerts_for(self))
-
     def to_json(self) -> str:
         return json.dumps(self.answers, sort_keys=True, default=str)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from ..conventions import SEVERITY
 from .service import ServiceModel, le_label
 from ..answers.slo_spec import WINDOW_PLACEHOLDER
 
@@ -34,7 +35,6 @@ MIN_BAD_EVENTS = 5
 # ErrorBudgetExhausted needs the SLI to have existed this long: a young service's
 # few hours of data say little about a 30-day budget (the burn-rate tickets cover it).
 MIN_DATA_AGE = "3d"
-SEVERITY = {"page": "critical", "ticket": "warning"}
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from . import cronspec, quantities, slo_spec
+from . import cronspec, observability, quantities, slo_spec
 from .values import DNS_LABEL, percent, printable, show  # noqa: F401 (rules.show, rules.percent ...)
 
 # Every pattern is ASCII-only and anchored with \Z (Python's `$` also matches
@@ -383,15 +383,11 @@ def _secret_store(v: Any, a: Mapping[str, Any]) -> str | None:
 
 
 def _trace_sampling(v: Any, a: Mapping[str, Any]) -> str | None:
-    from ..artifacts import tracing
-
-    return tracing.check_trace_sampling(v, a)
+    return observability.check_trace_sampling(v, a)
 
 
 def _otlp_endpoint(v: Any, a: Mapping[str, Any]) -> str | None:
-    from ..artifacts import telemetry  # lazily: telemetry imports the model, which imports this module
-
-    return telemetry.endpoint_problem(v)
+    return observability.endpoint_problem(v)
 
 
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..answers.observability import DEFAULT_LOGS_ENDPOINT, DEFAULT_TRACES_ENDPOINT, endpoint_problem  # noqa: F401
 from ..model.service import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
 
 Obj = dict[str, Any]
@@ -42,35 +43,12 @@ COLLECTOR_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi", "ephemeral-s
 MEMORY_LIMIT_PERCENTAGE = 80
 MEMORY_SPIKE_PERCENTAGE = 25
 
-DEFAULT_TRACES_ENDPOINT = "http://tempo.observability.svc:4318"
-DEFAULT_LOGS_ENDPOINT = "http://loki.observability.svc:3100/otlp"
 ENDPOINT_ANSWERS = {"traces": "traces_endpoint", "logs": "logs_endpoint"}
 DEFAULTS = {"traces_endpoint": DEFAULT_TRACES_ENDPOINT, "logs_endpoint": DEFAULT_LOGS_ENDPOINT}
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
-_PATH = re.compile(r"^(/[A-Za-z0-9._~%-]+)*/?$")
 _IN_CLUSTER = re.compile(r"^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$")
 
 
 # -- the answers ------------------------------------------------------------------
-def endpoint_problem(value: Any) -> str | None:
-    """The rule of traces_endpoint / logs_endpoint (answers.RULES calls it)."""
-    if (not isinstance(value, str) or len(value) > 300 or not value.isascii()
-            or any(c.isspace() or not c.isprintable() for c in value)):
-        return f"must be an http:// or https:// OTLP/HTTP base URL, e.g. {DEFAULT_TRACES_ENDPOINT}; got {value!r}"
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        parts, port = None, None
-    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username
-            or parts.password or parts.query or parts.fragment or "?" in value or "#" in value
-            or not _HOST.fullmatch(parts.hostname) or parts.hostname != parts.netloc.split(":")[0]
-            or not _PATH.fullmatch(parts.path or "") or ".." in parts.path or (port is not None and port < 1)):
-        return (f"must be an http:// or https:// OTLP/HTTP base URL (lowercase host, optional port and path; "
-                f"no credentials, query or fragment), e.g. {DEFAULT_TRACES_ENDPOINT}; got {value!r}")
-    return None
-
-
 def endpoint(m: ServiceModel, signal: str) -> str:
     """The OTLP/HTTP base URL a signal (traces, logs) is exported to; the otlphttp
     exporter appends /v1/traces or /v1/logs."""

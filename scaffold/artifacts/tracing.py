@@ -13,29 +13,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..answers.values import show
+from ..answers.observability import check_trace_sampling  # noqa: F401 (tracing.check_trace_sampling)
 from ..model import stacks
 
 SAMPLER = "parentbased_traceidratio"
 PROPAGATORS = "tracecontext,baggage"
 DEFAULT_PRODUCTION_RATIO = Decimal("0.1")
 NON_PRODUCTION_RATIO = Decimal(1)
-
-
-def check_trace_sampling(v: Any, answers: Any) -> str | None:
-    """None when ``v`` maps known environments to ratios from 0 to 1, else what is wrong."""
-    allowed = "must map environment names to a sampling ratio from 0 to 1, like {prod: 0.05}"
-    if v in (None, ""):
-        return None
-    if not isinstance(v, dict):
-        return f"{allowed}; got {show(v)}"
-    envs = answers.get("environments") if isinstance(answers.get("environments"), list) else []
-    for env, ratio in v.items():
-        if env not in envs:
-            return f"{allowed}; {show(env)} is not one of the environments ({', '.join(map(str, envs))})"
-        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
-            return f"{allowed}; {env}: got {show(ratio)}"
-    return None
 
 
 def sampling_ratio(m: Any, env: Any) -> Decimal:

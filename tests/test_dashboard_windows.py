@@ -132,7 +132,7 @@ def test_a_new_catalog_alert_gets_panel_link_and_threshold(pkg):
     expr = 'probe_duration_seconds{job="payments-api-probe"}'
     new = replace(base, name="ProbeSlow", expr=f"{expr} > 2.5", panel={"title": "probe", "expr": expr, "unit": "s"},
                   annotations={**base.annotations, "runbook_url": m.runbook_url("ProbeSlow")})
-    m.__dict__["alerts"] = (*catalog.alerts(m), new)
+    m.__dict__[catalog.CACHE_KEY] = (*catalog.alerts(m), new)
     spec = next(p for p in dashboards.alert_panels(m) if p.title == "ProbeSlow: probe")
     assert spec.links == (("Runbook: ProbeSlow", m.runbook_url("ProbeSlow")),)
     assert spec.thresholds == ((None, "green"), (Decimal("2.5"), "red"))

@@ -964,13 +964,16 @@ def _synthetic_probe(m: ServiceModel, ns: str) -> Alert:
                         ("failing for less than for:", "30s", [_series("probe_success", raw, "1+0x10 0+0x30")], "8m")])
 
 
+CACHE_KEY = "_catalog_alerts"  # private: ``m.alerts`` stays an error, templates call sc.catalog.alerts(m)
+
+
 def alerts(m: ServiceModel) -> tuple[Alert, ...]:
     """The alert catalog of this service, built once per model instance and kept
     on it as a cached property would be (``copy.copy(m)`` shares it). The model
     itself knows nothing of alerts: artifacts ask here."""
-    got = m.__dict__.get("alerts")
+    got = m.__dict__.get(CACHE_KEY)
     if got is None:
-        got = m.__dict__["alerts"] = tuple(alerts_for(m))
+        got = m.__dict__[CACHE_KEY] = tuple(alerts_for(m))
     return got
 
 

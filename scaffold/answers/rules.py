@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from .. import yamlio
 from . import cronspec, observability, quantities, slo_spec
 from .values import DNS_LABEL, percent, printable, show  # noqa: F401 (rules.show, rules.percent ...)
 
@@ -505,8 +506,6 @@ def split_list(field: str, value: Any) -> Any:
 
 def yaml_problem(raw: str) -> str:
     """What is wrong with a YAML answer, in a few words: the parser's problem and its column."""
-    from .. import yamlio
-
     try:
         yamlio.load(raw)
     except Exception as exc:  # noqa: BLE001 - any YAML error is the user's input
@@ -543,8 +542,6 @@ def coerce(field: str, raw: Any) -> Any:
             return False
         raise AnswerError(field, f"must be true or false; got {show(raw)}")
     if kind == "yaml":
-        from .. import yamlio
-
         try:
             return split_list(field, yamlio.load_answers(raw))
         except yamlio.UnsafeAnswers as exc:

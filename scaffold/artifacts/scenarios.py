@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from . import catalog
+from . import catalog, prometheus
 from ..model import slo as slomath
 from ..model.service import ServiceModel, cached_per_model
 from .prometheus import RAW_WINDOWS
@@ -418,8 +418,6 @@ def test_file(m: ServiceModel, file_name: str) -> dict[str, Any]:
     pass over the minutes; job SLOs: a group per as many scenarios as environments, their
     rules select the environments' namespaces exactly); each alert is checked the minute before and at every change of
     any scenario's timeline, and hourly for scenarios where it never fires."""
-    from . import prometheus
-
     s = next(x for x in slos(m, extra=True) if f"{x.name}.test.yaml" == file_name)
     runs = _runs(m, s.name)
     # job SLOs select the environments' namespaces exactly: a test group per as many scenarios

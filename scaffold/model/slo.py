@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from .. import yamlio
 from ..conventions import SEVERITY
 from .service import ServiceModel, le_label
 from ..answers.slo_spec import WINDOW_PLACEHOLDER
@@ -277,8 +278,6 @@ def sloth_spec(m: ServiceModel) -> dict[str, Any]:
 
 def sloth_spec_text(m: ServiceModel) -> str:
     """The spec with its window: prometheus/v1 has no field for it, Sloth takes it as a flag."""
-    from .. import yamlio
-
     window = slo_window(m)
     head = (f"# Sloth prometheus/v1 SLO spec. SLO window: {window} (rolling).\n"
             f"# The rules in observability/prometheus/ are generated from it by scaffold; to compare with Sloth's:\n"

@@ -332,7 +332,7 @@ def cd_reader_binding(m: ServiceModel) -> Obj:
 
 
 def config_data(m: ServiceModel, env: Environment | None = None) -> dict[str, str]:
-    """Exactly the variables the app reads (scaffold/stacks.py config_env), plus, for a
+    """Exactly the variables the app reads (scaffold/model/stacks.py config_env), plus, for a
     traced skeleton, the ``OTEL_*`` variables its OpenTelemetry SDK reads (this
     environment's, production's in the base). Overlays merge their environment's
     ``OTEL_*`` values into the base ConfigMap, never replace its data: a key the team
@@ -813,7 +813,7 @@ def overlay_kustomization(m: ServiceModel, env: Environment) -> Obj:
 
 
 def _observability_patches(m: ServiceModel, env: Environment) -> list[Obj]:
-    """Patch files in the overlay: the environment's PrometheusRule and dashboards (scaffold/rules.py, dashboards.py)."""
+    """Patch files in the overlay: the environment's PrometheusRule and dashboards (prometheus.py, dashboards.py)."""
 
     from . import verify
 

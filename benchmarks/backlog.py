@@ -23,9 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # not benchmarks/: its scripts would shadow stdlib names (copy.py)
 
-from scaffold import backlog, tools  # noqa: E402
-from scaffold import tasks as policy  # noqa: E402
-from scaffold.package import Package  # noqa: E402
+from scaffold import tools  # noqa: E402
+from scaffold.backlog import backlog  # noqa: E402
+from scaffold.artifacts import tasks as policy  # noqa: E402
+from scaffold.model.package import Package  # noqa: E402
 
 
 def main(cli_tasks: int = 20) -> None:

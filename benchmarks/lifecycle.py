@@ -70,7 +70,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-fleet", action="store_true")
     args = ap.parse_args(argv)
-    from scaffold import fleet
+    from scaffold.fleet import fleet
 
     work = tmpdir()
     template = snapshot(work / "scaffold")

@@ -32,8 +32,10 @@ from _common import ROOT
 
 sys.path.insert(0, str(ROOT))
 
-from scaffold import rules, slo, yamlio  # noqa: E402
-from scaffold.model import BASE_BUCKETS, ServiceModel  # noqa: E402
+from scaffold import yamlio  # noqa: E402
+from scaffold.artifacts import prometheus as rules  # noqa: E402
+from scaffold.model import slo  # noqa: E402
+from scaffold.model.service import BASE_BUCKETS, ServiceModel  # noqa: E402
 
 NAME = "payments-api"
 EXTRA = [
@@ -218,7 +220,7 @@ def _minutes(text: str) -> int:
 def sloth_detection(answers: dict[str, Any]) -> dict[tuple[str, str], dict[str, int | None]]:
     """First minute Sloth's page and ticket alerts fire in each scenario (promtool lists every
     minute an alert fires when told to expect silence), next to scaffold's (its promtool suite)."""
-    from scaffold import scenarios
+    from scaffold.artifacts import scenarios
 
     m = ServiceModel.from_answers({"service_name": NAME, **answers})
     spec = slo.sloth_spec(m)

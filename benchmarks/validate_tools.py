@@ -38,8 +38,9 @@ from _common import save, ROOT, alternate, copier_copy, report, snapshot, tmpdir
 
 sys.path.insert(0, str(ROOT))
 
-from scaffold import crd_schemas, tools, yamlio  # noqa: E402
-from scaffold.package import Package  # noqa: E402
+from scaffold import tools, yamlio  # noqa: E402
+from scaffold.validate import crd_schemas  # noqa: E402
+from scaffold.model.package import Package  # noqa: E402
 from scaffold.validate import alertmanager as am  # noqa: E402
 from scaffold.validate import crds, grafana, kubernetes, prometheus, workflows  # noqa: E402
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import answers as rules
+from .answers import rules
 from . import yamlio
 
 # Plain click help: every flag with its text, no `<bool>` type column, no markup; -h and --help.
@@ -304,7 +304,7 @@ def validate(
     A required tool that is missing fails the run unless that checker is
     skipped with --skip; skips are counted and shown."""
     from . import report
-    from .package import PackageError
+    from .model.package import PackageError
     from .validate import UnknownChecker, load_checkers, run_all
 
     fmt = _pick_format(fmt, report.FORMATS)
@@ -417,8 +417,8 @@ def check(
                                       help="A template source allowed to run (also SCAFFOLD_TRUSTED_SOURCES)"),
 ) -> None:
     """Is there a template update, and how has the package drifted from its recorded version?"""
-    from . import lifecycle
-    from .package import PackageError
+    from .fleet import lifecycle
+    from .model.package import PackageError
 
     fmt = _pick_format(fmt, ("table", "lines", "json"))
     need_dir(directory)
@@ -468,8 +468,8 @@ def update(
     conflict: str = typer.Option("inline", "--conflict", help="inline or rej"),
 ) -> None:
     """`copier update`, honouring answers edited by hand in .copier-answers.yml."""
-    from . import lifecycle
-    from .package import PackageError
+    from .fleet import lifecycle
+    from .model.package import PackageError
 
     answers = parse_data(data, None) if data else {}
     try:
@@ -490,7 +490,7 @@ def update_report(
     fmt: str = typer.Option("markdown", "--format", help="markdown or json"),
 ) -> None:
     """List the files an update left for review (conflict markers, kept files): for a pull request body."""
-    from . import keep
+    from .fleet import keep
 
     report = keep.update_report(directory, base=base)
     if fmt == "json":
@@ -508,7 +508,7 @@ def try_(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """Run the service, Prometheus with the package's rules and Alertmanager with its routes on 127.0.0.1."""
-    from . import live_view
+    from .live import live_view
 
     fmt = _pick_format(fmt, ("table", "json"))
     need_dir(directory)
@@ -552,7 +552,7 @@ def _progress(label: str, total: int) -> Any:
 def _fleet(action: str, source: Path, jobs: int, workdir: Path, json_out: Optional[Path],
            vcs_ref: Optional[str], fmt: Optional[str], pretend: bool = False, push: bool = False,
            trusted: tuple[str, ...] = ()) -> None:
-    from . import fleet
+    from .fleet import fleet
 
     fmt = _pick_format(fmt, ("table", "lines", "json"))
     if not source.exists():
@@ -640,17 +640,17 @@ def blueprint_test(
                                       "terminal, lines otherwise)"),
 ) -> None:
     """Render every answer set and run the whole validation spine on each."""
-    from . import blueprint
+    from .publish import publisher
 
     fmt = _pick_format(fmt, ("table", "lines", "json"))
     if matrix is not None and not matrix.is_file():
         fail(f"{matrix}: no such file (expected a YAML list of answer sets)")
     try:
-        sets = blueprint.load_matrix(matrix)
+        sets = publisher.load_matrix(matrix)
     except ValueError as exc:
         fail(str(exc))
     with _progress("blueprint test", len(sets)) as advance:
-        results = blueprint.test_matrix(template or template_root(), sets, include_slow=all_checks, vcs_ref=vcs_ref,
+        results = publisher.test_matrix(template or template_root(), sets, include_slow=all_checks, vcs_ref=vcs_ref,
                                         progress=lambda r: advance(f"{r.name}: {'pass' if r.ok else 'fail'}"))
     if fmt == "json":
         _say(json.dumps([r.__dict__ for r in results], default=str, indent=2))
@@ -678,18 +678,18 @@ def blueprint_examples(
     template: Optional[str] = typer.Option(None, "--template", help="Template source (default: this checkout)"),
 ) -> None:
     """Regenerate the golden examples (or --check that they are current)."""
-    from . import blueprint
+    from .publish import publisher
 
     src = template or template_root()
     if check_only:
-        stale = blueprint.stale_examples(src, out_dir)
+        stale = publisher.stale_examples(src, out_dir)
         for line in stale[:50]:
             out.print(line, markup=False)
         if stale:
             fail(f"{len(stale)} example files are stale: run `scaffold blueprint examples`", code=1)
         out.print("examples are current")
         return
-    for path in blueprint.regenerate_examples(src, out_dir):
+    for path in publisher.regenerate_examples(src, out_dir):
         out.print(f"wrote {path}")
 
 
@@ -699,8 +699,8 @@ def tasks(
     dry_run: bool = typer.Option(False, "--dry-run", "--pretend", help="Print what would be filed; write nothing"),
 ) -> None:
     """File the Backlog.md tasks the hook would file (new artifacts and alerts only)."""
-    from . import backlog
-    from .package import PackageError
+    from .backlog import backlog
+    from .model.package import PackageError
 
     need_dir(directory)
 

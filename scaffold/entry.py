@@ -26,7 +26,7 @@ def run_hook(argv: list[str]) -> int:
     Unknown flags are ignored, so a newer launcher never breaks an older tag."""
     from pathlib import Path
 
-    from . import backlog
+    from .backlog import backlog
 
     flags = [a for a in argv if a.startswith("--")]
     args = [a for a in argv if not a.startswith("--")]

@@ -13,9 +13,9 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from . import answers as rules
+from .answers import rules
 from . import yamlio
-from .model import ServiceModel, slugify
+from .model.service import ServiceModel, slugify
 
 ANSWER_NAMES = tuple(rules.RULES)
 
@@ -100,7 +100,7 @@ def scaffold_data_guard(ctx: Context) -> bool:
 def scaffold_default(ctx: Context, field: str) -> Any:
     """copier.yml ``default:`` of an answer derived from earlier ones (memory_limit
     from memory_request, ...), so no earlier answer makes a later default invalid."""
-    from .model import answer_default
+    from .model.service import answer_default
 
     return answer_default(field, _answers(ctx))
 
@@ -110,7 +110,7 @@ def scaffold_advanced(ctx: Context) -> bool:
     """copier.yml ``when:`` of the advanced questions: asked (and recorded) when the user
     said yes, or when an advanced answer is already given (``-d``, ``--data-file``, a
     hand-edited answers file on update), so such an answer is never dropped silently."""
-    from .model import answer_default
+    from .model.service import answer_default
 
     return bool(ctx.get("advanced") is True or answer_default("advanced", _answers(ctx)))
 
@@ -128,16 +128,52 @@ def scaffold_blueprint(ctx: Context) -> str:
     return scaffold_model(ctx).blueprint
 
 
+# The templates' public surface: ``sc.<name>`` -> the module it names. Names are
+# the templates' (``sc.rules`` is the Prometheus module), so moving a module
+# changes one row here, never a template. tests/test_architecture.py checks that
+# every ``sc.<name>`` used under blueprints/, k8s/, observability/, runbooks/ and
+# copier.yml is a row.
+SURFACE: dict[str, str] = {
+    "alertmanager": "artifacts.alertmanager",
+    "backstage": "artifacts.backstage",
+    "backup": "artifacts.backup",
+    "canary": "artifacts.canary",
+    "catalog": "artifacts.catalog",
+    "chaos": "artifacts.chaos",
+    "checkov_policy": "artifacts.checkov_policy",
+    "dashboards": "artifacts.dashboards",
+    "docs": "artifacts.docs",
+    "gitops": "artifacts.gitops",
+    "k8s": "artifacts.k8s",
+    "kyverno": "artifacts.kyverno",
+    "lifecycle": "fleet.lifecycle",
+    "release": "artifacts.release",
+    "renovate": "artifacts.renovate",
+    "resilience": "artifacts.resilience",
+    "rules": "artifacts.prometheus",
+    "scenarios": "artifacts.scenarios",
+    "security": "artifacts.security",
+    "slo": "model.slo",
+    "stacks": "model.stacks",
+    "telemetry": "artifacts.telemetry",
+    "terraform": "artifacts.terraform",
+    "teststages": "artifacts.teststages",
+    "tracing": "artifacts.tracing",
+    "verify": "artifacts.verify",
+    "workflows": "artifacts.workflows",
+}
+
+
 class _Modules:
-    """``sc.<module>`` in templates: lazy access to scaffold's policy modules
-    (``sc.slo.thresholds(m)``), so each area adds functions, not globals."""
+    """``sc.<name>`` in templates: the modules of ``SURFACE``, imported on first
+    use (``sc.slo.thresholds(m)``), so each area adds functions, not globals."""
 
     def __getattr__(self, name: str) -> Any:
         import importlib
 
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return importlib.import_module(f"{__package__}.{name}")
+        if name not in SURFACE:
+            raise AttributeError(f"sc.{name}: not in scaffold.templating.SURFACE")
+        return importlib.import_module(f".{SURFACE[name]}", __package__)
 
 
 def install(environment: Any) -> None:
@@ -159,7 +195,7 @@ def install(environment: Any) -> None:
         slugify=slugify,
     )
     _memoize_compile(environment)
-    from . import prompts
+    from .answers import prompts
 
     prompts.install()  # named, example-first, terminal-wide prompt errors; comma lists
 

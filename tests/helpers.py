@@ -138,8 +138,8 @@ def shared_crds() -> Path:
 
 
 def trust_source(path: Path) -> None:
-    """Let scaffold's own tools (check, fleet) run this template: see scaffold.trust."""
-    from scaffold import trust
+    """Let scaffold's own tools (check, fleet) run this template: see scaffold.fleet.trust."""
+    from scaffold.fleet import trust
 
     sources = os.environ.get(trust.ENV, "").split()
     os.environ[trust.ENV] = " ".join([*sources, str(path)])

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import answers as rules
-from scaffold import quantities, yamlio
-from scaffold.model import DEFAULTS, DERIVED_DEFAULTS, ServiceModel, answer_default, derived_defaults, slugify
+from scaffold.answers import rules
+from scaffold.answers import quantities
+from scaffold import yamlio
+from scaffold.model.service import DEFAULTS, DERIVED_DEFAULTS, ServiceModel, answer_default, derived_defaults, slugify
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold import k8s, stacks
-from scaffold.package import Package
+from scaffold.artifacts import k8s
+from scaffold.model import stacks
+from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
 from tests.helpers import mutable_copy, require_tool
 from tests.test_app_python import free_port, get, stop

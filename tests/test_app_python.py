@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scaffold import stacks, yamlio
-from scaffold.model import ServiceModel
+from scaffold.model import stacks
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 from tests.helpers import require_tool
 
 # Labels Prometheus attaches at scrape time; the app must not (and cannot) set them.

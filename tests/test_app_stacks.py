@@ -20,9 +20,9 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scaffold import stacks
-from scaffold.answers import BLUEPRINTS
-from scaffold.package import Package
+from scaffold.model import stacks
+from scaffold.answers.rules import BLUEPRINTS
+from scaffold.model.package import Package
 from scaffold.validate import app as app_checks
 from scaffold.validate import load_checkers, run_one
 from tests.helpers import mutable_copy, require_tool

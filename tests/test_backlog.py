@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import backlog
-from scaffold import tasks as policy
-from scaffold.package import Package
+from scaffold.backlog import backlog
+from scaffold.artifacts import tasks as policy
+from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks, listed_tasks
 from tests.helpers import git, mutable_copy, require_tool
+from scaffold.artifacts import catalog
 
 
 def task_files(root: Path) -> dict[str, bytes]:
@@ -53,7 +54,7 @@ def test_every_unit_and_alert_has_a_task(default_package):
     assert {u.key for u in units} <= named
     assert policy.unclaimed(m, policy.artifacts(default_package)) == []  # every generated file is in a unit
     titles = {t.title for t in tasks}
-    assert {f"Runbook: {a.name} response" for a in m.alerts} <= titles
+    assert {f"Runbook: {a.name} response" for a in catalog.alerts(m)} <= titles
     assert len({t.id for t in tasks}) == len(tasks)  # no duplicate ids
     assert m.backlog_assignee == "" and all(t.assignee == [] for t in tasks)  # the default: nobody
     assert all(t.priority in ("high", "medium", "low") for t in tasks)
@@ -71,9 +72,9 @@ def test_dependencies_follow_the_rules(default_package):
 
 def test_runbook_task_criteria(default_package):
     m = Package.load(default_package).model
-    if not m.alerts:
+    if not catalog.alerts(m):
         pytest.skip("alert catalog is empty")
-    alert = m.alerts[0]
+    alert = catalog.alerts(m)[0]
     task = next(t for t in load(default_package) if t.title == f"Runbook: {alert.name} response")
     text = " ".join(c for _, c in task.criteria).lower()
     for topic in ("triage", "common causes", "escalate"):
@@ -267,7 +268,7 @@ def test_update_adding_one_artifact_adds_one_task(template_repo, tmp_path, monke
         copier.run_copy(str(tpl), str(pkg), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
     assert {t.created_date for t in load(pkg)} == {"2026-01-01 12:00"}  # the day of the copy, not the tag's
     (tpl / "blueprints/service/ON-CALL.md").write_text("# On-call\n")
-    with (tpl / "scaffold/tasks.py").open("a") as fh:
+    with (tpl / "scaffold/artifacts/tasks.py").open("a") as fh:
         fh.write(ONCALL_UNIT)
     commit_all(tpl, "one more artifact")
     git(tpl, "tag", "v1.1.0")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import backlog
+from scaffold.backlog import backlog
 from tests.helpers import require_tool
 
 TITLES = ["Runbook: HighLatency response", "key:value and scaffold:plan/x", "Kubernetes: k8s/base/hpa.yaml", "it's a # test", "yes", "10",

@@ -15,10 +15,11 @@ import pytest
 from tests.helpers import mutable_copy, require_tool
 from typer.testing import CliRunner
 
-from scaffold import backstage, yamlio
+from scaffold.artifacts import backstage
+from scaffold import yamlio
 from scaffold.cli import app
-from scaffold.model import ServiceModel
-from scaffold.package import Package
+from scaffold.model.service import ServiceModel
+from scaffold.model.package import Package
 from scaffold.validate import backstage as checks
 from scaffold.validate import run_one
 

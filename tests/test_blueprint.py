@@ -8,7 +8,7 @@ import pytest
 
 from typer.testing import CliRunner
 
-from scaffold import blueprint
+from scaffold.publish import publisher as blueprint
 from scaffold.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
 """Canary: the AnalysisTemplates query the SLO's own recording rules (present in
-the generated rule files), with thresholds equal to scaffold.slo's error budgets;
+the generated rule files), with thresholds equal to scaffold.model.slo's error budgets;
 the Rollout wraps the Deployment and the HPA/PDB follow it."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 import subprocess
 
-from scaffold import slo as slo_policy
+from scaffold.model import slo as slo_policy
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from tests.helpers import require_tool
 
 QUERY = re.compile(r'^max\((?P<rule>[a-z_:0-9]+)\{service="(?P<service>[^"]+)",slo="(?P<slo>[^"]+)",'

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import checkov_policy, yamlio
+from scaffold.artifacts import checkov_policy
+from scaffold import yamlio
 from scaffold.validate import run_all
 from scaffold.validate.checkov import skips_with_reasons
 from tests.helpers import mutable_copy, require_tool

@@ -105,7 +105,7 @@ def test_validate_job_fails_on_a_broken_rule_and_on_a_broken_overlay(from_git: P
 
 
 def test_readme_says_how_to_run_the_same_checks_locally(from_git: Path, template_repo: Path) -> None:
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     readme = (from_git / "README.md").read_text()
     section = readme.split("## Validate", 1)[1].split("\n## ", 1)[0]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import crd_schemas, yamlio
-from scaffold.package import Package
+from scaffold.validate import crd_schemas
+from scaffold import yamlio
+from scaffold.model.package import Package
 from scaffold.validate import crds as crds_checker
 from tests.helpers import mutable_copy, require_tool
 

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import mutable_copy, require_tool
-from scaffold import dashboards, yamlio
-from scaffold.model import ServiceModel
+from scaffold.artifacts import dashboards
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 from scaffold.validate import grafana
+from scaffold.artifacts import catalog
 
 DASH = "observability/grafana/dashboards"
 EXTRA = [{"name": "checkout", "objective": 99.5, "latency_ms": 500}]
@@ -65,8 +67,8 @@ def test_slo_dashboard_has_sli_budget_burn_and_a_panel_per_alert(render):
     titles = [p["title"] for p in all_panels(load(pkg, "payments-api-slo"))]
     for name in ("availability", "latency", "checkout"):
         assert {f"{name}: SLI", f"{name}: error budget remaining", f"{name}: burn rates"} <= set(titles)
-    assert m.alerts, "the catalog defines alerts"
-    for alert in m.alerts:
+    assert catalog.alerts(m), "the catalog defines alerts"
+    for alert in catalog.alerts(m):
         assert sum(t.startswith(f"{alert.name}:") or t == alert.name for t in titles) == 1, alert.name
 
 
@@ -146,7 +148,7 @@ def test_configmaps_build_in_every_overlay(pkg):
 
 def test_checker_runs_in_the_spine(pkg, tmp_path):
     require_tool("promtool")
-    from scaffold.package import Package
+    from scaffold.model.package import Package
     from scaffold.validate import run_one
 
     assert run_one(grafana.GrafanaDashboards, Package.load(pkg)).status == "pass"

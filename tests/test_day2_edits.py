@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_all, run_one
 from scaffold.validate.overlays import dropped, overlay_drops
 from tests.helpers import mutable_copy, require_tool

@@ -19,11 +19,11 @@ import copier
 import pytest
 
 from tests.helpers import git, mutable_copy, trust_source
-from scaffold import answers as rules
+from scaffold.answers import rules
 from scaffold import migrate
 from scaffold.validate import terraform as tfcheck
-from scaffold.model import ServiceModel, answer_default
-from scaffold.package import load_answers
+from scaffold.model.service import ServiceModel, answer_default
+from scaffold.model.package import load_answers
 
 
 @pytest.mark.fast
@@ -89,7 +89,7 @@ def old_template(template_repo: Path, tmp_path_factory) -> Path:
                        "  default: canary\n")
     assert new != text
     conf.write_text(new)
-    ans = repo / "scaffold" / "answers.py"
+    ans = repo / "scaffold" / "answers" / "rules.py"
     ans.write_text(ans.read_text().replace('"delivery": _delivery,', '"delivery": _choice(DELIVERY),'))
     main = next((repo / "blueprints/_shared/terraform/environments").glob("*/main.tf.jinja"))
     main.write_text(OLD_NAMESPACE_MODULE + main.read_text())

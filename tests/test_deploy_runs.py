@@ -120,8 +120,8 @@ def _step_index(run, name):
 def test_verification_runs_after_each_environment(packages, job, tmp_path):
     """After the sync and the rollout, each environment's own live URL is smoke-tested,
     with bounded retries (dev's URL refuses, then errs, then answers)."""
-    from scaffold import k8s
-    from scaffold.package import Package
+    from scaffold.artifacts import k8s
+    from scaffold.model.package import Package
 
     pkg = packages[("argocd", "rolling")]  # rolling: the same steps, without a canary's simulated plan
     m = Package.load(pkg).model
@@ -139,7 +139,7 @@ def test_verification_runs_after_each_environment(packages, job, tmp_path):
 def test_failing_smoke_test_rolls_back(packages, tmp_path):
     """A live URL that keeps failing fails the job after bounded attempts, and the same
     Roll back step as a failed analysis restores the deploy branch."""
-    from scaffold import verify
+    from scaffold.artifacts import verify
 
     run = run_job(packages[("flux", "rolling")], "deploy-dev", tmp_path, scenario={**HEALTHY, "live_codes": [503]})
     assert not run.green

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from scaffold import resilience
-from scaffold.model import ServiceModel
+from scaffold.artifacts import resilience
+from scaffold.model.service import ServiceModel
 from scaffold import yamlio
 
 DOCS = ("slo.md", "incident-response.md", "postmortem-template.md", "disaster-recovery.md", "capacity.md")
@@ -119,7 +119,7 @@ def test_disaster_recovery_per_environment(render):
     ({"blueprint": "worker", "cpu_request": "500m", "replicas_max": 8}, 20),
 ])
 def test_capacity_load_at_max_replicas(render, answers, per_core):
-    from scaffold import k8s
+    from scaffold.artifacts import k8s
 
     pkg = render(skip_tasks=True, **answers)
     md = (pkg / "docs/capacity.md").read_text()

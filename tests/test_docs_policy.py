@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from scaffold import canary, docs
-from scaffold.model import ServiceModel
+from scaffold.artifacts import canary, docs
+from scaffold.model.service import ServiceModel
 
 # The SRE Workbook's post-mortem template (its example post-mortem), in our order.
 WORKBOOK_SECTIONS = ["Summary", "Impact", "Root causes", "Trigger", "Resolution", "Detection", "Action items",

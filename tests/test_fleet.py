@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.helpers import generate_project, git, trust_source
-from scaffold import fleet
+from scaffold.fleet import fleet
 from scaffold.cli import app
 
 

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from tests.helpers import require_tool
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold import k8s, pss, telemetry, tools
-from scaffold.answers import AnswerError
-from scaffold.model import RUN_AS_UID, ServiceModel
-from scaffold.package import Package
+from scaffold.artifacts import k8s, telemetry
+from scaffold.validate import pss
+from scaffold import tools
+from scaffold.answers.rules import AnswerError
+from scaffold.model.service import RUN_AS_UID, ServiceModel
+from scaffold.model.package import Package
 from scaffold.validate import run_all
 from tests.helpers import mutable_copy, require_tool
 
@@ -57,7 +59,7 @@ def by_kind(docs: list[dict], kind: str) -> list[dict]:
 
 
 def is_collector(doc: dict) -> bool:
-    """The per-namespace OpenTelemetry Collector (scaffold.telemetry), not the app."""
+    """The per-namespace OpenTelemetry Collector (scaffold.artifacts.telemetry), not the app."""
     return doc["metadata"]["labels"].get("app.kubernetes.io/name") == telemetry.COLLECTOR_NAME
 
 

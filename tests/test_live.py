@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import live, live_config, stacks, tools, yamlio
-from scaffold.live_sink import Sink
-from scaffold.model import ServiceModel
-from scaffold.package import Package
+from scaffold.live import live, live_config
+from scaffold.model import stacks
+from scaffold import tools, yamlio
+from scaffold.live.live_sink import Sink
+from scaffold.model.service import ServiceModel
+from scaffold.model.package import Package
 from scaffold.validate import alertmanager as am_checks
 from tests.helpers import mutable_copy, require_tool
 

@@ -54,17 +54,17 @@ def test_load_isolates_different_code_and_shares_identical_code(tmp_path: Path, 
     a = _copy_pkg(tmp_path / "a")
     b = _copy_pkg(tmp_path / "b")
     same = _copy_pkg(tmp_path / "same")
-    k8s = b / "scaffold" / "k8s.py"
+    k8s = b / "scaffold" / "artifacts" / "k8s.py"
     k8s.write_text(k8s.read_text().replace("HPA_CPU_UTILIZATION = 70", "HPA_CPU_UTILIZATION = 55"))
     ma, mb, msame = loader.load(a), loader.load(b), loader.load(same)
     assert ma is not None and mb is not None
     assert ma.__name__ != mb.__name__ and ma is msame
-    ka = __import__(f"{ma.__name__}.k8s", fromlist=["k8s"])
-    kb = __import__(f"{mb.__name__}.k8s", fromlist=["k8s"])
+    ka = __import__(f"{ma.__name__}.artifacts.k8s", fromlist=["k8s"])
+    kb = __import__(f"{mb.__name__}.artifacts.k8s", fromlist=["k8s"])
     assert (ka.HPA_CPU_UTILIZATION, kb.HPA_CPU_UTILIZATION) == (70, 55)
-    import scaffold.k8s
+    import scaffold.artifacts.k8s
 
-    assert scaffold.k8s is not ka and scaffold.k8s is not kb
+    assert scaffold.artifacts.k8s is not ka and scaffold.artifacts.k8s is not kb
 
 
 @pytest.mark.fast
@@ -72,12 +72,12 @@ def test_loaded_code_outlives_the_template_clone(tmp_path: Path, cache: Path) ->
     """Copier deletes its clone after a render; lazily imported modules and data
     files must still load from the cached copy."""
     src = _copy_pkg(tmp_path / "clone")
-    k8s = src / "scaffold" / "k8s.py"
+    k8s = src / "scaffold" / "artifacts" / "k8s.py"
     k8s.write_text(k8s.read_text() + "\nMARK = 'outlives'\n")
     mod = loader.load(src)
     shutil.rmtree(src)
-    assert __import__(f"{mod.__name__}.k8s", fromlist=["k8s"]).MARK == "outlives"
-    wf = __import__(f"{mod.__name__}.workflows", fromlist=["workflows"])
+    assert __import__(f"{mod.__name__}.artifacts.k8s", fromlist=["k8s"]).MARK == "outlives"
+    wf = __import__(f"{mod.__name__}.artifacts.workflows", fromlist=["workflows"])
     assert wf.PIN_FILE.is_file()
 
 

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from scaffold import telemetry, yamlio
-from scaffold.answers import AnswerError
-from scaffold.model import ServiceModel
+from scaffold.artifacts import telemetry
+from scaffold import yamlio
+from scaffold.answers.rules import AnswerError
+from scaffold.model.service import ServiceModel
 from scaffold.validate import otel
 from tests.helpers import mutable_copy
 
@@ -223,7 +224,7 @@ def test_retention_and_sampling_per_environment():
 
 # -- the generated documents ------------------------------------------------------------------
 def test_observability_doc_states_the_computed_figures(render):
-    """Recomputed here, not read from scaffold.telemetry: 28-day window -> 35 days of metrics;
+    """Recomputed here, not read from scaffold.artifacts.telemetry: 28-day window -> 35 days of metrics;
     production logs as long as the larger of 30 days and the window; sampling 10% in prod."""
     pkg = render(name="payments-api", skip_tasks=True, slo_window_days=28, environments=["qa", "prod"],
                  advanced=True, traces_endpoint="https://otlp.example.com", logs_endpoint="https://otlp.example.com")
@@ -248,7 +249,7 @@ def test_observability_doc_states_the_computed_figures(render):
 
 def test_probe_is_judged_by_the_upstream_schema(pkg):
     """The Probe goes through the prometheus-operator CRD schema (npm @kubernetes-models), unknown fields refused."""
-    from scaffold import crd_schemas
+    from scaffold.validate import crd_schemas
 
     probe = yamlio.load((pkg / "k8s/base/probe.yaml").read_text())
     assert crd_schemas.source_for(probe["apiVersion"], probe["kind"]) is not None

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import terraform as tfcheck
 from tests.helpers import require_tool
 

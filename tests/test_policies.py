@@ -9,8 +9,9 @@ import subprocess
 
 import pytest
 
-from scaffold import policy_eval, yamlio
-from scaffold.package import Package
+from scaffold.validate import policy_eval
+from scaffold import yamlio
+from scaffold.model.package import Package
 from tests.helpers import require_tool
 
 BLUEPRINTS = [{"blueprint": "service"}, {"blueprint": "service", "delivery": "rolling"},
@@ -148,7 +149,7 @@ def test_pattern_semantics(value, pattern, ok):
 
 # -- backups and chaos ------------------------------------------------------------
 def test_velero_schedules_follow_resilience_policy(render):
-    from scaffold import resilience
+    from scaffold.artifacts import resilience
 
     pkg_root = render(environments=["dev", "qa", "staging", "prod"], skip_tasks=True)
     model = Package.load(pkg_root).model

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from scaffold import yamlio
 from scaffold.cli import app
-from scaffold.package import Package
+from scaffold.model.package import Package
 
 pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")

@@ -6,8 +6,9 @@ import copy
 
 import pytest
 
-from scaffold import k8s, pss
-from scaffold.model import ServiceModel
+from scaffold.artifacts import k8s
+from scaffold.validate import pss
+from scaffold.model.service import ServiceModel
 
 
 def good_spec() -> dict:

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from scaffold import gitops, k8s, workflows
-from scaffold.model import ServiceModel
+from scaffold.artifacts import gitops, k8s, workflows
+from scaffold.model.service import ServiceModel
 
 pytestmark = pytest.mark.fast
 
@@ -73,7 +73,7 @@ def test_cd_reader_is_namespaced_and_read_only(answers):
 
 
 def test_read_only_pair_and_cd_reader_are_documented():
-    from scaffold import release, security
+    from scaffold.artifacts import release, security
 
     m = ServiceModel.from_answers({"service_name": "payments-api", "cloud": "none",
                                    "image_registry": "registry.example.com/acme"})

@@ -12,13 +12,14 @@ import re
 
 import pytest
 
-from scaffold import backup, canary, gitops, k8s, terraform, workflows, yamlio
-from scaffold.model import ServiceModel
+from scaffold.artifacts import backup, canary, gitops, k8s, terraform, workflows
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 from tests.deploy_sim.stub import evaluate
 
 
 def release_markdown(m: ServiceModel) -> str:
-    from scaffold import release
+    from scaffold.artifacts import release
 
     return release.markdown(m)
 
@@ -337,7 +338,7 @@ def test_4_gateway_canary_weights_are_requests():
                                          ("cloud_region", "EU West"), ("state_bucket", "Bad_Bucket"),
                                          ("secret_store", "Vault Store")])
 def test_org_answers_reject_bad_values_naming_the_field(field, value):
-    from scaffold import answers
+    from scaffold.answers import rules as answers
 
     with pytest.raises(answers.AnswerError) as err:
         model(**{field: value})
@@ -350,7 +351,7 @@ def test_org_answers_reach_terraform_and_manifests(render):
     root = render(skip_tasks=True, cloud="azure", team="pay-ops", cloud_region="swedencentral",
                   secret_store="kv-payments")
     answers = yamlio.load_file(root / ".copier-answers.yml")
-    assert answers["state_bucket"] == "payopstfstate"  # copier.yml's default == scaffold.model.cloud_defaults
+    assert answers["state_bucket"] == "payopstfstate"  # copier.yml's default == scaffold.model.service.cloud_defaults
     assert model(cloud="azure", team="pay-ops").state_bucket == "payopstfstate"
     tfvars = tfcheck.parse(root / "terraform" / "environments" / "prod" / "terraform.tfvars")
     assert tfvars["location"] == "swedencentral"

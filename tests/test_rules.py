@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import mutable_copy, require_tool
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
 
 CHECKERS = ("prometheus-rules", "prometheus-tests", "alert-runbooks", "alert-test-coverage")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import mutable_copy, require_tool
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import runbook_commands as rc
 
 PACKAGES = {

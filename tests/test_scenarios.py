@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import require_tool
-from scaffold import rules, scenarios, slo
-from scaffold.model import ServiceModel
-from scaffold.package import Package
+from scaffold.artifacts import prometheus as rules, scenarios
+from scaffold.model import slo
+from scaffold.model.service import ServiceModel
+from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
 
 EXTRA = [{"name": "checkout", "objective": 99.5,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from scaffold import tools, yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate.wiring import Wiring
 from tests.helpers import mutable_copy, require_tool
 

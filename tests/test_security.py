@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import gitsafe, yamlio
+from scaffold.fleet import gitsafe
+from scaffold import yamlio
 
 from tests.helpers import ROOT, require_tool
 
@@ -69,7 +70,7 @@ def test_check_refuses_option_like_commit(render, template_repo, tmp_path):
 
 @pytest.mark.fast
 def test_fleet_clone_refuses_option_like_entry(tmp_path):
-    from scaffold import fleet
+    from scaffold.fleet import fleet
 
     evil = f"--upload-pack=touch {tmp_path / 'pwned'};://x"
     result = fleet.status_repo(evil, str(tmp_path / "work"))
@@ -81,8 +82,8 @@ def test_fleet_clone_refuses_option_like_entry(tmp_path):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from scaffold import answers as rules  # noqa: E402
-from scaffold.model import DEFAULTS, cloud_defaults, derived_defaults  # noqa: E402
+from scaffold.answers import rules as rules  # noqa: E402
+from scaffold.model.service import DEFAULTS, cloud_defaults, derived_defaults  # noqa: E402
 
 VALID: dict = {**DEFAULTS, **derived_defaults("payments-api"), **cloud_defaults("aws", "platform"),
                "service_name": "payments-api",
@@ -189,8 +190,8 @@ def test_hostname_that_leaves_no_room_for_the_env_prefix_is_refused():
 
 @pytest.mark.fast
 def test_env_hostname_never_falls_back_to_production():
-    from scaffold import k8s
-    from scaffold.model import ServiceModel
+    from scaffold.artifacts import k8s
+    from scaffold.model.service import ServiceModel
 
     label = "a" * 63
     host = ".".join([label, label, label, "b" * 60])
@@ -223,14 +224,14 @@ def test_real_cron_is_accepted(cron):
     ")sum(rate(x[{{window}}]))(",
 ])
 def test_promql_that_does_not_nest_is_refused(query):
-    from scaffold import slo_spec
+    from scaffold.answers import slo_spec
 
     assert slo_spec.check_query(query), query
 
 
 @pytest.mark.fast
 def test_promql_with_brackets_inside_strings_is_accepted():
-    from scaffold import slo_spec
+    from scaffold.answers import slo_spec
 
     assert slo_spec.check_query('sum(rate(x{path="/a}(b"}[{{window}}]))') is None
 
@@ -425,7 +426,7 @@ def _ancestors(jobs: dict, jid: str) -> set[str]:
 
 @pytest.mark.parametrize("answers", [{}, {"image_registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme"}])
 def test_signing_and_attesting_need_the_gating_scan(render, answers):
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     ci = yamlio.load_file(render(skip_tasks=True, **answers) / ".github/workflows/ci.yml")
     jobs = ci["jobs"]
@@ -463,8 +464,9 @@ def test_attestation_verify_pins_the_signer_ref(render):
 def test_kyverno_verifies_the_exact_signer_and_restricts_the_registry(render):
     import copy
 
-    from scaffold import policy_eval, workflows
-    from scaffold.package import Package
+    from scaffold.validate import policy_eval
+    from scaffold.artifacts import workflows
+    from scaffold.model.package import Package
 
     root = render(skip_tasks=True)
     model = Package.load(root).model
@@ -492,7 +494,7 @@ def test_kyverno_verifies_the_exact_signer_and_restricts_the_registry(render):
 
 
 def test_argocd_project_whitelists_only_its_own_namespaces(render):
-    from scaffold.package import Package
+    from scaffold.model.package import Package
 
     root = render(skip_tasks=True)
     model = Package.load(root).model
@@ -502,7 +504,7 @@ def test_argocd_project_whitelists_only_its_own_namespaces(render):
 
 
 def test_flux_applies_as_a_namespaced_service_account(render):
-    from scaffold.package import Package
+    from scaffold.model.package import Package
 
     kubectl = require_tool("kubectl")
     root = render(gitops="flux", skip_tasks=True)
@@ -567,7 +569,7 @@ def test_python_security_tools_install_from_a_hash_pinned_lock(render):
 
     from packaging.requirements import Requirement
 
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     root = render(skip_tasks=True)
     lock = (root / workflows.SECURITY_TOOLS_LOCK).read_text()
@@ -590,8 +592,8 @@ def test_python_security_tools_install_from_a_hash_pinned_lock(render):
 # -- defect 9: /metrics is not routed from outside ------------------------------
 @pytest.mark.parametrize("ingress", ["gateway", "ingress"])
 def test_metrics_port_is_scraped_but_never_routed(render, ingress):
-    from scaffold import k8s
-    from scaffold.package import Package
+    from scaffold.artifacts import k8s
+    from scaffold.model.package import Package
 
     kubectl = require_tool("kubectl")
     root = render(skip_tasks=True, ingress=ingress)

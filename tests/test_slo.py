@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from scaffold import rules, slo, yamlio
-from scaffold.model import ServiceModel
+from scaffold.artifacts import prometheus as rules
+from scaffold.model import slo
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 
 
 def model(**answers):

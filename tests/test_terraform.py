@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import terraform as tfpolicy
-from scaffold.model import ServiceModel
-from scaffold.package import Package
+from scaffold.artifacts import terraform as tfpolicy
+from scaffold.model.service import ServiceModel
+from scaffold.model.package import Package
 from scaffold.validate import terraform as tfcheck
 from tests.helpers import mutable_copy
 

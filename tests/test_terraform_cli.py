@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scaffold import terraform as tfpolicy
+from scaffold.artifacts import terraform as tfpolicy
 from scaffold import tools
 from scaffold.cli import app
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import run_all
 from scaffold.validate import terraform as tfcheck
 from scaffold.validate import terraform_cli as tfcli
@@ -240,7 +240,7 @@ def _terraform_job(pkg: Path) -> dict:
 
 
 def test_ci_runs_fmt_init_validate_test_on_every_folder(render):
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     pkg = render(skip_tasks=True)
     steps = _terraform_job(pkg)["steps"]

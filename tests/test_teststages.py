@@ -29,8 +29,10 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import stacks, teststages, yamlio
-from scaffold.model import ServiceModel
+from scaffold.model import stacks
+from scaffold.artifacts import teststages
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
 from tests import gha
 from tests.test_app_python import free_port, running_app
 from tests.helpers import mutable_copy
@@ -76,7 +78,7 @@ def test_thresholds_follow_the_slo_answers(answers: dict, latency: str, errors: 
 def test_rendered_threshold_follows_slo_latency_ms(pkg: Path) -> None:
     """Acceptance: change slo_latency_ms, and the generated load test's threshold follows. The
     package's file is the builder's output for its answers; the builder follows the answer."""
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     answers = yamlio.load_file(pkg / ".copier-answers.yml")
     assert (pkg / teststages.LOAD_CONFIG).read_text() == teststages.render_load_config(ServiceModel.from_answers(answers))
@@ -177,7 +179,7 @@ def test_load_test_refuses_a_bad_threshold(pkg: Path, tmp_path: Path, thresholds
 @pytest.mark.fast
 @pytest.mark.parametrize("answers", [{}, {"stack": "node"}, {"blueprint": "worker"}, {"blueprint": "cronjob"}])
 def test_nothing_is_pushed_before_the_stages_pass(answers: dict) -> None:
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     jobs = workflows.ci(_model(**answers))["jobs"]
     stages = {"integration"} | ({"dast", "load"} if answers.get("blueprint", "service") == "service" else set())
@@ -357,7 +359,7 @@ def test_load_job_steps_pass_against_the_skeleton(pkg: Path, tmp_path: Path) -> 
 # -- scaffold validate judges the new artifacts ------------------------------------------------
 def test_validate_test_stages_catches_drift(pkg: Path, tmp_path: Path) -> None:
 
-    from scaffold.package import Package
+    from scaffold.model.package import Package
     from scaffold.validate import load_checkers, run_one
 
     def findings(root: Path) -> list[str]:

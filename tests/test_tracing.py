@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import answers, k8s, stacks, tracing, yamlio
-from scaffold.model import ServiceModel
-from scaffold.package import Package
+from scaffold.answers import rules as answers
+from scaffold.artifacts import k8s, tracing
+from scaffold.model import stacks
+from scaffold import yamlio
+from scaffold.model.service import ServiceModel
+from scaffold.model.package import Package
 from tests.helpers import require_tool
 from tests.otlp_sink import Span, exporter_env, otlp_sink
 from tests.test_app_python import STOP_TIMEOUT_S, running_app
@@ -150,7 +153,7 @@ def test_bad_sampling_is_one_line_naming_the_field(value) -> None:
 
 def test_each_overlay_configures_its_own_sampler(render) -> None:
     """kubectl kustomize builds each overlay; its ConfigMap carries that environment's ratio,
-    and the SDK variables the skeletons read (the names in scaffold.stacks)."""
+    and the SDK variables the skeletons read (the names in scaffold.model.stacks)."""
     kubectl = require_tool("kubectl")
     pkg = render(skip_tasks=True)  # the shared package: defaults (the answer's effect is unit-tested above)
     got = {}

@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from scaffold import fleet
+from scaffold.fleet import fleet
 from tests.helpers import generate_project, git, trust_source
 from tests.test_loader import _evil_template
 

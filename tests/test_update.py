@@ -20,11 +20,12 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.helpers import generate_project, git, mutable_copy, trust_source
-from scaffold import lifecycle, yamlio
+from scaffold.fleet import lifecycle
+from scaffold import yamlio
 from scaffold.cli import app
 
 V2_README_LINE = "Blueprint v2: see CHANGELOG for what changed."
-V2_KUSTOMIZATION_LINE = "# blueprint v2: resources are listed by scaffold.k8s.base_resources"
+V2_KUSTOMIZATION_LINE = "# blueprint v2: resources are listed by scaffold.artifacts.k8s.base_resources"
 LOCAL_KUSTOMIZATION_LINE = "# local: reviewed by the payments team"
 
 
@@ -42,7 +43,7 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
             "# On-call for {{ service_name }}\n\nPage the {{ team }} rotation; see runbooks/.\n")
         stub = repo / "blueprints" / bp / "k8s" / "base" / "kustomization.yaml.jinja"
         stub.write_text(f"{V2_KUSTOMIZATION_LINE}\n" + stub.read_text())
-    with (repo / "scaffold" / "tasks.py").open("a") as f:  # a new artifact is one UNITS entry
+    with (repo / "scaffold" / "artifacts" / "tasks.py").open("a") as f:  # a new artifact is one UNITS entry
         f.write('\nUNITS.append(Unit(("ONCALL.md",), "oncall", "On-call page", "oncall", lambda m, u: [\n'
                 '    f"ONCALL.md names the {m.team} rotation that takes the pager"]))\n')
     with (repo / "copier.yml").open("a") as f:

@@ -17,9 +17,11 @@ import copier
 import pytest
 
 from tests.helpers import generate_project, git, mutable_copy, require_tool, trust_source
-from scaffold import backlog, keep, lifecycle, yamlio
-from scaffold import tasks as policy
-from scaffold.package import Package
+from scaffold.backlog import backlog
+from scaffold.fleet import keep, lifecycle
+from scaffold import yamlio
+from scaffold.artifacts import tasks as policy
+from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks
 
 EDITED_GONE, UNEDITED_GONE = "docs/capacity.md", "resilience/README.md"
@@ -204,7 +206,7 @@ def test_update_report_lists_kept_files_for_a_pull_request(updated):
 
 
 def _prod_hpa_max(dest: Path) -> int:
-    from scaffold.package import Package as P
+    from scaffold.model.package import Package as P
 
     pkg = P.load(dest)
     res = pkg.overlay_build(dest / "k8s/overlays/prod")
@@ -298,7 +300,7 @@ def test_environment_replicas_answer_sets_one_environments_bounds(render):
 ])
 @pytest.mark.fast
 def test_environment_replicas_refuses_bad_bounds_in_one_line(value, words):
-    from scaffold import answers as rules
+    from scaffold.answers import rules
 
     message = rules.check("environment_replicas", value, {"environments": ["dev", "staging", "prod"],
                                                           "replicas_min": 2, "replicas_max": 10})

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import mutable_copy, require_tool
-from scaffold import crd_schemas, yamlio
-from scaffold.package import Package
+from scaffold.validate import crd_schemas
+from scaffold import yamlio
+from scaffold.model.package import Package
 from scaffold.validate import kubernetes, prometheus, run_all, workflows
 
 pytestmark = pytest.mark.slow

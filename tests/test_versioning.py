@@ -48,22 +48,22 @@ def _add_readme_call(tpl: Path, call: str) -> None:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tpl = snapshot_template(tmp_path_factory.mktemp("versioned") / "scaffold", tag="base")
     # v1: a function only v1's code has, called by v1's templates.
-    (tpl / "scaffold" / "k8s.py").write_text(
-        (tpl / "scaffold" / "k8s.py").read_text(encoding="utf-8")
+    (tpl / "scaffold" / "artifacts" / "k8s.py").write_text(
+        (tpl / "scaffold" / "artifacts" / "k8s.py").read_text(encoding="utf-8")
         + '\n\ndef v1_only_note(m) -> str:\n    return f"<!-- v1 note for {m.name} -->"\n', encoding="utf-8")
     _add_readme_call(tpl, "sc.k8s.v1_only_note(scaffold_model())")
     git(tpl, "commit", "-qam", "v1")
     git(tpl, "tag", V1)
     # v2: Python-side content changes, and the interface changes both ways.
-    edit(tpl / "scaffold" / "k8s.py", "HPA_CPU_UTILIZATION = 70", "HPA_CPU_UTILIZATION = 60")
-    edit(tpl / "scaffold" / "catalog.py", 'CPU_THROTTLING_RATIO = Decimal("0.25")',
+    edit(tpl / "scaffold" / "artifacts" / "k8s.py", "HPA_CPU_UTILIZATION = 70", "HPA_CPU_UTILIZATION = 60")
+    edit(tpl / "scaffold" / "artifacts" / "catalog.py", 'CPU_THROTTLING_RATIO = Decimal("0.25")',
          'CPU_THROTTLING_RATIO = Decimal("0.27")')
     pins = tpl / "scaffold" / "data" / "pinned-actions.yml"
     old_sha = re.search(r"actions/checkout:\n\s+version: .*\n\s+sha: ([0-9a-f]{40})", pins.read_text()).group(1)
     edit(pins, old_sha, NEW_SHA)
-    edit(tpl / "scaffold" / "catalog.py", PROSE_V1, PROSE_V2)
-    edit(tpl / "scaffold" / "tasks.py", CRITERION_V1, CRITERION_V2)
-    k8s = tpl / "scaffold" / "k8s.py"
+    edit(tpl / "scaffold" / "artifacts" / "catalog.py", PROSE_V1, PROSE_V2)
+    edit(tpl / "scaffold" / "artifacts" / "tasks.py", CRITERION_V1, CRITERION_V2)
+    k8s = tpl / "scaffold" / "artifacts" / "k8s.py"
     text = k8s.read_text(encoding="utf-8")
     text = text[: text.index("\n\ndef v1_only_note")] + "\n"
     k8s.write_text(text + '\n\ndef v2_only_note(m) -> str:\n    return f"<!-- v2 note for {m.name} -->"\n',
@@ -163,7 +163,7 @@ def fresh(template: Path, venvs: dict[str, Path], tmp_path_factory: pytest.TempP
 
 
 def backlog_text(pkg: Path) -> str:
-    # created_date is the day of the copy (scaffold.backlog.created_date): not the tag's to decide
+    # created_date is the day of the copy (scaffold.backlog.backlog.created_date): not the tag's to decide
     return "".join(re.sub(r"^created_date: .*\n", "", p.read_text(), flags=re.M)
                    for p in sorted((pkg / "backlog" / "tasks").iterdir()))
 

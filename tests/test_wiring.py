@@ -8,7 +8,7 @@ import re
 import pytest
 
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate.wiring import Wiring
 from tests.helpers import mutable_copy
 

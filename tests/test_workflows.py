@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import mutable_copy, require_tool
 from scaffold import yamlio
-from scaffold.package import Package
+from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
 from scaffold.validate import workflows as wfcheck
 
@@ -313,7 +313,7 @@ def test_pin_rule(line: str, ok: bool) -> None:
 
 @pytest.mark.fast
 def test_every_pin_comes_from_the_shared_list() -> None:
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     shared = Path(__file__).resolve().parent.parent.parent / "shared" / "pinned-actions.yml"
     if not shared.is_file():
@@ -327,7 +327,7 @@ def test_eslint_report_becomes_valid_sarif(tmp_path: Path, monkeypatch: pytest.M
     """The node SAST step's converter, run on an eslint JSON report, yields SARIF 2.1.0."""
     import json
 
-    from scaffold import workflows
+    from scaffold.artifacts import workflows
 
     (tmp_path / "eslint.json").write_text(json.dumps([{
         "filePath": str(tmp_path / "app" / "src" / "server.js"),

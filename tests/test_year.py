@@ -24,9 +24,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import generate_project, git, require_tool, trust_source
-from scaffold import backlog, fleet, keep, lifecycle, yamlio
-from scaffold import tasks as policy
-from scaffold.package import Package
+from scaffold.backlog import backlog
+from scaffold.fleet import fleet, keep, lifecycle
+from scaffold import yamlio
+from scaffold.artifacts import tasks as policy
+from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 from .. import tools, yamlio
-from ..package import Package
+from ..model.package import Package
 
 
 @dataclass(frozen=True)

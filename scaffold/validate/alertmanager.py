@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import tools, yamlio
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker
 
 CONFIG = "observability/alertmanager/alertmanager.yaml"

@@ -14,8 +14,9 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
 
-from .. import stacks, tools
-from ..package import Package
+from ..model import stacks
+from .. import tools
+from ..model.package import Package
 from . import Finding, checker
 
 HADOLINT_FAIL_LEVELS = ("error", "warning")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .. import stacks
-from ..package import Package
+from ..model import stacks
+from ..model.package import Package
 from . import Finding, checker
 from .app import SKIP_DIRS
 
@@ -85,6 +85,6 @@ class AppReadsItsConfig:
 def sdk_reads(pkg: Package) -> set[str]:
     """Variables the skeleton's OpenTelemetry SDK reads itself (its spec's environment
     variables), for a stack whose skeleton traces with it."""
-    from .. import tracing
+    from ..artifacts import tracing
 
     return set(stacks.OTEL_SDK_ENV) if tracing.traced(pkg.model) else set()

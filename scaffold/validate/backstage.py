@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import tools, yamlio
-from ..crd_schemas import TOOLS_DIR
-from ..package import Package
+from .crd_schemas import TOOLS_DIR
+from ..model.package import Package
 from . import Finding, checker, error_line
 
 CATALOG = "catalog-info.yaml"

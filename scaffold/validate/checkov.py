@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .. import checkov_policy, tools, yamlio
-from ..package import Package
+from ..artifacts import checkov_policy
+from .. import tools, yamlio
+from ..model.package import Package
 from . import Finding, checker
 
 CONFIG = ".checkov.yaml"

@@ -10,7 +10,7 @@ line), never a crash (``run_one``).
 
 from __future__ import annotations
 
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker, conflict_hunks
 
 # Folders that are never the package's own text: dependencies, caches, tool state.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import tools, yamlio
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker, error_line
 
 DASHBOARDS = "observability/grafana/dashboards"

@@ -16,8 +16,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from .. import pss
-from ..package import Package
+from . import pss
+from ..model.package import Package
 from . import Finding, checker
 
 BASE = "k8s/base"

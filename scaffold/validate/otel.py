@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import yamlio
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker
 
 FILE = "k8s/base/otel-collector.yaml"

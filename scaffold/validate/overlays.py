@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from .. import dashboards
-from ..package import Package
+from ..artifacts import dashboards
+from ..model.package import Package
 from . import Finding, checker
 
 BASE, OVERLAYS = "k8s/base", "k8s/overlays"

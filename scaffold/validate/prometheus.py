@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import tools, yamlio
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker
 
 RULES_GLOB = "observability/prometheus/*.rules.yaml"
@@ -110,7 +110,7 @@ class PromtoolCheckRules:
 
 
 def overlay_rule_patches(pkg: Package) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
-    """Each environment's PrometheusRule spec, from its overlay's JSON patch (scaffold/rules.py)."""
+    """Each environment's PrometheusRule spec, from its overlay's JSON patch (scaffold/artifacts/prometheus.py)."""
     for path in pkg.files("k8s/overlays/*/prometheusrule.patch.yaml"):
         ops = yamlio.load_file(path) or []
         for op in ops if isinstance(ops, list) else []:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker
 
 RUNBOOKS = "runbooks"

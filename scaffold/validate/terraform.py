@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import terraform as tfpolicy
-from ..package import Package
+from ..artifacts import terraform as tfpolicy
+from ..model.package import Package
 from . import Finding, checker
 
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")

@@ -34,8 +34,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import tools
-from ..package import Package
-from ..terraform import hcl
+from ..model.package import Package
+from ..artifacts.terraform import hcl
 from . import Finding, checker
 from . import terraform as tfcheck
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import re
 
-from .. import teststages, yamlio
-from ..package import Package
+from ..artifacts import teststages
+from .. import yamlio
+from ..model.package import Package
 from . import Finding, checker
 from .app import parser_for
 

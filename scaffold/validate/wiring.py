@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import yamlio
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker
 
 WF = ".github/workflows"
@@ -215,7 +215,7 @@ def _seconds(text: Any) -> int:
 
 def rollout_plan_seconds(rollout: dict) -> int:
     """Pauses plus inline analysis durations of the Rollout's steps (pod start time excluded)."""
-    from .. import canary
+    from ..artifacts import canary
 
     total = 0
     steps = rollout["spec"]["strategy"]["canary"].get("steps") or []

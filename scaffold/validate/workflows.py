@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import tools, yamlio
-from ..package import Package
+from ..model.package import Package
 from . import Finding, checker
 
 WORKFLOWS = ".github/workflows"

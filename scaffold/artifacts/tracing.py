@@ -1,0 +1,67 @@
+"""Traces: the sampling ratio per environment and the OpenTelemetry environment the
+manifests give the app (``OTEL_*``, read by every stack's SDK).
+
+The ``trace_sampling`` answer maps environment names to a ratio from 0 to 1, e.g.
+``{prod: 0.05}``. An environment it does not name samples every trace, except the
+production one, which keeps ``DEFAULT_PRODUCTION_RATIO``. The sampler is parent-based:
+a request that arrives with a sampled ``traceparent`` is kept whatever the ratio, so a
+trace is never cut in half between services.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..answers.observability import check_trace_sampling  # noqa: F401 (tracing.check_trace_sampling)
+from ..model import stacks
+
+SAMPLER = "parentbased_traceidratio"
+PROPAGATORS = "tracecontext,baggage"
+DEFAULT_PRODUCTION_RATIO = Decimal("0.1")
+NON_PRODUCTION_RATIO = Decimal(1)
+
+
+def sampling_ratio(m: Any, env: Any) -> Decimal:
+    """The share of new traces this environment keeps."""
+    given = (m.answers.get("trace_sampling") or {}).get(env.name)
+    if given is not None:
+        return Decimal(str(given))
+    return DEFAULT_PRODUCTION_RATIO if env.production else NON_PRODUCTION_RATIO
+
+
+def _ratio_text(ratio: Decimal) -> str:
+    text = format(ratio.normalize(), "f")
+    return text if "." in text else text + ".0"
+
+
+def resource_attributes(m: Any, env: Any) -> str:
+    """OTEL_RESOURCE_ATTRIBUTES: W3C baggage-style ``key=value`` pairs (all plain tokens here)."""
+    attrs = {"service.namespace": m.team, "service.version": stacks.APP_VERSION,
+             "deployment.environment.name": env.name}
+    return ",".join(f"{k}={v}" for k, v in attrs.items())
+
+
+def otel_env(m: Any, env: Any) -> dict[str, str]:
+    """The ``OTEL_*`` variables of this environment's ConfigMap. The exporter endpoint
+    (``stacks.OTLP_ENDPOINT_ENV``) is the collector gateway of the environment's own namespace."""
+    from . import telemetry
+
+    return {
+        stacks.OTLP_ENDPOINT_ENV: telemetry.app_otlp_endpoint(m, env),
+        stacks.OTEL_SERVICE_NAME_ENV: m.name,
+        stacks.OTEL_RESOURCE_ATTRIBUTES_ENV: resource_attributes(m, env),
+        stacks.OTEL_TRACES_SAMPLER_ENV: SAMPLER,
+        stacks.OTEL_TRACES_SAMPLER_ARG_ENV: _ratio_text(sampling_ratio(m, env)),
+        stacks.OTEL_PROPAGATORS_ENV: PROPAGATORS,
+    }
+
+
+def traced(m: Any) -> bool:
+    """The package's skeleton exports traces (an app of a stack in ``stacks.TRACED``)."""
+    return bool(m.with_app) and m.stack in stacks.TRACED
+
+
+def sampling_summary(m: Any) -> str:
+    """'dev 1.0, staging 1.0, prod 0.1': each environment's share of new traces kept."""
+    return ", ".join(f"{env.name} {_ratio_text(sampling_ratio(m, env))}" for env in m.environments)

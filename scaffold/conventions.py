@@ -1,0 +1,37 @@
+"""Names that more than one layer spells: the app container, its ports, alert
+severities and dashboard uids. Imports nothing of scaffold's, so any module may
+import it (the import-linter contract in pyproject.toml keeps it at the bottom).
+
+Generated files read these names; changing one changes output everywhere it is
+used, which is the point of having one definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The app's container in every pod template, and what dashboards and alerts select on.
+CONTAINER = "app"
+PORT_NAME = "http"
+METRICS_PORT_NAME = "metrics"  # the Service/container port the monitors scrape; no route points at it
+
+# Alert tier -> the Alertmanager severity label.
+PAGE, TICKET = "page", "ticket"
+SEVERITY = {PAGE: "critical", TICKET: "warning"}
+
+# The dashboards every service has; each has a uid per environment.
+DASHBOARD_KINDS = ("golden", "slo")
+
+
+def metrics_port_name(m: Any) -> str:
+    """The named port the ServiceMonitor/PodMonitor scrapes (the app port when
+    metrics share it)."""
+    return METRICS_PORT_NAME if m.metrics_port != m.port else PORT_NAME
+
+
+def env_dashboard_uid(m: Any, kind: str, env: Any) -> str:
+    """Production keeps the base uid (the links in docs, Backstage and prod alerts); every other
+    environment gets its own, so three overlays in one Grafana do not overwrite one dashboard."""
+    if env.production:
+        return m.dashboard_uid(kind)
+    return f"{m.name[: 38 - len(kind) - len(env.name)].rstrip('-')}-{kind}-{env.name}"

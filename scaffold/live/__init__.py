@@ -1,0 +1,1 @@
+"""`scaffold try`: the generated service against a real Prometheus and Alertmanager."""

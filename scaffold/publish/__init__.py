@@ -1,0 +1,1 @@
+"""For blueprint publishers: the answer-set matrix and the golden examples."""

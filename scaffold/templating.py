@@ -128,6 +128,17 @@ def scaffold_blueprint(ctx: Context) -> str:
     return scaffold_model(ctx).blueprint
 
 
+TREE = "package"  # blueprints/package/: the one template tree; blueprints differ through the model
+
+
+@pass_context
+def scaffold_tree(ctx: Context) -> str:
+    """``_subdirectory``: validates the whole model, as :func:`scaffold_blueprint` does,
+    before Copier writes a file, then names the one tree every blueprint renders."""
+    scaffold_model(ctx)
+    return TREE
+
+
 class _Modules:
     """``sc.<module>`` in templates: lazy access to scaffold's policy modules
     (``sc.slo.thresholds(m)``), so each area adds functions, not globals."""
@@ -142,7 +153,7 @@ class _Modules:
 
 def install(environment: Any) -> None:
     """Register this tag's globals (``scaffold_check``, ``scaffold_model``,
-    ``scaffold_blueprint``, ``sc``) and filters on a Jinja environment."""
+    ``scaffold_blueprint``, ``scaffold_tree``, ``sc``) and filters on a Jinja environment."""
     environment.globals.update(
         scaffold_check=scaffold_check,
         scaffold_data_guard=scaffold_data_guard,
@@ -150,6 +161,7 @@ def install(environment: Any) -> None:
         scaffold_advanced=scaffold_advanced,
         scaffold_model=scaffold_model,
         scaffold_blueprint=scaffold_blueprint,
+        scaffold_tree=scaffold_tree,
         sc=_Modules(),
     )
     environment.filters.update(

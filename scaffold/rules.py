@@ -277,11 +277,3 @@ def monitor(m: ServiceModel) -> dict[str, Any]:
         spec["podMetricsEndpoints"] = [endpoint]
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": monitor_kind(m),
             "metadata": {"name": m.name, "namespace": m.name, "labels": dict(m.labels)}, "spec": spec}
-
-
-def base_files(m: ServiceModel) -> list[str]:
-    """This area's entries in k8s/base (scaffold.k8s.base_resources appends them)."""
-    files = ["prometheusrule.yaml"]
-    if mf := monitor_file(m):
-        files.append(mf)
-    return files

@@ -4,7 +4,7 @@ This table is the only list of base manifests. Everything that needs one reads i
 
 * the template: ``blueprints/package/k8s/base/{% yield name from
   sc.manifests.base_files(scaffold_model()) %}{{ name }}{% endyield %}.jinja``
-  renders each present entry with its ``layout`` partial (top-level ``k8s/``);
+  renders each present entry (its comment line, then its objects; or its ``layout`` partial);
 * ``scaffold.k8s.base_resources`` (so ``kustomization.yaml`` lists it);
 * the backlog plan (``scaffold.tasks``: an entry no unit claims gets its own unit);
 * ``scaffold explain`` (template, builder and answers of a generated file).
@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-# The layout partials (template root, top-level k8s/): how a file's objects are laid out.
-DOCUMENTS = "k8s/documents.yaml.j2"  # an optional comment line, then the objects, '---' between
+# How a file's objects are laid out. The yield file itself lays out most: an optional comment
+# line, then the objects, '---' between them. Another layout is a partial of the top-level k8s/:
 CONFIGMAPS = "k8s/configmaps.yaml.j2"  # a comment line, then each object led by '---', emitted plain
 
 TEMPLATE = "blueprints/package/k8s/base/{% yield name from sc.manifests.base_files(scaffold_model()) %}" \
@@ -46,7 +46,7 @@ class Manifest:
     builder: str
     when: Callable[[Any], bool] = _always
     comment: str = ""  # the file's first line, a YAML comment (no leading '# ')
-    layout: str = DOCUMENTS
+    layout: str = ""  # a layout partial (CONFIGMAPS), or '' for the yield file's own
     task: str = ""
 
     @property

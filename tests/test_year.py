@@ -49,11 +49,11 @@ def template(template_repo: Path, tmp_path_factory) -> Path:
     # v1.1.0: a Python-side and a template-side change.
     k8s = repo / "scaffold" / "k8s.py"
     k8s.write_text(k8s.read_text().replace("SCALE_DOWN_WINDOW_SECONDS = 300", "SCALE_DOWN_WINDOW_SECONDS = 600"))
-    readme = repo / "blueprints/_shared/README.md.jinja"
+    readme = repo / "blueprints/package/README.md.jinja"
     readme.write_text(readme.read_text() + f"\n{README_V11}\n")
     _commit(repo, "v1.1.0", "v1.1.0: slower scale-down; README line")
     # v2.0.0: one file removed, one moved (with its migration).
-    docs = repo / "blueprints/_shared/docs"
+    docs = repo / "blueprints/package/docs"
     (docs / "capacity.md.jinja").unlink()
     (docs / "incidents").mkdir()
     (docs / "postmortem-template.md.jinja").rename(docs / "incidents" / "postmortem-template.md.jinja")

@@ -68,9 +68,9 @@ BASE: tuple[Manifest, ...] = (
     Manifest("configmap.yaml", "k8s.config_map"),
     Manifest("externalsecret.yaml", "k8s.external_secret_objects"),
     Manifest("networkpolicy.yaml", "k8s.network_policies"),
-    Manifest("cronjob.yaml", "k8s.cron_job", when=lambda m: m.blueprint == "cronjob"),
+    Manifest("cronjob.yaml", "k8s.cron_job", when=lambda m: m.workload_kind == "CronJob"),
     # canary too: the Rollout's workloadRef points at it, so scanners still see the pods
-    Manifest("deployment.yaml", "k8s.deployment", when=lambda m: m.blueprint != "cronjob"),
+    Manifest("deployment.yaml", "k8s.deployment", when=lambda m: m.workload_kind == "Deployment"),
     Manifest("service.yaml", "k8s.services", when=lambda m: m.has_http),
     Manifest("hpa.yaml", "k8s.hpa", when=lambda m: m.scales),
     Manifest("pdb.yaml", "k8s.pdb", when=lambda m: m.scales),

@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from . import slo as slomath, yamlio
+from . import blueprints, slo as slomath, yamlio
 from .model import ServiceModel, cached_per_model
 from .slo import SLO, dec
 
@@ -254,7 +254,8 @@ def prometheus_rule_text(m: ServiceModel) -> str:
 
 def monitor_kind(m: ServiceModel) -> str | None:
     """service: ServiceMonitor on the Service; worker: PodMonitor (no Service); cronjob: none."""
-    return {"service": "ServiceMonitor", "worker": "PodMonitor"}.get(m.blueprint)
+    kind = blueprints.get(m.blueprint).monitor
+    return None if kind == "none" else kind
 
 
 def monitor_file(m: ServiceModel) -> str | None:

@@ -114,3 +114,36 @@ def test_adding_a_base_manifest_is_two_edits(template_repo, tmp_path):
     built = subprocess.run([kubectl, "kustomize", str(pkg / "k8s/base")], capture_output=True, text=True,
                            check=True, timeout=120).stdout
     assert "name: payments-api-flags\n" in built and "checkout.v2: \"off\"" in built
+
+
+@pytest.mark.fast
+def test_a_blueprint_is_a_definition_the_model_reads():
+    """scaffold/data/blueprints.yml is the one list: copier.yml's choices, the answer rule,
+    and the model's facts (workload, HTTP, scaling, monitor, delivery) all follow it."""
+    import yaml
+
+    from scaffold import answers, blueprints, rules
+    from scaffold.model import ServiceModel
+
+    question = yaml.safe_load((ROOT / "copier.yml").read_text())["blueprint"]
+    assert tuple(question["choices"]) == blueprints.NAMES == answers.BLUEPRINTS
+    for bp in blueprints.DEFINITIONS.values():
+        m = ServiceModel.from_answers({"service_name": "payments-api", "blueprint": bp.name})
+        assert (m.workload_kind, m.has_http, m.scales, m.delivery, m.throughput_per_core) == (
+            bp.workload, bp.http, bp.scales, bp.delivery[0], bp.throughput_per_core)
+        assert (rules.monitor_kind(m) or "none") == bp.monitor
+        assert bp.name in question["help"]
+
+
+@pytest.mark.fast
+def test_a_bad_blueprint_definition_is_refused_by_name(tmp_path):
+    from scaffold import blueprints
+
+    bad = tmp_path / "blueprints.yml"
+    bad.write_text("batch:\n  help: x\n  workload: StatefulSet\n  http: false\n  scales: false\n"
+                   "  monitor: none\n  delivery: [rolling]\n  throughput_per_core: 1\n")
+    with pytest.raises(ValueError, match="batch: workload is one of Deployment, CronJob"):
+        blueprints._load(bad)
+    bad.write_text("batch:\n  help: x\n")
+    with pytest.raises(ValueError, match="batch: needs exactly"):
+        blueprints._load(bad)

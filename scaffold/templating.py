@@ -120,21 +120,16 @@ def scaffold_model(ctx: Context) -> ServiceModel:
     return ServiceModel.from_answers(_answers(ctx))
 
 
-@pass_context
-def scaffold_blueprint(ctx: Context) -> str:
-    """Used by ``_subdirectory``: Copier renders it before writing any file, so
-    the whole model (cross-field rules included) is checked first even for
-    ``--defaults``, whose values Copier never validates itself."""
-    return scaffold_model(ctx).blueprint
-
-
 TREE = "package"  # blueprints/package/: the one template tree; blueprints differ through the model
 
 
 @pass_context
 def scaffold_tree(ctx: Context) -> str:
-    """``_subdirectory``: validates the whole model, as :func:`scaffold_blueprint` does,
-    before Copier writes a file, then names the one tree every blueprint renders."""
+    """Used by ``_subdirectory``: Copier renders it before writing any file, so the
+    whole model (cross-field rules included) is checked first even for ``--defaults``,
+    whose values Copier never validates itself. Then it names the one tree every
+    blueprint renders. (Tags before the one tree called ``scaffold_blueprint()`` here,
+    with their own code.)"""
     scaffold_model(ctx)
     return TREE
 
@@ -153,14 +148,13 @@ class _Modules:
 
 def install(environment: Any) -> None:
     """Register this tag's globals (``scaffold_check``, ``scaffold_model``,
-    ``scaffold_blueprint``, ``scaffold_tree``, ``sc``) and filters on a Jinja environment."""
+    ``scaffold_tree``, ``sc``) and filters on a Jinja environment."""
     environment.globals.update(
         scaffold_check=scaffold_check,
         scaffold_data_guard=scaffold_data_guard,
         scaffold_default=scaffold_default,
         scaffold_advanced=scaffold_advanced,
         scaffold_model=scaffold_model,
-        scaffold_blueprint=scaffold_blueprint,
         scaffold_tree=scaffold_tree,
         sc=_Modules(),
     )

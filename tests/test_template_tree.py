@@ -84,7 +84,8 @@ def feature_flags(m: ServiceModel) -> Obj:
             "metadata": {"name": f"{m.name}-flags", "namespace": m.name, "labels": dict(m.labels)},
             "data": {"checkout.v2": "off"}}
 '''
-ENTRY = '    Manifest("feature-flags.yaml", "k8s.feature_flags", comment="Feature flags, off until a release turns them on."),\n'
+ENTRY = ('    Manifest("feature-flags.yaml", "k8s.feature_flags",\n'
+         '             comment="Feature flags, off until a release turns them on."),\n')
 
 
 def test_adding_a_base_manifest_is_two_edits(template_repo, tmp_path):

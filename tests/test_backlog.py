@@ -267,7 +267,7 @@ def test_update_adding_one_artifact_adds_one_task(template_repo, tmp_path, monke
     with faked_day(monkeypatch, DAY1):
         copier.run_copy(str(tpl), str(pkg), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
     assert {t.created_date for t in load(pkg)} == {"2026-01-01 12:00"}  # the day of the copy, not the tag's
-    (tpl / "blueprints/service/ON-CALL.md").write_text("# On-call\n")
+    (tpl / "blueprints/package/ON-CALL.md").write_text("# On-call\n")
     with (tpl / "scaffold/artifacts/tasks.py").open("a") as fh:
         fh.write(ONCALL_UNIT)
     commit_all(tpl, "one more artifact")

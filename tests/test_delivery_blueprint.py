@@ -91,7 +91,7 @@ def old_template(template_repo: Path, tmp_path_factory) -> Path:
     conf.write_text(new)
     ans = repo / "scaffold" / "answers" / "rules.py"
     ans.write_text(ans.read_text().replace('"delivery": _delivery,', '"delivery": _choice(DELIVERY),'))
-    main = next((repo / "blueprints/_shared/terraform/environments").glob("*/main.tf.jinja"))
+    main = next((repo / "blueprints/package/terraform/environments").glob("*/main.tf.jinja"))
     main.write_text(OLD_NAMESPACE_MODULE + main.read_text())
     git(repo, "commit", "-qam", "v0.9.0: delivery asked of every blueprint; Terraform manages the namespace")
     git(repo, "tag", "v0.9.0")

@@ -27,7 +27,7 @@ LOCAL_LINE = "Local: attach the Grafana snapshot to every postmortem.\n"
 def template_v2_moved(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("template-mig") / "scaffold"
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
-    docs = repo / "blueprints" / "_shared" / "docs"
+    docs = repo / "blueprints" / "package" / "docs"
     (docs / "incidents").mkdir()
     (docs / "postmortem-template.md.jinja").rename(docs / "incidents" / "postmortem-template.md.jinja")
     conf = (repo / "copier.yml").read_text()

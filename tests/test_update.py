@@ -35,14 +35,13 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("template-v2") / "scaffold"
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
     trust_source(repo)
-    shared = repo / "blueprints" / "_shared"
-    readme = shared / "README.md.jinja"
+    tree = repo / "blueprints" / "package"
+    readme = tree / "README.md.jinja"
     readme.write_text(readme.read_text() + f"\n{V2_README_LINE}\n")
-    for bp in ("service", "worker", "cronjob"):
-        (repo / "blueprints" / bp / "ONCALL.md.jinja").write_text(
-            "# On-call for {{ service_name }}\n\nPage the {{ team }} rotation; see runbooks/.\n")
-        stub = repo / "blueprints" / bp / "k8s" / "base" / "kustomization.yaml.jinja"
-        stub.write_text(f"{V2_KUSTOMIZATION_LINE}\n" + stub.read_text())
+    (tree / "ONCALL.md.jinja").write_text(
+        "# On-call for {{ service_name }}\n\nPage the {{ team }} rotation; see runbooks/.\n")
+    kustomization = tree / "k8s" / "base" / "kustomization.yaml.jinja"
+    kustomization.write_text(f"{V2_KUSTOMIZATION_LINE}\n" + kustomization.read_text())
     with (repo / "scaffold" / "artifacts" / "tasks.py").open("a") as f:  # a new artifact is one UNITS entry
         f.write('\nUNITS.append(Unit(("ONCALL.md",), "oncall", "On-call page", "oncall", lambda m, u: [\n'
                 '    f"ONCALL.md names the {m.team} rotation that takes the pager"]))\n')

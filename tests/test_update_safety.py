@@ -35,8 +35,8 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("tpl-safety") / "scaffold"
     trust_source(repo)
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
-    (repo / "blueprints/_shared/docs/capacity.md.jinja").unlink()
-    (repo / "blueprints/_shared/resilience/README.md.jinja").unlink()
+    (repo / "blueprints/package/docs/capacity.md.jinja").unlink()
+    (repo / "blueprints/package/resilience/README.md.jinja").unlink()
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "v2: capacity and resilience README move to the handbook")
     git(repo, "tag", "v2.0.0")

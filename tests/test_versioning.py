@@ -39,7 +39,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def _add_readme_call(tpl: Path, call: str) -> None:
-    readme = tpl / "blueprints" / "_shared" / "README.md.jinja"
+    readme = tpl / "blueprints" / "package" / "README.md.jinja"
     # First line: further down, the README's own {% set %} names shadow answers.
     readme.write_text(f"{{{{ {call} }}}}\n" + readme.read_text(encoding="utf-8"), encoding="utf-8")
 
@@ -68,7 +68,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = text[: text.index("\n\ndef v1_only_note")] + "\n"
     k8s.write_text(text + '\n\ndef v2_only_note(m) -> str:\n    return f"<!-- v2 note for {m.name} -->"\n',
                    encoding="utf-8")
-    edit(tpl / "blueprints" / "_shared" / "README.md.jinja", "sc.k8s.v1_only_note(", "sc.k8s.v2_only_note(")
+    edit(tpl / "blueprints" / "package" / "README.md.jinja", "sc.k8s.v1_only_note(", "sc.k8s.v2_only_note(")
     git(tpl, "commit", "-qam", "v2: python-side changes")
     git(tpl, "tag", V2)
     git(tpl, "checkout", "-q", V1)  # the working tree must not matter: Copier clones the tag

@@ -47,10 +47,6 @@ def job_name(m: ServiceModel) -> str:
     return probe_name(m)
 
 
-def base_files(m: ServiceModel) -> list[str]:
-    return [PROBE_FILE] if m.has_http else []
-
-
 def live_url(m: ServiceModel, env: Environment) -> str:
     """What users reach: the environment's hostname through the Gateway/Ingress; with
     no route, the Service's in-cluster name (probed from the monitoring namespace)."""
@@ -103,7 +99,7 @@ def probe(m: ServiceModel) -> Obj:
 def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
     from . import k8s
 
-    if PROBE_FILE not in base_files(m):
+    if PROBE_FILE not in k8s.base_resources(m):
         return []
     return [k8s._patch({"kind": "Probe", "name": probe_name(m)},
                        [{"op": "replace", "path": "/spec/targets", "value": _targets(m, env)}])]

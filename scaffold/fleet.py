@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -242,14 +243,56 @@ def _copier_update(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
 
 
 _IN_WORKER = False  # set in the fleet's own pool processes (see _worker_start)
+_CLONES: Path | None = None  # this run's template checkouts, shared by its pool processes
 
 
-def _worker_start() -> None:
+def _worker_start(clones: str | None = None) -> None:
     """Initializer of the fleet's pool processes: they are ours alone, one repository
     at a time, so an update may run inside them (see _update_here)."""
-    global _IN_WORKER
+    global _IN_WORKER, _CLONES
     _IN_WORKER = True
+    _CLONES = Path(clones) if clones else None
     _fresh_versions()
+
+
+@contextmanager
+def _shared_clones():
+    """Copier clones the template afresh for each of an update's renders (five clones
+    of the same one or two commits per repository). Inside a pool process, each
+    (source, ref) is cloned once per run, by Copier's own clone, and every render gets
+    a hard-linked copy of that checkout (Copier only reads it, and git replaces files
+    by rename, never in place). A local ``HEAD`` (which may carry dirty changes) is
+    always cloned afresh."""
+    import copier._template as copier_template
+
+    real = copier_template.clone
+    clones = _CLONES
+
+    def clone(url: str, ref: str = "HEAD", location: str | None = None) -> str:
+        if clones is None or location is None or not ref or ref == "HEAD":
+            return real(url, ref, location)
+        import hashlib
+        import shutil
+        import tempfile
+
+        pristine = clones / hashlib.sha256(f"{url}\0{ref}".encode()).hexdigest()[:32]
+        if not pristine.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix=".clone-", dir=clones))
+            real(url, ref, str(staging / "checkout"))
+            try:
+                os.rename(staging / "checkout", pristine)
+            except OSError:  # another process published it first
+                if not pristine.is_dir():
+                    raise
+            shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(pristine, location, symlinks=True, copy_function=os.link, dirs_exist_ok=True)
+        return location
+
+    copier_template.clone = clone
+    try:
+        yield
+    finally:
+        copier_template.clone = real
 
 
 def _update_here(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
@@ -283,7 +326,7 @@ def _update_here(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
             sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
             os.environ.update(GIT_IDENTITY)
             os.chdir(repo)
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _shared_clones():
                 warnings.simplefilter("ignore")
                 for key, (old, new) in lifecycle.update(repo, vcs_ref=vcs_ref).items():
                     sys.stderr.write(f"scaffold: answer {key}: {old!r} -> {new!r} (edited by hand)\n")
@@ -454,7 +497,12 @@ def run(entries: Iterable[str], action: str, *, jobs: int | None = None, workdir
         finally:
             _RUN_VERSIONS = None
     else:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start) as pool:
+        import shutil
+        import tempfile
+
+        clones = tempfile.mkdtemp(prefix="scaffold-fleet-clones-")
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(clones,))
+        with _removing(clones), pool:
             futures = {
                 (pool.submit(status_repo, e, workdir) if action == "status" else pool.submit(update_repo, e, workdir, vcs_ref, push, tuple(trusted))): e
                 for e in entries
@@ -469,6 +517,16 @@ def run(entries: Iterable[str], action: str, *, jobs: int | None = None, workdir
                     progress(r)
     order = {e: i for i, e in enumerate(entries)}
     return sorted(results, key=lambda r: order.get(r.repo, 0))
+
+
+@contextmanager
+def _removing(folder: str):
+    try:
+        yield
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def summary(results: list[RepoResult]) -> dict:

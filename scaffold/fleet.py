@@ -190,8 +190,6 @@ def check_update(repo: Path):
 
 
 def status_repo(entry: str, workdir: str = ".scaffold-fleet") -> RepoResult:
-    from . import lifecycle
-
     try:
         repo = _checkout(entry, Path(workdir))
         current, warns = _recorded(repo)
@@ -275,7 +273,8 @@ def _shared_clones():
         import shutil
         import tempfile
 
-        pristine = clones / hashlib.sha256(f"{url}\0{ref}".encode()).hexdigest()[:32]
+        where = url if _is_url(url) or url.startswith(("gh:", "gl:")) else os.path.realpath(url)
+        pristine = clones / hashlib.sha256(f"{where}\0{ref}".encode()).hexdigest()[:32]
         if not pristine.is_dir():
             staging = Path(tempfile.mkdtemp(prefix=".clone-", dir=clones))
             real(url, ref, str(staging / "checkout"))
@@ -322,7 +321,7 @@ def _update_here(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
             null = os.open(os.devnull, os.O_WRONLY)  # the child's stdout was captured and dropped
             os.dup2(null, 1)
             os.close(null)
-            sys.stdout = open(os.devnull, "w", encoding="utf-8")
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed in finally
             sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
             os.environ.update(GIT_IDENTITY)
             os.chdir(repo)
@@ -497,7 +496,6 @@ def run(entries: Iterable[str], action: str, *, jobs: int | None = None, workdir
         finally:
             _RUN_VERSIONS = None
     else:
-        import shutil
         import tempfile
 
         clones = tempfile.mkdtemp(prefix="scaffold-fleet-clones-")

@@ -266,5 +266,5 @@ def test_versions_read_once_per_run_are_the_ones_copier_reads(tmp_path):
     finally:
         fleet._RUN_VERSIONS = None
     shutil.rmtree(template)
-    with pytest.raises(Exception):  # outside a run nothing is cached
+    with pytest.raises(Exception):  # noqa: B017 - outside a run nothing is cached: the source is gone
         fleet.check_update(repos[1])

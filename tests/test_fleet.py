@@ -222,14 +222,56 @@ def test_a_failure_reports_its_real_cause_and_status_flags_dirty_and_bad_answers
     git(root, "commit", "-qam", "v2")
     git(root, "tag", "v2.0.0")
     repo = generate_project(root, tmp_path / "svc-a", service_name="svc-a")
-    failed = fleet.run([str(repo)], "update", jobs=1)[0]
-    assert failed.status == "failed"
-    assert failed.detail == ("copier update: scaffold.hook: error: backlog/tasks/task-3 - x.md: corrupt YAML "
-                             "(mapping values)"), failed.detail
-    assert git(repo, "status", "--porcelain") == "" and git(repo, "branch", "--list", "scaffold/*") == ""
+    # In a child process (jobs=1) and inside the fleet's pool processes (jobs=2), alike.
+    for jobs in (1, 2):
+        failed = fleet.run([str(repo)], "update", jobs=jobs)[0]
+        assert failed.status == "failed"
+        assert failed.detail == ("copier update: scaffold.hook: error: backlog/tasks/task-3 - x.md: corrupt YAML "
+                                 "(mapping values)"), (jobs, failed.detail)
+        assert git(repo, "status", "--porcelain") == "" and git(repo, "branch", "--list", "scaffold/*") == ""
     # A dirty repo still shows where it stands; a recorded answer the rules refuse is flagged.
     answers = repo / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("service_name: svc-a", "service_name: Svc_A"))
     dirty = fleet.run([str(repo)], "status", jobs=1)[0]
     assert (dirty.status, dirty.current, dirty.latest) == ("dirty", "1.0.0", "2.0.0"), dirty
     assert dirty.warnings and dirty.warnings[0].startswith("answers: service_name:"), dirty.warnings
+
+
+# -- issue 21: versions read once per run, updates inside the pool processes ---------
+def test_versions_read_once_per_run_are_the_ones_copier_reads(tmp_path):
+    """fleet reads the recorded and latest template versions once per run (Copier's
+    get_update_data clones twice per repository for them): same figures as Copier,
+    a prerelease tag skipped, a recorded commit id (as the fleet records) read as
+    Copier reads it, and a second repository served without touching the source."""
+    from scaffold import lifecycle
+
+    template = _tiny_template(tmp_path / "tpl")
+    (template / "NOTES.md").write_text("untagged\n")
+    git(template, "add", "-A")
+    git(template, "commit", "-q", "-m", "after v2")
+    untagged = git(template, "rev-parse", "HEAD").strip()
+    (template / "NOTES.md").write_text("rc\n")
+    git(template, "commit", "-qam", "rc")
+    git(template, "tag", "v3.0.0rc1")  # a prerelease: Copier's latest stays 2.0.0
+    repos = [generate_project(template, tmp_path / f"svc-{i}", service_name=f"svc-{i}") for i in range(2)]
+    pinned = generate_project(template, tmp_path / "svc-sha", service_name="svc-sha")
+    answers = pinned / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("_commit: v1.0.0", f"_commit: {untagged}"))
+    git(pinned, "commit", "-qam", "recorded as a commit id")
+    copier_says = {r: lifecycle.check_update(r) for r in (repos[0], pinned)}
+    fleet._fresh_versions()
+    try:
+        assert fleet.check_update(repos[0]) == copier_says[repos[0]]
+        assert copier_says[repos[0]].latest_version == "2.0.0"
+        assert fleet.check_update(pinned) == copier_says[pinned]
+        hidden = template.with_name("tpl-away")
+        template.rename(hidden)  # the run has both versions already: no clone for the next repo
+        try:
+            assert fleet.check_update(repos[1]) == copier_says[repos[0]]
+        finally:
+            hidden.rename(template)
+    finally:
+        fleet._RUN_VERSIONS = None
+    shutil.rmtree(template)
+    with pytest.raises(Exception):  # noqa: B017 - outside a run nothing is cached: the source is gone
+        fleet.check_update(repos[1])

@@ -201,7 +201,7 @@ def test_a_year_of_updates_loses_no_ones_work(template: Path, tmp_path: Path):
     assert not (dest / OLD_PM).exists()
 
     # 6. fleet twice, with human commits in between.
-    first = fleet.run([str(dest)], "update", jobs=1)[0]
+    first = fleet.run([str(dest)], "update", jobs=2)[0]  # inside a pool process (the fleet's own update path)
     assert first.status == "updated", first
     ledger.report(first.detail)
     git(dest, "checkout", "-q", first.branch)

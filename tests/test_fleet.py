@@ -243,7 +243,7 @@ def test_versions_read_once_per_run_are_the_ones_copier_reads(tmp_path):
     get_update_data clones twice per repository for them): same figures as Copier,
     a prerelease tag skipped, a recorded commit id (as the fleet records) read as
     Copier reads it, and a second repository served without touching the source."""
-    from scaffold import lifecycle
+    from scaffold.fleet import lifecycle
 
     template = _tiny_template(tmp_path / "tpl")
     (template / "NOTES.md").write_text("untagged\n")

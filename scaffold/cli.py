@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .answers import rules
 from . import yamlio
+from .answers import rules
 
 # Plain click help: every flag with its text, no `<bool>` type column, no markup; -h and --help.
 CONTEXT = {"help_option_names": ["-h", "--help"]}

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -211,8 +212,7 @@ def load_answers(text: str) -> Any:
     """Answers YAML: plain data only. Anchors, aliases and merge keys are refused
     before anything is built (a 321-byte alias bomb expands to gigabytes when a
     value is walked), and so is a document over MAX_ANSWERS_BYTES."""
-    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent,
-                                     ScalarEvent)
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent, ScalarEvent
 
     if len(text) > MAX_ANSWERS_BYTES:
         raise UnsafeAnswers(f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
 from . import catalog
 
 SECRETS_DIR = "/etc/alertmanager/secrets"

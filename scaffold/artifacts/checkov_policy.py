@@ -7,7 +7,8 @@ Other areas extend FRAMEWORKS, DIRECTORIES and SKIPS (append; keep a reason).
 from __future__ import annotations
 
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq

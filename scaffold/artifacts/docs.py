@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from . import alertmanager, k8s, resilience
 from ..answers import quantities
 from ..model import slo
+from . import alertmanager, k8s, resilience
 
 # Error-budget policy: what the team does as the budget of a window drains. The 25% tier
 # depends on how releases reach production (delivery_kind): "ship behind a canary" means

@@ -10,19 +10,20 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ..answers import quantities
 from .. import yamlio
-from . import dashboards, prometheus
+from ..answers import quantities
+from ..conventions import CONTAINER, METRICS_PORT_NAME, PORT_NAME, metrics_port_name  # noqa: F401 (k8s.* names)
 from ..model.service import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
+from . import dashboards, prometheus
 
 Obj = dict[str, Any]
 
-from ..conventions import CONTAINER, METRICS_PORT_NAME, PORT_NAME, metrics_port_name  # noqa: F401 (k8s.* names)
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 MONITORING_NAMESPACE = "monitoring"
 DNS_NAMESPACE = "kube-system"
@@ -814,7 +815,6 @@ def overlay_kustomization(m: ServiceModel, env: Environment) -> Obj:
 
 def _observability_patches(m: ServiceModel, env: Environment) -> list[Obj]:
     """Patch files in the overlay: the environment's PrometheusRule and dashboards (prometheus.py, dashboards.py)."""
-
     from . import verify
 
     return [prometheus.overlay_patch(m, env), *dashboards.overlay_patches(m, env), *verify.overlay_patches(m, env)]

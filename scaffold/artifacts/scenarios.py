@@ -27,16 +27,16 @@ _evaluate_jobs. The CronJobFailed/CronJobLastSuccessTooOld symptom alerts are no
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from . import catalog, prometheus
 from ..model import slo as slomath
 from ..model.service import ServiceModel, cached_per_model
-from .prometheus import RAW_WINDOWS
 from ..model.slo import SLO, dec
+from . import catalog, prometheus
+from .prometheus import RAW_WINDOWS
 
 PREFILL_MINUTES = 360
 TRAFFIC_PER_MINUTE = 1000
@@ -59,6 +59,7 @@ class Scenario:
 @dataclass(frozen=True)
 class Timeline:
     """Minutes (absolute, from the test's time 0) at which an alert starts and stops firing."""
+
     alert: str
     starts: tuple[int, ...]
     stops: tuple[int, ...]

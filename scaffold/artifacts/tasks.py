@@ -23,9 +23,10 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..model.service import env_namespace
 from . import catalog

@@ -7,10 +7,10 @@ recorded answers into a temporary folder and compare the project against it.
 from __future__ import annotations
 
 import difflib
-import os
 import filecmp
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import gitsafe
-from ..model.package import ANSWERS_FILE, PackageError, load_answers, parse_answers
 from ..artifacts.tasks import KEPT_SUFFIX
+from ..model.package import ANSWERS_FILE, PackageError, load_answers, parse_answers
+from . import gitsafe
 
 # Files a team is expected to change after generation: never reported as drift.
 EXPECTED_TO_CHANGE = ("backlog/",)

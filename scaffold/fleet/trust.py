@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 ENV = "SCAFFOLD_TRUSTED_SOURCES"
 _SHORT = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}

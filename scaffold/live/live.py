@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import live_config
+from .. import tools, yamlio
 from ..artifacts import prometheus
 from ..model import stacks
-from .. import tools, yamlio
-from .live_sink import Sink
 from ..model.package import Package
+from . import live_config
+from .live_sink import Sink
 
 READY_DEADLINE_S = 30.0
 READY_POLL_S = 0.2

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache, wraps
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
-from ..answers import rules
-from ..answers import quantities
+from ..answers import quantities, rules
 
 T = TypeVar("T")
 
@@ -247,7 +247,7 @@ class ServiceModel:
 
     # -- construction -------------------------------------------------------
     @classmethod
-    def from_answers(cls, raw: Mapping[str, Any]) -> "ServiceModel":
+    def from_answers(cls, raw: Mapping[str, Any]) -> ServiceModel:
         data = {k: v for k, v in raw.items() if not str(k).startswith("_")}
         for k, v in data.items():  # before anything below walks a value (json.dumps, str())
             if err := rules.bounded(v):

@@ -11,11 +11,11 @@ import json
 import re
 import tomllib
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-from ..model import stacks
 from .. import tools
+from ..model import stacks
 from ..model.package import Package
 from . import Finding, checker
 
@@ -74,7 +74,7 @@ class DockerfileChecker:
         return findings
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ts_parser(lang: str):
     from tree_sitter import Language, Parser
 
@@ -155,7 +155,7 @@ def _requirements(path: Path) -> list[str]:
 
     out = []
     text = path.read_text().replace("\\\n", " ")
-    for n, line in enumerate(text.splitlines(), 1):
+    for line in text.splitlines():
         spec = line.split("#", 1)[0].split(" --hash", 1)[0].strip()
         if not spec:
             continue

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import tools, yamlio
-from .crd_schemas import TOOLS_DIR
 from ..model.package import Package
 from . import Finding, checker, error_line
+from .crd_schemas import TOOLS_DIR
 
 CATALOG = "catalog-info.yaml"
 NPM_PACKAGE = "@backstage/catalog-model"

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import checkov_policy
 from .. import tools, yamlio
+from ..artifacts import checkov_policy
 from ..model.package import Package
 from . import Finding, checker
 

@@ -34,7 +34,7 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ def unavailable_reason(api_version: str, kind: str) -> str | None:
     return UNAVAILABLE.get(group(api_version))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin_schema_dirs() -> tuple[Path, ...]:
     import kubernetes_validate
 
@@ -172,7 +172,7 @@ def _validate_pydantic(src: Source, obj: dict[str, Any]) -> list[SchemaError]:
     return []
 
 
-@lru_cache(maxsize=None)
+@cache
 def _strict_model(src: Source):
     module_name, _, cls_name = src.ref.partition(":")
     try:
@@ -282,7 +282,7 @@ def load_crd_dirs(dirs) -> dict[tuple[str, str], CrdSchema]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def object_meta_schema() -> dict:
     """ObjectMeta as the API server checks it (CRD schemas only say `type: object`):
     kubernetes-validate's strict schema of the newest shipped minor, references left open."""

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
-from . import pss
 from ..model.package import Package
-from . import Finding, checker
+from . import Finding, checker, pss
 
 BASE = "k8s/base"
 OVERLAYS = "k8s/overlays"

@@ -6,8 +6,9 @@ so the spine can judge Deployments, CronJobs, Rollouts, ... without a cluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 Obj = dict[str, Any]
 

@@ -91,7 +91,7 @@ def reusable_calls(pkg: Package) -> list[Finding]:
                 continue
             on = callee.get("on") or callee.get(True) or {}
             call = (on.get("workflow_call") or {}) if isinstance(on, dict) else {}
-            declared_secrets = set((call.get("secrets") or {}))
+            declared_secrets = set(call.get("secrets") or {})
             declared_inputs = call.get("inputs") or {}
             passed = job.get("secrets")
             passed_secrets = set(passed) if isinstance(passed, dict) else set()

@@ -35,6 +35,7 @@ from .. import tools, yamlio
 from ..artifacts import prometheus
 from ..model import stacks
 from ..model.package import Package
+from ..model.service import ServiceModel
 from . import live_config
 from .live_sink import Sink
 
@@ -227,7 +228,7 @@ SHOWN_SPANS = 10
 TRACE_EXPORT_DELAY_MS = 500
 
 
-def trace_env(m: Any, sink_url: str) -> dict[str, str]:
+def trace_env(m: ServiceModel, sink_url: str) -> dict[str, str]:
     """The app's OpenTelemetry variables in a local run: the production environment's
     resource and propagators, every trace kept, exported quickly to the sink's OTLP receiver."""
     from ..artifacts import tracing

@@ -154,7 +154,7 @@ def _safe_yaml() -> YAML:
     y = YAML(typ="safe", pure=False)
     y.Representer = _Safe
     y.default_flow_style = False
-    y.sort_base_mapping_type_on_output = False
+    y.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # ruamel annotates this bool switch as None
     y.width = 4096
     y.allow_unicode = True
     return y
@@ -175,14 +175,14 @@ def scalar(value: Any) -> str:
 def _c_safe() -> YAML | None:
     """ruamel's safe loader on libyaml (ruamel.yaml.clib), YAML 1.2 resolution kept; one per
     thread (a YAML object keeps its reader while it loads; validate runs checkers in threads)."""
-    found = getattr(_LOCAL, "yaml", False)
+    found: YAML | bool | None = getattr(_LOCAL, "yaml", False)
     if found is False:
         try:
             from ruamel.yaml.main import CParser
         except ImportError:  # pragma: no cover - clib is a dependency of ruamel.yaml on CPython
             CParser = None
         found = _LOCAL.yaml = YAML(typ="safe", pure=False) if CParser is not None else None
-    return found
+    return found if isinstance(found, YAML) else None  # False (not made yet) was replaced above
 
 
 _LOCAL = threading.local()

@@ -317,7 +317,8 @@ def update(root: Path, *, vcs_ref: str | None = None, data: dict[str, Any] | Non
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with Worker(dst_path=root, data=new_data, defaults=True, overwrite=True, unsafe=True, quiet=True,
-                    conflict=conflict, vcs_ref=vcs_ref, skip_answered=True) as worker:
+                    # the CLI passes the user's --conflict string; Copier itself rejects other values
+                    conflict=conflict, vcs_ref=vcs_ref, skip_answered=True) as worker:  # type: ignore[arg-type]
             if rendered is not None:
                 worker.subproject.last_answers = {k: v for k, v in rendered.items()
                                                   if k in ("_src_path", "_commit") or not str(k).startswith("_")}

@@ -17,7 +17,7 @@ import importlib
 import os
 import pkgutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +85,7 @@ class Checker(Protocol):
     def run(self, pkg: Package) -> list[Finding]: ...
 
 
-_REGISTRY: dict[str, Callable[[], Checker]] = {}
+_REGISTRY: dict[str, type[Checker]] = {}
 
 
 def checker(cls):
@@ -94,7 +94,7 @@ def checker(cls):
     return cls
 
 
-def load_checkers() -> dict[str, Callable[[], Checker]]:
+def load_checkers() -> dict[str, type[Checker]]:
     for mod in pkgutil.iter_modules(__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{__name__}.{mod.name}")
@@ -108,7 +108,7 @@ def run_one(factory: Callable[[], Checker], pkg: Package, options: dict | None =
     if hasattr(chk, "configure"):
         chk.configure(options or {})  # e.g. crd_dirs, tf_plugin_dir (CLI flags; env vars otherwise)
 
-    def result(status: str, findings: list[Finding] = (), detail: str = "", missing: str = "") -> CheckResult:
+    def result(status: str, findings: Sequence[Finding] = (), detail: str = "", missing: str = "") -> CheckResult:
         return CheckResult(chk.name, chk.tool, status, list(findings), detail=detail,
                            seconds=time.monotonic() - start, missing_tool=missing)
 
@@ -213,7 +213,7 @@ def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (),
     check_names(sorted(skipped), "--skip")
     pkg = Package.load(root)
     pkg.model  # noqa: B018 (bad answers are one error for the whole run (AnswerError), not a crash per checker)
-    plan: list[tuple[str, Callable[[], Checker], CheckResult | None]] = []
+    plan: list[tuple[str, type[Checker], CheckResult | None]] = []
     for name, factory in load_checkers().items():
         if wanted and name not in wanted:
             continue

@@ -7,6 +7,7 @@ grammars (PyPI wheels); Python through ``ast``; JavaScript through ``node --chec
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 import tomllib
@@ -78,10 +79,7 @@ class DockerfileChecker:
 def _ts_parser(lang: str):
     from tree_sitter import Language, Parser
 
-    if lang == "go":
-        import tree_sitter_go as grammar
-    else:
-        import tree_sitter_c_sharp as grammar
+    grammar = importlib.import_module("tree_sitter_go" if lang == "go" else "tree_sitter_c_sharp")
     return Parser(Language(grammar.language()))
 
 

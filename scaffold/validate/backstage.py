@@ -63,7 +63,7 @@ def _techdocs_dir(pkg: Package, ref: str) -> Path | None:
 
 def annotation_problems(pkg: Package, entity: dict[str, Any]) -> list[str]:
     ann = (entity.get("metadata") or {}).get("annotations") or {}
-    problems = []
+    problems: list[str] = []
     if entity.get("kind") != "Component":
         return problems
     ref = ann.get(TECHDOCS_REF)

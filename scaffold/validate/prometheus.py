@@ -32,7 +32,7 @@ def prometheus_rules(pkg: Package) -> Iterator[tuple[Path, dict[str, Any]]]:
             yield path, doc
 
 
-def alert_rules(groups: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def alert_rules(groups: list[dict[str, Any]] | None) -> Iterator[dict[str, Any]]:
     for group in groups or []:
         for rule in group.get("rules") or []:
             if "alert" in rule:
@@ -56,7 +56,7 @@ def _promtool_check(path: Path, rel: str) -> list[Finding]:
     return [Finding(rel, f"promtool check rules: {chr(10).join(said)}", int(line.group(1)) if line else None)]
 
 
-def _artifacts(groups: list[dict[str, Any]], rel: str) -> list[Finding]:
+def _artifacts(groups: list[dict[str, Any]] | None, rel: str) -> list[Finding]:
     out = []
     for group in groups or []:
         for rule in group.get("rules") or []:

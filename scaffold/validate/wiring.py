@@ -312,7 +312,7 @@ def external_secret_keys(pkg: Package) -> list[Finding]:
         if store_kind == "SecretStore" and not generated:  # namespaced: only k8s/ can provide it
             out.append(Finding(rel, f"ExternalSecret {name} reads SecretStore {store}, which k8s/base does not "
                                     "generate"))
-        elif not generated and not (readme.is_file() and store in readme.read_text()):
+        elif not generated and not (readme.is_file() and isinstance(store, str) and store in readme.read_text()):
             out.append(Finding(rel, f"ExternalSecret {name} reads {store_kind} {store}, which neither k8s/ "
                                     "generates nor README.md documents"))
         if m.cloud != "none" and store_kind != "SecretStore":

@@ -401,7 +401,7 @@ class LiveRun:
                 if math.isnan(value):  # no traffic yet
                     continue
                 key = (r["metric"].get("slo", ""), r["metric"].get("namespace", ""))
-                entry = s.sli.setdefault(key, {"max": value, "last": value})
+                entry: dict[str, Any] = s.sli.setdefault(key, {"max": value, "last": value})
                 entry["last"], entry["max"] = value, max(entry["max"], value)
             current: dict[str, str] = {}
             for a in get_json(f"{self.prom_url}/api/v1/alerts")["data"]["alerts"]:

@@ -66,12 +66,12 @@ def above(*values: Decimal | str) -> tuple[Step, ...]:
     return ((None, "green"), *((v, "red" if i == len(vs) - 1 else "orange") for i, v in enumerate(vs)))
 
 
-def below(value: Decimal | str) -> tuple[Step, ...]:
+def below(value: Decimal | str | int) -> tuple[Step, ...]:
     """Lower is worse (an SLI, a budget left): red under the value, green from it."""
     return ((None, "red"), (Decimal(str(value)), "green"))
 
 
-def slo_of_kind(m: ServiceModel, kind: str) -> Any | None:
+def slo_of_kind(m: ServiceModel, kind: str) -> slo.SLO | None:
     return next((s for s in slo.slos_for(m) if s.kind == kind), None)
 
 
@@ -145,7 +145,9 @@ def _traffic_errors_latency(m: ServiceModel) -> list[Row]:
     else:
         return _cronjob_signals(m)
     all_ = f"sum(rate({total}{{{sel}}}[{RATE}]))"
-    budget = slo_of_kind(m, "availability").budget
+    availability = slo_of_kind(m, "availability")
+    assert availability is not None  # every service has an availability SLO (slo.slos_for)
+    budget = availability.budget
     error_ratio = PanelSpec(
         "Errors", f"{err_desc} Threshold line: the error budget, {slo.dec(budget * 100)}% (1 - the availability objective).",
         "percentunit",
@@ -357,7 +359,7 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
     if spec.thresholds:
         steps = [gm.Threshold(value=None if v is None else float(v), color=c) for v, c in spec.thresholds]
         builder = builder.thresholds(gd.ThresholdsConfig().mode(gm.ThresholdsMode.ABSOLUTE).steps(steps))
-        if spec.kind != "stat":
+        if isinstance(builder, timeseries.Panel):  # spec.kind != "stat"
             builder = builder.thresholds_style(gc.GraphThresholdsStyleConfig().mode(gcm.GraphThresholdsStyleMode.LINE))
     if spec.links:
         builder = builder.links([gd.DashboardLink(title).url(url).target_blank(True) for title, url in spec.links])

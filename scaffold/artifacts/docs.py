@@ -239,15 +239,15 @@ def per_pod_capacity(m: ServiceModel) -> Decimal | None:
     """Events/s one pod handles at the HPA CPU target, given the `throughput_per_core` answer."""
     if m.blueprint not in EVENT_UNIT:
         return None
-    cores = quantities.parse(m.resources.cpu_request, "cpu")
+    cores = quantities.parse_valid(m.resources.cpu_request, "cpu")
     return Decimal(cores) * Decimal(m.throughput_per_core) * Decimal(k8s.HPA_CPU_UTILIZATION) / 100
 
 
 def capacity_rows(m: ServiceModel) -> list[CapacityRow]:
     per_pod = per_pod_capacity(m)
     r = m.resources
-    cores = Decimal(quantities.parse(r.cpu_request, "cpu"))
-    mem = Decimal(quantities.parse(r.memory_request, "memory"))
+    cores = Decimal(quantities.parse_valid(r.cpu_request, "cpu"))
+    mem = Decimal(quantities.parse_valid(r.memory_request, "memory"))
     rows = []
     for e in m.environments:
         rows.append(CapacityRow(
@@ -266,7 +266,9 @@ def capacity_assumption(m: ServiceModel) -> str:
     if m.blueprint not in EVENT_UNIT:
         return "A CronJob does not scale horizontally: capacity is one run at a time (concurrencyPolicy Forbid)."
     unit = EVENT_UNIT[m.blueprint]
+    per_pod = per_pod_capacity(m)
+    assert per_pod is not None  # a blueprint in EVENT_UNIT has a per-pod capacity
     return (f"One fully used CPU core handles {m.throughput_per_core} {unit} "
             f"(the `throughput_per_core` answer). The HPA targets {k8s.HPA_CPU_UTILIZATION}% of the "
             f"{m.resources.cpu_request} CPU request, so one pod carries "
-            f"{_round(per_pod_capacity(m))} {unit} before the HPA adds another.")
+            f"{_round(per_pod)} {unit} before the HPA adds another.")

@@ -702,13 +702,14 @@ def plan(m: ServiceModel, files: list[str], root: Path | None = None) -> list[Ta
     children: dict[str, list[tuple[tuple, TaskSpec]]] = {p.key: [] for p in PARENTS}
     for u in found:
         spec = _unit_spec(m, u, _unit_needs(u, by_key))
+        assert spec.milestone is not None  # every unit's task sits in a milestone (_unit_spec)
         children.setdefault(u.unit.parent, []).append(((ms_titles.index(spec.milestone), order[id(u.unit)], u.key), spec))
     n = len(UNITS)
     for i, alert in enumerate(catalog.alerts(m)):
         children["oncall"].append(((len(ms_titles), n + i, ""), _runbook_spec(m, alert, rules + routing)))
-    for i, alert in enumerate(team_alerts(m, root, files)):
-        children["oncall"].append(((len(ms_titles), n + len(catalog.alerts(m)) + i, alert.name),
-                                   _team_runbook_spec(m, alert, rules + routing)))
+    for i, team_alert in enumerate(team_alerts(m, root, files)):
+        children["oncall"].append(((len(ms_titles), n + len(catalog.alerts(m)) + i, team_alert.name),
+                                   _team_runbook_spec(m, team_alert, rules + routing)))
     present = {parent_key(p.key) for p in PARENTS if children.get(p.key)}
     specs: list[TaskSpec] = []
     for parent in PARENTS:

@@ -95,14 +95,6 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug
 
 
-def _accepted(value: Any, kind: str) -> Decimal:
-    """A quantity the answer rules accepted, so it parses (never None)."""
-    parsed = quantities.parse(value, kind)
-    if parsed is None:
-        raise AssertionError(f"{kind} quantity {value!r} passed the answer rules but does not parse")
-    return parsed
-
-
 def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
     """The default of ``name`` given the answers so far (DEFAULTS fill the rest)."""
     a = {**DEFAULTS, **{k: v for k, v in answers.items() if v is not None}}
@@ -110,7 +102,7 @@ def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
         request = quantities.parse(a.get("memory_request"), "memory")
         if request is None:
             return DEFAULTS["memory_limit"]
-        return quantities.format_memory(min(request * 2, _accepted("1Ti", "memory")))
+        return quantities.format_memory(min(request * 2, quantities.parse_valid("1Ti", "memory")))
     if name == "replicas_max":  # 10, or twice the minimum when that is more (at most 1000)
         low = a.get("replicas_min")
         if isinstance(low, bool) or not isinstance(low, int) or not 1 <= low <= 1000:
@@ -426,9 +418,9 @@ def _environment(name: str, index: int, count: int, a: dict[str, Any], base: Res
 def _build(key: str) -> ServiceModel:
     """Cached on the canonical answers, so every template of a render shares one model."""
     a = json.loads(key)
-    cpu = _accepted(a["cpu_request"], "cpu")
-    mem_req = _accepted(a["memory_request"], "memory")
-    mem_lim = _accepted(a["memory_limit"], "memory")
+    cpu = quantities.parse_valid(a["cpu_request"], "cpu")
+    mem_req = quantities.parse_valid(a["memory_request"], "memory")
+    mem_lim = quantities.parse_valid(a["memory_limit"], "memory")
     resources = Resources(
         cpu_request=quantities.format_cpu(cpu),
         cpu_limit=quantities.format_cpu(cpu * CPU_LIMIT_FACTOR),

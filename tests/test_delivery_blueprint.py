@@ -18,7 +18,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import git, trust_source
+from tests.helpers import git, mutable_copy, trust_source
 from scaffold.answers import rules
 from scaffold import migrate
 from scaffold.validate import terraform as tfcheck
@@ -103,10 +103,8 @@ def test_update_from_the_old_layout(old_template: Path, render, tmp_path: Path):
     Terraform roots as v0.9.0 wrote them: `delivery: canary`, module.namespace) updates to
     v1.0.0: the delivery answer is dropped (not asked of a worker), nothing about the workload
     changes, and each Terraform root gets a removed.tf that forgets the namespace module."""
-    import shutil
 
-    dest = tmp_path / "payments-api"
-    shutil.copytree(render(skip_tasks=True, blueprint="worker"), dest, symlinks=True)
+    dest = mutable_copy(render(skip_tasks=True, blueprint="worker"), tmp_path, "payments-api")
     answers = dest / ".copier-answers.yml"
     text = answers.read_text()
     assert "delivery:" not in text

@@ -1,8 +1,10 @@
 """`scaffold fleet` over many repositories: every repo reported, dirty ones
 skipped, none half-updated, one failure never stops the others.
 
-The 50-repo case uses a two-file template so the test stays quick; the fleet
-code is template-agnostic. A small fleet of real scaffold packages follows.
+The fleet case (FLEET services: clean, dirty and broken ones side by side in a
+2-process pool) uses a two-file template so the test stays quick; the fleet code
+is template-agnostic. Scale (50 services and more) is benchmarks/' job
+(`make bench --fleet=N`): more identical copies prove nothing new here. A small fleet of real scaffold packages follows.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import generate_project, git, trust_source
+from tests.helpers import generate_project, git, trust_source
 from scaffold.fleet import fleet
 from scaffold.cli import app
 
@@ -40,18 +42,23 @@ def _tiny_template(root: Path) -> Path:
     return root
 
 
+FLEET = 12
+DIRTY = {"svc-03", "svc-06", "svc-09"}
+BROKEN = f"svc-{FLEET - 1:02d}"
+
+
 @pytest.fixture(scope="module")
 def fleet_dir(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("fleet")
     template = _tiny_template(base / "template")
     services = base / "services"
     first = generate_project(template, services / "svc-00", service_name="svc-00")
-    for i in range(1, 50):  # copies of one generated repo: the fleet work is the updates
+    for i in range(1, FLEET):  # copies of one generated repo: the fleet work is the updates
         shutil.copytree(first, services / f"svc-{i:02d}", symlinks=True)
-    for i in (3, 17, 41):  # dirty: uncommitted local work that must never be touched
-        (services / f"svc-{i:02d}" / "WIP.md").write_text("half-written\n")
+    for name in sorted(DIRTY):  # dirty: uncommitted local work that must never be touched
+        (services / name / "WIP.md").write_text("half-written\n")
     # A repo whose template source vanished: it must fail alone.
-    broken = services / "svc-49"
+    broken = services / BROKEN
     trust_source(base / "gone")  # trusted, but gone: the failure is the missing source
     answers = (broken / ".copier-answers.yml").read_text().replace(str(template), str(base / "gone"))
     (broken / ".copier-answers.yml").write_text(answers)
@@ -59,17 +66,17 @@ def fleet_dir(tmp_path_factory) -> tuple[Path, Path]:
     return template, services
 
 
-def test_fleet_update_over_50_services(fleet_dir, tmp_path):
+def test_fleet_update_over_a_fleet_of_services(fleet_dir, tmp_path):
     _, services = fleet_dir
     heads = {p.name: git(p, "rev-parse", "HEAD").strip() for p in services.iterdir()}
     summary_file = tmp_path / "summary.json"
     result = CliRunner().invoke(app, ["fleet", "update", str(services), "--jobs", "2", "--json", str(summary_file)])
     summary = json.loads(summary_file.read_text())
-    assert summary["total"] == 50 and len(summary["repos"]) == 50
+    assert summary["total"] == FLEET and len(summary["repos"]) == FLEET
     by_name = {Path(r["repo"]).name: r for r in summary["repos"]}
-    assert {n for n, r in by_name.items() if r["status"] == "dirty"} == {"svc-03", "svc-17", "svc-41"}
-    assert by_name["svc-49"]["status"] == "failed"
-    assert summary["counts"]["updated"] == 46
+    assert {n for n, r in by_name.items() if r["status"] == "dirty"} == DIRTY
+    assert by_name[BROKEN]["status"] == "failed"
+    assert summary["counts"]["updated"] == FLEET - len(DIRTY) - 1
     assert result.exit_code == 1  # a failed repo is reported in the exit code
     for repo in services.iterdir():
         r = by_name[repo.name]
@@ -90,7 +97,7 @@ def test_fleet_update_over_50_services(fleet_dir, tmp_path):
 def test_fleet_status_and_file_source(fleet_dir, tmp_path):
     _, services = fleet_dir
     listing = tmp_path / "repos.txt"
-    listing.write_text("# fleet\n" + "\n".join(str(services / f"svc-{i:02d}") for i in (0, 3, 49)) + "\n")
+    listing.write_text("# fleet\n" + "\n".join(str(services / f"svc-{i:02d}") for i in (0, 3, FLEET - 1)) + "\n")
     results = fleet.run(fleet.discover(listing), "status", jobs=1)
     # svc-00 stays on v1 in its checkout even after an update (that lives on a branch).
     assert [r.status for r in results] == ["update-available", "dirty", "failed"]

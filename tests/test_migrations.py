@@ -16,7 +16,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import git
+from tests.helpers import git
 from scaffold import migrate, yamlio
 
 OLD, NEW = "docs/postmortem-template.md", "docs/incidents/postmortem-template.md"
@@ -80,6 +80,7 @@ def test_edited_file_moves_with_its_edit_kept_for_review(template_v2_moved, tmp_
     assert "<<<<<<< before updating" in text
 
 
+@pytest.mark.fast
 def test_rename_answer_keeps_order_and_comments(tmp_path):
     (tmp_path / ".copier-answers.yml").write_text("# keep me\n_commit: v1\nteam: payments\nport: 8080\n")
     assert migrate.rename_answer("team", "owner_team", tmp_path)

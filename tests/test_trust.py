@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from scaffold.fleet import fleet
-from tests.conftest import generate_project, git, trust_source
+from tests.helpers import generate_project, git, trust_source
 from tests.test_loader import _evil_template
 
 

@@ -19,7 +19,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import generate_project, git, trust_source
+from tests.helpers import generate_project, git, mutable_copy, trust_source
 from scaffold.fleet import lifecycle
 from scaffold import yamlio
 from scaffold.cli import app
@@ -198,8 +198,7 @@ def test_validate_names_each_conflicted_file_and_never_crashes(conflicted, tmp_p
     """Issue #22 defect 4: validate on what a conflicted update leaves used to crash with
     a ruamel traceback (or report 'checker crashed' with no file). Now the first checker
     names each conflicted file on one line, and every YAML reader reports file:line."""
-    dest = tmp_path / "payments-api"
-    shutil.copytree(conflicted, dest, symlinks=True)  # a real conflict in k8s/base/kustomization.yaml
+    dest = mutable_copy(conflicted, tmp_path, "payments-api")  # a real conflict in k8s/base/kustomization.yaml
     extra = ["k8s/base/configmap.yaml", "observability/prometheus/payments-api.rules.yaml",
              ".github/workflows/ci.yml", "observability/alertmanager/routes.test.yaml"]
     for rel in extra:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, git, snapshot_template
+from tests.helpers import ROOT, git, mutable_copy, snapshot_template
 
 V1, V2 = "v1.0.0", "v2.0.0"
 NEW_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -292,8 +292,7 @@ def test_blueprint_update_workflow_refuses_an_untrusted_source(template: Path, t
     from tests import gha
 
     work, _origin, job, env = _workflow_setup(template, tmp_path, f"git+file://{template}")
-    evil = tmp_path / "evil"
-    shutil.copytree(template, evil, symlinks=True)
+    evil = mutable_copy(template, tmp_path, "evil")
     answers = work / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace(f"git+file://{template}", f"git+file://{evil}"))
     git(work, "commit", "-qam", "innocent-looking change")
@@ -324,8 +323,7 @@ def test_blueprint_update_workflow_opens_a_conflicted_update_as_a_draft(default_
 
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "payments-api"
-    shutil.copytree(default_package, work, symlinks=True)
+    work = mutable_copy(default_package, tmp_path, "payments-api")
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "generated")

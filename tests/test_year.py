@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import generate_project, git, require_tool, trust_source
+from tests.helpers import generate_project, git, require_tool, trust_source
 from scaffold.backlog import backlog
 from scaffold.fleet import fleet, keep, lifecycle
 from scaffold import yamlio

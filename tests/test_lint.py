@@ -31,13 +31,22 @@ def _venv_tool(name: str) -> str:
 def untyped_models(root: Path, skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """``path:line name`` of every function parameter named ``m`` (the model) that is
     unannotated or annotated ``Any``. Lambdas cannot be annotated: they take their type
-    from the annotated table or parameter they are assigned to, which mypy checks."""
+    from the annotated table they sit in, so above the answer rules (whose callables take
+    raw answer values) no ``Callable[[Any, ...`` may type one."""
     bad = []
     for path in sorted(root.rglob("*.py")):
         if path.relative_to(root.parent).as_posix() in skip:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
+            if isinstance(node, ast.AnnAssign | ast.arg) and node.annotation is not None:
+                text = ast.unparse(node.annotation)
+                if "Callable[[Any" in text.replace("'", "").replace('"', "") and "answers" not in path.parts:
+                    bad.append(f"{path.relative_to(root.parent)}:{node.lineno} {text}")
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript):
+                text = ast.unparse(node.value)  # a type alias such as Crit = Callable[[Any, X], Y]
+                if text.startswith("Callable[[Any") and "answers" not in path.parts:
+                    bad.append(f"{path.relative_to(root.parent)}:{node.lineno} {text}")
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             args = node.args
@@ -64,9 +73,12 @@ def test_the_model_scan_finds_an_untyped_m(tmp_path: Path) -> None:
         "def f(m: Any) -> None: ...\n"
         "def g(x, m) -> None: ...\n"
         "def h(m: 'ServiceModel') -> None: ...\n"
-        "T = {'x': lambda m: m}\n",
+        "T: dict[str, Callable[[Any], str]] = {'x': lambda m: m}\n"
+        "U: dict[str, Callable[[ServiceModel], str]] = {'x': lambda m: m}\n"
+        "Crit = Callable[[Any, int], list[str]]\n",
         encoding="utf-8")
-    assert untyped_models(pkg) == ["pkg/a.py:2 f(m: Any)", "pkg/a.py:3 g(m: None)"]
+    assert untyped_models(pkg) == ["pkg/a.py:2 f(m: Any)", "pkg/a.py:3 g(m: None)",
+                                   "pkg/a.py:5 dict[str, Callable[[Any], str]]", "pkg/a.py:7 Callable[[Any, int], list[str]]"]
 
 
 def test_mypy_passes_over_scaffold() -> None:  # not fast: it runs mypy

@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .answers import rules
 from . import yamlio
+from .answers import rules
 
 # Plain click help: every flag with its text, no `<bool>` type column, no markup; -h and --help.
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -127,7 +128,7 @@ def one_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text[0]}" if text else exc.__class__.__name__
 
 
-def answer_error_message(exc: BaseException) -> str | None:
+def answer_error_message(exc: BaseException | None) -> str | None:
     """The one clean line for a refused answer, from Copier's or our own error."""
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -381,7 +382,7 @@ def _run_with_progress(run: Any, *, quiet: bool) -> Any:
         return run(finished, started)
 
 
-def _rows(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], styles: dict | None = None) -> None:
+def _rows(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], styles: dict | None = None) -> None:
     """A table on a terminal; piped, one tab-separated line per row (never wrapped)."""
     if not _is_tty(sys.stdout):
         for row in rows:

@@ -8,7 +8,7 @@ used, which is the point of having one definition.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 # The app's container in every pod template, and what dashboards and alerts select on.
 CONTAINER = "app"
@@ -23,13 +23,39 @@ SEVERITY = {PAGE: "critical", TICKET: "warning"}
 DASHBOARD_KINDS = ("golden", "slo")
 
 
-def metrics_port_name(m: Any) -> str:
+class _Ports(Protocol):
+    """What :func:`metrics_port_name` reads of a ServiceModel (this module imports none of ours)."""
+
+    @property
+    def port(self) -> int: ...
+    @property
+    def metrics_port(self) -> int: ...
+
+
+class _Named(Protocol):
+    """What :func:`env_dashboard_uid` reads of a ServiceModel."""
+
+    @property
+    def name(self) -> str: ...
+    def dashboard_uid(self, kind: str) -> str: ...
+
+
+class _Env(Protocol):
+    """What :func:`env_dashboard_uid` reads of an Environment."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def production(self) -> bool: ...
+
+
+def metrics_port_name(m: _Ports) -> str:
     """The named port the ServiceMonitor/PodMonitor scrapes (the app port when
     metrics share it)."""
     return METRICS_PORT_NAME if m.metrics_port != m.port else PORT_NAME
 
 
-def env_dashboard_uid(m: Any, kind: str, env: Any) -> str:
+def env_dashboard_uid(m: _Named, kind: str, env: _Env) -> str:
     """Production keeps the base uid (the links in docs, Backstage and prod alerts); every other
     environment gets its own, so three overlays in one Grafana do not overwrite one dashboard."""
     if env.production:

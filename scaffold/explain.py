@@ -23,9 +23,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
 SUFFIX = ".jinja"
 ANSWERS_FILE = ".copier-answers.yml"
@@ -120,7 +121,7 @@ class Explainer:
             raise ExplainError(f"this Copier has no yield extension where scaffold looks for it: {exc}") from None
         extensions: list[Any] = [YieldExtension]
         try:
-            import jinja2_ansible_filters  # noqa: F401  (Copier's default filters: to_nice_yaml)
+            import jinja2_ansible_filters  # type: ignore[import-untyped]  # noqa: F401  (Copier's default filters: to_nice_yaml)
 
             extensions.insert(0, "jinja2_ansible_filters.AnsibleCoreFiltersExtension")
         except ImportError:  # pragma: no cover
@@ -130,7 +131,7 @@ class Explainer:
         return SandboxedEnvironment(loader=CopierTemplateLoader(self.root), extensions=extensions, **envops)
 
     def _context(self, answers: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        conf = {"answers_file": ANSWERS_FILE, "src_path": str(self.root), "data": {},
+        conf: dict[str, Any] = {"answers_file": ANSWERS_FILE, "src_path": str(self.root), "data": {},
                 "vcs_ref_hash": None, "dst_path": "."}
         recorded = {**answers, "_src_path": str(self.root), "_commit": None}
         return {**answers, "_copier_conf": conf, "_copier_answers": recorded, "_folder_name": "package",

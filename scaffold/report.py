@@ -15,8 +15,9 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, Iterable, Sequence
+from typing import IO, Any
 
 FORMATS = ("table", "lines", "json", "sarif", "junit")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -93,8 +94,8 @@ def _sarif_location(root: Path | None, finding) -> dict | None:
 
 def sarif(results: Sequence, root: Path | None = None) -> str:
     """SARIF 2.1.0: a rule per checker that ran, a result per finding, paths relative to the package."""
-    rules = []
-    index = {}
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
     for r in results:
         if r.status == "skip":
             continue
@@ -117,7 +118,7 @@ def sarif(results: Sequence, root: Path | None = None) -> str:
             if where:
                 item["locations"] = [where]
             found.append(item)
-    run = {
+    run: dict[str, Any] = {
         "tool": {"driver": {"name": "scaffold", "version": _version(), "informationUri": INFO_URI,
                             "rules": rules}},
         "originalUriBaseIds": {"PKGROOT": {"description": {"text": "The generated package's root folder."}}},

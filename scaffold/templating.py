@@ -13,8 +13,8 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from .answers import rules
 from . import yamlio
+from .answers import rules
 from .model.service import ServiceModel, slugify
 
 ANSWER_NAMES = tuple(rules.RULES)

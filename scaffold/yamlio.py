@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -153,7 +154,7 @@ def _safe_yaml() -> YAML:
     y = YAML(typ="safe", pure=False)
     y.Representer = _Safe
     y.default_flow_style = False
-    y.sort_base_mapping_type_on_output = False
+    y.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # ruamel annotates this bool switch as None
     y.width = 4096
     y.allow_unicode = True
     return y
@@ -174,14 +175,14 @@ def scalar(value: Any) -> str:
 def _c_safe() -> YAML | None:
     """ruamel's safe loader on libyaml (ruamel.yaml.clib), YAML 1.2 resolution kept; one per
     thread (a YAML object keeps its reader while it loads; validate runs checkers in threads)."""
-    found = getattr(_LOCAL, "yaml", False)
+    found: YAML | bool | None = getattr(_LOCAL, "yaml", False)
     if found is False:
         try:
             from ruamel.yaml.main import CParser
         except ImportError:  # pragma: no cover - clib is a dependency of ruamel.yaml on CPython
             CParser = None
         found = _LOCAL.yaml = YAML(typ="safe", pure=False) if CParser is not None else None
-    return found
+    return found if isinstance(found, YAML) else None  # False (not made yet) was replaced above
 
 
 _LOCAL = threading.local()
@@ -211,8 +212,7 @@ def load_answers(text: str) -> Any:
     """Answers YAML: plain data only. Anchors, aliases and merge keys are refused
     before anything is built (a 321-byte alias bomb expands to gigabytes when a
     value is walked), and so is a document over MAX_ANSWERS_BYTES."""
-    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent,
-                                     ScalarEvent)
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent, ScalarEvent
 
     if len(text) > MAX_ANSWERS_BYTES:
         raise UnsafeAnswers(f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB")

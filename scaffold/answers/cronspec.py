@@ -11,7 +11,7 @@ DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnig
 _MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 _DAYS = {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}
 # (name, low, high, names, '?' allowed)
-FIELDS = (
+FIELDS: tuple[tuple[str, int, int, dict[str, int], bool], ...] = (
     ("minute", 0, 59, {}, False),
     ("hour", 0, 23, {}, False),
     ("day of month", 1, 31, {}, True),
@@ -49,7 +49,8 @@ def field_error(text: str, index: int) -> str | None:
         values = [_value(p, lo, hi, names) for p in parts]
         if any(v is None for v in values):
             return f"{name} {rng!r} is outside {allowed}"
-        if len(values) == 2 and values[0] > values[1]:
+        first, last = values[0], values[-1]
+        if len(values) == 2 and first is not None and last is not None and first > last:
             return f"{name} range {rng!r} runs backwards"
     return None
 

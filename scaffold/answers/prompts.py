@@ -81,6 +81,7 @@ def install() -> None:
         result["validate"] = validate
         return result
 
-    Question.cast_answer = cast
-    Question.get_questionary_structure = questionary_structure
+    # Patching copier's Question class is the point here (see the module docstring).
+    Question.cast_answer = cast  # type: ignore[method-assign]
+    Question.get_questionary_structure = questionary_structure  # type: ignore[method-assign]
     setattr(Question, _MARK, True)

@@ -38,6 +38,14 @@ def parse(value: Any, kind: str) -> Decimal | None:
     return amount if lo <= amount <= hi else None
 
 
+def parse_valid(value: Any, kind: str) -> Decimal:
+    """:func:`parse` of a quantity already checked (an accepted answer, the model's own): never None."""
+    parsed = parse(value, kind)
+    if parsed is None:
+        raise AssertionError(f"{kind} quantity {value!r} was accepted but does not parse")
+    return parsed
+
+
 def format_cpu(cores: Decimal) -> str:
     """Cores as millicores, the form kubectl prints."""
     return f"{int((cores * 1000).to_integral_value())}m"

@@ -140,7 +140,7 @@ def _int_between(lo: int, hi: int) -> Callable[[Any], str | None]:
 def _percent_rule(lo: str, hi: str) -> Callable[[Any], str | None]:
     def rule(value: Any) -> str | None:
         d = percent(value)
-        if d is None or not Decimal(lo) <= d < Decimal(hi) or d.as_tuple().exponent < -4:
+        if d is None or not Decimal(lo) <= d < Decimal(hi) or int(d.as_tuple().exponent) < -4:
             return f"must be a percentage with at most 4 decimals, {lo} <= x < {hi}; got {show(value)}"
         return None
 
@@ -208,7 +208,8 @@ def _environment_replicas(v: Any, a: Mapping[str, Any]) -> str | None:
         return None
     if not isinstance(v, dict):
         return f"{allowed}; got {show(v)}"
-    envs = a.get("environments") if isinstance(a.get("environments"), list) else []
+    listed = a.get("environments")
+    envs = listed if isinstance(listed, list) else []
     for env, bounds in v.items():
         if env not in envs:
             return f"{allowed}; {show(env)} is not one of the environments ({', '.join(map(str, envs))})"
@@ -240,7 +241,8 @@ def _memory_limit(v: Any, a: Mapping[str, Any]) -> str | None:
     if err := _quantity("memory")(v, a):
         return err
     req = quantities.parse(a.get("memory_request"), "memory")
-    if req is not None and quantities.parse(v, "memory") < req:
+    limit = quantities.parse(v, "memory")  # not None: checked just above
+    if req is not None and limit is not None and limit < req:
         return f"must be at least memory_request ({a.get('memory_request')}); got {show(v)}"
     return None
 

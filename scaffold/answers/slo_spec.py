@@ -91,7 +91,7 @@ def check_extra_slos(value: Any) -> str | None:
             return f"{where}.name {name!r} is reserved or used twice"
         seen.add(name)
         obj = percent(item.get("objective"))
-        if obj is None or not 90 <= obj < 100 or obj.as_tuple().exponent < -4:
+        if obj is None or not 90 <= obj < 100 or int(obj.as_tuple().exponent) < -4:
             return f"{where}.objective must be a percentage, 90 <= x < 100; got {show(item.get('objective'))}"
         has_ratio = "error_query" in item or "total_query" in item
         has_latency = "latency_ms" in item

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from ..model.service import ServiceModel
 from . import catalog
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
@@ -25,16 +27,16 @@ TICKET_TIMING = {"group_wait": "1m", "group_interval": "15m", "repeat_interval":
 ROOT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
 
 
-def receiver_names(m: Any) -> dict[str, str]:
+def receiver_names(m: ServiceModel) -> dict[str, str]:
     """Tier -> receiver name."""
     return {"page": f"{m.team}-pager", "ticket": f"{m.team}-ticket"}
 
 
-def secret_name(m: Any) -> str:
+def secret_name(m: ServiceModel) -> str:
     return f"{m.name}-alertmanager"
 
 
-def secret_files(m: Any) -> dict[str, str]:
+def secret_files(m: ServiceModel) -> dict[str, str]:
     """What the receivers read: key in the secret -> mounted path."""
     base = f"{SECRETS_DIR}/{secret_name(m)}"
     return {
@@ -43,7 +45,7 @@ def secret_files(m: Any) -> dict[str, str]:
     }
 
 
-def _receivers(m: Any) -> list[dict[str, Any]]:
+def _receivers(m: ServiceModel) -> list[dict[str, Any]]:
     names = receiver_names(m)
     files = secret_files(m)
     return [
@@ -80,11 +82,11 @@ def _receivers(m: Any) -> list[dict[str, Any]]:
     ]
 
 
-def non_production_namespaces(m: Any) -> list[str]:
+def non_production_namespaces(m: ServiceModel) -> list[str]:
     return [e.namespace for e in m.environments if not e.production]
 
 
-def _route(m: Any) -> dict[str, Any]:
+def _route(m: ServiceModel) -> dict[str, Any]:
     """Only production pages (docs/incident-response.md: non-production is SEV4). A critical
     alert from another environment's namespace files a ticket; one without a namespace
     label still pages, so a page is never lost to a missing label."""
@@ -106,7 +108,7 @@ def _route(m: Any) -> dict[str, Any]:
     }
 
 
-def inhibit_rules(m: Any) -> list[dict[str, Any]]:
+def inhibit_rules(m: ServiceModel) -> list[dict[str, Any]]:
     """A page silences the tickets of the same SLO in the same namespace only: a dev page
     must not hide a prod ticket. ``equal`` treats a missing label as equal to a missing
     label, so both sides require ``slo`` and ``namespace``: a page without an SLO
@@ -121,7 +123,7 @@ def inhibit_rules(m: Any) -> list[dict[str, Any]]:
     ]
 
 
-def config(m: Any) -> dict[str, Any]:
+def config(m: ServiceModel) -> dict[str, Any]:
     return {
         "global": {"resolve_timeout": "5m"},
         "route": _route(m),
@@ -140,7 +142,7 @@ class RouteCase:
         return {"name": self.name, "labels": dict(self.labels), "receivers": [self.receiver]}
 
 
-def receiver_for(m: Any, labels: dict[str, str]) -> str:
+def receiver_for(m: ServiceModel, labels: dict[str, str]) -> str:
     """The receiver the policy wants for an alert: pages only from production (or no namespace)."""
     names = receiver_names(m)
     tier = TIER_OF.get(labels.get("severity", ""), "ticket")
@@ -149,7 +151,7 @@ def receiver_for(m: Any, labels: dict[str, str]) -> str:
     return names[tier]
 
 
-def route_cases(m: Any) -> list[RouteCase]:
+def route_cases(m: ServiceModel) -> list[RouteCase]:
     """One case per severity/tier, one for an unlabelled alert, one per catalog alert in
     production, and one page per other environment (it must not reach the pager)."""
     base = {"service": m.name, "team": m.team}
@@ -170,6 +172,6 @@ def route_cases(m: Any) -> list[RouteCase]:
     return [RouteCase(name, labels, receiver_for(m, labels)) for name, labels in raw]
 
 
-def route_tests(m: Any) -> dict[str, Any]:
+def route_tests(m: ServiceModel) -> dict[str, Any]:
     """The document written to observability/alertmanager/routes.test.yaml."""
     return {"tests": [c.as_dict() for c in route_cases(m)]}

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import gitops
 from ..model.service import ServiceModel
-from . import catalog
+from . import catalog, gitops
 
 TYPE = {"service": "service", "worker": "worker", "cronjob": "job"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import resilience
 from ..model.service import ServiceModel
+from . import resilience
 
 VELERO_NAMESPACE = "velero"
 STORAGE_LOCATION = "default"

@@ -29,8 +29,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..model import slo as slo_policy
-from .k8s import MONITORING_NAMESPACE
 from ..model.service import ServiceModel
+from .k8s import MONITORING_NAMESPACE
 
 Obj = dict[str, Any]
 

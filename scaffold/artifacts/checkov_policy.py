@@ -7,10 +7,12 @@ Other areas extend FRAMEWORKS, DIRECTORIES and SKIPS (append; keep a reason).
 from __future__ import annotations
 
 import io
-from typing import Any, Callable
+from collections.abc import Callable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from ..model.service import ServiceModel
 
 # Frameworks checkov runs (terraform, github_actions: appended by their areas).
 FRAMEWORKS: list[str] = ["kubernetes", "kustomize"]
@@ -18,7 +20,7 @@ FRAMEWORKS.append("terraform")  # IaC area: terraform/ modules and environment r
 FRAMEWORKS.append("github_actions")  # workflows area: .github/workflows (CKV_GHA_*, CKV2_GHA_*)
 
 # Package directories scanned, each when the package has it.
-DIRECTORIES: list[tuple[str, Callable[[Any], bool]]] = [
+DIRECTORIES: list[tuple[str, Callable[[ServiceModel], bool]]] = [
     ("k8s", lambda m: True),
     ("terraform", lambda m: True),  # IaC area: every cloud, `none` included, ships terraform/
     (".github/workflows", lambda m: True),  # workflows area: ci, cd, security, blueprint-update
@@ -42,7 +44,7 @@ DECISIONS: list[tuple[str, str]] = [
 ]
 
 
-def directories(m: Any) -> list[str]:
+def directories(m: ServiceModel) -> list[str]:
     return [d for d, applies in DIRECTORIES if applies(m)]
 
 
@@ -50,7 +52,7 @@ def skip_ids() -> list[str]:
     return [check for check, _ in SKIPS]
 
 
-def config(m: Any) -> CommentedMap:
+def config(m: ServiceModel) -> CommentedMap:
     """The .checkov.yaml mapping; each skip carries its reason as a comment."""
     cfg = CommentedMap()
     cfg["framework"] = list(FRAMEWORKS)
@@ -65,7 +67,7 @@ def config(m: Any) -> CommentedMap:
     return cfg
 
 
-def render(m: Any) -> str:
+def render(m: ServiceModel) -> str:
     y = YAML()
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)

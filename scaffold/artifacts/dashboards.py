@@ -25,7 +25,7 @@ from grafana_foundation_sdk.models import dashboard as gm
 
 from ..conventions import CONTAINER, DASHBOARD_KINDS, env_dashboard_uid
 from ..model import slo
-from ..model.service import cached_per_model
+from ..model.service import ServiceModel, cached_per_model
 from . import catalog
 
 KINDS = DASHBOARD_KINDS
@@ -66,12 +66,12 @@ def above(*values: Decimal | str) -> tuple[Step, ...]:
     return ((None, "green"), *((v, "red" if i == len(vs) - 1 else "orange") for i, v in enumerate(vs)))
 
 
-def below(value: Decimal | str) -> tuple[Step, ...]:
+def below(value: Decimal | str | int) -> tuple[Step, ...]:
     """Lower is worse (an SLI, a budget left): red under the value, green from it."""
     return ((None, "red"), (Decimal(str(value)), "green"))
 
 
-def slo_of_kind(m: Any, kind: str) -> Any | None:
+def slo_of_kind(m: ServiceModel, kind: str) -> slo.SLO | None:
     return next((s for s in slo.slos_for(m) if s.kind == kind), None)
 
 
@@ -85,13 +85,13 @@ DEPLOY_NOTE = (f"Deploy markers (annotation \"Deploys\"): a container image dige
                f"{DEPLOY_LOOKBACK} before (kube-state-metrics kube_pod_container_info, image_spec label).")
 
 
-def deploy_expr(m: Any) -> str:
+def deploy_expr(m: ServiceModel) -> str:
     c = container_selector(m)
     now = f"count by (image_spec) (kube_pod_container_info{{{c}}})"
     return f"{now} unless on (image_spec) count by (image_spec) (kube_pod_container_info{{{c}}} offset {DEPLOY_LOOKBACK})"
 
 
-def deploy_annotation(m: Any) -> dict[str, Any]:
+def deploy_annotation(m: ServiceModel) -> dict[str, Any]:
     """A Prometheus annotation query (Grafana's own field names for the Prometheus data source)."""
     return {"name": "Deploys", "datasource": {"type": "prometheus", "uid": f"${{{DS_VAR}}}"}, "enable": True,
             "hide": False, "iconColor": "purple", "expr": deploy_expr(m), "step": "1m",
@@ -109,18 +109,18 @@ def _ns() -> str:
     return f'namespace="${NS_VAR}"'
 
 
-def app_selector(m: Any) -> str:
+def app_selector(m: ServiceModel) -> str:
     """App metrics: the ServiceMonitor's job label is the Service name (m.name)."""
     return f'{_ns()}, job="{m.name}"'
 
 
-def container_selector(m: Any) -> str:
+def container_selector(m: ServiceModel) -> str:
     return f'{_ns()}, pod=~"{m.name}-.*", container="{CONTAINER}"'
 
 
 # -- golden signals ----------------------------------------------------------
 
-def _traffic_errors_latency(m: Any) -> list[Row]:
+def _traffic_errors_latency(m: ServiceModel) -> list[Row]:
     sel = app_selector(m)
     if m.blueprint == "service":
         total, dur = "http_requests_total", "http_request_duration_seconds"
@@ -145,7 +145,9 @@ def _traffic_errors_latency(m: Any) -> list[Row]:
     else:
         return _cronjob_signals(m)
     all_ = f"sum(rate({total}{{{sel}}}[{RATE}]))"
-    budget = slo_of_kind(m, "availability").budget
+    availability = slo_of_kind(m, "availability")
+    assert availability is not None  # every service has an availability SLO (slo.slos_for)
+    budget = availability.budget
     error_ratio = PanelSpec(
         "Errors", f"{err_desc} Threshold line: the error budget, {slo.dec(budget * 100)}% (1 - the availability objective).",
         "percentunit",
@@ -160,7 +162,7 @@ def _traffic_errors_latency(m: Any) -> list[Row]:
     return [Row("Traffic and errors", (traffic, error_ratio)), Row("Latency", (latency,))]
 
 
-def _cronjob_signals(m: Any) -> list[Row]:
+def _cronjob_signals(m: ServiceModel) -> list[Row]:
     owned = f'{_ns()}, job_name=~"{m.name}-[0-9]+"'
     runs = PanelSpec(
         "Runs", f"Jobs created by the {m.name} CronJob and still retained by Kubernetes.", "short",
@@ -182,7 +184,7 @@ def _cronjob_signals(m: Any) -> list[Row]:
     return [Row("Runs and failures", (runs, failed)), Row("Duration", (duration, since))]
 
 
-def _saturation(m: Any) -> Row:
+def _saturation(m: ServiceModel) -> Row:
     c = container_selector(m)
     cpu = PanelSpec(
         "CPU", f"CPU cores used per pod, against the {m.resources.cpu_request} request.", "short",
@@ -212,27 +214,27 @@ def _saturation(m: Any) -> Row:
     return Row("Saturation", tuple(panels))
 
 
-def golden_rows(m: Any) -> list[Row]:
+def golden_rows(m: ServiceModel) -> list[Row]:
     return [*_traffic_errors_latency(m), _saturation(m)]
 
 
 # -- SLO ---------------------------------------------------------------------
 
-def slo_names(m: Any) -> list[str]:
+def slo_names(m: ServiceModel) -> list[str]:
     return [s.name for s in slo.slos_for(m)]
 
 
-def _slo_sel(m: Any, name: str) -> str:
+def _slo_sel(m: ServiceModel, name: str) -> str:
     return f'service="{m.name}", slo="{name}"'
 
 
-def _slo(m: Any, name: str) -> Any:
+def _slo(m: ServiceModel, name: str) -> Any:
     """The SLO's objective and budget are constants of the answers: the rules record none
     (three environments' rule sets would write the same constant series)."""
     return next(s for s in slo.slos_for(m) if s.name == name)
 
 
-def _slo_row(m: Any, name: str) -> Row:
+def _slo_row(m: ServiceModel, name: str) -> Row:
     sel = _slo_sel(m, name)
     live = f"{_ns()}, {sel}"
     window = slo.slo_window(m)
@@ -264,7 +266,7 @@ def _slo_row(m: Any, name: str) -> Row:
     return Row(f"SLO {name}", (sli, budget, burn))
 
 
-def alert_panels(m: Any) -> list[PanelSpec]:
+def alert_panels(m: ServiceModel) -> list[PanelSpec]:
     """One panel per catalog alert, from Alert.panel (title, expr, unit, optional targets and
     thresholds), scoped to $namespace, with the alert's runbook_url as the panel's link."""
     panels = []
@@ -299,7 +301,7 @@ def alert_threshold(alert_expr: str, panel_expr: str) -> tuple[tuple[Decimal, st
     return ((Decimal(hit.group("v")), f"{hit.group('op')} {hit.group('v')}"),)
 
 
-def dashboard_expr(m: Any, expr: str) -> str:
+def dashboard_expr(m: ServiceModel, expr: str) -> str:
     """Adapter from a rule-style query (all environments, fixed ranges) to a panel query:
     one namespace ($namespace) and ranges of $__rate_interval."""
     expr = expr.replace(f'namespace=~"{slo.namespace_regex(m)}"', _ns())
@@ -314,7 +316,7 @@ def _panel_fields(panel: Any) -> dict[str, Any]:
             "thresholds": tuple((Decimal(str(v)), str(label)) for v, label in get("thresholds", ()) or ())}
 
 
-def slo_rows(m: Any) -> list[Row]:
+def slo_rows(m: ServiceModel) -> list[Row]:
     rows = [_slo_row(m, n) for n in slo_names(m)]
     alerts = alert_panels(m)
     if alerts:
@@ -324,7 +326,7 @@ def slo_rows(m: Any) -> list[Row]:
 
 # -- building ----------------------------------------------------------------
 
-def rows_for(m: Any, kind: str) -> list[Row]:
+def rows_for(m: ServiceModel, kind: str) -> list[Row]:
     if kind == "golden":
         return golden_rows(m)
     if kind == "slo":
@@ -357,7 +359,7 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
     if spec.thresholds:
         steps = [gm.Threshold(value=None if v is None else float(v), color=c) for v, c in spec.thresholds]
         builder = builder.thresholds(gd.ThresholdsConfig().mode(gm.ThresholdsMode.ABSOLUTE).steps(steps))
-        if spec.kind != "stat":
+        if isinstance(builder, timeseries.Panel):  # spec.kind != "stat"
             builder = builder.thresholds_style(gc.GraphThresholdsStyleConfig().mode(gcm.GraphThresholdsStyleMode.LINE))
     if spec.links:
         builder = builder.links([gd.DashboardLink(title).url(url).target_blank(True) for title, url in spec.links])
@@ -368,13 +370,13 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
     return builder
 
 
-def _namespace_query(m: Any) -> str:
+def _namespace_query(m: ServiceModel) -> str:
     if m.blueprint == "cronjob":
         return f'label_values(kube_cronjob_info{{cronjob="{m.name}"}}, namespace)'
     return f'label_values(kube_deployment_spec_replicas{{deployment="{m.name}"}}, namespace)'
 
 
-def build(m: Any, kind: str) -> Any:
+def build(m: ServiceModel, kind: str) -> Any:
     title = {"golden": "golden signals", "slo": "SLOs"}[kind]
     prod_ns = m.production.namespace
     d = (
@@ -414,7 +416,7 @@ def build(m: Any, kind: str) -> Any:
 
 
 @cached_per_model(maxsize=64)  # the JSON file and its ConfigMap both need it; it grows with every SLO
-def to_json(m: Any, kind: str) -> str:
+def to_json(m: ServiceModel, kind: str) -> str:
     """Deterministic: sorted keys, fixed indent, trailing newline."""
     doc = json.loads(json.dumps(build(m, kind), cls=JSONEncoder))
     # The SDK's AnnotationQuery lacks the Prometheus data source's fields (titleFormat, step...).
@@ -424,7 +426,7 @@ def to_json(m: Any, kind: str) -> str:
     return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def files(m: Any) -> dict[str, str]:
+def files(m: ServiceModel) -> dict[str, str]:
     """Dashboard file name -> JSON text."""
     return {f"{m.dashboard_uid(k)}.json": to_json(m, k) for k in KINDS}
 
@@ -433,7 +435,7 @@ def _pct(q: str) -> str:
     return format(float(q) * 100, "g")
 
 
-def configmaps(m: Any) -> list[dict[str, Any]]:
+def configmaps(m: ServiceModel) -> list[dict[str, Any]]:
     """One ConfigMap per dashboard for the Grafana sidecar (label grafana_dashboard: "1")."""
     from ruamel.yaml.scalarstring import LiteralScalarString
 
@@ -455,7 +457,7 @@ def configmaps(m: Any) -> list[dict[str, Any]]:
 
 
 # -- one environment's dashboards ------------------------------------------------
-def env_json(m: Any, kind: str, env: Any) -> str:
+def env_json(m: ServiceModel, kind: str, env: Any) -> str:
     doc = json.loads(to_json(m, kind))
     doc["uid"] = env_dashboard_uid(m, kind, env)
     if not env.production:
@@ -467,13 +469,13 @@ def overlay_patch_file(kind: str) -> str:
     return f"dashboard-{kind}.patch.yaml"
 
 
-def overlay_patches(m: Any, env: Any) -> list[dict[str, Any]]:
+def overlay_patches(m: ServiceModel, env: Any) -> list[dict[str, Any]]:
     """Kustomize patch entries replacing each dashboard ConfigMap's data with the environment's JSON."""
     return [{"path": overlay_patch_file(kind), "target": {"kind": "ConfigMap", "name": f"{m.dashboard_uid(kind)}-dashboard"}}
             for kind in KINDS]
 
 
-def overlay_patch_text(m: Any, env_name: str, kind: str) -> str:
+def overlay_patch_text(m: ServiceModel, env_name: str, kind: str) -> str:
     from ruamel.yaml.scalarstring import LiteralScalarString
 
     from .. import yamlio
@@ -484,7 +486,7 @@ def overlay_patch_text(m: Any, env_name: str, kind: str) -> str:
     return head + yamlio.dump(env_data_ops(m, kind, env, LiteralScalarString(env_json(m, kind, env))))
 
 
-def env_data_ops(m: Any, kind: str, env: Any, text: Any) -> list[dict[str, Any]]:
+def env_data_ops(m: ServiceModel, kind: str, env: Any, text: Any) -> list[dict[str, Any]]:
     """The base key gives way to the environment's own (one file name per uid in Grafana's
     sidecar folder); any other key a team adds to the ConfigMap stays (issue 22)."""
     base_key, key = f"{m.dashboard_uid(kind)}.json", f"{env_dashboard_uid(m, kind, env)}.json"
@@ -493,7 +495,7 @@ def env_data_ops(m: Any, kind: str, env: Any, text: Any) -> list[dict[str, Any]]
     return [{"op": "remove", "path": f"/data/{base_key}"}, {"op": "add", "path": f"/data/{key}", "value": text}]
 
 
-def env_renamed_keys(m: Any, env: Any) -> set[tuple[str, str, str]]:
+def env_renamed_keys(m: ServiceModel, env: Any) -> set[tuple[str, str, str]]:
     """(kind, name, path) of the base keys an overlay replaces by design: each dashboard's file name."""
     return {("ConfigMap", f"{m.dashboard_uid(kind)}-dashboard", f"/data/{m.dashboard_uid(kind)}.json")
             for kind in KINDS if env_dashboard_uid(m, kind, env) != m.dashboard_uid(kind)}

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from . import alertmanager, k8s, resilience
 from ..answers import quantities
 from ..model import slo
+from ..model.service import ServiceModel
+from . import alertmanager, k8s, resilience
 
 # Error-budget policy: what the team does as the budget of a window drains. The 25% tier
 # depends on how releases reach production (delivery_kind): "ship behind a canary" means
@@ -40,7 +41,7 @@ BUDGET_POLICY_25 = {
 }
 
 
-def _release_gate(m: Any, kind: str) -> str:
+def _release_gate(m: ServiceModel, kind: str) -> str:
     """What a release must show before production's reviewers approve it, below 25%."""
     prod = m.production
     if prod.previous:
@@ -52,7 +53,7 @@ def _release_gate(m: Any, kind: str) -> str:
             f"on-call watches the SLO dashboard through {first}")
 
 
-def delivery_kind(m: Any) -> str:
+def delivery_kind(m: ServiceModel) -> str:
     """How releases reach production: a canary (service, delivery canary), a rolling
     Deployment (service), a worker's rolling Deployment, or a CronJob's next run."""
     if m.canary:
@@ -93,7 +94,7 @@ class BudgetRow:
     per_thousand: str  # bad events allowed per 1000
 
 
-def budget_rows(m: Any) -> list[BudgetRow]:
+def budget_rows(m: ServiceModel) -> list[BudgetRow]:
     rows = []
     for s in slo.slos_for(m):
         window = slo.error_budget_minutes(s.objective, m.slo_window_days)
@@ -121,7 +122,7 @@ class BurnRow:
     exhaustion: str  # hours until the whole budget is gone at this burn rate
 
 
-def burn_rows(m: Any) -> list[BurnRow]:
+def burn_rows(m: ServiceModel) -> list[BurnRow]:
     rows = []
     window_hours = Decimal(m.slo_window_days * 24)
     for s in slo.slos_for(m):
@@ -134,7 +135,7 @@ def burn_rows(m: Any) -> list[BurnRow]:
     return rows
 
 
-def factors_note(m: Any) -> str:
+def factors_note(m: ServiceModel) -> str:
     exact = [slo.dec(w.budget_consumed * m.slo_window_days * 24 / slo.window_hours(w.long))
              for w in slo.burn_rate_windows(m.slo_window_days)]
     used = [slo.dec(w.factor) for w in slo.burn_rate_windows(m.slo_window_days)]
@@ -145,7 +146,7 @@ def factors_note(m: Any) -> str:
             "alert is never less sensitive than the exact one.")
 
 
-def budget_policy(m: Any) -> list[tuple[str, str]]:
+def budget_policy(m: ServiceModel) -> list[tuple[str, str]]:
     """The error-budget policy of this service, tier by tier; the 25% tier fits how its
     releases reach production (delivery_kind)."""
     from . import canary
@@ -169,7 +170,7 @@ class Severity:
     update_every: str
 
 
-def severities(m: Any) -> list[Severity]:
+def severities(m: ServiceModel) -> list[Severity]:
     """SEV1-SEV4 tied to the burn-rate tiers of this service's SLOs."""
     tiers = slo.burn_rate_windows(m.slo_window_days)
     fast, slow, t1, t2 = tiers
@@ -193,7 +194,7 @@ def severities(m: Any) -> list[Severity]:
     ]
 
 
-def escalation(m: Any) -> list[tuple[str, str]]:
+def escalation(m: ServiceModel) -> list[tuple[str, str]]:
     names = alertmanager.receiver_names(m)
     timing = alertmanager.PAGE_TIMING
     return [
@@ -207,7 +208,7 @@ def escalation(m: Any) -> list[tuple[str, str]]:
 
 # -- disaster recovery ---------------------------------------------------------
 
-def dr_rows(m: Any) -> list[dict[str, Any]]:
+def dr_rows(m: ServiceModel) -> list[dict[str, Any]]:
     return [{
         "environment": p.environment, "namespace": p.namespace, "tier": p.tier.name,
         "schedule": p.tier.schedule, "schedule_name": p.schedule_name,
@@ -234,19 +235,19 @@ class CapacityRow:
     memory_requested_at_max: str
 
 
-def per_pod_capacity(m: Any) -> Decimal | None:
+def per_pod_capacity(m: ServiceModel) -> Decimal | None:
     """Events/s one pod handles at the HPA CPU target, given the `throughput_per_core` answer."""
     if m.blueprint not in EVENT_UNIT:
         return None
-    cores = quantities.parse(m.resources.cpu_request, "cpu")
+    cores = quantities.parse_valid(m.resources.cpu_request, "cpu")
     return Decimal(cores) * Decimal(m.throughput_per_core) * Decimal(k8s.HPA_CPU_UTILIZATION) / 100
 
 
-def capacity_rows(m: Any) -> list[CapacityRow]:
+def capacity_rows(m: ServiceModel) -> list[CapacityRow]:
     per_pod = per_pod_capacity(m)
     r = m.resources
-    cores = Decimal(quantities.parse(r.cpu_request, "cpu"))
-    mem = Decimal(quantities.parse(r.memory_request, "memory"))
+    cores = Decimal(quantities.parse_valid(r.cpu_request, "cpu"))
+    mem = Decimal(quantities.parse_valid(r.memory_request, "memory"))
     rows = []
     for e in m.environments:
         rows.append(CapacityRow(
@@ -261,11 +262,13 @@ def capacity_rows(m: Any) -> list[CapacityRow]:
     return rows
 
 
-def capacity_assumption(m: Any) -> str:
+def capacity_assumption(m: ServiceModel) -> str:
     if m.blueprint not in EVENT_UNIT:
         return "A CronJob does not scale horizontally: capacity is one run at a time (concurrencyPolicy Forbid)."
     unit = EVENT_UNIT[m.blueprint]
+    per_pod = per_pod_capacity(m)
+    assert per_pod is not None  # a blueprint in EVENT_UNIT has a per-pod capacity
     return (f"One fully used CPU core handles {m.throughput_per_core} {unit} "
             f"(the `throughput_per_core` answer). The HPA targets {k8s.HPA_CPU_UTILIZATION}% of the "
             f"{m.resources.cpu_request} CPU request, so one pod carries "
-            f"{_round(per_pod_capacity(m))} {unit} before the HPA adds another.")
+            f"{_round(per_pod)} {unit} before the HPA adds another.")

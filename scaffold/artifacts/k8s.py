@@ -2,7 +2,7 @@
 each core object looks. Objects are plain dicts; templates only emit them.
 
 Which files k8s/base holds, and which builder makes each, is the table
-``scaffold.manifests.BASE``; :func:`base_resources` reads it.
+``scaffold.artifacts.manifests.BASE``; :func:`base_resources` reads it.
 """
 
 from __future__ import annotations
@@ -10,19 +10,20 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ..answers import quantities
 from .. import yamlio
-from . import dashboards, manifests, prometheus
+from ..answers import quantities
+from ..conventions import CONTAINER, METRICS_PORT_NAME, PORT_NAME, metrics_port_name  # noqa: F401 (k8s.* names)
 from ..model.service import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
+from . import dashboards, manifests, prometheus
 
 Obj = dict[str, Any]
 
-from ..conventions import CONTAINER, METRICS_PORT_NAME, PORT_NAME, metrics_port_name  # noqa: F401 (k8s.* names)
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 MONITORING_NAMESPACE = "monitoring"
 DNS_NAMESPACE = "kube-system"
@@ -675,11 +676,11 @@ def external_secret_objects(m: ServiceModel) -> list[Obj]:
 
 
 class _Builders(Mapping[str, Callable[[ServiceModel], list[Obj]]]):
-    """base file -> its objects, read from scaffold.manifests.BASE (no list of its own)."""
+    """base file -> its objects, read from scaffold.artifacts.manifests.BASE (no list of its own)."""
 
     def __getitem__(self, name: str) -> Callable[[ServiceModel], list[Obj]]:
         entry = manifests.entry(name)
-        return lambda m: manifests.documents(m, entry)  # type: ignore[no-any-return]
+        return lambda m: manifests.documents(m, entry)
 
     def __iter__(self) -> Iterator[str]:
         return iter(manifests.BY_FILE)
@@ -800,7 +801,6 @@ def overlay_kustomization(m: ServiceModel, env: Environment) -> Obj:
 
 def _observability_patches(m: ServiceModel, env: Environment) -> list[Obj]:
     """Patch files in the overlay: the environment's PrometheusRule and dashboards (prometheus.py, dashboards.py)."""
-
     from . import verify
 
     return [prometheus.overlay_patch(m, env), *dashboards.overlay_patches(m, env), *verify.overlay_patches(m, env)]

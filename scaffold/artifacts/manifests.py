@@ -18,8 +18,11 @@ so this module imports none of them: it sits below every area it lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+
+from ..model.service import ServiceModel
 
 # How a file's objects are laid out. The yield file itself lays out most: an optional comment
 # line, then the objects, '---' between them. Another layout is a partial of the top-level k8s/:
@@ -29,7 +32,7 @@ TEMPLATE = "blueprints/package/k8s/base/{% yield name from sc.manifests.base_fil
            "{{ name }}{% endyield %}.jinja"
 
 
-def _always(m: Any) -> bool:
+def _always(m: ServiceModel) -> bool:
     return True
 
 
@@ -44,7 +47,7 @@ class Manifest:
 
     file: str
     builder: str
-    when: Callable[[Any], bool] = _always
+    when: Callable[[ServiceModel], bool] = _always
     comment: str = ""  # the file's first line, a YAML comment (no leading '# ')
     layout: str = ""  # a layout partial (CONFIGMAPS), or '' for the yield file's own
     task: str = ""
@@ -54,8 +57,8 @@ class Manifest:
         return f"k8s/base/{self.file}"
 
 
-def _monitor(kind: str) -> Callable[[Any], bool]:
-    def when(m: Any) -> bool:
+def _monitor(kind: str) -> Callable[[ServiceModel], bool]:
+    def when(m: ServiceModel) -> bool:
         return bool(_sc("prometheus").monitor_kind(m) == kind)
     when.__qualname__ = f"monitor_kind(m) == {kind!r}"
     return when
@@ -109,17 +112,17 @@ def _sc(module: str) -> Any:
     return importlib.import_module(f"{__package__}.{module}")
 
 
-def builder(entry: Manifest) -> Callable[[Any], Any]:
+def builder(entry: Manifest) -> Callable[[ServiceModel], Any]:
     module, _, func = entry.builder.rpartition(".")
-    return getattr(_sc(module), func)  # type: ignore[no-any-return]
+    return getattr(_sc(module), func)
 
 
-def present(m: Any) -> list[Manifest]:
+def present(m: ServiceModel) -> list[Manifest]:
     """The entries this package ships, in kustomization order."""
     return [e for e in BASE if e.when(m)]
 
 
-def base_files(m: Any) -> list[str]:
+def base_files(m: ServiceModel) -> list[str]:
     """The files of ``k8s/base`` (kustomization.yaml aside), in kustomization order."""
     return [e.file for e in present(m)]
 
@@ -128,7 +131,7 @@ def entry(name: str) -> Manifest:
     return BY_FILE[name]
 
 
-def documents(m: Any, entry: Manifest) -> Any:
+def documents(m: ServiceModel, entry: Manifest) -> Any:
     """What the layout partial emits: a list of objects, or YAML text as the builder made it."""
     out = builder(entry)(m)
     if isinstance(out, (str, list)):

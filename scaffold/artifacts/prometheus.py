@@ -14,10 +14,10 @@ from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ..model import slo as slomath
 from .. import yamlio
 from ..answers import blueprints
 from ..conventions import DASHBOARD_KINDS, env_dashboard_uid, metrics_port_name
+from ..model import slo as slomath
 from ..model.service import ServiceModel, cached_per_model
 from ..model.slo import SLO, dec
 from . import catalog

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..model.service import ServiceModel
+
 SCHEMA_URL = "https://docs.renovatebot.com/renovate-schema.json"
 LABEL = "scaffold-update"
 
 
-def config(m: Any) -> dict[str, Any]:
+def config(m: ServiceModel) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_URL,
         "copier": {"enabled": True},
@@ -41,5 +43,5 @@ def config(m: Any) -> dict[str, Any]:
     }
 
 
-def render(m: Any) -> str:
+def render(m: ServiceModel) -> str:
     return json.dumps(config(m), indent=2, ensure_ascii=False) + "\n"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..model.service import ServiceModel
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -56,7 +58,7 @@ class BackupPolicy:
         return self.tier.retention_days * 24 // self.tier.interval_hours
 
 
-def tier_for(m: Any, env: Any) -> Tier:
+def tier_for(m: ServiceModel, env: Any) -> Tier:
     if env.production:
         return PRODUCTION
     if env.name == m.production.previous:
@@ -64,11 +66,11 @@ def tier_for(m: Any, env: Any) -> Tier:
     return LAB
 
 
-def schedule_name(m: Any, env: Any) -> str:
+def schedule_name(m: ServiceModel, env: Any) -> str:
     return f"{m.name}-{env.name}"
 
 
-def policies(m: Any) -> list[BackupPolicy]:
+def policies(m: ServiceModel) -> list[BackupPolicy]:
     """One policy per environment, in promotion order."""
     return [BackupPolicy(e.name, e.namespace, tier_for(m, e), schedule_name(m, e)) for e in m.environments]
 

@@ -27,16 +27,16 @@ _evaluate_jobs. The CronJobFailed/CronJobLastSuccessTooOld symptom alerts are no
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from . import catalog, prometheus
 from ..model import slo as slomath
 from ..model.service import ServiceModel, cached_per_model
-from .prometheus import RAW_WINDOWS
 from ..model.slo import SLO, dec
+from . import catalog, prometheus
+from .prometheus import RAW_WINDOWS
 
 PREFILL_MINUTES = 360
 TRAFFIC_PER_MINUTE = 1000
@@ -59,6 +59,7 @@ class Scenario:
 @dataclass(frozen=True)
 class Timeline:
     """Minutes (absolute, from the test's time 0) at which an alert starts and stops firing."""
+
     alert: str
     starts: tuple[int, ...]
     stops: tuple[int, ...]
@@ -85,8 +86,8 @@ def scenarios(m: ServiceModel, s: SLO) -> list[Scenario]:
         out.append(Scenario(name, title, tuple(errors), tuple(totals), kw.pop("onset", p), **kw))
 
     add("full-outage", "every request fails", burst(1.0, 120, 0))
-    add("burn-20x", "error ratio 20x the budget", burst(float(min(1, 20 * s.budget)), 120, 0))
-    add("burn-10x", "error ratio 10x the budget", burst(float(min(1, 10 * s.budget)), 480, 0))
+    add("burn-20x", "error ratio 20x the budget", burst(float(min(Decimal(1), 20 * s.budget)), 120, 0))
+    add("burn-10x", "error ratio 10x the budget", burst(float(min(Decimal(1), 10 * s.budget)), 480, 0))
     add("spike-5m", "every request fails for 5 minutes", burst(1.0, 5, 115))
     add("spike-1m", "every request fails for 1 minute", burst(1.0, 1, 119))
     low = [float((k * LOW_TRAFFIC_PER_HOUR) // 60 - ((k - 1) * LOW_TRAFFIC_PER_HOUR) // 60) for k in range(1, 181)]
@@ -130,7 +131,7 @@ def job_scenarios(s: SLO) -> list[Scenario]:
         return errors, totals
 
     e = RUN_EVERY_MINUTES
-    out = []
+    out: list[Scenario] = []
 
     def add(name: str, title: str, pair: Any, every: int = e, onset: int = p) -> None:
         out.append(Scenario(name, title, tuple(pair[0]), tuple(pair[1]), onset, every=every, slot=len(out)))
@@ -195,6 +196,7 @@ def _rate(values: list[float], t: int, minutes: int) -> float | None:
     range_s = minutes * 60
     first_t, last_t = lo * 60, t * 60
     start = (t - minutes) * 60
+    to_start: float
     to_start, to_end = first_t - start, 0
     sampled = last_t - first_t
     avg = sampled / (count - 1)

@@ -23,11 +23,12 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from ..model.service import env_namespace
+from ..model.service import ServiceModel, env_namespace
 from . import catalog, manifests
 
 GENERATED_LABEL = "scaffold"  # marks tasks the hook owns (vanished-artifact detection)
@@ -40,15 +41,15 @@ PRIORITIES = ("high", "medium", "low")
 
 
 # -- the tables -------------------------------------------------------------------
-Crit = Callable[[Any, "Inst"], list[str]]
+Crit = Callable[[ServiceModel, "Inst"], list[str]]
 
 
 @dataclass(frozen=True)
 class Parent:
     key: str
-    title: Callable[[Any], str]
-    outcome: Callable[[Any], str]  # the description's first paragraph
-    criteria: Callable[[Any], list[str]]
+    title: Callable[[ServiceModel], str]
+    outcome: Callable[[ServiceModel], str]  # the description's first paragraph
+    criteria: Callable[[ServiceModel], list[str]]
     needs: tuple[str, ...] = ()  # other parents' keys: this outcome builds on theirs
 
 
@@ -81,24 +82,24 @@ class Inst:
         return any(f == name or f.endswith("/" + name) for f in self.files)
 
 
-def _envs(m: Any) -> str:
+def _envs(m: ServiceModel) -> str:
     return ", ".join(e.name for e in m.environments)
 
 
-def _prod(m: Any) -> Any:
+def _prod(m: ServiceModel) -> Any:
     return m.environments[-1]
 
 
-def _pre(m: Any) -> Any:
+def _pre(m: ServiceModel) -> Any:
     """The environment production is promoted from (staging, by default)."""
     return m.environments[-2] if len(m.environments) > 1 else m.environments[0]
 
 
-def _first(u: Inst, m: Any) -> bool:
+def _first(u: Inst, m: ServiceModel) -> bool:
     return u.env is not None and u.env.index == m.environments[0].index
 
 
-def _rollback(m: Any) -> str:
+def _rollback(m: ServiceModel) -> str:
     branch = f"deploy/{m.environments[-1].name}"  # the deploy branch GitOps follows
     if m.canary:
         return f"`kubectl argo rollouts abort {m.name}`, then {branch} reset to its previous tip"
@@ -428,7 +429,7 @@ class MilestoneSpec:
 ONCALL_MILESTONE = "on-call ready"
 
 
-def milestones(m: Any) -> list[MilestoneSpec]:
+def milestones(m: ServiceModel) -> list[MilestoneSpec]:
     """One "<env> live" per environment before production, "<prod> ready", "on-call
     ready". Work for the first milestone is high priority, the rest medium."""
     envs = list(m.environments)
@@ -444,7 +445,7 @@ def milestones(m: Any) -> list[MilestoneSpec]:
     return out
 
 
-def milestone_of(m: Any, role: str, env: Any = None) -> MilestoneSpec:
+def milestone_of(m: ServiceModel, role: str, env: Any = None) -> MilestoneSpec:
     ms = milestones(m)
     envs = list(m.environments)
     if role == "env" and env is not None:
@@ -503,7 +504,7 @@ def git_files(root: Path) -> list[str] | None:
     return [f for f in proc.stdout.split("\0") if f]
 
 
-def _placeholder_values(m: Any) -> dict[str, list[str]]:
+def _placeholder_values(m: ServiceModel) -> dict[str, list[str]]:
     from . import dashboards, terraform
 
     return {"env": [e.name for e in m.environments], "module": list(terraform.modules(m)),
@@ -514,7 +515,7 @@ def _fields(pattern: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(pattern) if name]
 
 
-def _expansions(unit: Unit, m: Any, values: dict[str, list[str]]) -> list[dict[str, str]]:
+def _expansions(unit: Unit, m: ServiceModel, values: dict[str, list[str]]) -> list[dict[str, str]]:
     names = sorted({n for p in unit.paths for n in _fields(p)} - {"svc", "prev"})
     combos: list[dict[str, str]] = [{}]
     for name in names:
@@ -527,7 +528,7 @@ def _expansions(unit: Unit, m: Any, values: dict[str, list[str]]) -> list[dict[s
     return out
 
 
-def units(m: Any, files: Iterable[str]) -> list[Inst]:
+def units(m: ServiceModel, files: Iterable[str]) -> list[Inst]:
     """The units present in the package, in table order. Each file belongs to the
     first unit that claims it; a file no unit claims is the team's own."""
     files = sorted(set(files))
@@ -557,12 +558,12 @@ def units(m: Any, files: Iterable[str]) -> list[Inst]:
     return out
 
 
-def owner_of(m: Any, files: Iterable[str]) -> dict[str, str]:
+def owner_of(m: ServiceModel, files: Iterable[str]) -> dict[str, str]:
     """file -> the key of the unit it belongs to."""
     return {f: u.key for u in units(m, files) for f in u.files}
 
 
-def unclaimed(m: Any, files: Iterable[str]) -> list[str]:
+def unclaimed(m: ServiceModel, files: Iterable[str]) -> list[str]:
     """Files no unit claims (and that are no alert's runbook): the team's own."""
     files = list(files)
     owned = owner_of(m, files)
@@ -607,7 +608,7 @@ def _unit_needs(u: Inst, by_key: dict[str, Inst]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _unit_spec(m: Any, u: Inst, needs: tuple[str, ...]) -> TaskSpec:
+def _unit_spec(m: ServiceModel, u: Inst, needs: tuple[str, ...]) -> TaskSpec:
     ms = milestone_of(m, u.unit.milestone, u.env)
     title = u.unit.title.format(**u.vars)
     listing = "" if u.files == (u.key,) else "\n\nFiles: " + ", ".join(f"`{f}`" for f in u.files)
@@ -621,7 +622,7 @@ def _unit_spec(m: Any, u: Inst, needs: tuple[str, ...]) -> TaskSpec:
                     milestone=ms.title)
 
 
-def _runbook_spec(m: Any, alert: Any, needs: tuple[str, ...]) -> TaskSpec:
+def _runbook_spec(m: ServiceModel, alert: Any, needs: tuple[str, ...]) -> TaskSpec:
     path = runbook_path(alert.name)
     page = getattr(alert, "tier", "") == "page"
     slo = getattr(alert, "slo", None)
@@ -650,7 +651,7 @@ class TeamAlert:
     severity: str | None
 
 
-def team_alerts(m: Any, root: Path | None, files: Iterable[str]) -> list[TeamAlert]:
+def team_alerts(m: ServiceModel, root: Path | None, files: Iterable[str]) -> list[TeamAlert]:
     """Alerts the team added to the package's rule files (not in the alert catalog)."""
     if root is None:
         return []
@@ -674,7 +675,7 @@ def team_alerts(m: Any, root: Path | None, files: Iterable[str]) -> list[TeamAle
     return [found[k] for k in sorted(found)]
 
 
-def _team_runbook_spec(m: Any, alert: TeamAlert, needs: tuple[str, ...]) -> TaskSpec:
+def _team_runbook_spec(m: ServiceModel, alert: TeamAlert, needs: tuple[str, ...]) -> TaskSpec:
     path = runbook_path(alert.name)
     criteria = (
         f"{path} has the five sections (Meaning, Impact, Diagnosis, Mitigation, Escalation) and "
@@ -691,7 +692,7 @@ def _team_runbook_spec(m: Any, alert: TeamAlert, needs: tuple[str, ...]) -> Task
                     parent=parent_key("oncall"), milestone=ms.title)
 
 
-def _parent_spec(m: Any, parent: Parent, children: list[TaskSpec], present: set[str]) -> TaskSpec:
+def _parent_spec(m: ServiceModel, parent: Parent, children: list[TaskSpec], present: set[str]) -> TaskSpec:
     ms_titles = [s.title for s in milestones(m)]
     due = max((ms_titles.index(c.milestone) for c in children if c.milestone in ms_titles), default=0)
     desc = (f"{parent.outcome(m)}\n\nDone when every subtask is done; due by the \"{ms_titles[due]}\" milestone. "
@@ -703,7 +704,7 @@ def _parent_spec(m: Any, parent: Parent, children: list[TaskSpec], present: set[
                     milestone=ms_titles[due])
 
 
-def plan(m: Any, files: list[str], root: Path | None = None) -> list[TaskSpec]:
+def plan(m: ServiceModel, files: list[str], root: Path | None = None) -> list[TaskSpec]:
     """The full task list for this model and artifact list, in filing order: each
     parent (in :data:`PARENTS` order) followed by its subtasks, by milestone, then
     table order; the runbook subtasks in catalog order, then the team's alerts."""
@@ -716,13 +717,14 @@ def plan(m: Any, files: list[str], root: Path | None = None) -> list[TaskSpec]:
     children: dict[str, list[tuple[tuple, TaskSpec]]] = {p.key: [] for p in PARENTS}
     for u in found:
         spec = _unit_spec(m, u, _unit_needs(u, by_key))
+        assert spec.milestone is not None  # every unit's task sits in a milestone (_unit_spec)
         children.setdefault(u.unit.parent, []).append(((ms_titles.index(spec.milestone), order[id(u.unit)], u.key), spec))
     n = len(UNITS)
     for i, alert in enumerate(catalog.alerts(m)):
         children["oncall"].append(((len(ms_titles), n + i, ""), _runbook_spec(m, alert, rules + routing)))
-    for i, alert in enumerate(team_alerts(m, root, files)):
-        children["oncall"].append(((len(ms_titles), n + len(catalog.alerts(m)) + i, alert.name),
-                                   _team_runbook_spec(m, alert, rules + routing)))
+    for i, team_alert in enumerate(team_alerts(m, root, files)):
+        children["oncall"].append(((len(ms_titles), n + len(catalog.alerts(m)) + i, team_alert.name),
+                                   _team_runbook_spec(m, team_alert, rules + routing)))
     present = {parent_key(p.key) for p in PARENTS if children.get(p.key)}
     specs: list[TaskSpec] = []
     for parent in PARENTS:
@@ -736,7 +738,7 @@ def plan(m: Any, files: list[str], root: Path | None = None) -> list[TaskSpec]:
     return specs
 
 
-def live_keys(m: Any, files: list[str], root: Path | None = None) -> set[str]:
+def live_keys(m: ServiceModel, files: list[str], root: Path | None = None) -> set[str]:
     """Keys whose task is current: every unit, parent and runbook of the plan, and any
     file still in the package (a task from an older, per-file plan stays unmarked)."""
     return set(files) | {s.key for s in plan(m, files, root)}
@@ -760,13 +762,13 @@ def teststages_rules() -> str:
     return DAST_RULES
 
 
-def _load_thresholds(m: Any) -> str:
+def _load_thresholds(m: ServiceModel) -> str:
     from . import teststages
 
     return f"{teststages.latency_threshold(m)} ms and {teststages.error_threshold(m)}"
 
 
-def _tracing_criteria(m: Any) -> list[str]:
+def _tracing_criteria(m: ServiceModel) -> list[str]:
     """Issue 17: what shows the skeleton's traces and logs join up (traced stacks only)."""
     from . import tracing
 
@@ -777,7 +779,7 @@ def _tracing_criteria(m: Any) -> list[str]:
             "Its log line carries the same trace_id, span_id and request_id; an error line carries the exception"]
 
 
-def _sampling_criteria(m: Any) -> list[str]:
+def _sampling_criteria(m: ServiceModel) -> list[str]:
     from . import tracing
 
     if not tracing.traced(m):

@@ -450,7 +450,10 @@ def _root_suite(m: ServiceModel, env: Environment) -> Suite:
 
 
 def suite_for(m: ServiceModel, name: str, env: Environment | None = None) -> Suite:
-    return _root_suite(m, env) if name == "environment" else _module_suite(m, name)
+    if name == "environment":
+        assert env is not None, "the environment suite is per environment"
+        return _root_suite(m, env)
+    return _module_suite(m, name)
 
 
 def tftest(m: ServiceModel, name: str, env: Environment | None = None) -> str:

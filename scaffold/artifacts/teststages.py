@@ -48,6 +48,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from ..model import stacks
+from ..model.service import ServiceModel
 
 INTEGRATION_SCRIPT = "tests/integration/run.py"
 LOAD_SCRIPT = "tests/load/run.py"
@@ -78,12 +79,12 @@ LOAD_MAX_DURATION_S = 120
 LOAD_MAX_MIN_REQUESTS = 10_000
 
 
-def applies(m) -> bool:
+def applies(m: ServiceModel) -> bool:
     """Every package with an app skeleton gets the integration stage."""
     return bool(stacks.app_kind(m))
 
 
-def has_http_route(m) -> bool:
+def has_http_route(m: ServiceModel) -> bool:
     """DAST and the load test target the service's routed HTTP API; a worker or
     cronjob has no user-facing route (its SLO is about jobs, not requests)."""
     return applies(m) and m.has_http
@@ -93,22 +94,22 @@ def _num(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
-def error_budget(m) -> Decimal:
+def error_budget(m: ServiceModel) -> Decimal:
     """The availability SLO's error budget as a ratio: 99.9 -> 0.001."""
     return (Decimal(100) - m.slo_availability) / Decimal(100)
 
 
-def latency_threshold(m) -> str:
+def latency_threshold(m: ServiceModel) -> str:
     """k6's expression for the latency SLO: p(<target>) under <slo_latency_ms> ms."""
     return f"p({_num(m.slo_latency_target)})<{m.slo_latency_ms}"
 
 
-def error_threshold(m) -> str:
+def error_threshold(m: ServiceModel) -> str:
     """k6's expression for the availability SLO: the failed-request rate under the budget."""
     return f"rate<{_num(error_budget(m))}"
 
 
-def thresholds(m) -> dict[str, list[str]]:
+def thresholds(m: ServiceModel) -> dict[str, list[str]]:
     """k6 ``options.thresholds``: metric name -> expressions."""
     return {"http_req_duration": [latency_threshold(m)], "http_req_failed": [error_threshold(m)]}
 
@@ -117,7 +118,7 @@ def _ceil(d: Decimal) -> int:
     return int(d.to_integral_value(rounding=ROUND_CEILING))
 
 
-def min_requests(m) -> int:
+def min_requests(m: ServiceModel) -> int:
     """Fewest requests that can show both thresholds: p(99) needs 100 samples (p(99.9)
     1000), and a rate under 0.001 needs at least 1000 requests to be observed at all.
     Capped at LOAD_MAX_MIN_REQUESTS: past it, any failed request fails the run anyway."""
@@ -125,7 +126,7 @@ def min_requests(m) -> int:
     return min(LOAD_MAX_MIN_REQUESTS, max(_ceil(1 / tail), _ceil(1 / error_budget(m))))
 
 
-def load_config(m) -> dict[str, Any]:
+def load_config(m: ServiceModel) -> dict[str, Any]:
     need = min_requests(m)
     return {
         "about": (f"Generated from the SLO answers: {_num(m.slo_latency_target)}% of requests under "
@@ -140,11 +141,11 @@ def load_config(m) -> dict[str, Any]:
     }
 
 
-def render_load_config(m) -> str:
+def render_load_config(m: ServiceModel) -> str:
     return json.dumps(load_config(m), indent=2) + "\n"
 
 
-def render_zap_rules(m) -> str:
+def render_zap_rules(m: ServiceModel) -> str:
     """zap-baseline's config (``-c``): tab-separated ``<rule id> <IGNORE|INFO|WARN|FAIL> <name>``.
     The gate fails on every alert of risk High or above whatever this file says, except a
     rule set to IGNORE here (state why on the line above); FAIL makes a rule gate at any risk."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..answers.observability import check_trace_sampling  # noqa: F401 (tracing.check_trace_sampling)
 from ..model import stacks
+from ..model.service import ServiceModel
 
 SAMPLER = "parentbased_traceidratio"
 PROPAGATORS = "tracecontext,baggage"
@@ -22,7 +23,7 @@ DEFAULT_PRODUCTION_RATIO = Decimal("0.1")
 NON_PRODUCTION_RATIO = Decimal(1)
 
 
-def sampling_ratio(m: Any, env: Any) -> Decimal:
+def sampling_ratio(m: ServiceModel, env: Any) -> Decimal:
     """The share of new traces this environment keeps."""
     given = (m.answers.get("trace_sampling") or {}).get(env.name)
     if given is not None:
@@ -35,14 +36,14 @@ def _ratio_text(ratio: Decimal) -> str:
     return text if "." in text else text + ".0"
 
 
-def resource_attributes(m: Any, env: Any) -> str:
+def resource_attributes(m: ServiceModel, env: Any) -> str:
     """OTEL_RESOURCE_ATTRIBUTES: W3C baggage-style ``key=value`` pairs (all plain tokens here)."""
     attrs = {"service.namespace": m.team, "service.version": stacks.APP_VERSION,
              "deployment.environment.name": env.name}
     return ",".join(f"{k}={v}" for k, v in attrs.items())
 
 
-def otel_env(m: Any, env: Any) -> dict[str, str]:
+def otel_env(m: ServiceModel, env: Any) -> dict[str, str]:
     """The ``OTEL_*`` variables of this environment's ConfigMap. The exporter endpoint
     (``stacks.OTLP_ENDPOINT_ENV``) is the collector gateway of the environment's own namespace."""
     from . import telemetry
@@ -57,11 +58,11 @@ def otel_env(m: Any, env: Any) -> dict[str, str]:
     }
 
 
-def traced(m: Any) -> bool:
+def traced(m: ServiceModel) -> bool:
     """The package's skeleton exports traces (an app of a stack in ``stacks.TRACED``)."""
     return bool(m.with_app) and m.stack in stacks.TRACED
 
 
-def sampling_summary(m: Any) -> str:
+def sampling_summary(m: ServiceModel) -> str:
     """'dev 1.0, staging 1.0, prod 0.1': each environment's share of new traces kept."""
     return ", ".join(f"{env.name} {_ratio_text(sampling_ratio(m, env))}" for env in m.environments)

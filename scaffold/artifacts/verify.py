@@ -80,8 +80,6 @@ def _targets(m: ServiceModel, env: Environment) -> Obj:
 
 
 def probe(m: ServiceModel) -> Obj:
-    from . import k8s
-
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "Probe",
         "metadata": {"name": probe_name(m), "namespace": m.name, "labels": dict(m.labels)},

@@ -7,10 +7,10 @@ recorded answers into a temporary folder and compare the project against it.
 from __future__ import annotations
 
 import difflib
-import os
 import filecmp
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import gitsafe
-from ..model.package import ANSWERS_FILE, PackageError, load_answers, parse_answers
 from ..artifacts.tasks import KEPT_SUFFIX
+from ..model.package import ANSWERS_FILE, PackageError, load_answers, parse_answers
+from . import gitsafe
 
 # Files a team is expected to change after generation: never reported as drift.
 EXPECTED_TO_CHANGE = ("backlog/",)
@@ -317,7 +317,8 @@ def update(root: Path, *, vcs_ref: str | None = None, data: dict[str, Any] | Non
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with Worker(dst_path=root, data=new_data, defaults=True, overwrite=True, unsafe=True, quiet=True,
-                    conflict=conflict, vcs_ref=vcs_ref, skip_answered=True) as worker:
+                    # the CLI passes the user's --conflict string; Copier itself rejects other values
+                    conflict=conflict, vcs_ref=vcs_ref, skip_answered=True) as worker:  # type: ignore[arg-type]
             if rendered is not None:
                 worker.subproject.last_answers = {k: v for k, v in rendered.items()
                                                   if k in ("_src_path", "_commit") or not str(k).startswith("_")}

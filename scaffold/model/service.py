@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache, wraps
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from ..answers import blueprints, quantities, rules
 
@@ -65,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
 # default invalid (copier.yml renders them with ``{{ scaffold_default('name') }}``).
 DERIVED_DEFAULTS = ("memory_limit", "replicas_max", "advanced", "delivery", "throughput_per_core")
 # Questions behind "customise advanced settings?": with `no`, their defaults are taken.
-ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
+ADVANCED: tuple[str, ...] = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request", "memory_request", "memory_limit",
             "slo_latency_target", "slo_window_days", "slos", "runbook_base_url", "dashboard_base_url",
             "trace_sampling", "system", "throughput_per_core")
 DEFAULTS["advanced"] = False
@@ -101,14 +102,14 @@ def answer_default(name: str, answers: Mapping[str, Any]) -> Any:
         request = quantities.parse(a.get("memory_request"), "memory")
         if request is None:
             return DEFAULTS["memory_limit"]
-        return quantities.format_memory(min(request * 2, quantities.parse("1Ti", "memory")))
+        return quantities.format_memory(min(request * 2, quantities.parse_valid("1Ti", "memory")))
     if name == "replicas_max":  # 10, or twice the minimum when that is more (at most 1000)
         low = a.get("replicas_min")
         if isinstance(low, bool) or not isinstance(low, int) or not 1 <= low <= 1000:
             return DEFAULTS["replicas_max"]
         return min(1000, max(DEFAULTS["replicas_max"], 2 * low))
     if name == "throughput_per_core":  # the blueprint's own assumption
-        return THROUGHPUT_PER_CORE.get(a.get("blueprint"), DEFAULTS["throughput_per_core"])
+        return THROUGHPUT_PER_CORE.get(str(a.get("blueprint")), DEFAULTS["throughput_per_core"])
     if name == "delivery":  # the blueprint's own: a canary for a service, rolling otherwise
         return delivery_for(a.get("blueprint"), DEFAULTS["delivery"])
     if name == "advanced":  # yes when an advanced answer is already given (-d, or an update)
@@ -246,7 +247,7 @@ class ServiceModel:
 
     # -- construction -------------------------------------------------------
     @classmethod
-    def from_answers(cls, raw: Mapping[str, Any]) -> "ServiceModel":
+    def from_answers(cls, raw: Mapping[str, Any]) -> ServiceModel:
         data = {k: v for k, v in raw.items() if not str(k).startswith("_")}
         for k, v in data.items():  # before anything below walks a value (json.dumps, str())
             if err := rules.bounded(v):
@@ -417,9 +418,9 @@ def _environment(name: str, index: int, count: int, a: dict[str, Any], base: Res
 def _build(key: str) -> ServiceModel:
     """Cached on the canonical answers, so every template of a render shares one model."""
     a = json.loads(key)
-    cpu = quantities.parse(a["cpu_request"], "cpu")
-    mem_req = quantities.parse(a["memory_request"], "memory")
-    mem_lim = quantities.parse(a["memory_limit"], "memory")
+    cpu = quantities.parse_valid(a["cpu_request"], "cpu")
+    mem_req = quantities.parse_valid(a["memory_request"], "memory")
+    mem_lim = quantities.parse_valid(a["memory_limit"], "memory")
     resources = Resources(
         cpu_request=quantities.format_cpu(cpu),
         cpu_limit=quantities.format_cpu(cpu * CPU_LIMIT_FACTOR),

@@ -16,9 +16,9 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from .. import yamlio
+from ..answers.slo_spec import WINDOW_PLACEHOLDER
 from ..conventions import SEVERITY
 from .service import ServiceModel, le_label
-from ..answers.slo_spec import WINDOW_PLACEHOLDER
 
 # (tier, short window, long window, share of the budget consumed), DESIGN §5.
 TIERS: tuple[tuple[str, str, str, Decimal], ...] = (

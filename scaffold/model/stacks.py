@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..answers.rules import BLUEPRINTS
-from .service import RUN_AS_GID, RUN_AS_UID, le_label
+from .service import RUN_AS_GID, RUN_AS_UID, ServiceModel, le_label
 
 APP_DIR = "app"
 DOCKERFILE = "Dockerfile"
@@ -83,7 +83,7 @@ BUILD = "docker build -t {image} ."  # from the package root
 DOTNET_RUNTIME_TAG = "10.0.0-noble-chiseled"
 
 
-def app_kind(m: Any) -> str:
+def app_kind(m: ServiceModel) -> str:
     """'<stack>-<blueprint>' of the skeleton this package ships, '' for none.
 
     Every stack has a service, a worker and a cronjob skeleton, so this is ''
@@ -106,12 +106,12 @@ ENTRYPOINTS: dict[str, dict[str, list[str]]] = {
 }
 
 
-def entrypoint(m: Any) -> list[str]:
+def entrypoint(m: ServiceModel) -> list[str]:
     """The image's ENTRYPOINT (exec form) for this package's skeleton."""
     return list(ENTRYPOINTS[m.stack][m.blueprint])
 
 
-def entry_source(m: Any) -> str:
+def entry_source(m: ServiceModel) -> str:
     """The source file (relative to APP_DIR) the entry point starts from."""
     if m.stack == "node":
         return entrypoint(m)[1]
@@ -125,7 +125,7 @@ LOG_LEVEL_ENV = "LOG_LEVEL"
 READS_LOG_LEVEL = frozenset({"python"})
 
 
-def config_env(m: Any) -> dict[str, str]:
+def config_env(m: ServiceModel) -> dict[str, str]:
     """The ConfigMap's data (the container's envFrom): the variables the skeleton reads,
     with the values the manifests need (the port the probes and Service use)."""
     out: dict[str, str] = {}
@@ -138,23 +138,23 @@ def config_env(m: Any) -> dict[str, str]:
     return out
 
 
-def serves_http(m: Any) -> bool:
+def serves_http(m: ServiceModel) -> bool:
     """Services and workers listen on the port (probes, /metrics); a cronjob runs once and exits."""
     return m.blueprint != "cronjob"
 
 
-def dotnet_sdk(m: Any) -> str:
+def dotnet_sdk(m: ServiceModel) -> str:
     """MSBuild SDK of app/App/App.csproj: ASP.NET Core where there is an HTTP listener."""
     return "Microsoft.NET.Sdk.Web" if serves_http(m) else "Microsoft.NET.Sdk"
 
 
-def dotnet_runtime_image(m: Any) -> str:
+def dotnet_runtime_image(m: ServiceModel) -> str:
     """Chiseled (no shell, no package manager) runtime image matching ``dotnet_sdk``."""
     flavour = "aspnet" if serves_http(m) else "runtime"
     return f"mcr.microsoft.com/dotnet/{flavour}:{DOTNET_RUNTIME_TAG}"
 
 
-def buckets(m: Any) -> list[tuple[str, str]]:
+def buckets(m: ServiceModel) -> list[tuple[str, str]]:
     """Histogram bounds as (number literal for source code, ``le`` label value).
 
     Every stack prints ``le`` exactly like prometheus_client, so one SLO query

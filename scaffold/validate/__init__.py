@@ -17,10 +17,11 @@ import importlib
 import os
 import pkgutil
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 from .. import tools, yamlio
 from ..model.package import Package
@@ -84,7 +85,7 @@ class Checker(Protocol):
     def run(self, pkg: Package) -> list[Finding]: ...
 
 
-_REGISTRY: dict[str, Callable[[], Checker]] = {}
+_REGISTRY: dict[str, type[Checker]] = {}
 
 
 def checker(cls):
@@ -93,7 +94,7 @@ def checker(cls):
     return cls
 
 
-def load_checkers() -> dict[str, Callable[[], Checker]]:
+def load_checkers() -> dict[str, type[Checker]]:
     for mod in pkgutil.iter_modules(__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{__name__}.{mod.name}")
@@ -107,7 +108,7 @@ def run_one(factory: Callable[[], Checker], pkg: Package, options: dict | None =
     if hasattr(chk, "configure"):
         chk.configure(options or {})  # e.g. crd_dirs, tf_plugin_dir (CLI flags; env vars otherwise)
 
-    def result(status: str, findings: list[Finding] = (), detail: str = "", missing: str = "") -> CheckResult:
+    def result(status: str, findings: Sequence[Finding] = (), detail: str = "", missing: str = "") -> CheckResult:
         return CheckResult(chk.name, chk.tool, status, list(findings), detail=detail,
                            seconds=time.monotonic() - start, missing_tool=missing)
 
@@ -138,7 +139,7 @@ def run_one(factory: Callable[[], Checker], pkg: Package, options: dict | None =
         return result("fail", [Finding("-", f"checker crashed: {exc.__class__.__name__}: {text[:500]}")])
 
 
-def parse_finding(pkg: Package, exc: "yamlio.FileParseError") -> Finding:
+def parse_finding(pkg: Package, exc: yamlio.FileParseError) -> Finding:
     """A file that does not parse, as one finding: its path, line and the parser's problem."""
     try:
         rel = pkg.rel(exc.path)
@@ -211,8 +212,8 @@ def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (),
     check_names(sorted(wanted), "--only")
     check_names(sorted(skipped), "--skip")
     pkg = Package.load(root)
-    pkg.model  # bad answers are one error for the whole run (AnswerError), not a crash per checker
-    plan: list[tuple[str, Callable[[], Checker], CheckResult | None]] = []
+    pkg.model  # noqa: B018 (bad answers are one error for the whole run (AnswerError), not a crash per checker)
+    plan: list[tuple[str, type[Checker], CheckResult | None]] = []
     for name, factory in load_checkers().items():
         if wanted and name not in wanted:
             continue
@@ -229,7 +230,7 @@ def run_all(root: Path, *, include_slow: bool = False, only: Iterable[str] = (),
         for name, factory in sorted(todo, key=lambda t: -float(getattr(t[1], "weight", 1))):
             futures[name] = pool.submit(run_one, factory, pkg, options)
         results = []
-        for name, factory, done in plan:
+        for name, _factory, done in plan:
             if done is None:
                 if started:
                     started(name)

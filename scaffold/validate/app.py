@@ -7,15 +7,16 @@ grammars (PyPI wheels); Python through ``ast``; JavaScript through ``node --chec
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 import tomllib
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-from ..model import stacks
 from .. import tools
+from ..model import stacks
 from ..model.package import Package
 from . import Finding, checker
 
@@ -74,14 +75,11 @@ class DockerfileChecker:
         return findings
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ts_parser(lang: str):
     from tree_sitter import Language, Parser
 
-    if lang == "go":
-        import tree_sitter_go as grammar
-    else:
-        import tree_sitter_c_sharp as grammar
+    grammar = importlib.import_module("tree_sitter_go" if lang == "go" else "tree_sitter_c_sharp")
     return Parser(Language(grammar.language()))
 
 
@@ -155,7 +153,7 @@ def _requirements(path: Path) -> list[str]:
 
     out = []
     text = path.read_text().replace("\\\n", " ")
-    for n, line in enumerate(text.splitlines(), 1):
+    for line in text.splitlines():
         spec = line.split("#", 1)[0].split(" --hash", 1)[0].strip()
         if not spec:
             continue

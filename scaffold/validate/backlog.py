@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from ..backlog import backlog
 from .. import tools
+from ..artifacts import catalog
 from ..artifacts import tasks as policy
+from ..backlog import backlog
 from ..model.package import Package
 from . import Finding, checker
-from ..artifacts import catalog
 
 LISTED = re.compile(r"^\s+(?:\[[A-Z]+\]\s+)?([A-Za-z]+-\d+(?:\.\d+)*) - (.*?)(?: \(ac: (\d+)/(\d+)\))?\s*$")
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import tools, yamlio
-from .crd_schemas import TOOLS_DIR
 from ..model.package import Package
 from . import Finding, checker, error_line
+from .crd_schemas import TOOLS_DIR
 
 CATALOG = "catalog-info.yaml"
 NPM_PACKAGE = "@backstage/catalog-model"
@@ -63,7 +63,7 @@ def _techdocs_dir(pkg: Package, ref: str) -> Path | None:
 
 def annotation_problems(pkg: Package, entity: dict[str, Any]) -> list[str]:
     ann = (entity.get("metadata") or {}).get("annotations") or {}
-    problems = []
+    problems: list[str] = []
     if entity.get("kind") != "Component":
         return problems
     ref = ann.get(TECHDOCS_REF)

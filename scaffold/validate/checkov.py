@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import checkov_policy
 from .. import tools, yamlio
+from ..artifacts import checkov_policy
 from ..model.package import Package
 from . import Finding, checker
 
@@ -125,7 +125,7 @@ class Checkov:
                 (copies / name).write_text(text)
             skips = [a for check in cfg.get("skip-check") or [] for a in ("--skip-check", str(check))]
             res = tools.run("checkov", "--directory", tmp, "--framework", "github_actions", "--output", "json",
-                            "--compact", "--skip-download", *skips, cwd=tmp, env=OFFLINE_ENV, timeout=600)
+                            "--compact", "--skip-download", *skips, cwd=Path(tmp), env=OFFLINE_ENV, timeout=600)
             # cwd=tmp: in the package root checkov would also load its .checkov.yaml (quiet, all dirs)
             try:
                 results = reports(res.stdout)

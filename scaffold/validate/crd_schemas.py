@@ -34,7 +34,7 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -101,15 +101,15 @@ def group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def source_for(api_version: str, kind: str) -> Source | None:
-    return SOURCES.get((api_version, kind))
+def source_for(api_version: str | None, kind: str | None) -> Source | None:
+    return SOURCES.get((str(api_version), str(kind))) if api_version and kind else None
 
 
 def unavailable_reason(api_version: str, kind: str) -> str | None:
     return UNAVAILABLE.get(group(api_version))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin_schema_dirs() -> tuple[Path, ...]:
     import kubernetes_validate
 
@@ -129,10 +129,12 @@ def is_builtin(api_version: str, kind: str) -> bool:
 def validate(objects: list[dict[str, Any]]) -> list[list[SchemaError]]:
     """Validate objects (each with a known source) in one batch: one node process, one import each."""
     results: list[list[SchemaError]] = [[] for _ in objects]
-    sources = [source_for(o.get("apiVersion"), o.get("kind")) for o in objects]
-    for obj, src in zip(objects, sources):
+    found = [source_for(o.get("apiVersion"), o.get("kind")) for o in objects]
+    sources: list[Source] = []
+    for obj, src in zip(objects, found):
         if src is None:
             raise KeyError(f"no schema source for {obj.get('apiVersion')} {obj.get('kind')}")
+        sources.append(src)
     npm_idx = [i for i, src in enumerate(sources) if src.engine == "npm"]
     # node runs while the pydantic models import (the kyverno one takes seconds).
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -147,12 +149,20 @@ def validate(objects: list[dict[str, Any]]) -> list[list[SchemaError]]:
 
 
 # -- npm: compiled ajv validators, run in one node process -----------------
+def _source(obj: dict[str, Any]) -> Source:
+    """The source of an object :func:`validate` already found one for."""
+    src = source_for(obj["apiVersion"], obj["kind"])
+    if src is None:
+        raise KeyError(f"no schema source for {obj['apiVersion']} {obj['kind']}")
+    return src
+
+
 def _validate_npm(objects: list[dict[str, Any]]) -> list[list[SchemaError]]:
-    packages = {source_for(o["apiVersion"], o["kind"]).package for o in objects}
+    packages = {_source(o).package for o in objects}
     missing = sorted(p for p in packages if not (TOOLS_DIR / "node_modules" / p / "package.json").is_file())
     if missing:
         raise tools.ToolMissing(", ".join(missing), "npm install --prefix tools")
-    payload = [{"schema": source_for(o["apiVersion"], o["kind"]).ref, "object": o} for o in objects]
+    payload = [{"schema": _source(o).ref, "object": o} for o in objects]
     res = tools.run("node", str(NODE_SCRIPT), stdin=json.dumps(payload, default=str), cwd=TOOLS_DIR)
     if res.returncode != 0:
         raise RuntimeError(f"{NODE_SCRIPT.name} failed: {res.output}")
@@ -172,7 +182,7 @@ def _validate_pydantic(src: Source, obj: dict[str, Any]) -> list[SchemaError]:
     return []
 
 
-@lru_cache(maxsize=None)
+@cache
 def _strict_model(src: Source):
     module_name, _, cls_name = src.ref.partition(":")
     try:
@@ -204,6 +214,8 @@ def _import_models(module_name: str):
         path = Path(folder, *rest.split(".")).with_suffix(".py")
         if path.is_file():
             spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:  # a .py file always has a source loader
+                return import_module(module_name)
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             try:
@@ -226,8 +238,8 @@ def _make_strict(*modules) -> None:
     classes = [c for m in modules for c in vars(m).values()
                if inspect.isclass(c) and issubclass(c, pydantic.BaseModel) and c.__module__ == m.__name__]
     for c in classes:
-        c.model_config.update(extra="forbid", populate_by_name=False, validate_by_name=False,
-                              validate_by_alias=True)
+        c.model_config.update(extra="forbid", populate_by_name=False, validate_by_name=False,  # type: ignore[call-arg]
+                              validate_by_alias=True)  # (pydantic's ConfigDict stubs omit update's keywords)
     for _ in range(2):
         for c in classes:
             c.model_rebuild(force=True)
@@ -282,7 +294,7 @@ def load_crd_dirs(dirs) -> dict[tuple[str, str], CrdSchema]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def object_meta_schema() -> dict:
     """ObjectMeta as the API server checks it (CRD schemas only say `type: object`):
     kubernetes-validate's strict schema of the newest shipped minor, references left open."""
@@ -360,7 +372,7 @@ def validate_with_crds(objects: list[dict[str, Any]], schemas: dict[tuple[str, s
     validators: dict[tuple[str, str], Any] = {}
     results = []
     for obj in objects:
-        key = (obj.get("apiVersion"), obj.get("kind"))
+        key = (str(obj.get("apiVersion")), str(obj.get("kind")))
         if key not in validators:
             validators[key] = jsonschema.Draft4Validator(schemas[key].schema)
         plain = json.loads(json.dumps(obj, default=str))

@@ -17,10 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import crd_schemas
 from .. import tools, yamlio
 from ..model.package import Package
-from . import Finding, checker, error_line
+from . import Finding, checker, crd_schemas, error_line
 
 FILE_GLOBS = ("k8s/base/*.yaml", "k8s/base/*.yml", "gitops/**/*.yaml", "gitops/**/*.yml",
               "resilience/**/*.yaml", "resilience/**/*.yml")

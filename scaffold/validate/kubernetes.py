@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
-from . import pss
 from ..model.package import Package
-from . import Finding, checker
+from . import Finding, checker, pss
 
 BASE = "k8s/base"
 OVERLAYS = "k8s/overlays"
@@ -248,7 +248,7 @@ def hpa_fits_quota(docs: list[Any]) -> list[str]:
     """An HPA ceiling the namespace's ResourceQuota cannot hold never scales out."""
     quotas = [d for d in docs if isinstance(d, dict) and d.get("kind") == "ResourceQuota"]
     pods = [((q.get("spec") or {}).get("hard") or {}).get("pods") for q in quotas]
-    limit = min((int(p) for p in pods if str(p).isdigit()), default=None)
+    limit = min((int(str(p)) for p in pods if str(p).isdigit()), default=None)
     out = []
     for d in docs:
         if isinstance(d, dict) and d.get("kind") == "HorizontalPodAutoscaler" and limit is not None:

@@ -270,7 +270,7 @@ def check_package(docs: list[Any]) -> list[str]:
     env = {e.get("name") for e in c.get("env") or []}
     for var in sorted(set(_ENV.findall(str(text))) - env):
         out.append(f"{key} reads ${{env:{var}}}, which the collector container does not set")
-    if not any(f"--config=file:" in str(a) and str(a).endswith("/" + key) for a in c.get("args") or []):
+    if not any("--config=file:" in str(a) and str(a).endswith("/" + key) for a in c.get("args") or []):
         out.append(f"the container's --config does not name the mounted {key}")
     ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
     health = (cfg.get("extensions") or {}).get("health_check") or {}

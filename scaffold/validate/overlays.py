@@ -76,7 +76,7 @@ def _objects(text: str) -> dict[tuple[str, str], dict]:
 
 
 def overlay_drops(base: dict[tuple[str, str], dict], over: dict[tuple[str, str], dict],
-                  allowed: set[tuple[str, str, str]] = frozenset()) -> list[str]:
+                  allowed: set[tuple[str, str, str]] | frozenset[tuple[str, str, str]] = frozenset()) -> list[str]:
     """One message per base key (or object) the overlay build lacks."""
     out = []
     for (kind, name), obj in base.items():

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import tools, yamlio
 from ..model.package import Package
@@ -31,7 +32,7 @@ def prometheus_rules(pkg: Package) -> Iterator[tuple[Path, dict[str, Any]]]:
             yield path, doc
 
 
-def alert_rules(groups: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def alert_rules(groups: list[dict[str, Any]] | None) -> Iterator[dict[str, Any]]:
     for group in groups or []:
         for rule in group.get("rules") or []:
             if "alert" in rule:
@@ -55,7 +56,7 @@ def _promtool_check(path: Path, rel: str) -> list[Finding]:
     return [Finding(rel, f"promtool check rules: {chr(10).join(said)}", int(line.group(1)) if line else None)]
 
 
-def _artifacts(groups: list[dict[str, Any]], rel: str) -> list[Finding]:
+def _artifacts(groups: list[dict[str, Any]] | None, rel: str) -> list[Finding]:
     out = []
     for group in groups or []:
         for rule in group.get("rules") or []:

@@ -6,8 +6,9 @@ so the spine can judge Deployments, CronJobs, Rollouts, ... without a cluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 Obj = dict[str, Any]
 
@@ -51,7 +52,7 @@ def pod_templates(obj: Obj) -> Iterator[tuple[str, Obj, Obj]]:
     if not isinstance(obj, dict):
         return
     kind = obj.get("kind")
-    path = _TEMPLATE_PATHS.get(kind, _DEFAULT_TEMPLATE)
+    path = _TEMPLATE_PATHS.get(str(kind), _DEFAULT_TEMPLATE)
     node: Any = obj
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None

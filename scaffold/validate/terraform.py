@@ -17,9 +17,10 @@ structure `terraform validate` would catch (and some it would not) is checked.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..artifacts import terraform as tfpolicy
 from ..model.package import Package
@@ -64,8 +65,7 @@ def parse(path: Path) -> dict[str, Any]:
 def blocks(doc: dict[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Labelled blocks (variable "x" {...}) as (label, body)."""
     for entry in doc.get(kind, []):
-        for label, body in entry.items():
-            yield label, body
+        yield from entry.items()
 
 
 def strings(data: Any) -> Iterator[str]:

@@ -30,12 +30,12 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .. import tools
-from ..model.package import Package
 from ..artifacts.terraform import hcl
+from ..model.package import Package
 from . import Finding, checker
 from . import terraform as tfcheck
 
@@ -104,7 +104,7 @@ def mirror_providers(mirror: Path) -> dict[str, list[str]]:
     return {k: sorted(v, key=parse_version) for k, v in sorted(found.items())}
 
 
-@lru_cache(maxsize=None)
+@cache
 def discover_mirror() -> Path | None:
     """A provider mirror on this machine: the known folders first, then every folder of
     the root filesystem (one device, like ``find / -xdev``), for a terraform-provider-* file."""
@@ -139,7 +139,7 @@ def _same_device(path: str, dev: int) -> bool:
         return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def plugin_cache_dir() -> Path:
     """One provider cache per process (every init after the first links instead of hashing
     the provider again); SCAFFOLD_TF_PLUGIN_CACHE_DIR keeps it across runs."""

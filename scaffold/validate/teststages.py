@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import re
 
-from ..artifacts import teststages
 from .. import yamlio
+from ..artifacts import teststages
 from ..model.package import Package
 from . import Finding, checker
 from .app import parser_for

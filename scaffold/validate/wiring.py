@@ -91,7 +91,7 @@ def reusable_calls(pkg: Package) -> list[Finding]:
                 continue
             on = callee.get("on") or callee.get(True) or {}
             call = (on.get("workflow_call") or {}) if isinstance(on, dict) else {}
-            declared_secrets = set((call.get("secrets") or {}))
+            declared_secrets = set(call.get("secrets") or {})
             declared_inputs = call.get("inputs") or {}
             passed = job.get("secrets")
             passed_secrets = set(passed) if isinstance(passed, dict) else set()
@@ -312,7 +312,7 @@ def external_secret_keys(pkg: Package) -> list[Finding]:
         if store_kind == "SecretStore" and not generated:  # namespaced: only k8s/ can provide it
             out.append(Finding(rel, f"ExternalSecret {name} reads SecretStore {store}, which k8s/base does not "
                                     "generate"))
-        elif not generated and not (readme.is_file() and store in readme.read_text()):
+        elif not generated and not (readme.is_file() and isinstance(store, str) and store in readme.read_text()):
             out.append(Finding(rel, f"ExternalSecret {name} reads {store_kind} {store}, which neither k8s/ "
                                     "generates nor README.md documents"))
         if m.cloud != "none" and store_kind != "SecretStore":

@@ -11,32 +11,76 @@ without float artifacts (99.9% -> 14.4 x 0.001 = 0.0144).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from .. import yamlio
 from ..answers.slo_spec import WINDOW_PLACEHOLDER
 from ..conventions import SEVERITY
 from .service import ServiceModel, le_label
 
-# (tier, short window, long window, share of the budget consumed), DESIGN §5.
-TIERS: tuple[tuple[str, str, str, Decimal], ...] = (
-    ("page", "5m", "1h", Decimal("0.02")),
-    ("page", "30m", "6h", Decimal("0.05")),
-    ("ticket", "2h", "1d", Decimal("0.1")),
-    ("ticket", "6h", "3d", Decimal("0.1")),
-)
-SLI_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-FACTOR_QUANTUM = Decimal("0.01")
-# The low-traffic guard (docs/slo.md): a burn-rate alert needs at least this many
-# bad events in its long window. It never mutes a real outage (50 requests an hour,
-# all failing, pass it in minutes) but one failed request cannot page.
-MIN_BAD_EVENTS = 5
-# ErrorBudgetExhausted needs the SLI to have existed this long: a young service's
-# few hours of data say little about a 30-day budget (the burn-rate tickets cover it).
-MIN_DATA_AGE = "3d"
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+_WINDOW = re.compile(r"[1-9][0-9]{0,3}[mhd]\Z")
+# The alert windows are data: observability/alert-windows.yaml (DESIGN §5), reached
+# through scaffold/data/, the folder the template loader copies with this code.
+WINDOWS_FILE = Path(__file__).resolve().parent.parent / "data" / "alert-windows.yaml"
+
+
+class WindowsError(ValueError):
+    """The alert-windows file is malformed; the message names the file and the field."""
+
+
+def parse_windows(text: str, source: str = "alert-windows.yaml") -> dict[str, Any]:
+    """The tiers and guards of an alert-windows file, checked field by field:
+    ``{"tiers": ((tier, short, long, budget consumed), ...), "min_bad_events": int,
+    "min_data_age": str}``. Short windows are shorter than their long ones, shares in
+    (0, 1], and page tiers come before ticket tiers (alerts are emitted in that order)."""
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, dict) or set(raw) != {"tiers", "guards"}:
+        raise WindowsError(f"{source}: expected exactly the keys 'tiers' and 'guards'")
+    rows = raw["tiers"]
+    if not isinstance(rows, list) or not rows:
+        raise WindowsError(f"{source}: tiers: expected a non-empty list")
+    tiers = []
+    for i, row in enumerate(rows):
+        where = f"{source}: tiers[{i}]"
+        if not isinstance(row, dict) or set(row) != {"severity_tier", "short", "long", "budget_consumed"}:
+            raise WindowsError(f"{where}: expected the keys severity_tier, short, long, budget_consumed")
+        tier, short, long_, share = row["severity_tier"], row["short"], row["long"], row["budget_consumed"]
+        if tier not in SEVERITY:
+            raise WindowsError(f"{where}.severity_tier: {tier!r}; allowed: {', '.join(SEVERITY)}")
+        for key, w in (("short", short), ("long", long_)):
+            if not isinstance(w, str) or not _WINDOW.match(w):
+                raise WindowsError(f"{where}.{key}: {w!r}; allowed: a Prometheus duration like 5m, 6h or 3d")
+        if window_seconds(short) >= window_seconds(long_):
+            raise WindowsError(f"{where}: short window {short} must be shorter than long window {long_}")
+        try:
+            consumed = Decimal(str(share))
+        except ArithmeticError:
+            consumed = Decimal(-1)
+        if not isinstance(share, str) or not Decimal(0) < consumed <= 1:
+            raise WindowsError(f"{where}.budget_consumed: {share!r}; allowed: a quoted decimal in (0, 1], "
+                               f"e.g. \"0.02\"")
+        tiers.append((tier, short, long_, consumed))
+    order = [t[0] for t in tiers]
+    if order != sorted(order, key=list(SEVERITY).index):
+        raise WindowsError(f"{source}: tiers: page tiers come before ticket tiers")
+    guards = raw["guards"]
+    if not isinstance(guards, dict) or set(guards) != {"min_bad_events", "min_data_age"}:
+        raise WindowsError(f"{source}: guards: expected the keys min_bad_events and min_data_age")
+    bad, age = guards["min_bad_events"], guards["min_data_age"]
+    if isinstance(bad, bool) or not isinstance(bad, int) or not 1 <= bad <= 1000:
+        raise WindowsError(f"{source}: guards.min_bad_events: {bad!r}; allowed: an integer 1-1000")
+    if not isinstance(age, str) or not _WINDOW.match(age):
+        raise WindowsError(f"{source}: guards.min_data_age: {age!r}; allowed: a Prometheus duration like 3d")
+    return {"tiers": tuple(tiers), "min_bad_events": bad, "min_data_age": age}
+
+
 
 
 def dec(value: Decimal | int | str) -> str:
@@ -52,6 +96,17 @@ def window_seconds(window: str) -> int:
 
 def window_hours(window: str) -> Decimal:
     return Decimal(window_seconds(window)) / 3600
+
+
+_WINDOWS = parse_windows(WINDOWS_FILE.read_text(encoding="utf-8"), str(WINDOWS_FILE))
+# (tier, short window, long window, share of the budget consumed), from the data file.
+TIERS: tuple[tuple[str, str, str, Decimal], ...] = _WINDOWS["tiers"]
+# The SLI ratio windows the recording rules keep: every window a tier reads.
+SLI_WINDOWS = tuple(sorted({w for _, short, long_, _ in TIERS for w in (short, long_)}, key=lambda w: window_seconds(w)))
+FACTOR_QUANTUM = Decimal("0.01")
+# The low-traffic guard and the minimum data age of ErrorBudgetExhausted (see the data file).
+MIN_BAD_EVENTS: int = _WINDOWS["min_bad_events"]
+MIN_DATA_AGE: str = _WINDOWS["min_data_age"]
 
 
 @dataclass(frozen=True)

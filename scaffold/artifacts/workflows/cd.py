@@ -25,14 +25,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ..model import stacks
-from .. import yamlio
+from ...model import stacks
+from ... import yamlio
 
 DEFAULT_BRANCH = "main"
 ON_DEFAULT_BRANCH = f"github.event_name == 'push' && github.ref == 'refs/heads/{DEFAULT_BRANCH}'"
 RUNNER = "ubuntu-24.04"
 OIDC_ISSUER = "https://token.actions.githubusercontent.com"
-PIN_FILE = Path(__file__).parent.parent / "data" / "pinned-actions.yml"
+PIN_FILE = Path(__file__).parent.parent.parent / "data" / "pinned-actions.yml"
 # Tools installed by version inside jobs (Go's checksum DB / PyPI pins them).
 TOOLS = {
     "bandit": "1.9.4",
@@ -217,7 +217,7 @@ _PY_TOOLS_VENV = ('python -m venv "$RUNNER_TEMP/sectools"\n'
 
 
 def security_tools_lock() -> str:
-    return (Path(__file__).parent.parent / "data" / "security-tools.txt").read_text()
+    return (Path(__file__).parent.parent.parent / "data" / "security-tools.txt").read_text()
 
 
 _DOTNET_ANALYZERS = "-p:EnableNETAnalyzers=true -p:AnalysisLevel=latest-recommended -warnaserror"
@@ -310,13 +310,13 @@ def registry_login(m, read_only: bool = False) -> CommentedMap:
 
 def gitops_app(m, env) -> str:
     """The Argo CD Application / Flux Kustomization that syncs k8s/overlays/<env>."""
-    from . import gitops
+    from .. import gitops
 
     return gitops.app_name(m, env)
 
 
 def gitops_namespace(m) -> str:
-    from . import gitops
+    from .. import gitops
 
     return gitops.ARGOCD_NAMESPACE if m.gitops == "argocd" else gitops.FLUX_NAMESPACE
 
@@ -448,7 +448,7 @@ def ci(m, source: str | None = None) -> dict[str, Any]:
 
 # -- ci.yml: the test stages before anything is pushed (policy: scaffold.teststages) --
 def _test_stage_env(m) -> dict[str, str]:
-    from . import teststages as ts
+    from .. import teststages as ts
 
     env = {"IMAGE": f"{m.image}:test", "CONTAINER": ts.CONTAINER, "NETWORK": ts.NETWORK}
     if stacks.serves_http(m):
@@ -481,7 +481,7 @@ fi"""
 
 
 def _wait_ready_script() -> str:
-    from . import teststages as ts
+    from .. import teststages as ts
 
     return (f'python3 {ts.INTEGRATION_SCRIPT} wait --url "http://127.0.0.1:$PORT/readyz" '
             '--tries "$READY_TRIES" --interval "$READY_INTERVAL" || { docker logs "$CONTAINER"; exit 1; }')
@@ -489,7 +489,7 @@ def _wait_ready_script() -> str:
 
 def _test_container_steps(m) -> list[CommentedMap]:
     """Check out (the test scripts), load the tested image, start it, wait until ready."""
-    from . import teststages as ts
+    from .. import teststages as ts
 
     env = _test_stage_env(m)
     steps = [checkout(),
@@ -507,7 +507,7 @@ def _test_container_steps(m) -> list[CommentedMap]:
 
 def test_stage_jobs(m) -> dict[str, Any]:
     """test-image, integration, and for a service dast and load: see scaffold.teststages."""
-    from . import teststages as ts
+    from .. import teststages as ts
 
     env = _test_stage_env(m)
     image_tar = "${{ runner.temp }}/" + ts.IMAGE_TAR
@@ -593,7 +593,7 @@ def with_test_stages(m, jobs: dict[str, Any]) -> dict[str, Any]:
     """ci.yml's jobs with the test stages inserted before ``publish``, which needs them all:
     nothing is pushed, signed or promoted unless they pass. ``test-image`` replaces the
     PR-only ``image`` build (one build per run, on pull requests and pushes alike)."""
-    from . import teststages as ts
+    from .. import teststages as ts
 
     if not ts.applies(m):
         return jobs
@@ -614,7 +614,7 @@ TERRAFORM_VERSION = "1.11.4"
 
 
 def terraform_dirs(m) -> list[str]:
-    from . import terraform as tfpolicy
+    from .. import terraform as tfpolicy
 
     return ([f"terraform/modules/{name}" for name in tfpolicy.modules(m)]
             + [f"terraform/environments/{env.name}" for env in m.environments])
@@ -686,7 +686,7 @@ def _refresh_script(m) -> str:
 
 def _template_image(m) -> str:
     """The image of the workload's pod template: what the controller applied."""
-    from . import k8s
+    from .. import k8s
 
     kind = "cronjob" if m.workload_kind == "CronJob" else "deployment"
     path = k8s.pod_spec_path(m).strip("/").replace("/", ".")
@@ -695,7 +695,7 @@ def _template_image(m) -> str:
 
 def wait_env(m) -> dict[str, str]:
     """The wait's budget, computed from the Rollout's own plan (scaffold.canary)."""
-    from . import canary
+    from .. import canary
 
     out = {"POLL": str(canary.POLL_SECONDS), "SYNC_POLLS": str(canary.polls(canary.SYNC_SECONDS))}
     if m.canary:
@@ -708,9 +708,9 @@ def wait_env(m) -> dict[str, str]:
 
 def job_timeout_minutes(m) -> int:
     """The deploy job outlives its wait: verification and the push before, the rollback after."""
-    from . import canary
+    from .. import canary
 
-    from . import verify
+    from .. import verify
 
     smoke = verify.smoke_seconds() if verify.smoke_tested(m) else 0
     return -(-(canary.wait_seconds(m) + PRE_WAIT_SECONDS + smoke + ROLLBACK_SECONDS) // 60)
@@ -836,7 +836,7 @@ chmod 600 "$HOME/.kube/config"
 
 
 def deploy_job(m, env) -> dict[str, Any]:
-    from . import gitops
+    from .. import gitops
 
     venv = {
         "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "ENVIRONMENT": env.name,
@@ -892,7 +892,7 @@ def deploy_job(m, env) -> dict[str, Any]:
 def post_deploy_steps(m, env) -> list[CommentedMap]:
     """Post-deploy verification (scaffold.verify): the live URL's smoke test, after the
     rollout and before the job ends; its failure triggers the Roll back step below."""
-    from . import verify
+    from .. import verify
 
     if not verify.smoke_tested(m):  # said in the log, so a green deploy does not look verified
         return [step("Post-deploy verification (no live URL to smoke-test)", env={"REASON": verify.skip_reason(m)},

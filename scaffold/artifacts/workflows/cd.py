@@ -1051,7 +1051,7 @@ def has_checkov_config() -> bool:
     """The generated .checkov.yaml (skips with reasons) comes from scaffold.checkov_policy."""
     import importlib.util
 
-    return importlib.util.find_spec(f"{__package__}.checkov_policy") is not None
+    return importlib.util.find_spec(f"{__package__.rsplit('.', 1)[0]}.checkov_policy") is not None
 
 
 def _spread(m, modulo: int) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..model import slo as slo_policy
 from ..model.service import Environment, ServiceModel
-from . import catalog
+from . import alerts
 
 Obj = dict[str, Any]
 
@@ -54,8 +54,8 @@ def _slo(m: ServiceModel, *preferred: str) -> slo_policy.SLO:
 
 def _alert(m: ServiceModel, slo_name: str) -> Any:
     """The page (else any) alert of that SLO: the one that proves the hypothesis wrong."""
-    ranked = sorted((a for a in catalog.alerts(m) if a.slo == slo_name), key=lambda a: a.tier != "page")
-    return ranked[0] if ranked else catalog.alerts(m)[0]
+    ranked = sorted((a for a in alerts.alerts(m) if a.slo == slo_name), key=lambda a: a.tier != "page")
+    return ranked[0] if ranked else alerts.alerts(m)[0]
 
 
 def experiments(m: ServiceModel) -> list[Experiment]:

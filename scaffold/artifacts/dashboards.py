@@ -26,7 +26,7 @@ from grafana_foundation_sdk.models import dashboard as gm
 from ..conventions import CONTAINER, DASHBOARD_KINDS, env_dashboard_uid
 from ..model import slo
 from ..model.service import cached_per_model
-from . import catalog
+from . import alerts
 
 KINDS = DASHBOARD_KINDS
 DS_VAR = "datasource"
@@ -238,7 +238,7 @@ def _slo_row(m: Any, name: str) -> Row:
     window = slo.slo_window(m)
     s = _slo(m, name)
     factors = [w.factor for w in slo.burn_rate_windows(m.slo_window_days)]
-    runbooks = tuple((f"Runbook: {a.name}", a.annotations["runbook_url"]) for a in catalog.alerts(m) if a.slo == name)
+    runbooks = tuple((f"Runbook: {a.name}", a.annotations["runbook_url"]) for a in alerts.alerts(m) if a.slo == name)
     sli = PanelSpec(
         f"{name}: SLI", f"Share of good events for the {name} SLO over 5m and over the {window} window; "
         f"threshold line: the objective, {slo.dec(s.objective)}%.",
@@ -268,7 +268,7 @@ def alert_panels(m: Any) -> list[PanelSpec]:
     """One panel per catalog alert, from Alert.panel (title, expr, unit, optional targets and
     thresholds), scoped to $namespace, with the alert's runbook_url as the panel's link."""
     panels = []
-    for alert in catalog.alerts(m):
+    for alert in alerts.alerts(m):
         p = _panel_fields(alert.panel)
         severity = dict(alert.labels).get("severity", "")
         targets = p["targets"] or ((p["expr"], alert.name),)

@@ -19,7 +19,7 @@ from .. import yamlio
 from ..conventions import DASHBOARD_KINDS, env_dashboard_uid, metrics_port_name
 from ..model.service import ServiceModel, cached_per_model
 from ..model.slo import SLO, dec
-from . import catalog
+from . import alerts
 
 EVALUATION_INTERVAL = "1m"
 RAW_WINDOWS = ("30m", "1h")  # ratio windows computed from the raw series (the others from recorded 5m rates)
@@ -111,12 +111,12 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
 
 
 def groups(m: ServiceModel, part: str | None = None) -> list[dict[str, Any]]:
-    alerts = [a for a in catalog.alerts(m) if _part_of(m, a.slo) == part]
+    of_part = [a for a in alerts.alerts(m) if _part_of(m, a.slo) == part]
     out = [slo_group(m, s) for s in slomath.slos_for(m) if _part_of(m, s.name) == part]
     suffix = f"-{part}" if part else ""
-    out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [_alert_rule(a) for a in alerts if a.slo]})
+    out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [_alert_rule(a) for a in of_part if a.slo]})
     if part is None:
-        out.append({"name": f"{m.name}-symptoms", "rules": [_alert_rule(a) for a in alerts if not a.slo]})
+        out.append({"name": f"{m.name}-symptoms", "rules": [_alert_rule(a) for a in of_part if not a.slo]})
     return out
 
 
@@ -146,7 +146,7 @@ def test_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
     """promtool unit tests: one test group per distinct input, for the alerts of one rule file."""
     part = _part_named(m, file_name, test_file_name) if file_name else None
     merged: dict[str, dict[str, Any]] = {}
-    for a in catalog.alerts(m):
+    for a in alerts.alerts(m):
         if _part_of(m, a.slo) != part:
             continue
         for c in a.tests:

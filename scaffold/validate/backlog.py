@@ -10,7 +10,7 @@ from .. import tools
 from ..artifacts import tasks as policy
 from ..model.package import Package
 from . import Finding, checker
-from ..artifacts import catalog
+from ..artifacts import alerts
 
 LISTED = re.compile(r"^\s+(?:\[[A-Z]+\]\s+)?([A-Za-z]+-\d+(?:\.\d+)*) - (.*?)(?: \(ac: (\d+)/(\d+)\))?\s*$")
 
@@ -57,7 +57,7 @@ class BacklogTasks:
             if unit.key not in named and not any(f in named for f in unit.files):
                 findings.append(Finding(unit.key, "no backlog task names this artifact (run `scaffold tasks`)"))
         titles = {t.title for t in tasks + drafts}
-        for alert in catalog.alerts(pkg.model):
+        for alert in alerts.alerts(pkg.model):
             # The runbook path is the task's identity; a retitled task still counts.
             if f"Runbook: {alert.name} response" not in titles and policy.runbook_path(alert.name) not in named:
                 findings.append(Finding(policy.runbook_path(alert.name), f"alert {alert.name} has no runbook task"))

@@ -28,6 +28,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..conventions import SLI_ERROR_RATIO_5M
 from ..model import slo as slo_policy
 from .k8s import MONITORING_NAMESPACE
 from ..model.service import ServiceModel
@@ -36,7 +37,7 @@ Obj = dict[str, Any]
 
 API_VERSION = "argoproj.io/v1alpha1"
 PROMETHEUS_ADDRESS = f"http://prometheus-operated.{MONITORING_NAMESPACE}.svc:9090"
-SLI_RULE = "slo:sli_error:ratio_rate5m"  # shortest SLI window: reacts within minutes
+SLI_RULE = SLI_ERROR_RATIO_5M  # shortest SLI window: reacts within minutes
 # Canary steps: small blast radius first, analysis gate before half the pods move.
 STEPS: tuple[Obj, ...] = (
     {"setWeight": 10},

@@ -16,7 +16,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..model import slo as slomath
 from .. import yamlio
-from ..conventions import DASHBOARD_KINDS, env_dashboard_uid, metrics_port_name
+from ..conventions import BUDGET_REMAINING, DASHBOARD_KINDS, SLI_ERROR_RATE5M, SLI_ERROR_RATIO_5M, SLI_TOTAL_RATE5M, env_dashboard_uid, metrics_port_name, sli_error_ratio
 from ..model.service import ServiceModel, cached_per_model
 from ..model.slo import SLO, dec
 from . import alerts
@@ -85,27 +85,27 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
     if s.rate_based:
         # ratio SLOs fall back on their own total query (their tests feed the recorded 5m rates)
         zero = (f"0 * ({s.total(WINDOW)})" if s.kind == "ratio"
-                else f"0 * sum by (namespace) (slo:sli_total:rate5m{sel})")
+                else f"0 * sum by (namespace) ({SLI_TOTAL_RATE5M}{sel})")
         errors = s.errors(WINDOW) if s.kind == "latency" else f"({s.errors(WINDOW)}) or on (namespace) {zero}"
-        rules = [_record("slo:sli_total:rate5m", s.total("5m"), labels),
-                 _record("slo:sli_error:rate5m", errors.replace(WINDOW, "5m"), labels),
-                 _record("slo:sli_error:ratio_rate5m", f"slo:sli_error:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}",
+        rules = [_record(SLI_TOTAL_RATE5M, s.total("5m"), labels),
+                 _record(SLI_ERROR_RATE5M, errors.replace(WINDOW, "5m"), labels),
+                 _record(SLI_ERROR_RATIO_5M, f"{SLI_ERROR_RATE5M}{sel}\n/\n{SLI_TOTAL_RATE5M}{sel}",
                          labels)]
         for w in (*slomath.SLI_WINDOWS[1:], window):
             if w in RAW_WINDOWS and s.kind != "ratio":
                 expr = f"({errors.replace(WINDOW, w)})\n/\n({s.total(w)})"
             else:
-                expr = (f"sum_over_time(slo:sli_error:rate5m{sel}[{w}])\n/\n"
-                        f"sum_over_time(slo:sli_total:rate5m{sel}[{w}])")
-            rules.append(_record(f"slo:sli_error:ratio_rate{w}", expr, labels))
+                expr = (f"sum_over_time({SLI_ERROR_RATE5M}{sel}[{w}])\n/\n"
+                        f"sum_over_time({SLI_TOTAL_RATE5M}{sel}[{w}])")
+            rules.append(_record(sli_error_ratio(w), expr, labels))
     else:
-        rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels)
+        rules = [_record(sli_error_ratio(w), s.error_ratio(w), labels)
                  for w in (*slomath.SLI_WINDOWS, window)]
     # No slo:objective:ratio / slo:error_budget:ratio constants: each environment's rule set
     # would write the same series; dashboards and alerts use the decimals themselves.
     rules += [
-        _record("slo:period_error_budget_remaining:ratio",
-                f"1 - slo:sli_error:ratio_rate{window}{sel} / {dec(s.budget)}", labels),
+        _record(BUDGET_REMAINING,
+                f"1 - {sli_error_ratio(window)}{sel} / {dec(s.budget)}", labels),
     ]
     return {"name": f"{m.name}-slo-{s.name}", "interval": EVALUATION_INTERVAL, "rules": rules}
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..conventions import SLI_ERROR_RATIO_5M
 from . import live_config
 from ..artifacts import prometheus
 from ..model import stacks
@@ -394,7 +395,7 @@ class LiveRun:
         s = self.seen
         s.polls += 1
         try:
-            q = urllib.parse.quote("slo:sli_error:ratio_rate5m")
+            q = urllib.parse.quote(SLI_ERROR_RATIO_5M)
             for r in get_json(f"{self.prom_url}/api/v1/query?query={q}")["data"]["result"]:
                 value = float(r["value"][1])
                 if math.isnan(value):  # no traffic yet

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_CEILING, Decimal
 
+from ...conventions import SLI_ERROR_RATE5M, SLI_TOTAL_RATE5M
 from ...model import slo as slomath
 from ...model.service import ServiceModel
 from ...model.slo import SLO, dec
@@ -111,8 +112,8 @@ def slo_series(m: ServiceModel, s: SLO, ns: str, errors: list[float], totals: li
     def rate5m(xs: list[float]) -> list[float | None]:
         return [None] + [sum(xs[max(0, i - 4):i + 1]) / 300 for i in range(len(xs))]
 
-    return [_series("slo:sli_error:rate5m", lab, values(rate5m(errors))),
-            _series("slo:sli_total:rate5m", lab, values(rate5m(totals)))]
+    return [_series(SLI_ERROR_RATE5M, lab, values(rate5m(errors))),
+            _series(SLI_TOTAL_RATE5M, lab, values(rate5m(totals)))]
 
 
 JOB_REPORTED_MINUTES = 30

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ...conventions import PAGE, SEVERITY, TICKET
+from ...conventions import BUDGET_REMAINING, PAGE, SEVERITY, SLI_ERROR_RATE5M, SLI_ERROR_RATIO_5M, SLI_TOTAL_RATE5M, TICKET, sli_error_ratio
 from ...model import slo as slomath
 from ...model.service import ServiceModel
 from ...model.slo import SLO, dec
@@ -50,8 +50,8 @@ def _burn_expr(m: ServiceModel, s: SLO, tier: str) -> str:
     for w, t in s.thresholds(m.slo_window_days):
         if w.tier != tier:
             continue
-        cond = (f"slo:sli_error:ratio_rate{w.short}{sel} > {dec(t)}\n"
-                f"  and slo:sli_error:ratio_rate{w.long}{sel} > {dec(t)}")
+        cond = (f"{sli_error_ratio(w.short)}{sel} > {dec(t)}\n"
+                f"  and {sli_error_ratio(w.long)}{sel} > {dec(t)}")
         if s.rate_based:
             cond += f"\n  and {bad_events(sel, w.long)} >= {slomath.MIN_BAD_EVENTS}"
         parts.append(f"(\n  {cond}\n)")
@@ -68,7 +68,7 @@ def burn_panel(s: SLO, sel: str, windows: list[slomath.BurnWindow]) -> dict[str,
         for win in (w.short, w.long):
             if win not in seen:
                 seen.add(win)
-                targets.append((f"slo:sli_error:ratio_rate{win}{sel} / {dec(s.budget)}", f"burn {win}"))
+                targets.append((f"{sli_error_ratio(win)}{sel} / {dec(s.budget)}", f"burn {win}"))
     return {"title": f"{s.title} burn rate", "expr": targets[0][0], "unit": "none", "targets": tuple(targets),
             "thresholds": tuple((w.factor, f"{w.short}/{w.long} {dec(w.factor)}x") for w in windows)}
 
@@ -76,7 +76,7 @@ def burn_panel(s: SLO, sel: str, windows: list[slomath.BurnWindow]) -> dict[str,
 def bad_events(sel: str, window: str) -> str:
     """Bad events in a window, from the recorded 5m error rate: each 1-minute sample is
     errors per second over 5 minutes, so 60 x their sum over the window counts the errors."""
-    return f"sum_over_time(slo:sli_error:rate5m{sel}[{window}]) * 60"
+    return f"sum_over_time({SLI_ERROR_RATE5M}{sel}[{window}]) * 60"
 
 
 def _burn_cases(m: ServiceModel, s: SLO, tier: str, labels: dict[str, str], ann: dict[str, str]) -> tuple[Case, ...]:
@@ -136,7 +136,7 @@ def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
             f"{s.title} error ratio is {{{{ $value | humanizePercentage }}}} in {{{{ $labels.namespace }}}} "
             f"(objective {dec(s.objective)}% over {window}; burn thresholds {pairs}).",
             "slo")
-        ratio_q = f"slo:sli_error:ratio_rate5m{sel}"
+        ratio_q = f"{SLI_ERROR_RATIO_5M}{sel}"
         runbook = {
             "meaning": (f"The {s.title} SLO of {m.name} ({s.description}) is consuming its {window} error budget "
                         f"too fast: the error ratio is above {pairs} over both windows of a pair"
@@ -147,7 +147,7 @@ def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
             "diagnosis": (
                 "Current error ratio and burn rate per window:\n\n"
                 f"```promql\n{ratio_q}\n{ratio_q} / {dec(s.budget)}\n"
-                f"slo:period_error_budget_remaining:ratio{sel}\n```\n\n"
+                f"{BUDGET_REMAINING}{sel}\n```\n\n"
                 f"Raw SLI (5m):\n\n```promql\n{s.error_ratio('5m')}\n```\n\n"
                 "Did it start with a deploy? Pods, events and logs:\n\n" + _kubectl_basics(m)),
             "mitigation": _rollback(m) +
@@ -174,9 +174,9 @@ def sli_absent_expr(m: ServiceModel, s: SLO) -> str:
     query), or targets that were up 5 minutes ago export no SLI series (not a pod's first
     scrapes, before rate() has two samples)."""
     sel = _slo_sel(m, s)
-    return (f"slo:sli_total:rate5m{sel} unless on (namespace) slo:sli_error:ratio_rate5m{sel}\n"
+    return (f"{SLI_TOTAL_RATE5M}{sel} unless on (namespace) {SLI_ERROR_RATIO_5M}{sel}\n"
             f"or on (namespace)\n"
-            f"(max by (namespace) (up{{job=\"{m.name}\"}} offset 5m) == 1 unless on (namespace) slo:sli_total:rate5m{sel})")
+            f"(max by (namespace) (up{{job=\"{m.name}\"}} offset 5m) == 1 unless on (namespace) {SLI_TOTAL_RATE5M}{sel})")
 
 
 def _sli_absent(m: ServiceModel, s: SLO) -> Alert:
@@ -206,14 +206,14 @@ def _sli_absent(m: ServiceModel, s: SLO) -> Alert:
         runbook={
             "meaning": f"The {s.title} SLI of {m.name} is not being recorded while the service runs.{bucket}",
             "impact": "No burn-rate alert of this SLO can fire: an outage would be silent.",
-            "diagnosis": (f"```promql\nslo:sli_total:rate5m{sel}\nslo:sli_error:ratio_rate5m{sel}\n"
+            "diagnosis": (f"```promql\n{SLI_TOTAL_RATE5M}{sel}\n{SLI_ERROR_RATIO_5M}{sel}\n"
                           f"{s.errors_or_zero('5m')}\n```\n\n"
                           f"```sh\n{_metrics_forward(m)}\ncurl -s localhost:{m.metrics_port}/metrics | grep -E '_bucket|_total'\n```"),
             "mitigation": "Restore the metric the SLI reads (a renamed metric, a changed bucket list, a relabeling that drops "
                           "the job label), release, and check the recording rule again.",
             "escalation": _escalation(m, TICKET),
         },
-        panel={"title": f"{s.title} SLI recorded", "expr": f"count by (namespace) (slo:sli_error:ratio_rate5m{sel})",
+        panel={"title": f"{s.title} SLI recorded", "expr": f"count by (namespace) ({SLI_ERROR_RATIO_5M}{sel})",
                "unit": "short"},
         backlog_criteria=_criteria(m, name, f"The {s.title} SLI metric is exported by every stack of {m.name}"),
     )
@@ -255,22 +255,22 @@ def _exhausted(m: ServiceModel, s: SLO) -> Alert:
         )
     return Alert(
         name=name, severity="warning", tier=TICKET, slo=s.name,
-        expr=f"slo:period_error_budget_remaining:ratio{sel} <= 0\nand on (namespace)\n{age_guard(m)}", for_="15m",
+        expr=f"{BUDGET_REMAINING}{sel} <= 0\nand on (namespace)\n{age_guard(m)}", for_="15m",
         labels=labels, annotations=ann,
         runbook={
             "meaning": f"The {s.title} SLO ({dec(s.objective)}% over {window}) has used its whole error budget "
                        f"(checked once the workload is {slomath.MIN_DATA_AGE} old: younger, the burn-rate tickets speak for it).",
             "impact": "Users got more errors than promised this window. The error-budget policy applies: "
                       "releases freeze except reliability fixes.",
-            "diagnosis": (f"```promql\nslo:period_error_budget_remaining:ratio{sel}\n"
-                          f"slo:sli_error:ratio_rate{window}{sel}\nslo:sli_error:ratio_rate1d{sel}\n```\n\n"
-                          "Which days burned the budget? Graph `slo:sli_error:ratio_rate1d` over the window on the SLO dashboard.\n\n"
+            "diagnosis": (f"```promql\n{BUDGET_REMAINING}{sel}\n"
+                          f"{sli_error_ratio(window)}{sel}\n{sli_error_ratio('1d')}{sel}\n```\n\n"
+                          f"Which days burned the budget? Graph `{sli_error_ratio('1d')}` over the window on the SLO dashboard.\n\n"
                           + _kubectl_basics(m)),
             "mitigation": "Freeze feature releases (docs/slo.md). If the burn continues, treat the burn-rate alerts first:\n\n"
                           + _rollback(m),
             "escalation": f"Team {m.team} lead and product owner decide on the freeze; record it in the postmortem.",
         },
-        panel={"title": f"{s.title} error budget remaining", "expr": f"slo:period_error_budget_remaining:ratio{sel}",
+        panel={"title": f"{s.title} error budget remaining", "expr": f"{BUDGET_REMAINING}{sel}",
                "unit": "percentunit"},
         backlog_criteria=_criteria(m, name, f"Error-budget policy in docs/slo.md names who freezes releases for {s.title}"),
         tests=cases)

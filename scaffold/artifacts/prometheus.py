@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ..model import slo as slomath
+from ..model import slo
 from .. import yamlio
 from ..conventions import BUDGET_REMAINING, DASHBOARD_KINDS, SLI_ERROR_RATE5M, SLI_ERROR_RATIO_5M, SLI_TOTAL_RATE5M, env_dashboard_uid, metrics_port_name, sli_error_ratio
 from ..model.service import ServiceModel, cached_per_model
@@ -81,7 +81,7 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
     runs per window directly."""
     labels = {"service": m.name, "slo": s.name}
     sel = f'{{service="{m.name}",slo="{s.name}"}}'
-    window = slomath.slo_window(m)
+    window = slo.slo_window(m)
     if s.rate_based:
         # ratio SLOs fall back on their own total query (their tests feed the recorded 5m rates)
         zero = (f"0 * ({s.total(WINDOW)})" if s.kind == "ratio"
@@ -91,7 +91,7 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
                  _record(SLI_ERROR_RATE5M, errors.replace(WINDOW, "5m"), labels),
                  _record(SLI_ERROR_RATIO_5M, f"{SLI_ERROR_RATE5M}{sel}\n/\n{SLI_TOTAL_RATE5M}{sel}",
                          labels)]
-        for w in (*slomath.SLI_WINDOWS[1:], window):
+        for w in (*slo.SLI_WINDOWS[1:], window):
             if w in RAW_WINDOWS and s.kind != "ratio":
                 expr = f"({errors.replace(WINDOW, w)})\n/\n({s.total(w)})"
             else:
@@ -100,7 +100,7 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
             rules.append(_record(sli_error_ratio(w), expr, labels))
     else:
         rules = [_record(sli_error_ratio(w), s.error_ratio(w), labels)
-                 for w in (*slomath.SLI_WINDOWS, window)]
+                 for w in (*slo.SLI_WINDOWS, window)]
     # No slo:objective:ratio / slo:error_budget:ratio constants: each environment's rule set
     # would write the same series; dashboards and alerts use the decimals themselves.
     rules += [
@@ -112,7 +112,7 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
 
 def groups(m: ServiceModel, part: str | None = None) -> list[dict[str, Any]]:
     of_part = [a for a in alerts.alerts(m) if _part_of(m, a.slo) == part]
-    out = [slo_group(m, s) for s in slomath.slos_for(m) if _part_of(m, s.name) == part]
+    out = [slo_group(m, s) for s in slo.slos_for(m) if _part_of(m, s.name) == part]
     suffix = f"-{part}" if part else ""
     out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [_alert_rule(a) for a in of_part if a.slo]})
     if part is None:
@@ -182,7 +182,7 @@ def scope_expr(m: ServiceModel, env: Any, expr: str) -> str:
     recorded slo:* series) gain a namespace matcher. Extra ratio SLOs are scoped where their
     selectors name the service's job."""
     ns = env.namespace
-    out = expr.replace(f'namespace=~"{slomath.namespace_regex(m)}"', f'namespace="{ns}"')
+    out = expr.replace(f'namespace=~"{slo.namespace_regex(m)}"', f'namespace="{ns}"')
     out = re.sub(rf'\bjob="{re.escape(m.name)}"(?!,namespace=)', f'job="{m.name}",namespace="{ns}"', out)
     return re.sub(rf'(\{{service="{re.escape(m.name)}",slo="[a-z0-9-]+")\}}', rf'\1,namespace="{ns}"}}', out)
 

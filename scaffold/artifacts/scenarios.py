@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import alerts, prometheus
-from ..model import slo as slomath
+from ..model import slo
 from ..model.service import ServiceModel, cached_per_model
 from .prometheus import RAW_WINDOWS
 from ..model.slo import SLO, dec
@@ -262,7 +262,7 @@ class _Eval:
         return None if total is None or good is None else total - good
 
     def ratio(self, t: int, window: str) -> float | None:
-        minutes = slomath.window_seconds(window) // 60
+        minutes = slo.window_seconds(window) // 60
         if minutes == 5:
             e, n = self.err5m[t], self.tot5m[t]
         elif window in RAW_WINDOWS and self.kind != "ratio":
@@ -307,8 +307,8 @@ def _evaluate(kind: str, pairs: tuple[tuple[str, str, str, float], ...], sc: Sce
                 if w_tier != tier:
                     continue
                 rs, rl = ev.ratio(t, short), ev.ratio(t, long)
-                bad = (ev.window_sum("err", t, slomath.window_seconds(long) // 60) or 0.0) * 60
-                if rs is not None and rl is not None and rs > thr and rl > thr and bad >= slomath.MIN_BAD_EVENTS:
+                bad = (ev.window_sum("err", t, slo.window_seconds(long) // 60) or 0.0) * 60
+                if rs is not None and rl is not None and rs > thr and rl > thr and bad >= slo.MIN_BAD_EVENTS:
                     value = rs
                     break
             vals.append(value)
@@ -327,7 +327,7 @@ def _evaluate_jobs(pairs: tuple[tuple[str, str, str, float], ...], sc: Scenario)
     failed, ended = alerts.cumulative(list(sc.errors)), alerts.cumulative(list(sc.totals))
 
     def ratio(t: int, window: str) -> float | None:
-        lo = max(0, t - slomath.window_seconds(window) // 60)
+        lo = max(0, t - slo.window_seconds(window) // 60)
         n = ended[t] - ended[lo]
         return None if n == 0 else (failed[t] - failed[lo]) / n
 
@@ -350,7 +350,7 @@ def _evaluate_jobs(pairs: tuple[tuple[str, str, str, float], ...], sc: Scenario)
 
 def _for_minutes(m: ServiceModel, name: str) -> int:
     alert = next(a for a in alerts.alerts(m) if a.name == name)
-    return slomath.window_seconds(alert.for_) // 60 if alert.for_ not in ("0m", "0s") else 0
+    return slo.window_seconds(alert.for_) // 60 if alert.for_ not in ("0m", "0s") else 0
 
 
 def timelines(m: ServiceModel, s: SLO, sc: Scenario) -> list[Timeline]:
@@ -389,7 +389,7 @@ def slos(m: ServiceModel, extra: bool = False) -> list[SLO]:
     same histogram), so a package with many would pay seconds of rendering and megabytes
     of test files for timelines it already has; ``extra=True`` includes them (tests)."""
     own = {s["name"] for s in m.extra_slos}
-    return [s for s in slomath.slos_for(m) if (s.rate_based or s.kind == "jobs") and (extra or s.name not in own)]
+    return [s for s in slo.slos_for(m) if (s.rate_based or s.kind == "jobs") and (extra or s.name not in own)]
 
 
 def file_names(m: ServiceModel, extra: bool = False) -> list[str]:
@@ -491,7 +491,7 @@ def workbook_minutes(m: ServiceModel, s: SLO, tier: str, error_ratio: float) -> 
     best = None
     for w, t in s.thresholds(m.slo_window_days):
         if w.tier == tier and error_ratio > float(t):
-            minutes = float(t) * slomath.window_seconds(w.long) / 60 / error_ratio
+            minutes = float(t) * slo.window_seconds(w.long) / 60 / error_ratio
             best = minutes if best is None else min(best, minutes)
     return None if best is None else Decimal(repr(round(best, 1))).normalize()
 

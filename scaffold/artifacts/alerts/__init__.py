@@ -17,7 +17,7 @@ shared runbook prose), ``series`` (promtool test-series synthesis) and
 from __future__ import annotations
 
 from ...conventions import PAGE, TICKET
-from ...model import slo as slomath
+from ...model import slo
 from ...model.service import ServiceModel
 from .common import _expected, _with_namespace_step, namespace_step
 from .cron import _cron_failed, _cron_stale
@@ -56,7 +56,7 @@ def alerts_for(m: ServiceModel) -> list[Alert]:
     """Every alert of the service, SLO alerts first, in a stable order."""
     ns = m.production.namespace
     out: list[Alert] = []
-    for s in slomath.slos_for(m):
+    for s in slo.slos_for(m):
         out += _slo_alerts(m, s)
     if m.blueprint == "cronjob":
         out += [_cron_failed(m, ns), _cron_stale(m, ns)]

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ...conventions import CONTAINER, PAGE, SEVERITY
-from ...model import slo as slomath
+from ...model import slo
 from ...model.service import ServiceModel
 from .gotemplate import expand
 from .types import Alert, Case
@@ -115,7 +115,7 @@ def _criteria(m: ServiceModel, name: str, extra: str) -> tuple[str, ...]:
 
 # -- symptom alerts --------------------------------------------------------------
 def _ns_sel(m: ServiceModel) -> str:
-    return f'namespace=~"{slomath.namespace_regex(m)}"'
+    return f'namespace=~"{slo.namespace_regex(m)}"'
 
 
 def _pod_sel(m: ServiceModel) -> str:

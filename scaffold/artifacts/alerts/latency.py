@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ...conventions import TICKET
-from ...model import slo as slomath
+from ...model import slo
 from ...model.service import ServiceModel, le_label
 from ...model.slo import dec
 from .common import (
@@ -21,7 +21,7 @@ from .types import Alert
 
 
 def _high_latency(m: ServiceModel, ns: str) -> Alert:
-    h = slomath._histogram(m)
+    h = slo._histogram(m)
     q = (m.slo_latency_target / 100).normalize()
     thr = m.latency_seconds
     expr = (f"histogram_quantile({dec(q)}, sum by (namespace, le) (rate({h}_bucket{{job=\"{m.name}\"}}[5m])))"

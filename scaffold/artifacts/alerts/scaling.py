@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ...conventions import TICKET
-from ...model import slo as slomath
+from ...model import slo
 from ...model.service import ServiceModel
 from .common import (
     NS_VAR,
@@ -53,7 +53,7 @@ def _unavailable(m: ServiceModel, ns: str) -> Alert:
     if m.canary:
         # The controller's metrics carry the Rollout's namespace as their own `namespace` label; scraped
         # by a ServiceMonitor without honorLabels, Prometheus renames it exported_namespace.
-        sel = f'exported_namespace=~"{slomath.namespace_regex(m)}",name="{m.name}"'
+        sel = f'exported_namespace=~"{slo.namespace_regex(m)}",name="{m.name}"'
         by = "exported_namespace, name"
 
         def rollout_metric(metric: str) -> str:

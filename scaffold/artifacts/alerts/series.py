@@ -8,7 +8,7 @@ import math
 from decimal import ROUND_CEILING, Decimal
 
 from ...conventions import SLI_ERROR_RATE5M, SLI_TOTAL_RATE5M
-from ...model import slo as slomath
+from ...model import slo
 from ...model.service import ServiceModel
 from ...model.slo import SLO, dec
 from .common import _ns_sel
@@ -104,7 +104,7 @@ def slo_series(m: ServiceModel, s: SLO, ns: str, errors: list[float], totals: li
         return [_series("worker_jobs_total", {**base, "outcome": "error"}, values(cumulative(errors, resets))),
                 _series("worker_jobs_total", {**base, "outcome": "success"}, values(cumulative(good, resets)))]
     if s.kind == "latency":
-        h = slomath._histogram(m)
+        h = slo._histogram(m)
         return [_series(f"{h}_bucket", {**base, "le": le or s.le}, values(cumulative(good, resets))),
                 _series(f"{h}_count", base, values(cumulative(totals, resets)))]
     lab = {"namespace": ns, "service": m.name, "slo": s.name}
@@ -160,7 +160,7 @@ def age_guard(m: ServiceModel) -> str:
         metric, sel = "kube_cronjob_created", f'cronjob="{m.name}"'
     else:
         metric, sel = "kube_deployment_created", f'deployment="{m.name}"'
-    secs = slomath.window_seconds(slomath.MIN_DATA_AGE)
+    secs = slo.window_seconds(slo.MIN_DATA_AGE)
     return f"max by (namespace) ({metric}{{{_ns_sel(m)},{sel}}}) < time() - {secs}"
 
 

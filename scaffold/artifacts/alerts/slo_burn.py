@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...conventions import BUDGET_REMAINING, PAGE, SEVERITY, SLI_ERROR_RATE5M, SLI_ERROR_RATIO_5M, SLI_TOTAL_RATE5M, TICKET, sli_error_ratio
-from ...model import slo as slomath
+from ...model import slo
 from ...model.service import ServiceModel
 from ...model.slo import SLO, dec
 from .common import (
@@ -53,12 +53,12 @@ def _burn_expr(m: ServiceModel, s: SLO, tier: str) -> str:
         cond = (f"{sli_error_ratio(w.short)}{sel} > {dec(t)}\n"
                 f"  and {sli_error_ratio(w.long)}{sel} > {dec(t)}")
         if s.rate_based:
-            cond += f"\n  and {bad_events(sel, w.long)} >= {slomath.MIN_BAD_EVENTS}"
+            cond += f"\n  and {bad_events(sel, w.long)} >= {slo.MIN_BAD_EVENTS}"
         parts.append(f"(\n  {cond}\n)")
     return "\nor\n".join(parts)
 
 
-def burn_panel(s: SLO, sel: str, windows: list[slomath.BurnWindow]) -> dict[str, Any]:
+def burn_panel(s: SLO, sel: str, windows: list[slo.BurnWindow]) -> dict[str, Any]:
     """The dashboard panel of a burn-rate alert: the burn rate over exactly the short and long
     windows of each of its pairs (the windows _burn_expr compares), and each pair's factor as
     a threshold line. Burn rate = error ratio / error budget, so the line sits where the
@@ -103,7 +103,7 @@ def _burn_cases(m: ServiceModel, s: SLO, tier: str, labels: dict[str, str], ann:
              (_expected(labels, ann, slo_labels, float(ratio)),)),
         Case(False, f"error ratio {ue}/{un}, just under the lowest {tier} threshold {dec(min(ts))}", "1m",
              tuple(_slo_inputs(m, s, ue, un, steps, ns)), _dur(fire_at)),
-        Case(False, f"one failed request among 60 an hour (fewer than {slomath.MIN_BAD_EVENTS} bad events)",
+        Case(False, f"one failed request among 60 an hour (fewer than {slo.MIN_BAD_EVENTS} bad events)",
              "1m", tuple(_low_traffic(m, s, ns)), "75m"),
     )
 
@@ -121,7 +121,7 @@ def _low_traffic(m: ServiceModel, s: SLO, ns: str) -> list[dict[str, str]]:
 
 def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
     ns = m.production.namespace
-    window = slomath.slo_window(m)
+    window = slo.slo_window(m)
     sel = _slo_sel(m, s)
     out = []
     for tier in (PAGE, TICKET):
@@ -140,7 +140,7 @@ def _slo_alerts(m: ServiceModel, s: SLO) -> list[Alert]:
         runbook = {
             "meaning": (f"The {s.title} SLO of {m.name} ({s.description}) is consuming its {window} error budget "
                         f"too fast: the error ratio is above {pairs} over both windows of a pair"
-                        + (f", with at least {slomath.MIN_BAD_EVENTS} bad events in the long window." if s.rate_based else ".")),
+                        + (f", with at least {slo.MIN_BAD_EVENTS} bad events in the long window." if s.rate_based else ".")),
             "impact": ("At this burn rate the whole error budget is gone within days: users see errors now."
                        if tier == PAGE else
                        "A slow, sustained burn: left alone it exhausts the error budget before the window ends."),
@@ -224,7 +224,7 @@ def _sli_absent(m: ServiceModel, s: SLO) -> Alert:
 
 def _exhausted(m: ServiceModel, s: SLO) -> Alert:
     ns = m.production.namespace
-    window = slomath.slo_window(m)
+    window = slo.slo_window(m)
     sel = _slo_sel(m, s)
     name = f"{s.prefix}ErrorBudgetExhausted"
     labels = _labels(m, TICKET, s.name)
@@ -250,7 +250,7 @@ def _exhausted(m: ServiceModel, s: SLO) -> Alert:
                  _dur(FIRE_AT), (_expected(labels, ann, slo_labels, float(1 - ratio / b)),)),
             Case(False, f"error ratio {ue}/{un}, inside the budget {dec(b)}", "1m",
                  (*_slo_inputs(m, s, ue, un, steps, ns), age), _dur(FIRE_AT)),
-            Case(False, f"error ratio {dec(ratio)}, but the workload is younger than {slomath.MIN_DATA_AGE}", "1m",
+            Case(False, f"error ratio {dec(ratio)}, but the workload is younger than {slo.MIN_DATA_AGE}", "1m",
                  tuple(_slo_inputs(m, s, e, n, steps, ns)), _dur(FIRE_AT)),
         )
     return Alert(
@@ -259,7 +259,7 @@ def _exhausted(m: ServiceModel, s: SLO) -> Alert:
         labels=labels, annotations=ann,
         runbook={
             "meaning": f"The {s.title} SLO ({dec(s.objective)}% over {window}) has used its whole error budget "
-                       f"(checked once the workload is {slomath.MIN_DATA_AGE} old: younger, the burn-rate tickets speak for it).",
+                       f"(checked once the workload is {slo.MIN_DATA_AGE} old: younger, the burn-rate tickets speak for it).",
             "impact": "Users got more errors than promised this window. The error-budget policy applies: "
                       "releases freeze except reliability fixes.",
             "diagnosis": (f"```promql\n{BUDGET_REMAINING}{sel}\n"

@@ -127,13 +127,6 @@ def gateway_namespace(m: ServiceModel) -> str | None:
     return GATEWAY["namespace"] if m.ingress == "gateway" else INGRESS_NAMESPACE
 
 
-def workload_kind(m: ServiceModel) -> str:
-    """What the HPA scales: the Rollout when canary (it runs the Deployment's template via workloadRef)."""
-    if m.canary:
-        return "Rollout"
-    return m.workload_kind
-
-
 def workload_ref(m: ServiceModel) -> Obj:
     """HPA scaleTargetRef / patch target for the pod owner."""
     if m.canary:

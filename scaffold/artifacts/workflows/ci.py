@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from ...conventions import CONTAINER
 from ...model import stacks
 from .cd import cd_permissions, cd_secrets
 from .gates import APP_DEFAULTS, stack
@@ -145,7 +146,7 @@ def ci(m, source: str | None = None) -> dict[str, Any]:
 def _test_stage_env(m) -> dict[str, str]:
     from .. import teststages as ts
 
-    env = {"IMAGE": f"{m.image}:test", "CONTAINER": ts.CONTAINER, "NETWORK": ts.NETWORK}
+    env = {"IMAGE": f"{m.image}:test", "CONTAINER": CONTAINER, "NETWORK": ts.NETWORK}
     if stacks.serves_http(m):
         env["PORT"] = str(m.port)
         if m.metrics_port != m.port:
@@ -265,7 +266,7 @@ fi
         *_test_container_steps(m),
         step("ZAP baseline scan of the running container", run=zap, env={
             "NETWORK": ts.NETWORK, "ZAP_IMAGE": ts.ZAP_IMAGE, "RULES": ts.DAST_RULES,
-            "TARGET": f"http://{ts.CONTAINER}:{m.port}{stacks.SAMPLE_ROUTE}",
+            "TARGET": f"http://{CONTAINER}:{m.port}{stacks.SAMPLE_ROUTE}",
             "ZAP_MINUTES": str(ts.ZAP_MINUTES), "ZAP_TIMEOUT": str(ts.ZAP_TIMEOUT_MINUTES)}),
         step("Keep the ZAP report", uses_="actions/upload-artifact",
              with_={"name": "zap-report", "path": "${{ runner.temp }}/zap/", "if-no-files-found": "error"}),

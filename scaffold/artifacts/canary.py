@@ -30,7 +30,7 @@ from typing import Any
 
 from ..conventions import SLI_ERROR_RATIO_5M
 from ..model import slo
-from .k8s import MONITORING_NAMESPACE
+from .kube import MONITORING_NAMESPACE
 from ..model.service import ServiceModel
 
 Obj = dict[str, Any]

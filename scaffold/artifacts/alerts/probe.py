@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .. import verify
 from ...conventions import PAGE
 from ...model.service import ServiceModel
 from .common import (
@@ -21,8 +22,6 @@ from .types import Alert
 def _synthetic_probe(m: ServiceModel, ns: str) -> Alert:
     """The post-deploy synthetic probe (scaffold.verify): the blackbox exporter's
     probe_success for the live URL, per environment."""
-    from .. import verify
-
     sel = f'job="{verify.job_name(m)}",{_ns_sel(m)}'
     expr = f"max by (namespace) (probe_success{{{sel}}}) == 0"
     url = verify.live_url(m, m.production)

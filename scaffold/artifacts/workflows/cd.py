@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from .. import gitops
 from .pins import (
     ATTESTATION_TYPES,
     BOT_EMAIL,
@@ -194,8 +195,6 @@ chmod 600 "$HOME/.kube/config"
 
 
 def deploy_job(m, env) -> dict[str, Any]:
-    from .. import gitops
-
     venv = {
         "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "ENVIRONMENT": env.name,
         "NAMESPACE": env.namespace, "NAME": m.name, "APP": gitops_app(m, env),

@@ -9,6 +9,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from .. import gitops
 from .pins import RUNNER, uses
 
 
@@ -130,15 +131,11 @@ def registry_login(m, read_only: bool = False) -> CommentedMap:
 
 def gitops_app(m, env) -> str:
     """The Argo CD Application / Flux Kustomization that syncs k8s/overlays/<env>."""
-    from .. import gitops
-
     return gitops.app_name(m, env)
 
 
 def gitops_namespace(m) -> str:
-    from .. import gitops
-
-    return gitops.ARGOCD_NAMESPACE if m.gitops == "argocd" else gitops.FLUX_NAMESPACE
+    return gitops.controller_namespace(m)
 
 
 def verify_digest_script() -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from .. import gitops
+from .. import canary, gitops, k8s, verify
 from .pins import (
     ATTESTATION_TYPES,
     BOT_EMAIL,
@@ -54,8 +54,6 @@ def _refresh_script(m) -> str:
 
 def _template_image(m) -> str:
     """The image of the workload's pod template: what the controller applied."""
-    from .. import k8s
-
     kind = "cronjob" if m.workload_kind == "CronJob" else "deployment"
     path = k8s.pod_spec_path(m).strip("/").replace("/", ".")
     return f"kubectl -n \"$NAMESPACE\" get {kind} \"$NAME\" -o jsonpath='{{.{path}.containers[0].image}}'"
@@ -63,8 +61,6 @@ def _template_image(m) -> str:
 
 def wait_env(m) -> dict[str, str]:
     """The wait's budget, computed from the Rollout's own plan (scaffold.canary)."""
-    from .. import canary
-
     out = {"POLL": str(canary.POLL_SECONDS), "SYNC_POLLS": str(canary.polls(canary.SYNC_SECONDS))}
     if m.canary:
         out["PLAN_POLLS"] = str(canary.polls(canary.plan_seconds(m)))
@@ -76,8 +72,6 @@ def wait_env(m) -> dict[str, str]:
 
 def job_timeout_minutes(m) -> int:
     """The deploy job outlives its wait: verification and the push before, the rollback after."""
-    from .. import canary, verify
-
     smoke = verify.smoke_seconds() if verify.smoke_tested(m) else 0
     return -(-(canary.wait_seconds(m) + PRE_WAIT_SECONDS + smoke + ROLLBACK_SECONDS) // 60)
 
@@ -249,8 +243,6 @@ def deploy_job(m, env) -> dict[str, Any]:
 def post_deploy_steps(m, env) -> list[CommentedMap]:
     """Post-deploy verification (scaffold.verify): the live URL's smoke test, after the
     rollout and before the job ends; its failure triggers the Roll back step below."""
-    from .. import verify
-
     if not verify.smoke_tested(m):  # said in the log, so a green deploy does not look verified
         return [step("Post-deploy verification (no live URL to smoke-test)", env={"REASON": verify.skip_reason(m)},
                      run='echo "post-deploy smoke test skipped: $REASON"')]

@@ -10,6 +10,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from ...conventions import CONTAINER
 from ...model import stacks
+from .. import teststages, terraform
 from .cd import cd_permissions, cd_secrets
 from .gates import APP_DEFAULTS, stack
 from .pins import (
@@ -144,9 +145,7 @@ def ci(m, source: str | None = None) -> dict[str, Any]:
 
 # -- ci.yml: the test stages before anything is pushed (policy: scaffold.teststages) --
 def _test_stage_env(m) -> dict[str, str]:
-    from .. import teststages as ts
-
-    env = {"IMAGE": f"{m.image}:test", "CONTAINER": CONTAINER, "NETWORK": ts.NETWORK}
+    env = {"IMAGE": f"{m.image}:test", "CONTAINER": CONTAINER, "NETWORK": teststages.NETWORK}
     if stacks.serves_http(m):
         env["PORT"] = str(m.port)
         if m.metrics_port != m.port:
@@ -177,36 +176,30 @@ fi"""
 
 
 def _wait_ready_script() -> str:
-    from .. import teststages as ts
-
-    return (f'python3 {ts.INTEGRATION_SCRIPT} wait --url "http://127.0.0.1:$PORT/readyz" '
+    return (f'python3 {teststages.INTEGRATION_SCRIPT} wait --url "http://127.0.0.1:$PORT/readyz" '
             '--tries "$READY_TRIES" --interval "$READY_INTERVAL" || { docker logs "$CONTAINER"; exit 1; }')
 
 
 def _test_container_steps(m) -> list[CommentedMap]:
     """Check out (the test scripts), load the tested image, start it, wait until ready."""
-    from .. import teststages as ts
-
     env = _test_stage_env(m)
     steps = [checkout(),
              step("Fetch the image the test-image job built", uses_="actions/download-artifact",
-                  with_={"name": ts.IMAGE_ARTIFACT, "path": "${{ runner.temp }}"})]
+                  with_={"name": teststages.IMAGE_ARTIFACT, "path": "${{ runner.temp }}"})]
     if stacks.serves_http(m):
         steps += [step("Start the container (not pushed)", env=env, run=_start_container_script(m)),
                   step("Wait until it is ready (bounded)", run=_wait_ready_script(),
-                       env={**env, "READY_TRIES": str(ts.READY_TRIES), "READY_INTERVAL": str(ts.READY_INTERVAL_S)})]
+                       env={**env, "READY_TRIES": str(teststages.READY_TRIES), "READY_INTERVAL": str(teststages.READY_INTERVAL_S)})]
     else:
         steps.append(step("Run the job container to completion (not pushed)", run=_start_container_script(m),
-                          env={**env, "RUN_TIMEOUT": f"{ts.JOB_RUN_TIMEOUT_S}s"}))
+                          env={**env, "RUN_TIMEOUT": f"{teststages.JOB_RUN_TIMEOUT_S}s"}))
     return steps
 
 
 def test_stage_jobs(m) -> dict[str, Any]:
     """test-image, integration, and for a service dast and load: see scaffold.teststages."""
-    from .. import teststages as ts
-
     env = _test_stage_env(m)
-    image_tar = "${{ runner.temp }}/" + ts.IMAGE_TAR
+    image_tar = "${{ runner.temp }}/" + teststages.IMAGE_TAR
     jobs: dict[str, Any] = {"test-image": job(
         "Build the image for the test stages (no push)", {"contents": "read"},
         [checkout(),
@@ -215,11 +208,11 @@ def test_stage_jobs(m) -> dict[str, Any]:
               with_={"context": ".", "file": "Dockerfile", "push": False, "provenance": False,
                      "tags": env["IMAGE"], "outputs": f"type=docker,dest={image_tar}", "cache-from": "type=gha"}),
          step("Keep it for the test jobs", uses_="actions/upload-artifact",
-              with_={"name": ts.IMAGE_ARTIFACT, "path": image_tar, "retention-days": 1,
+              with_={"name": teststages.IMAGE_ARTIFACT, "path": image_tar, "retention-days": 1,
                      "if-no-files-found": "error"})],
         needs=["checks"])}
 
-    script = f"python3 {ts.INTEGRATION_SCRIPT}"
+    script = f"python3 {teststages.INTEGRATION_SCRIPT}"
     steps = _test_container_steps(m)
     if stacks.serves_http(m):
         if m.has_http:
@@ -229,7 +222,7 @@ def test_stage_jobs(m) -> dict[str, Any]:
             http = f'{script} http --blueprint {m.blueprint} --base-url "http://127.0.0.1:$PORT"'
         steps += [
             step("Integration and end-to-end checks", env={**env, "ROUTE": stacks.SAMPLE_ROUTE}, run=http),
-            step("Stops cleanly on SIGTERM", env={**env, "STOP_GRACE": str(ts.STOP_GRACE_S)}, run="""
+            step("Stops cleanly on SIGTERM", env={**env, "STOP_GRACE": str(teststages.STOP_GRACE_S)}, run="""
 docker stop --time "$STOP_GRACE" "$CONTAINER" > /dev/null
 code=$(docker wait "$CONTAINER")
 if [ "$code" != 0 ]; then
@@ -241,7 +234,7 @@ fi"""),
         f'{script} logs --blueprint {m.blueprint} --route "$ROUTE" "$RUNNER_TEMP/container.log"')))
     jobs["integration"] = job(f"Integration and end-to-end tests ({m.stack} container)", {"contents": "read"},
                               steps, needs=["test-image"])
-    if not ts.has_http_route(m):
+    if not teststages.has_http_route(m):
         return jobs
 
     zap = """
@@ -265,22 +258,22 @@ fi
     jobs["dast"] = job("DAST: OWASP ZAP baseline (gates on high risk)", {"contents": "read"}, [
         *_test_container_steps(m),
         step("ZAP baseline scan of the running container", run=zap, env={
-            "NETWORK": ts.NETWORK, "ZAP_IMAGE": ts.ZAP_IMAGE, "RULES": ts.DAST_RULES,
+            "NETWORK": teststages.NETWORK, "ZAP_IMAGE": teststages.ZAP_IMAGE, "RULES": teststages.DAST_RULES,
             "TARGET": f"http://{CONTAINER}:{m.port}{stacks.SAMPLE_ROUTE}",
-            "ZAP_MINUTES": str(ts.ZAP_MINUTES), "ZAP_TIMEOUT": str(ts.ZAP_TIMEOUT_MINUTES)}),
+            "ZAP_MINUTES": str(teststages.ZAP_MINUTES), "ZAP_TIMEOUT": str(teststages.ZAP_TIMEOUT_MINUTES)}),
         step("Keep the ZAP report", uses_="actions/upload-artifact",
              with_={"name": "zap-report", "path": "${{ runner.temp }}/zap/", "if-no-files-found": "error"}),
-        step(f"Gate: fail on {ts.RISK_NAMES[ts.DAST_FAIL_RISK].lower()}-risk alerts",
-             env={"FAIL_RISK": str(ts.DAST_FAIL_RISK), "RULES": ts.DAST_RULES},
-             run=f'python3 {ts.DAST_GATE} "$RUNNER_TEMP/zap/zap-report.json" --rules "$RULES" '
+        step(f"Gate: fail on {teststages.RISK_NAMES[teststages.DAST_FAIL_RISK].lower()}-risk alerts",
+             env={"FAIL_RISK": str(teststages.DAST_FAIL_RISK), "RULES": teststages.DAST_RULES},
+             run=f'python3 {teststages.DAST_GATE} "$RUNNER_TEMP/zap/zap-report.json" --rules "$RULES" '
                  '--fail-risk "$FAIL_RISK"'),
     ], needs=["test-image"])
-    jobs["load"] = job(f"Load test against the SLO ({ts.latency_threshold(m)} ms, {ts.error_threshold(m)})",
+    jobs["load"] = job(f"Load test against the SLO ({teststages.latency_threshold(m)} ms, {teststages.error_threshold(m)})",
                        {"contents": "read"}, [
         *_test_container_steps(m),
         step("Load test: the SLO's latency and error budget are the thresholds",
-             env={"PORT": str(m.port), "CONFIG": ts.LOAD_CONFIG},
-             run=f'python3 {ts.LOAD_SCRIPT} --base-url "http://127.0.0.1:$PORT" --config "$CONFIG"'),
+             env={"PORT": str(m.port), "CONFIG": teststages.LOAD_CONFIG},
+             run=f'python3 {teststages.LOAD_SCRIPT} --base-url "http://127.0.0.1:$PORT" --config "$CONFIG"'),
     ], needs=["test-image"])
     return jobs
 
@@ -289,9 +282,7 @@ def with_test_stages(m, jobs: dict[str, Any]) -> dict[str, Any]:
     """ci.yml's jobs with the test stages inserted before ``publish``, which needs them all:
     nothing is pushed, signed or promoted unless they pass. ``test-image`` replaces the
     PR-only ``image`` build (one build per run, on pull requests and pushes alike)."""
-    from .. import teststages as ts
-
-    if not ts.applies(m):
+    if not teststages.applies(m):
         return jobs
     stages = test_stage_jobs(m)
     out: dict[str, Any] = {}
@@ -306,9 +297,7 @@ def with_test_stages(m, jobs: dict[str, Any]) -> dict[str, Any]:
 
 
 def terraform_dirs(m) -> list[str]:
-    from .. import terraform as tfpolicy
-
-    return ([f"terraform/modules/{name}" for name in tfpolicy.modules(m)]
+    return ([f"terraform/modules/{name}" for name in terraform.modules(m)]
             + [f"terraform/environments/{env.name}" for env in m.environments])
 
 

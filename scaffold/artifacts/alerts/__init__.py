@@ -39,7 +39,7 @@ from .series import (
 from .slo_burn import _slo_alerts, bad_events, burn_panel, fire_ratio, sli_absent_expr
 from .types import Alert, Case
 
-CACHE_KEY = "_catalog_alerts"  # private: ``m.alerts`` stays an error, templates call sc.catalog.alerts(m)
+CACHE_KEY = "_catalog_alerts"  # private: ``m.alerts`` stays an error, templates call sc.alerts.alerts(m)
 
 
 def alerts(m: ServiceModel) -> tuple[Alert, ...]:

@@ -25,6 +25,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from ...model.service import ServiceModel
 from .blueprint_update import blueprint_update
 from .cd import cd
 from .ci import ci, terraform_dirs
@@ -56,7 +57,7 @@ from .steps import (
 WORKFLOWS = {"ci.yml": ci, "cd.yml": cd, "security.yml": security, "blueprint-update.yml": blueprint_update}
 
 
-def render(m, name: str, **options: Any) -> str:
+def render(m: ServiceModel, name: str, **options: Any) -> str:
     """One workflow file's YAML, emitted by ruamel with the version comments kept."""
     y = YAML(typ="rt", pure=True)
     y.width = 4096

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ...model.service import ServiceModel
 from .pins import BOT_EMAIL, BOT_NAME, DEFAULT_BRANCH, TOOLS
 from .steps import _spread, checkout, header, job, step
 
 
-def update_cron(m) -> str:
+def update_cron(m: ServiceModel) -> str:
     return f"{_spread(m, 60)} {6 + _spread(m, 4)} * * 1"
 
 
@@ -141,7 +142,7 @@ TEMPLATE_TOKEN_SECRET = "BLUEPRINT_TEMPLATE_TOKEN"
 DIST_NAME = "scaffold-blueprints"
 
 
-def blueprint_update(m, source: str | None = None) -> dict[str, Any]:
+def blueprint_update(m: ServiceModel, source: str | None = None) -> dict[str, Any]:
     """``source``: the template source this package was generated from, the only one
     the workflow will run."""
     trusted = remote_source(source) or ""

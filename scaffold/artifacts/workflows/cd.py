@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from ...model.service import Environment, ServiceModel
 from .. import canary, gitops, k8s, verify
 from .pins import (
     ATTESTATION_TYPES,
@@ -32,17 +33,17 @@ from .steps import (
 
 
 # -- cd.yml -------------------------------------------------------------------
-def deploy_permissions(m) -> dict[str, str]:
+def deploy_permissions(m: ServiceModel) -> dict[str, str]:
     """What a deploy job needs: push its deploy branch, pull and verify the image."""
     return {"contents": "write", "packages": "read", "attestations": "read"}
 
 
-def cd_permissions(m) -> dict[str, str]:
+def cd_permissions(m: ServiceModel) -> dict[str, str]:
     """Every grant a job of cd.yml holds; ci.yml's caller job grants this union."""
     return {**deploy_permissions(m), "actions": "read"}
 
 
-def _refresh_script(m) -> str:
+def _refresh_script(m: ServiceModel) -> str:
     """Ask the controller to look at the deploy branch now rather than at its next interval."""
     ns = gitops_namespace(m)
     if m.gitops == "argocd":
@@ -52,14 +53,14 @@ def _refresh_script(m) -> str:
             f'kubectl -n {ns} annotate kustomization "$APP" reconcile.fluxcd.io/requestedAt="$now" --overwrite\n')
 
 
-def _template_image(m) -> str:
+def _template_image(m: ServiceModel) -> str:
     """The image of the workload's pod template: what the controller applied."""
     kind = "cronjob" if m.workload_kind == "CronJob" else "deployment"
     path = k8s.pod_spec_path(m).strip("/").replace("/", ".")
     return f"kubectl -n \"$NAMESPACE\" get {kind} \"$NAME\" -o jsonpath='{{.{path}.containers[0].image}}'"
 
 
-def wait_env(m) -> dict[str, str]:
+def wait_env(m: ServiceModel) -> dict[str, str]:
     """The wait's budget, computed from the Rollout's own plan (scaffold.canary)."""
     out = {"POLL": str(canary.POLL_SECONDS), "SYNC_POLLS": str(canary.polls(canary.SYNC_SECONDS))}
     if m.canary:
@@ -70,7 +71,7 @@ def wait_env(m) -> dict[str, str]:
     return out
 
 
-def job_timeout_minutes(m) -> int:
+def job_timeout_minutes(m: ServiceModel) -> int:
     """The deploy job outlives its wait: verification and the push before, the rollback after."""
     smoke = verify.smoke_seconds() if verify.smoke_tested(m) else 0
     return -(-(canary.wait_seconds(m) + PRE_WAIT_SECONDS + smoke + ROLLBACK_SECONDS) // 60)
@@ -80,7 +81,7 @@ PRE_WAIT_SECONDS = 600  # verify signatures and attestations, check out, push th
 ROLLBACK_SECONDS = 300
 
 
-def _wait_script(m) -> str:
+def _wait_script(m: ServiceModel) -> str:
     """Follow what the cluster runs, not a git revision: the workload's template must
     carry this digest (the controller synced the deploy branch), then the Rollout must
     finish its whole plan with this digest stable. A Paused or Progressing Rollout is
@@ -149,7 +150,7 @@ echo "commit=$(git rev-parse HEAD)" >> "$GITHUB_OUTPUT"
 """
 
 
-def _rollback_script(m) -> str:
+def _rollback_script(m: ServiceModel) -> str:
     abort = ""
     if m.canary:
         # What `kubectl argo rollouts abort` does: set status.abort on the Rollout.
@@ -188,7 +189,7 @@ chmod 600 "$HOME/.kube/config"
 """
 
 
-def deploy_job(m, env) -> dict[str, Any]:
+def deploy_job(m: ServiceModel, env: Environment) -> dict[str, Any]:
     venv = {
         "IMAGE": m.image, "DIGEST": "${{ inputs.digest }}", "ENVIRONMENT": env.name,
         "NAMESPACE": env.namespace, "NAME": m.name, "APP": gitops_app(m, env),
@@ -240,7 +241,7 @@ def deploy_job(m, env) -> dict[str, Any]:
     )
 
 
-def post_deploy_steps(m, env) -> list[CommentedMap]:
+def post_deploy_steps(m: ServiceModel, env: Environment) -> list[CommentedMap]:
     """Post-deploy verification (scaffold.verify): the live URL's smoke test, after the
     rollout and before the job ends; its failure triggers the Roll back step below."""
     if not verify.smoke_tested(m):  # said in the log, so a green deploy does not look verified
@@ -250,7 +251,7 @@ def post_deploy_steps(m, env) -> list[CommentedMap]:
                  run=verify.smoke_script())]
 
 
-def deploy_job_id(env) -> str:
+def deploy_job_id(env: Environment) -> str:
     return f"deploy-{env.name}"
 
 
@@ -273,7 +274,7 @@ with open("deploy-completed.json", "w") as fh:
 """
 
 
-def cd(m) -> dict[str, Any]:
+def cd(m: ServiceModel) -> dict[str, Any]:
     verify = job("Verify the digest and the production gate", {"actions": "read"}, [
         step("Digest is sha256:<64 hex>", env={"DIGEST": "${{ inputs.digest }}"}, run=verify_digest_script()),
         step("Production has required reviewers", env={
@@ -329,7 +330,7 @@ fi
 
 # Secrets a deploy job reads; declared on cd.yml's workflow_call and passed by ci.yml.
 # An environment secret of the same name, if set, wins inside the job.
-def cd_secrets(m) -> dict[str, str]:
+def cd_secrets(m: ServiceModel) -> dict[str, str]:
     out = {"KUBECONFIG": "kubeconfig of the environment's cluster (set it per GitHub environment)"}
     if not uses_ghcr(m):
         out["REGISTRY_READ_USERNAME"] = "read-only registry user that can pull the image to verify it"

@@ -10,7 +10,8 @@ from ruamel.yaml.comments import CommentedMap
 
 from ...conventions import CONTAINER
 from ...model import stacks
-from .. import teststages, terraform
+from ...model.service import ServiceModel
+from .. import terraform, teststages
 from .cd import cd_permissions, cd_secrets
 from .gates import APP_DEFAULTS, stack
 from .pins import (
@@ -41,7 +42,7 @@ from .steps import (
 
 
 # -- ci.yml -------------------------------------------------------------------
-def ci(m, source: str | None = None) -> dict[str, Any]:
+def ci(m: ServiceModel, source: str | None = None) -> dict[str, Any]:
     st = stack(m)
     checks = job(
         f"Lint, test and build ({st.name})", {"contents": "read"},
@@ -144,7 +145,7 @@ def ci(m, source: str | None = None) -> dict[str, Any]:
 
 
 # -- ci.yml: the test stages before anything is pushed (policy: scaffold.teststages) --
-def _test_stage_env(m) -> dict[str, str]:
+def _test_stage_env(m: ServiceModel) -> dict[str, str]:
     env = {"IMAGE": f"{m.image}:test", "CONTAINER": CONTAINER, "NETWORK": teststages.NETWORK}
     if stacks.serves_http(m):
         env["PORT"] = str(m.port)
@@ -153,7 +154,7 @@ def _test_stage_env(m) -> dict[str, str]:
     return env
 
 
-def _start_container_script(m) -> str:
+def _start_container_script(m: ServiceModel) -> str:
     """The image the test-image job built, run as the pod runs it: read-only root, a tmpfs
     /tmp, no capabilities, no privilege escalation; the ports published on 127.0.0.1 only."""
     publish = ""
@@ -180,7 +181,7 @@ def _wait_ready_script() -> str:
             '--tries "$READY_TRIES" --interval "$READY_INTERVAL" || { docker logs "$CONTAINER"; exit 1; }')
 
 
-def _test_container_steps(m) -> list[CommentedMap]:
+def _test_container_steps(m: ServiceModel) -> list[CommentedMap]:
     """Check out (the test scripts), load the tested image, start it, wait until ready."""
     env = _test_stage_env(m)
     steps = [checkout(),
@@ -196,7 +197,7 @@ def _test_container_steps(m) -> list[CommentedMap]:
     return steps
 
 
-def test_stage_jobs(m) -> dict[str, Any]:
+def test_stage_jobs(m: ServiceModel) -> dict[str, Any]:
     """test-image, integration, and for a service dast and load: see scaffold.teststages."""
     env = _test_stage_env(m)
     image_tar = "${{ runner.temp }}/" + teststages.IMAGE_TAR
@@ -278,7 +279,7 @@ fi
     return jobs
 
 
-def with_test_stages(m, jobs: dict[str, Any]) -> dict[str, Any]:
+def with_test_stages(m: ServiceModel, jobs: dict[str, Any]) -> dict[str, Any]:
     """ci.yml's jobs with the test stages inserted before ``publish``, which needs them all:
     nothing is pushed, signed or promoted unless they pass. ``test-image`` replaces the
     PR-only ``image`` build (one build per run, on pull requests and pushes alike)."""
@@ -296,7 +297,7 @@ def with_test_stages(m, jobs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def terraform_dirs(m) -> list[str]:
+def terraform_dirs(m: ServiceModel) -> list[str]:
     return ([f"terraform/modules/{name}" for name in terraform.modules(m)]
             + [f"terraform/environments/{env.name}" for env in m.environments])
 
@@ -319,7 +320,7 @@ echo "terraform=$changed" >> "$GITHUB_OUTPUT"
 """
 
 
-def terraform_job(m) -> dict[str, Any]:
+def terraform_job(m: ServiceModel) -> dict[str, Any]:
     """What `scaffold validate` runs on terraform/, for the team's own CI: fmt, then per
     module and root init without a backend (no state, no credentials), validate, and the
     generated mock-provider `terraform test` suites. Runs when terraform/ changed."""

@@ -11,6 +11,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from ...model import stacks
+from ...model.service import ServiceModel
 from .pins import TOOLS
 from .steps import step
 
@@ -134,7 +135,7 @@ STACKS: dict[str, Stack] = {
 }
 
 
-def stack(m) -> Stack:
+def stack(m: ServiceModel) -> Stack:
     return STACKS[m.stack]
 
 

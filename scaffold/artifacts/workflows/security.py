@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...model.service import ServiceModel
 from .gates import APP_DEFAULTS, SAST_SARIF, stack
 from .pins import DEFAULT_BRANCH, SARIF_SEVERITY, TOOLS
 from .steps import PR_CANCELS_GROUP, _spread, checkout, header, job, step, upload_sarif
 
 
 # -- security.yml -------------------------------------------------------------
-def security(m) -> dict[str, Any]:
+def security(m: ServiceModel) -> dict[str, Any]:
     st = stack(m)
     codeql_steps = [checkout()]
     if st.codeql_build_mode == "autobuild":
@@ -76,5 +77,5 @@ def has_checkov_config() -> bool:
     return importlib.util.find_spec(f"{__package__.rsplit('.', 1)[0]}.checkov_policy") is not None
 
 
-def security_cron(m) -> str:
+def security_cron(m: ServiceModel) -> str:
     return f"{_spread(m, 60)} {_spread(m, 6)} * * 1-5"

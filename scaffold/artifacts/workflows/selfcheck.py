@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...model.service import ServiceModel
 from .blueprint_update import _GIT_AUTH, _SOURCE, remote_source
 from .pins import TERRAFORM_VERSION
 from .steps import checkout, job, step
@@ -42,7 +43,7 @@ _VALIDATE = """
 """
 
 
-def validate_job(m, source: str | None = None) -> dict[str, Any]:
+def validate_job(m: ServiceModel, source: str | None = None) -> dict[str, Any]:
     """``scaffold validate`` at the version the answers record, from the trusted template
     source only (the one this package was generated from, as blueprint-update.yml): every
     pull request runs the package's own checks before anything else, and nothing merges or
@@ -82,7 +83,7 @@ VALIDATE_PREREQUISITES = (
 )
 
 
-def validate_howto(m, source: str | None = None) -> str:
+def validate_howto(m: ServiceModel, source: str | None = None) -> str:
     """The README's "Validate" section: what CI runs, and the same checks on a laptop."""
     src = remote_source(source) or "<the template's git URL>"
     rows = "\n".join(f"| {tool} | {version} | {why} |" for tool, version, why in VALIDATE_PREREQUISITES)

@@ -9,6 +9,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from ...model.service import Environment, ServiceModel
 from .. import gitops
 from .pins import RUNNER, uses
 
@@ -100,11 +101,11 @@ def documented(permissions: dict[str, str]) -> CommentedMap:
 
 
 # -- shared values ------------------------------------------------------------
-def registry_host(m) -> str:
+def registry_host(m: ServiceModel) -> str:
     return m.image_registry.split("/", 1)[0]
 
 
-def uses_ghcr(m) -> bool:
+def uses_ghcr(m: ServiceModel) -> bool:
     return registry_host(m) == "ghcr.io"
 
 
@@ -115,26 +116,26 @@ READ_SECRETS = ("REGISTRY_READ_USERNAME", "REGISTRY_READ_PASSWORD")
 READ_ENVIRONMENT = "registry-read"
 
 
-def registry_creds(m, read_only: bool = False) -> dict[str, str]:
+def registry_creds(m: ServiceModel, read_only: bool = False) -> dict[str, str]:
     if uses_ghcr(m):
         return {"username": "${{ github.actor }}", "password": "${{ github.token }}"}
     user, password = READ_SECRETS if read_only else PUSH_SECRETS
     return {"username": f"${{{{ secrets.{user} }}}}", "password": f"${{{{ secrets.{password} }}}}"}
 
 
-def registry_login(m, read_only: bool = False) -> CommentedMap:
+def registry_login(m: ServiceModel, read_only: bool = False) -> CommentedMap:
     """ghcr.io takes the job token; other registries take secrets (the push pair in the
     `registry` environment, or the read-only pair for jobs that only pull)."""
     creds = registry_creds(m, read_only)
     return step("Log in to the registry", uses_="docker/login-action", with_={"registry": registry_host(m), **creds})
 
 
-def gitops_app(m, env) -> str:
+def gitops_app(m: ServiceModel, env: Environment) -> str:
     """The Argo CD Application / Flux Kustomization that syncs k8s/overlays/<env>."""
     return gitops.app_name(m, env)
 
 
-def gitops_namespace(m) -> str:
+def gitops_namespace(m: ServiceModel) -> str:
     return gitops.controller_namespace(m)
 
 
@@ -161,7 +162,7 @@ def header(name: str, on: dict, group: str, cancel: Any, jobs: dict) -> dict[str
 
 
 
-def _spread(m, modulo: int) -> int:
+def _spread(m: ServiceModel, modulo: int) -> int:
     """A stable per-service offset, so a fleet's scheduled runs do not all start at once."""
     import zlib
 

@@ -151,7 +151,7 @@ def sync(root: Path, *, dry_run: bool = False, template: str | None = None, comm
         for spec, task_id, parent in fresh:
             ordinal += 1000
             task = Task(id=task_id, title=spec.title, status=config.default_status, assignee=list(assignee),
-                        created_date=date, labels=list(spec.labels), milestone=milestone_ids.get(spec.milestone),
+                        created_date=date, labels=list(spec.labels), milestone=milestone_ids.get(spec.milestone) if spec.milestone else None,
                         dependencies=[ids[k] for k in spec.needs if k in ids], references=[spec.key],
                         parent_task_id=parent, priority=spec.priority, ordinal=ordinal,
                         description=spec.description, criteria=[(False, c) for c in spec.criteria])

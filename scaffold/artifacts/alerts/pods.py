@@ -65,10 +65,10 @@ def _oom(m: ServiceModel, ns: str) -> Alert:
         f"memory_limit {m.resources.memory_limit} reviewed against the observed working set", ())
     lab = {"namespace": ns, "pod": f"{m.name}-7d4b9c-x2x9k", "container": CONTAINER}
     restarts = _series("kube_pod_container_status_restarts_total", lab, "0 0 0 0 0 1 1 1 1 1 1")
-    oom = _series("kube_pod_container_status_last_terminated_reason", {**lab, "reason": "OOMKilled"}, "0 0 0 0 0 1 1 1 1 1 1")
+    oomed = _series("kube_pod_container_status_last_terminated_reason", {**lab, "reason": "OOMKilled"}, "0 0 0 0 0 1 1 1 1 1 1")
     err = _series("kube_pod_container_status_last_terminated_reason", {**lab, "reason": "Error"}, "0 0 0 0 0 1 1 1 1 1 1")
     never = _series("kube_pod_container_status_terminated_reason", {**lab, "reason": "OOMKilled"}, "_x4 1+0x30")
-    return _with_cases(a, [("a restart whose last reason is OOMKilled", "1m", [restarts, oom], "8m", lab, 1.0),
+    return _with_cases(a, [("a restart whose last reason is OOMKilled", "1m", [restarts, oomed], "8m", lab, 1.0),
                            ("a restartPolicy Never container terminated OOMKilled", "1m", [never], "8m", lab, 1.0)],
                        [("a restart for another reason", "1m", [restarts, err], "8m"),
                         ("the OOMKilled container terminated over 10 minutes ago", "1m", [never], "20m")])

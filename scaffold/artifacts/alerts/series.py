@@ -5,6 +5,7 @@ expanding notation, cumulative counters, the SLO and job-run series and the age 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import ROUND_CEILING, Decimal
 
 from ...conventions import SLI_ERROR_RATE5M, SLI_TOTAL_RATE5M
@@ -28,7 +29,7 @@ def _ceil_1sig(x: Decimal) -> Decimal:
 
 def _per_minute(ratio: Decimal) -> tuple[int, int]:
     """(errors, total) per minute with errors/total == ratio exactly and total >= 100."""
-    exp = -ratio.normalize().as_tuple().exponent
+    exp = -int(ratio.normalize().as_tuple().exponent)
     total = 10 ** max(MIN_TEST_TOTAL_DIGITS, exp)
     return int(ratio * total), total
 
@@ -49,7 +50,7 @@ def _dur(minutes: int) -> str:
 
 # Runbook commands run in the namespace the alert fired in (its `namespace` label), set
 # once by namespace_step; the deploy branch of that environment follows from it.
-def values(points: list[float | None]) -> str:
+def values(points: Sequence[float | None]) -> str:
     """promtool's expanding notation for a series: runs of a constant step become ``a+bxn``;
     None is a missing sample (``_``)."""
     out: list[str] = []

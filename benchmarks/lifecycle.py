@@ -30,7 +30,7 @@ ENV = {**os.environ, **GIT_ENV, "PYTHONWARNINGS": "ignore"}
 
 
 def make_v2(template: Path) -> None:
-    readme = template / "blueprints" / "_shared" / "README.md.jinja"
+    readme = template / "blueprints" / "package" / "README.md.jinja"
     readme.write_text(readme.read_text() + "\nBlueprint v2.\n")
     git(template, "commit", "-qam", "v2")
     git(template, "tag", "v2.0.0")

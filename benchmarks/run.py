@@ -11,6 +11,7 @@ fleet (a smoke run while developing; its table says so); --fleet=N sizes the fle
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,15 @@ def write_readme(fig: dict[str, dict], quick: bool) -> None:
         if line.startswith("| validate growth") and "validate" in kept:
             kept["validate"] += "\n" + line
     new = {**kept, **rows(fig)}
-    loads = "; ".join(f"{k}: {v['load']}" for k, v in fig.items() if "load" in v)
+    # The load each kept row was measured under stays said, next to this run's.
+    old_loads = {}
+    if m := re.search(r"Load while measuring \(a shared 2-core machine\): (.*?)\.\n", old):
+        for part in m.group(1).split("; "):
+            name, _, said = part.partition(": ")
+            if said and name not in fig:
+                old_loads[name] = said
+    loads = "; ".join(f"{k}: {v}" for k, v in sorted({**old_loads, **{k: v["load"] for k, v in fig.items()
+                                                                     if "load" in v}}.items()))
     table = ["", "| goal (alternated medians, one run of `make bench`) | figure | goal | met |", "|---|---|---|---|"]
     table += [new[k] for k in ("validate", "copy", "update", "fleet", "slo") if k in new]
     table += ["", f"{'Smoke figures (`--quick`: 2 rounds, a 4-service fleet). ' if quick else ''}"

@@ -722,6 +722,31 @@ def tasks(
               markup=False, soft_wrap=True)
 
 
+@app.command()
+def explain(
+    path: str = typer.Argument(..., help="A file of a generated package, e.g. k8s/base/deployment.yaml"),
+    package: Optional[Path] = typer.Option(None, "--package", "-p",
+                                           help="The package PATH is relative to (default: the one holding PATH "
+                                                "or the working directory)"),
+    template: Optional[str] = typer.Option(None, "--template", help="Template checkout (default: this one)"),
+    no_answers: bool = typer.Option(False, "--no-answers", help="Skip finding which answers change the file"),
+) -> None:
+    """Print the template, builder and answers that made one generated file."""
+    from . import explain as ex
+    from .model.package import PackageError, load_answers
+
+    try:
+        root, rel = ex.find_package(Path(path), package)
+        explainer = ex.Explainer(template or template_root(), load_answers(root / ex.ANSWERS_FILE))
+        result = explainer.explain(rel, answers=not no_answers)
+    except (ex.ExplainError, PackageError, ValueError) as exc:
+        fail(str(exc), code=1)
+    except rules.AnswerError as exc:
+        fail(f"{root / ex.ANSWERS_FILE}: {exc}", code=1)
+    for line in result.lines():
+        out.print(line, markup=False, soft_wrap=True, highlight=False)
+
+
 def main() -> None:
     app()
 

@@ -120,12 +120,18 @@ def scaffold_model(ctx: Context) -> ServiceModel:
     return ServiceModel.from_answers(_answers(ctx))
 
 
+TREE = "package"  # blueprints/package/: the one template tree; blueprints differ through the model
+
+
 @pass_context
-def scaffold_blueprint(ctx: Context) -> str:
-    """Used by ``_subdirectory``: Copier renders it before writing any file, so
-    the whole model (cross-field rules included) is checked first even for
-    ``--defaults``, whose values Copier never validates itself."""
-    return scaffold_model(ctx).blueprint
+def scaffold_tree(ctx: Context) -> str:
+    """Used by ``_subdirectory``: Copier renders it before writing any file, so the
+    whole model (cross-field rules included) is checked first even for ``--defaults``,
+    whose values Copier never validates itself. Then it names the one tree every
+    blueprint renders. (Tags before the one tree called ``scaffold_blueprint()`` here,
+    with their own code.)"""
+    scaffold_model(ctx)
+    return TREE
 
 
 # The templates' public surface: ``sc.<name>`` -> the module it names. Names are
@@ -148,6 +154,7 @@ SURFACE: dict[str, str] = {
     "k8s": "artifacts.k8s",
     "kyverno": "artifacts.kyverno",
     "lifecycle": "fleet.lifecycle",
+    "manifests": "artifacts.manifests",
     "release": "artifacts.release",
     "renovate": "artifacts.renovate",
     "resilience": "artifacts.resilience",
@@ -179,14 +186,14 @@ class _Modules:
 
 def install(environment: Any) -> None:
     """Register this tag's globals (``scaffold_check``, ``scaffold_model``,
-    ``scaffold_blueprint``, ``sc``) and filters on a Jinja environment."""
+    ``scaffold_tree``, ``sc``) and filters on a Jinja environment."""
     environment.globals.update(
         scaffold_check=scaffold_check,
         scaffold_data_guard=scaffold_data_guard,
         scaffold_default=scaffold_default,
         scaffold_advanced=scaffold_advanced,
         scaffold_model=scaffold_model,
-        scaffold_blueprint=scaffold_blueprint,
+        scaffold_tree=scaffold_tree,
         sc=_Modules(),
     )
     environment.filters.update(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Callable
@@ -19,95 +18,11 @@ import pytest
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1780000000")
 
 from scaffold import tools
+from tests.helpers import SLOW_FIXTURES, require_tool, snapshot_template, trust_source
 
-ROOT = Path(__file__).resolve().parent.parent
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "scaffold-tests",
-    "GIT_AUTHOR_EMAIL": "tests@scaffold.invalid",
-    "GIT_COMMITTER_NAME": "scaffold-tests",
-    "GIT_COMMITTER_EMAIL": "tests@scaffold.invalid",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}, check=True)
-    return proc.stdout
-
-
-def generate_project(template: Path, dest: Path, **data: Any) -> Path:
-    """A service copied from the template's v1.0.0 tag and committed, as a team
-    would have it before `copier update`."""
-    import warnings
-
-    import copier
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        copier.run_copy(str(template), str(dest), data=data, defaults=True, unsafe=True, quiet=True,
-                        vcs_ref="v1.0.0")
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "generated")
-    return dest
-
-
-def working_tree_files() -> list[str]:
-    """Tracked and untracked-but-not-ignored files: what a commit would hold."""
-    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return sorted(f for f in listed.split("\0") if f and ((ROOT / f).exists() or (ROOT / f).is_symlink()))
-
-
-def snapshot_template(dest: Path, tag: str = "v1.0.0") -> Path:
-    """Copy the working tree into ``dest``, commit and tag it."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for rel in working_tree_files():
-        src = ROOT / rel
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            os.symlink(os.readlink(src), target)
-        elif src.is_file():
-            shutil.copy2(src, target)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "template snapshot")
-    git(dest, "tag", tag)
-    return dest
-
-
-def require_tool(name: str) -> str:
-    """The tool's path; a missing tool skips locally and fails under CI."""
-    path = tools.find(name)
-    if path is None:
-        msg = f"{name} not installed ({tools.HINTS.get(name, 'make setup')})"
-        if tools.in_ci():
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
-
-
-def shared_crds() -> Path:
-    """``shared/crds`` beside the checkout: CI clones the repository with shared/ next to it
-    (``../shared/crds``); a worktree deeper down finds it further up. Never copied in here."""
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "crds"
-        if candidate.is_dir():
-            return candidate
-    msg = "shared/crds (Chaos Mesh CRD manifests) is not beside the checkout"
-    if tools.in_ci():
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-def trust_source(path: Path) -> None:
-    """Let scaffold's own tools (check, fleet) run this template: see scaffold.fleet.trust."""
-    from scaffold.fleet import trust
-
-    sources = os.environ.get(trust.ENV, "").split()
-    os.environ[trust.ENV] = " ".join([*sources, str(path)])
+# scaffold is first imported just above, after SOURCE_DATE_EPOCH is set (tests.helpers imports it
+# lazily). Test modules import helpers from tests.helpers, never from conftest (tests/test_testkit.py).
+assert tools
 
 
 @pytest.fixture(scope="session")
@@ -164,3 +79,45 @@ def node_runtime_modules(render: Render, tmp_path_factory: pytest.TempPathFactor
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     return dest / "node_modules"
+
+
+# -- the fast marker stays honest -------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`pytest -m fast` must stay a quick unit run: a fast test may not reach (directly or
+    through another fixture) a fixture that clones the template or renders a package."""
+    wrong = []
+    for item in items:
+        if item.get_closest_marker("fast") is None:
+            continue
+        used = sorted(SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        if used:
+            wrong.append(f"{item.nodeid} uses {', '.join(used)}")
+    if wrong:
+        raise pytest.UsageError("@pytest.mark.fast tests must not render or clone the template "
+                                "(drop the marker or the fixture):\n  " + "\n  ".join(wrong))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Inside a @pytest.mark.fast test (its fixtures included) require_tool() and starting a
+    process fail: a test that runs an external tool or a subprocess is not a unit test."""
+    from tests import helpers
+
+    helpers.FAST_TEST = item.get_closest_marker("fast") is not None
+    if helpers.FAST_TEST:
+        subprocess.Popen = _NoProcess  # type: ignore[misc]
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    from tests import helpers
+
+    helpers.FAST_TEST = False
+    subprocess.Popen = _POPEN  # type: ignore[misc]
+
+
+_POPEN = subprocess.Popen
+
+
+class _NoProcess(_POPEN):  # type: ignore[misc, valid-type]
+    def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+        pytest.fail(f"a @pytest.mark.fast test started a process ({args!r}): drop the marker")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold.artifacts import alertmanager, prometheus as rules
 from scaffold.model import slo
 from scaffold import yamlio
@@ -176,6 +176,7 @@ def sloth_load(text: str) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("answers", [{}, {"blueprint": "cronjob"}])
 def test_5_slo_yaml_loads_as_sloth_reads_it(answers):
     m = model(**answers)
@@ -227,6 +228,7 @@ def _inhibits(rule: dict[str, Any], source: dict[str, str], target: dict[str, st
             and all(source.get(k, "") == target.get(k, "") for k in rule["equal"]))
 
 
+@pytest.mark.fast
 def test_6_a_prod_page_inhibits_nothing_in_another_namespace():
     m = model()
     cfg = alertmanager.config(m)
@@ -238,6 +240,7 @@ def test_6_a_prod_page_inhibits_nothing_in_another_namespace():
                 assert not any(_inhibits(r, src, dst) for r in cfg["inhibit_rules"]), (src, dst)
 
 
+@pytest.mark.fast
 def test_6_every_inhibition_can_match_some_pair_of_catalog_alerts():
     m = model()
     fired = [_alert_labels(m, a.name, PROD) for a in alerts.alerts(m)]
@@ -345,14 +348,12 @@ def test_9_each_environment_has_its_own_dashboard_uids(overlays):
 
 
 def test_9_checker_runs_promtool_on_each_environment_rule(render, tmp_path):
-    import shutil
 
     from scaffold.model.package import Package
     from scaffold.validate import load_checkers, run_one
 
     require_tool("promtool")
-    pkg = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), pkg, symlinks=True)
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path)
     checker = load_checkers()["prometheus-rules"]
     assert run_one(checker, Package.load(pkg)).findings == []
     patch = pkg / "k8s/overlays/dev/prometheusrule.patch.yaml"
@@ -361,6 +362,7 @@ def test_9_checker_runs_promtool_on_each_environment_rule(render, tmp_path):
     assert [f.file for f in findings] == ["k8s/overlays/dev/prometheusrule.patch.yaml"], findings
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("answers", [{}, {"blueprint": "cronjob"}, {"slos": [
     {"name": "checkout", "objective": 99.5, "latency_ms": 800}]}])
 def test_9_overlay_patch_text_is_the_scoped_rule_set(answers):

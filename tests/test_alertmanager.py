@@ -4,13 +4,12 @@ inhibition is checked semantically against the rendered config."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold import yamlio
 from scaffold.validate import alertmanager as amcheck
 
@@ -123,12 +122,6 @@ def test_page_tier_inhibits_ticket_tier_of_the_same_slo_only(pkg):
 
 # -- the checker fails on broken configs -----------------------------------------
 
-def _copy(pkg: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "pkg"
-    shutil.copytree(pkg, dest, symlinks=True)
-    return dest
-
-
 def test_checker_passes_on_the_render(pkg):
     require_tool("amtool")
     assert amcheck.check_config(pkg / CONFIG, CONFIG) == []
@@ -137,7 +130,7 @@ def test_checker_passes_on_the_render(pkg):
 
 def test_checker_catches_a_misrouted_severity(pkg, tmp_path):
     require_tool("amtool")
-    broken = _copy(pkg, tmp_path)
+    broken = mutable_copy(pkg, tmp_path)
     cfg = yamlio.load_file(broken / CONFIG)
     critical = next(r for r in cfg["route"]["routes"] if r["matchers"] == ['severity="critical"'])
     critical["receiver"] = "platform-ticket"  # pages would become tickets
@@ -149,7 +142,7 @@ def test_checker_catches_a_misrouted_severity(pkg, tmp_path):
 
 def test_checker_rejects_invalid_and_deprecated_config(pkg, tmp_path):
     require_tool("amtool")
-    broken = _copy(pkg, tmp_path)
+    broken = mutable_copy(pkg, tmp_path)
     cfg = yamlio.load_file(broken / CONFIG)
     cfg["inhibit_rules"].append({"source_match": {"severity": "critical"}, "target_match": {"severity": "info"}})
     (broken / CONFIG).write_text(yamlio.dump(cfg))

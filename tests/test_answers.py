@@ -44,6 +44,7 @@ def test_every_question_has_a_rule_or_is_bool():
         assert "default" in q, f"{name} needs a default so --defaults works"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "folder,expected",
     [("payments-api", "payments-api"), ("Payments_API v2", "payments-api-v2"), ("x", "x-svc"),
@@ -55,6 +56,7 @@ def test_slugify_gives_a_valid_service_name(folder, expected):
     assert rules.check("service_name", slug, {}) == ""
 
 
+@pytest.mark.fast
 def test_production_never_runs_fewer_than_two_replicas():
     m = model(replicas_min=1, replicas_max=1)
     assert [e.replicas_min for e in m.environments] == [1, 1, 2]
@@ -63,6 +65,7 @@ def test_production_never_runs_fewer_than_two_replicas():
     assert [e.previous for e in m.environments] == [None, "dev", "staging"]
 
 
+@pytest.mark.fast
 def test_namespaces_and_labels_are_derived_once():
     m = model(environments=["qa", "live"])
     assert [e.namespace for e in m.environments] == ["payments-api-qa", "payments-api-live"]
@@ -71,6 +74,7 @@ def test_namespaces_and_labels_are_derived_once():
     assert ServiceModel.from_answers({"service_name": "payments-api", "environments": ["qa", "live"]}) is m
 
 
+@pytest.mark.fast
 def test_resources_are_normalised_and_limit_derived():
     m = model(cpu_request="0.25", memory_request="1Gi", memory_limit="1536Mi")
     assert m.resources.cpu_request == "250m"
@@ -79,6 +83,7 @@ def test_resources_are_normalised_and_limit_derived():
     assert m.resources.as_k8s()["limits"]["ephemeral-storage"]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("value,kind,expected", [
     ("100m", "cpu", Decimal("0.1")), ("2", "cpu", Decimal(2)), ("128Mi", "memory", Decimal(128 * 2**20)),
     ("1G", "memory", Decimal(10**9)), ("100x", "cpu", None), ("-1", "cpu", None), ("0", "cpu", None),
@@ -88,24 +93,28 @@ def test_quantities(value, kind, expected):
     assert quantities.parse(value, kind) == expected
 
 
+@pytest.mark.fast
 def test_latency_bucket_label_matches_python_client_format():
     assert model().latency_le == "0.3"
     assert model(slo_latency_ms=1000).latency_le == "1.0"
     assert Decimal("0.25") in model(slo_latency_ms=250).latency_buckets
 
 
+@pytest.mark.fast
 def test_derived_defaults_follow_the_repo():
     d = derived_defaults("svc-a", "org/svc-a")
     assert d["runbook_base_url"] == "https://github.com/org/svc-a/blob/main/runbooks"
     assert model().runbook_url("X") == "https://github.com/acme/payments-api/blob/main/runbooks/X.md"
 
 
+@pytest.mark.fast
 def test_dashboard_uid_fits_grafana_limit():
     m = ServiceModel.from_answers({"service_name": "a" * 40})
     assert len(m.dashboard_uid("golden")) <= 40
     assert m.dashboard_uid("golden") != m.dashboard_uid("slo")
 
 
+@pytest.mark.fast
 def test_validate_all_names_the_field():
     with pytest.raises(rules.AnswerError) as err:
         model(memory_request="512Mi", memory_limit="256Mi")
@@ -113,6 +122,7 @@ def test_validate_all_names_the_field():
     assert "memory_request" in str(err.value)
 
 
+@pytest.mark.fast
 def test_k8s_version_bounds_follow_shipped_schemas():
     newest = rules.shipped_k8s_minors()[-1]
     assert rules.check("k8s_version", f"1.{newest}", {}) == ""
@@ -120,6 +130,7 @@ def test_k8s_version_bounds_follow_shipped_schemas():
     assert rules.check("k8s_version", "1.29", {}) != ""
 
 
+@pytest.mark.fast
 def test_yaml_scalar_cannot_open_new_keys():
     evil = "x\nkind: Secret\n---\napiVersion: v1"
     doc = yamlio.load(f"description: {yamlio.scalar(evil)}\n")
@@ -134,6 +145,7 @@ def test_types_match_copier_yml():
             assert rules.TYPES.get(name, "str") == q["type"], name
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("field,raw,expected", [
     ("port", "8080", 8080), ("slo_availability", "99.95", 99.95), ("backlog", "no", False),
     ("environments", "[a, b]", ["a", "b"]), ("service_name", "x", "x"),
@@ -142,6 +154,7 @@ def test_coerce(field, raw, expected):
     assert rules.coerce(field, raw) == expected
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("field,raw", [("port", "80.5"), ("port", "abc"), ("slo_availability", "high"),
                                        ("backlog", "maybe"), ("environments", "{a: b")])
 def test_coerce_names_the_field(field, raw):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from scaffold.artifacts import k8s
 from scaffold.model import stacks
 from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from tests.test_app_python import free_port, get, stop
 
 READY_TRIES, STOP_TIMEOUT_S = 100, 10.0
@@ -73,8 +72,7 @@ def test_skeleton_binds_the_ports_its_configmap_names(render, node_runtime_modul
 
 def test_app_config_flags_a_key_nothing_reads(default_package: Path, tmp_path: Path) -> None:
     """Mutation: the old ConfigMap keys, and a container env nobody reads, are each one finding."""
-    root = tmp_path / "pkg"
-    shutil.copytree(default_package, root, symlinks=True)
+    root = mutable_copy(default_package, tmp_path)
     clean = run_one(load_checkers()["app-config"], Package.load(root))
     assert clean.status == "pass", clean.findings
     cm = root / "k8s/base/configmap.yaml"

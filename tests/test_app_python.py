@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from scaffold.model import stacks
 from scaffold import yamlio
 from scaffold.model.service import ServiceModel
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 # Labels Prometheus attaches at scrape time; the app must not (and cannot) set them.
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "container", "endpoint"}

@@ -25,7 +25,7 @@ from scaffold.answers.rules import BLUEPRINTS
 from scaffold.model.package import Package
 from scaffold.validate import app as app_checks
 from scaffold.validate import load_checkers, run_one
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from tests.test_app_python import (
     READY_DEADLINE_S,
     READY_TRIES,
@@ -71,12 +71,7 @@ def kind_pkg(request, render) -> tuple[str, str, Path]:
     return stack, blueprint, render_kind(render, stack, blueprint)
 
 
-def copy_of(pkg: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "pkg"
-    shutil.copytree(pkg, copy, symlinks=True)
-    return copy
-
-
+@pytest.mark.fast
 def test_app_kind_covers_every_stack_and_blueprint() -> None:
     for stack in stacks.COMMANDS:
         for blueprint in BLUEPRINTS:
@@ -129,7 +124,7 @@ def test_image_runs_the_kinds_entry_point(kind_pkg) -> None:
 
 def test_syntax_error_is_reported(kind_pkg, tmp_path: Path) -> None:
     stack, _, pkg = kind_pkg
-    copy = copy_of(pkg, tmp_path)
+    copy = mutable_copy(pkg, tmp_path)
     rel = f"{stacks.APP_DIR}/{stacks.entry_source(Package.load(copy).model)}"
     with (copy / rel).open("a") as fh:
         fh.write(BREAK[stack])
@@ -140,7 +135,7 @@ def test_syntax_error_is_reported(kind_pkg, tmp_path: Path) -> None:
 def test_root_user_is_reported(kind_pkg, tmp_path: Path) -> None:
     require_tool("hadolint")
     _, _, pkg = kind_pkg
-    copy = copy_of(pkg, tmp_path)
+    copy = mutable_copy(pkg, tmp_path)
     dockerfile = copy / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("USER 10001:10001", "USER root"))
     messages = [m for _, m in check(copy)["app-dockerfile"]]
@@ -149,7 +144,7 @@ def test_root_user_is_reported(kind_pkg, tmp_path: Path) -> None:
 
 
 def test_missing_entry_file_and_wrong_main_are_reported(render, tmp_path: Path) -> None:
-    copy = copy_of(render_kind(render, "node", "worker"), tmp_path)
+    copy = mutable_copy(render_kind(render, "node", "worker"), tmp_path)
     (copy / "app/src/worker.js").unlink()
     manifest = copy / "app/package.json"
     manifest.write_text(manifest.read_text().replace('"main": "src/worker.js"', '"main": "src/server.js"'))
@@ -158,6 +153,7 @@ def test_missing_entry_file_and_wrong_main_are_reported(render, tmp_path: Path) 
     assert "node src/worker.js" in findings[0][1] and "src/server.js" in findings[1][1]
 
 
+@pytest.mark.fast
 def test_tree_sitter_reports_the_line() -> None:
     errs = app_checks.tree_sitter_errors("go", b"package main\n\nfunc main() {\n\tx := \n}\n")
     assert errs and errs[0].startswith("line ")
@@ -322,14 +318,20 @@ GO_TIMEOUT_S = 600
 
 @pytest.fixture(scope="module")
 def go_env(tmp_path_factory) -> dict[str, str]:
-    """The Go toolchain offline: no module proxy, no toolchain download, one build cache per run."""
+    """The Go toolchain offline: no module proxy, no toolchain download, a GOPATH per run.
+
+    The build cache is Go's own (GOCACHE, default ~/.cache/go-build): it is content-addressed
+    and safe to share between runs and processes, and a fresh one per run recompiled the
+    standard library every time (~60 s of the first go test)."""
     go = require_tool("go")
     goroot = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "GOTOOLCHAIN": "local"}).stdout.strip()
+    gocache = subprocess.run([go, "env", "GOCACHE"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "GOTOOLCHAIN": "local"}).stdout.strip()
     cache = tmp_path_factory.mktemp("go")
     return {**os.environ, "PATH": os.pathsep.join([str(Path(goroot) / "bin"), os.environ.get("PATH", "")]),
             "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0",
-            "GOCACHE": str(cache / "build"), "GOPATH": str(cache / "path"), "GOTELEMETRY": "off"}
+            "GOCACHE": gocache or str(cache / "build"), "GOPATH": str(cache / "path"), "GOTELEMETRY": "off"}
 
 
 def run_go_ci(app: Path, env: dict[str, str], step: str) -> subprocess.CompletedProcess:

@@ -53,8 +53,7 @@ def test_every_sc_name_a_template_uses_is_in_the_surface_table() -> None:
         sc.model  # noqa: B018 (only the table's names resolve, not every module)
 
 
-@pytest.mark.fast
-def test_import_contracts_hold() -> None:
+def test_import_contracts_hold() -> None:  # not fast: it runs lint-imports
     """lint-imports checks [tool.importlinter]: the layers, and no cycle in answers or model."""
     exe = Path(sys.executable).with_name("lint-imports")
     if not exe.is_file():

@@ -17,14 +17,8 @@ from scaffold.backlog import backlog
 from scaffold.artifacts import tasks as policy
 from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks, listed_tasks
-from tests.conftest import git, require_tool
+from tests.helpers import git, mutable_copy, require_tool
 from scaffold.artifacts import alerts
-
-
-def copy_pkg(src: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / src.name
-    shutil.copytree(src, dest, symlinks=True)
-    return dest
 
 
 def task_files(root: Path) -> dict[str, bytes]:
@@ -116,7 +110,7 @@ def test_real_cli_lists_and_views_every_task(default_package):
 
 def test_checker_finds_missing_task_and_runbook(default_package, tmp_path):
     require_tool("backlog")
-    pkg = copy_pkg(default_package, tmp_path)
+    pkg = mutable_copy(default_package, tmp_path, "payments-api")
     victims = [t for t in load(pkg) if t.references[0] in ("Dockerfile", "README.md") or t.title.startswith("Runbook:")]
     for t in victims[:3]:
         t.path.unlink()
@@ -126,7 +120,7 @@ def test_checker_finds_missing_task_and_runbook(default_package, tmp_path):
 
 
 def test_rerun_is_a_no_op_and_never_rewrites(default_package, tmp_path):
-    pkg = copy_pkg(default_package, tmp_path)
+    pkg = mutable_copy(default_package, tmp_path, "payments-api")
     before = task_files(pkg)
     report = backlog.sync(pkg)
     assert report.created == [] and report.marked_removed == []
@@ -135,7 +129,7 @@ def test_rerun_is_a_no_op_and_never_rewrites(default_package, tmp_path):
 
 def test_edited_task_survives_and_vanished_artifact_is_marked(default_package, tmp_path):
     exe = require_tool("backlog")
-    pkg = copy_pkg(default_package, tmp_path)
+    pkg = mutable_copy(default_package, tmp_path, "payments-api")
     tasks = {t.references[0]: t for t in load(pkg)}
     edited = tasks["k8s/base/hpa.yaml"]
     env = {**os.environ, "NO_COLOR": "1"}
@@ -161,7 +155,7 @@ def test_edited_task_survives_and_vanished_artifact_is_marked(default_package, t
 
 
 def test_ids_continue_past_archived_and_completed(default_package, tmp_path):
-    pkg = copy_pkg(default_package, tmp_path)
+    pkg = mutable_copy(default_package, tmp_path, "payments-api")
     tasks = sorted((t for t in load(pkg) if t.parent_task_id is None), key=lambda t: int(t.id.split("-")[1]))
     top = tasks[-1]
     (pkg / "backlog/archive/tasks").mkdir(parents=True, exist_ok=True)
@@ -178,6 +172,7 @@ def test_ids_continue_past_archived_and_completed(default_package, tmp_path):
     assert not (pkg / "backlog/.locks").exists()
 
 
+@pytest.mark.fast
 def test_lock_blocks_and_stale_lock_is_taken(tmp_path):
     config = backlog.init_project(tmp_path, "p")
     with backlog.create_lock(tmp_path, config) as held:
@@ -194,7 +189,7 @@ def test_lock_blocks_and_stale_lock_is_taken(tmp_path):
 
 def test_existing_project_settings_are_respected(default_package, tmp_path):
     exe = require_tool("backlog")
-    pkg = copy_pkg(default_package, tmp_path)
+    pkg = mutable_copy(default_package, tmp_path, "payments-api")
     shutil.rmtree(pkg / "backlog")
     subprocess.run([exe, "init", "ops", "--defaults", "--integration-mode", "none", "--no-git", "--task-prefix", "ops",
                     "--zero-padded-ids", "3"], cwd=pkg, check=True, capture_output=True)
@@ -211,7 +206,7 @@ def test_existing_project_settings_are_respected(default_package, tmp_path):
 
 @pytest.mark.parametrize("damage", ["task", "config"])
 def test_corrupt_backlog_is_one_clear_error_and_package_intact(default_package, tmp_path, damage):
-    pkg = copy_pkg(default_package, tmp_path)
+    pkg = mutable_copy(default_package, tmp_path, "payments-api")
     if damage == "task":
         victim = load(pkg)[0].path
         victim.write_text("---\nid: [unclosed\ntitle: x\n---\n")
@@ -237,7 +232,7 @@ def test_corrupt_backlog_is_one_clear_error_and_package_intact(default_package, 
 def test_recopy_keeps_the_task_count(default_package, tmp_path):
     import copier
 
-    pkg = copy_pkg(default_package, tmp_path)
+    pkg = mutable_copy(default_package, tmp_path, "payments-api")
     git(pkg, "init", "-q", "-b", "main")
     commit_all(pkg)
     before = task_files(pkg)
@@ -267,13 +262,12 @@ def test_update_adding_one_artifact_adds_one_task(template_repo, tmp_path, monke
     import copier
 
     exe = require_tool("backlog")
-    tpl = tmp_path / "tpl"
-    shutil.copytree(template_repo, tpl, symlinks=True)
+    tpl = mutable_copy(template_repo, tmp_path, "tpl")
     pkg = tmp_path / "payments-api"
     with faked_day(monkeypatch, DAY1):
         copier.run_copy(str(tpl), str(pkg), defaults=True, unsafe=True, quiet=True, vcs_ref="v1.0.0")
     assert {t.created_date for t in load(pkg)} == {"2026-01-01 12:00"}  # the day of the copy, not the tag's
-    (tpl / "blueprints/service/ON-CALL.md").write_text("# On-call\n")
+    (tpl / "blueprints/package/ON-CALL.md").write_text("# On-call\n")
     with (tpl / "scaffold/artifacts/tasks.py").open("a") as fh:
         fh.write(ONCALL_UNIT)
     commit_all(tpl, "one more artifact")

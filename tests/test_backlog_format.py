@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scaffold.backlog import backlog
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 TITLES = ["Runbook: HighLatency response", "key:value and scaffold:plan/x", "Kubernetes: k8s/base/hpa.yaml", "it's a # test", "yes", "10",
           "[x] bracket (paren) & co"]
@@ -90,6 +90,7 @@ def test_cli_reads_what_we_write(cli_project, tmp_path):
     assert edited.description == task.description
 
 
+@pytest.mark.fast
 def test_amend_keeps_everything_else():
     task = backlog.Task(id="TASK-3", title="Docs: README.md", status="Done", assignee=["@me"],
                         created_date="2025-01-02 03:04", labels=["docs", "scaffold"], references=["README.md"],
@@ -102,6 +103,7 @@ def test_amend_keeps_everything_else():
     assert (again.status, again.criteria, again.description, again.ordinal) == ("Done", task.criteria, "d", 3000)
 
 
+@pytest.mark.fast
 def test_filename_sanitizing_matches_cli_rules():
     assert backlog.sanitize_filename("Kubernetes: k8s/base/hpa.yaml") == "Kubernetes-k8s-base-hpa.yaml"
     assert backlog.sanitize_filename("x: y") == backlog.sanitize_filename("[x] y") == "x-y"

@@ -19,7 +19,7 @@ from scaffold.backlog import backlog
 from scaffold.artifacts import tasks as policy
 from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold.artifacts import alerts
 
 BLUEPRINTS = {"service": {}, "worker": {"blueprint": "worker"}, "cronjob": {"blueprint": "cronjob"}}
@@ -138,8 +138,7 @@ def test_real_cli_shows_parents_subtasks_and_milestones(default_package, tmp_pat
 
 def _fresh(default_package: Path, tmp_path: Path, **answers: str) -> Path:
     """A copy of the default package without its backlog, answers changed."""
-    pkg = tmp_path / default_package.name
-    shutil.copytree(default_package, pkg, symlinks=True)
+    pkg = mutable_copy(default_package, tmp_path, default_package.name)
     shutil.rmtree(pkg / "backlog")
     text = (pkg / ".copier-answers.yml").read_text()
     for key, value in answers.items():
@@ -159,8 +158,7 @@ def test_team_files_get_no_task_and_team_alert_task_is_not_generated(default_pac
     """The team's own files are never filed; its own alert gets a runbook task under
     on-call that does not claim to be generated."""
     require_tool("backlog")
-    pkg = tmp_path / default_package.name
-    shutil.copytree(default_package, pkg, symlinks=True)
+    pkg = mutable_copy(default_package, tmp_path, default_package.name)
     (pkg / "NOTES.md").write_text("ours\n")
     (pkg / "k8s/base/redis.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: redis}\n")
     (pkg / "terraform/environments/dev/extra.tf").write_text("# ours\n")
@@ -203,8 +201,7 @@ def test_plan_covers_flux(render):
 
 
 def test_per_file_tasks_of_the_older_plan_cover_their_unit(default_package, tmp_path):
-    pkg = tmp_path / default_package.name
-    shutil.copytree(default_package, pkg, symlinks=True)
+    pkg = mutable_copy(default_package, tmp_path, default_package.name)
     root_task = next(t for t in load(pkg) if t.references == ["terraform/environments/dev"])
     root_task.path.unlink()
     for n, rel in enumerate(("terraform/environments/dev/main.tf", "terraform/environments/dev/versions.tf"), 500):

@@ -8,12 +8,11 @@ or nav fails. TechDocs, PagerDuty, lifecycle and system come from the answers.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import copier
 import pytest
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from typer.testing import CliRunner
 
 from scaffold.artifacts import backstage
@@ -64,8 +63,7 @@ def test_catalog_model_accepts_the_default_entity(pkg):
 
 
 def _copy(pkg: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "pkg"
-    shutil.copytree(pkg, dest, symlinks=True, ignore=shutil.ignore_patterns("app", "terraform", "backlog"))
+    dest = mutable_copy(pkg, tmp_path, ignore=("app", "terraform", "backlog"))
     return dest
 
 

@@ -43,3 +43,16 @@ def test_goals_table_says_met_or_not_and_keeps_rows_not_rerun(tmp_path, monkeypa
     assert "**1.50×** (parallel efficiency 75%" in table and "≥ 1.8× | **no**" in table
     assert "| 5. rendering 50 extra SLOs | old |" in table  # not re-run: kept
     assert "Smoke figures" in table and text.endswith(f"{run.END}\nafter\n")
+
+
+@pytest.mark.fast
+def test_kept_rows_keep_the_load_they_were_measured_under(tmp_path, monkeypatch):
+    run = _run_module()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{run.START}\n| 5. rendering 50 extra SLOs | old | ≤ 2× | yes |\n\nLoad while measuring "
+                      f"(a shared 2-core machine): lifecycle: load average 9.0; slo_scale: load average 8.0 (1 min)."
+                      f"\n{run.END}\n")
+    monkeypatch.setattr(run, "README", readme)
+    run.write_readme({"lifecycle": FIGURES["lifecycle"]}, quick=False)
+    said = readme.read_text().split("Load while measuring (a shared 2-core machine): ", 1)[1].split("\n", 1)[0]
+    assert said == "lifecycle: x; slo_scale: load average 8.0 (1 min)."

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from typer.testing import CliRunner
 
 from scaffold.publish import publisher as blueprint
@@ -34,6 +36,7 @@ def test_matrix_runs_the_whole_spine_per_answer_set(template_repo, tmp_path):
                                           "blueprint test 3/3: broken: fail"]
 
 
+@pytest.mark.fast
 def test_default_matrix_covers_every_choice():
     seen: dict[str, set] = {}
     for answers in blueprint.DEFAULT_MATRIX:

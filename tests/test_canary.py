@@ -10,7 +10,7 @@ import subprocess
 from scaffold.model import slo as slo_policy
 from scaffold import yamlio
 from scaffold.model.package import Package
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 QUERY = re.compile(r'^max\((?P<rule>[a-z_:0-9]+)\{service="(?P<service>[^"]+)",slo="(?P<slo>[^"]+)",'
                    r'namespace="\{\{args\.namespace\}\}"\}\)$')

@@ -11,7 +11,6 @@ on a broken overlay.
 from __future__ import annotations
 
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 from tests import gha
-from tests.conftest import ROOT, require_tool
+from tests.helpers import ROOT, mutable_copy, require_tool
 
 SETUP_STEP = "Install scaffold-blueprints and the validators' tools (scripts/setup.sh)"
 
@@ -61,12 +60,6 @@ def report(runs: list[gha.StepRun]) -> str:
     return "\n".join(f"{r.name}: ran={r.ran} rc={r.returncode}\n{r.stdout[-2500:]}{r.stderr[-1500:]}" for r in runs)
 
 
-def copy(pkg: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "pkg"
-    shutil.copytree(pkg, dest, symlinks=True)
-    return dest
-
-
 def test_every_other_root_job_needs_validate(from_git: Path) -> None:
     jobs = yaml.safe_load((from_git / ".github/workflows/ci.yml").read_text())["jobs"]
     assert "needs" not in jobs["validate"]
@@ -83,7 +76,7 @@ def test_every_other_root_job_needs_validate(from_git: Path) -> None:
 
 @pytest.mark.slow
 def test_validate_job_passes_on_the_pristine_package(from_git: Path, tmp_path: Path) -> None:
-    runs = run_validate_job(copy(from_git, tmp_path), tmp_path)
+    runs = run_validate_job(mutable_copy(from_git, tmp_path), tmp_path)
     assert all(r.ran and r.returncode == 0 for r in runs[2:]), report(runs)
     assert "0 failed" in runs[-1].stdout, report(runs)
     clone = tmp_path / "runner-temp" / "scaffold"
@@ -94,7 +87,7 @@ def test_validate_job_passes_on_the_pristine_package(from_git: Path, tmp_path: P
 def test_validate_job_fails_on_a_broken_rule_and_on_a_broken_overlay(from_git: Path, tmp_path: Path) -> None:
     """One run (each full validate costs ~15 s): validate runs every checker whatever fails, so each
     break failing the job on its own shows as its own finding, named by its file and checker."""
-    pkg = copy(from_git, tmp_path)
+    pkg = mutable_copy(from_git, tmp_path)
     rules = pkg / "observability/prometheus/payments-api.rules.yaml"
     text = rules.read_text()
     assert "sum by (namespace) (rate(" in text

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import generate_project, git
+from tests.helpers import generate_project, git, mutable_copy
 from scaffold.cli import app
 
 SCAFFOLD = str(Path(sys.executable).parent / "scaffold")
@@ -85,7 +84,6 @@ def test_local_template_sources_are_recognised(source, local):
     assert is_local_source(source) is local
 
 
-@pytest.mark.fast
 def test_new_piped_is_a_summary_and_quiet_is_silent(template_repo, tmp_path):
     res = piped("new", str(tmp_path / "a"), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0", "--defaults")
     assert res.returncode == 0, res.stderr
@@ -100,7 +98,6 @@ def test_new_piped_is_a_summary_and_quiet_is_silent(template_repo, tmp_path):
     assert (tmp_path / "b" / "backlog").is_dir()  # the hook ran, silently
 
 
-@pytest.mark.fast
 def test_new_pretend_writes_nothing(template_repo, tmp_path):
     dest = tmp_path / "svc"
     res = piped("new", str(dest), "--template", str(template_repo), "--trust", "--vcs-ref", "v1.0.0", "--defaults", "--pretend")
@@ -110,8 +107,7 @@ def test_new_pretend_writes_nothing(template_repo, tmp_path):
 
 
 def test_check_diff_is_a_patch_git_applies(render, tmp_path):
-    pkg = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True, backlog=False), pkg, symlinks=True)
+    pkg = mutable_copy(render(skip_tasks=True, backlog=False), tmp_path)
     runbook = sorted((pkg / "runbooks").glob("*.md"))[0]
     runbook.write_text(runbook.read_text(encoding="utf-8") + "\nOur own note, " + "long " * 60 + "\n",
                        encoding="utf-8")
@@ -129,8 +125,7 @@ def test_check_diff_is_a_patch_git_applies(render, tmp_path):
                            text=True)
     assert check.returncode == 0, check.stderr
     # ...and forward, to a fresh render of the recorded version (it redoes them).
-    fresh = tmp_path / "fresh"
-    shutil.copytree(render(skip_tasks=True, backlog=False), fresh, symlinks=True)
+    fresh = mutable_copy(render(skip_tasks=True, backlog=False), tmp_path, "fresh")
     check = subprocess.run(["git", "apply", "--check", "-"], cwd=fresh, input=patch, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
 

@@ -5,7 +5,6 @@ fail at the right path. Then the checker over rendered packages."""
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from scaffold.validate import crd_schemas
 from scaffold import yamlio
 from scaffold.model.package import Package
 from scaffold.validate import crds as crds_checker
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -214,8 +213,7 @@ def _write(path: Path, *docs) -> None:
 
 @pytest.fixture(scope="module")
 def default_copy(render, tmp_path_factory) -> Path:
-    dest = tmp_path_factory.mktemp("crds") / "payments-api"
-    shutil.copytree(render(), dest, symlinks=True)
+    dest = mutable_copy(render(), tmp_path_factory.mktemp("crds"), "payments-api")
     return dest
 
 
@@ -280,7 +278,7 @@ CHAOS = ("PodChaos", "NetworkChaos", "Schedule")
 
 @pytest.fixture(scope="module")
 def chaos_schemas():
-    from tests.conftest import shared_crds
+    from tests.helpers import shared_crds
 
     return crd_schemas.load_crd_dirs([shared_crds()])
 
@@ -341,10 +339,9 @@ def test_preserved_unknown_fields_stay_open():
 
 def test_checker_with_crd_dir_validates_chaos_and_catches_mutations(render, tmp_path):
     require_tool("kubectl")
-    from tests.conftest import shared_crds
+    from tests.helpers import shared_crds
 
-    default_copy = tmp_path / "payments-api"
-    shutil.copytree(render(), default_copy, symlinks=True)
+    default_copy = mutable_copy(render(), tmp_path, "payments-api")
     pkg = Package.load(default_copy)
     report = crds_checker.check(pkg, [shared_crds()])
     assert report.findings == [] and not report.unvalidated
@@ -370,7 +367,7 @@ def test_cli_crd_dir_flag_env_var_and_bad_dir(render, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
     from scaffold.cli import app
-    from tests.conftest import shared_crds
+    from tests.helpers import shared_crds
 
     def crds_detail(*args):
         res = CliRunner().invoke(app, ["validate", str(render()), "--only", "crds", "--format", "json", *args])
@@ -395,7 +392,7 @@ def test_cli_crd_dir_flag_env_var_and_bad_dir(render, monkeypatch, tmp_path):
                          ids=["worker-flux", "cronjob-rolling"])
 def test_every_blueprint_validates_every_custom_resource_with_crd_dir(render, answers):
     require_tool("kubectl")
-    from tests.conftest import shared_crds
+    from tests.helpers import shared_crds
 
     report = crds_checker.check(Package.load(render(skip_tasks=True, **answers)), [shared_crds()])
     assert report.findings == [] and not report.unvalidated, (report.findings, report.unvalidated)

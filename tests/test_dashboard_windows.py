@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from tests.helpers import require_tool
 
 from scaffold.artifacts import alerts, dashboards
 from scaffold.model import slo

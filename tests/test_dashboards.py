@@ -4,12 +4,11 @@ through the checker (which must fail on a broken query)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold.artifacts import dashboards
 from scaffold import yamlio
 from scaffold.model.service import ServiceModel
@@ -117,6 +116,7 @@ def test_structure_problems_are_reported(pkg, tmp_path):
     assert any("undefined variable $undefined_var" in m for m in messages)
 
 
+@pytest.mark.fast
 def test_substitution_leaves_regex_groups_alone():
     expr, unknown = grafana.substitute('label_replace(rate(x{a="$namespace"}[$__rate_interval]), "c", "${1}xx", "c", "(.).*")',
                                        {"namespace": "ns", **grafana.BUILTINS})
@@ -152,8 +152,7 @@ def test_checker_runs_in_the_spine(pkg, tmp_path):
     from scaffold.validate import run_one
 
     assert run_one(grafana.GrafanaDashboards, Package.load(pkg)).status == "pass"
-    copy = tmp_path / "pkg"
-    shutil.copytree(pkg, copy, symlinks=True)
+    copy = mutable_copy(pkg, tmp_path)
     path = copy / DASH / "payments-api-slo.json"
     path.write_text(path.read_text().replace("slo:period_error_budget_remaining:ratio", "slo:period_error_budget_remaining:ratio{{"))
     result = run_one(grafana.GrafanaDashboards, Package.load(copy))

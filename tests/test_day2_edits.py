@@ -9,7 +9,6 @@ what the app reads (the ``app-config`` checker).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import yaml
 from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_all, run_one
 from scaffold.validate.overlays import dropped, overlay_drops
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from tests.test_k8s import ANSWER_SETS
 
 # azure worker (Deployment, SecretStore and identity patches) and cronjob (CronJob pod path); the
@@ -30,8 +29,7 @@ VALIDATE = ("kubernetes", "kustomize", "overlay-keeps-base", "app-config", "wiri
 
 def copy(render, tmp_path: Path, answer_set: str) -> Path:
     src = render(name="payments-api", skip_tasks=True, **ANSWER_SETS[answer_set])
-    dest = tmp_path / "pkg"
-    shutil.copytree(src, dest, symlinks=True)
+    dest = mutable_copy(src, tmp_path)
     return dest
 
 

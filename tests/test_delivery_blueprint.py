@@ -18,7 +18,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import git, trust_source
+from tests.helpers import git, mutable_copy, trust_source
 from scaffold.answers import rules
 from scaffold import migrate
 from scaffold.validate import terraform as tfcheck
@@ -91,7 +91,7 @@ def old_template(template_repo: Path, tmp_path_factory) -> Path:
     conf.write_text(new)
     ans = repo / "scaffold" / "answers" / "rules.py"
     ans.write_text(ans.read_text().replace('"delivery": _delivery,', '"delivery": _choice(DELIVERY),'))
-    main = next((repo / "blueprints/_shared/terraform/environments").glob("*/main.tf.jinja"))
+    main = next((repo / "blueprints/package/terraform/environments").glob("*/main.tf.jinja"))
     main.write_text(OLD_NAMESPACE_MODULE + main.read_text())
     git(repo, "commit", "-qam", "v0.9.0: delivery asked of every blueprint; Terraform manages the namespace")
     git(repo, "tag", "v0.9.0")
@@ -103,10 +103,8 @@ def test_update_from_the_old_layout(old_template: Path, render, tmp_path: Path):
     Terraform roots as v0.9.0 wrote them: `delivery: canary`, module.namespace) updates to
     v1.0.0: the delivery answer is dropped (not asked of a worker), nothing about the workload
     changes, and each Terraform root gets a removed.tf that forgets the namespace module."""
-    import shutil
 
-    dest = tmp_path / "payments-api"
-    shutil.copytree(render(skip_tasks=True, blueprint="worker"), dest, symlinks=True)
+    dest = mutable_copy(render(skip_tasks=True, blueprint="worker"), tmp_path, "payments-api")
     answers = dest / ".copier-answers.yml"
     text = answers.read_text()
     assert "delivery:" not in text

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from tests.deploy_sim import NEW_DIGEST, OLD_DIGEST, run_job
+from tests.helpers import mutable_copy
 
 pytestmark = pytest.mark.slow
 
@@ -83,20 +84,12 @@ def test_missing_kubeconfig_pushes_nothing(packages, tmp_path):
 
 
 # -- the simulation can fail: yesterday's defects, replayed -------------------------------
-def _copy(src, tmp_path):
-    import shutil
-
-    dest = tmp_path / "pkg"
-    shutil.copytree(src, dest, symlinks=True)
-    return dest
-
-
 def test_sim_aborts_a_nan_only_guard_without_traffic(packages, tmp_path):
     """Defect 4 replayed: `isNaN(result[0]) || ...` errors on an empty result; after
     consecutiveErrorLimit the Rollout aborts and CD rolls back."""
     import re
 
-    pkg = _copy(packages[("argocd", "canary")], tmp_path)
+    pkg = mutable_copy(packages[("argocd", "canary")], tmp_path)
     path = pkg / "k8s" / "base" / "analysistemplate.yaml"
     path.write_text(re.sub(r"len\(result\) == 0 \|\| ", "", path.read_text()))
     run = run_job(pkg, "deploy-dev", tmp_path / "run", scenario=NO_TRAFFIC)
@@ -107,7 +100,7 @@ def test_sim_fails_a_wait_shorter_than_the_plan(packages, tmp_path):
     """Defect 1 replayed: a wait budget below the plan gives up on a healthy canary."""
     import re
 
-    pkg = _copy(packages[("flux", "canary")], tmp_path)
+    pkg = mutable_copy(packages[("flux", "canary")], tmp_path)
     cd = pkg / ".github" / "workflows" / "cd.yml"
     cd.write_text(re.sub(r"PLAN_POLLS: '\d+'", "PLAN_POLLS: '60'", cd.read_text()))  # 15 minutes
     run = run_job(pkg, "deploy-dev", tmp_path / "run", scenario=HEALTHY)

@@ -1,8 +1,10 @@
 """`scaffold fleet` over many repositories: every repo reported, dirty ones
 skipped, none half-updated, one failure never stops the others.
 
-The 50-repo case uses a two-file template so the test stays quick; the fleet
-code is template-agnostic. A small fleet of real scaffold packages follows.
+The fleet case (FLEET services: clean, dirty and broken ones side by side in a
+2-process pool) uses a two-file template so the test stays quick; the fleet code
+is template-agnostic. Scale (50 services and more) is benchmarks/' job
+(`make bench --fleet=N`): more identical copies prove nothing new here. A small fleet of real scaffold packages follows.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import generate_project, git, trust_source
+from tests.helpers import generate_project, git, trust_source
 from scaffold.fleet import fleet
 from scaffold.cli import app
 
@@ -40,18 +42,23 @@ def _tiny_template(root: Path) -> Path:
     return root
 
 
+FLEET = 12
+DIRTY = {"svc-03", "svc-06", "svc-09"}
+BROKEN = f"svc-{FLEET - 1:02d}"
+
+
 @pytest.fixture(scope="module")
 def fleet_dir(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("fleet")
     template = _tiny_template(base / "template")
     services = base / "services"
     first = generate_project(template, services / "svc-00", service_name="svc-00")
-    for i in range(1, 50):  # copies of one generated repo: the fleet work is the updates
+    for i in range(1, FLEET):  # copies of one generated repo: the fleet work is the updates
         shutil.copytree(first, services / f"svc-{i:02d}", symlinks=True)
-    for i in (3, 17, 41):  # dirty: uncommitted local work that must never be touched
-        (services / f"svc-{i:02d}" / "WIP.md").write_text("half-written\n")
+    for name in sorted(DIRTY):  # dirty: uncommitted local work that must never be touched
+        (services / name / "WIP.md").write_text("half-written\n")
     # A repo whose template source vanished: it must fail alone.
-    broken = services / "svc-49"
+    broken = services / BROKEN
     trust_source(base / "gone")  # trusted, but gone: the failure is the missing source
     answers = (broken / ".copier-answers.yml").read_text().replace(str(template), str(base / "gone"))
     (broken / ".copier-answers.yml").write_text(answers)
@@ -59,17 +66,17 @@ def fleet_dir(tmp_path_factory) -> tuple[Path, Path]:
     return template, services
 
 
-def test_fleet_update_over_50_services(fleet_dir, tmp_path):
+def test_fleet_update_over_a_fleet_of_services(fleet_dir, tmp_path):
     _, services = fleet_dir
     heads = {p.name: git(p, "rev-parse", "HEAD").strip() for p in services.iterdir()}
     summary_file = tmp_path / "summary.json"
     result = CliRunner().invoke(app, ["fleet", "update", str(services), "--jobs", "2", "--json", str(summary_file)])
     summary = json.loads(summary_file.read_text())
-    assert summary["total"] == 50 and len(summary["repos"]) == 50
+    assert summary["total"] == FLEET and len(summary["repos"]) == FLEET
     by_name = {Path(r["repo"]).name: r for r in summary["repos"]}
-    assert {n for n, r in by_name.items() if r["status"] == "dirty"} == {"svc-03", "svc-17", "svc-41"}
-    assert by_name["svc-49"]["status"] == "failed"
-    assert summary["counts"]["updated"] == 46
+    assert {n for n, r in by_name.items() if r["status"] == "dirty"} == DIRTY
+    assert by_name[BROKEN]["status"] == "failed"
+    assert summary["counts"]["updated"] == FLEET - len(DIRTY) - 1
     assert result.exit_code == 1  # a failed repo is reported in the exit code
     for repo in services.iterdir():
         r = by_name[repo.name]
@@ -90,7 +97,7 @@ def test_fleet_update_over_50_services(fleet_dir, tmp_path):
 def test_fleet_status_and_file_source(fleet_dir, tmp_path):
     _, services = fleet_dir
     listing = tmp_path / "repos.txt"
-    listing.write_text("# fleet\n" + "\n".join(str(services / f"svc-{i:02d}") for i in (0, 3, 49)) + "\n")
+    listing.write_text("# fleet\n" + "\n".join(str(services / f"svc-{i:02d}") for i in (0, 3, FLEET - 1)) + "\n")
     results = fleet.run(fleet.discover(listing), "status", jobs=1)
     # svc-00 stays on v1 in its checkout even after an update (that lives on a branch).
     assert [r.status for r in results] == ["update-available", "dirty", "failed"]
@@ -215,14 +222,56 @@ def test_a_failure_reports_its_real_cause_and_status_flags_dirty_and_bad_answers
     git(root, "commit", "-qam", "v2")
     git(root, "tag", "v2.0.0")
     repo = generate_project(root, tmp_path / "svc-a", service_name="svc-a")
-    failed = fleet.run([str(repo)], "update", jobs=1)[0]
-    assert failed.status == "failed"
-    assert failed.detail == ("copier update: scaffold.hook: error: backlog/tasks/task-3 - x.md: corrupt YAML "
-                             "(mapping values)"), failed.detail
-    assert git(repo, "status", "--porcelain") == "" and git(repo, "branch", "--list", "scaffold/*") == ""
+    # In a child process (jobs=1) and inside the fleet's pool processes (jobs=2), alike.
+    for jobs in (1, 2):
+        failed = fleet.run([str(repo)], "update", jobs=jobs)[0]
+        assert failed.status == "failed"
+        assert failed.detail == ("copier update: scaffold.hook: error: backlog/tasks/task-3 - x.md: corrupt YAML "
+                                 "(mapping values)"), (jobs, failed.detail)
+        assert git(repo, "status", "--porcelain") == "" and git(repo, "branch", "--list", "scaffold/*") == ""
     # A dirty repo still shows where it stands; a recorded answer the rules refuse is flagged.
     answers = repo / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("service_name: svc-a", "service_name: Svc_A"))
     dirty = fleet.run([str(repo)], "status", jobs=1)[0]
     assert (dirty.status, dirty.current, dirty.latest) == ("dirty", "1.0.0", "2.0.0"), dirty
     assert dirty.warnings and dirty.warnings[0].startswith("answers: service_name:"), dirty.warnings
+
+
+# -- issue 21: versions read once per run, updates inside the pool processes ---------
+def test_versions_read_once_per_run_are_the_ones_copier_reads(tmp_path):
+    """fleet reads the recorded and latest template versions once per run (Copier's
+    get_update_data clones twice per repository for them): same figures as Copier,
+    a prerelease tag skipped, a recorded commit id (as the fleet records) read as
+    Copier reads it, and a second repository served without touching the source."""
+    from scaffold.fleet import lifecycle
+
+    template = _tiny_template(tmp_path / "tpl")
+    (template / "NOTES.md").write_text("untagged\n")
+    git(template, "add", "-A")
+    git(template, "commit", "-q", "-m", "after v2")
+    untagged = git(template, "rev-parse", "HEAD").strip()
+    (template / "NOTES.md").write_text("rc\n")
+    git(template, "commit", "-qam", "rc")
+    git(template, "tag", "v3.0.0rc1")  # a prerelease: Copier's latest stays 2.0.0
+    repos = [generate_project(template, tmp_path / f"svc-{i}", service_name=f"svc-{i}") for i in range(2)]
+    pinned = generate_project(template, tmp_path / "svc-sha", service_name="svc-sha")
+    answers = pinned / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("_commit: v1.0.0", f"_commit: {untagged}"))
+    git(pinned, "commit", "-qam", "recorded as a commit id")
+    copier_says = {r: lifecycle.check_update(r) for r in (repos[0], pinned)}
+    fleet._fresh_versions()
+    try:
+        assert fleet.check_update(repos[0]) == copier_says[repos[0]]
+        assert copier_says[repos[0]].latest_version == "2.0.0"
+        assert fleet.check_update(pinned) == copier_says[pinned]
+        hidden = template.with_name("tpl-away")
+        template.rename(hidden)  # the run has both versions already: no clone for the next repo
+        try:
+            assert fleet.check_update(repos[1]) == copier_says[repos[0]]
+        finally:
+            hidden.rename(template)
+    finally:
+        fleet._RUN_VERSIONS = None
+    shutil.rmtree(template)
+    with pytest.raises(Exception):  # noqa: B017 - outside a run nothing is cached: the source is gone
+        fleet.check_update(repos[1])

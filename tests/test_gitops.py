@@ -9,7 +9,7 @@ import pytest
 
 from scaffold import yamlio
 from scaffold.model.package import Package
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 
 def _docs(pkg_root):

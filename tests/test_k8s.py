@@ -17,7 +17,7 @@ from scaffold.answers.rules import AnswerError
 from scaffold.model.service import RUN_AS_UID, ServiceModel
 from scaffold.model.package import Package
 from scaffold.validate import run_all
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 
 ANSWER_SETS = {
     "service-canary-gateway": dict(),
@@ -214,8 +214,7 @@ def test_role_is_least_privilege(pkg):
 @pytest.fixture()
 def broken(render, tmp_path) -> Path:
     src = render(name="payments-api", skip_tasks=True, blueprint="worker", delivery="rolling")
-    dest = tmp_path / "pkg"
-    shutil.copytree(src, dest, symlinks=True)
+    dest = mutable_copy(src, tmp_path)
     return dest
 
 
@@ -286,6 +285,7 @@ def test_yaml_11_booleans_are_caught_after_the_build(broken):
 
 
 # -- policy math --------------------------------------------------------------
+@pytest.mark.fast
 def test_quota_covers_rollout_headroom():
     m = ServiceModel.from_answers({"service_name": "payments-api", "delivery": "rolling", "replicas_max": 8})
     hard = k8s.quota_hard(m, m.resources, 8)
@@ -295,6 +295,7 @@ def test_quota_covers_rollout_headroom():
     assert k8s.quota_hard(canary, canary.resources, 8)["pods"] == "18"
 
 
+@pytest.mark.fast
 def test_env_hostname_never_exceeds_dns_limit():
     host = ".".join(["a" * 60] * 4)  # 243 chars
     # issue 16: staging/dev must never fall back to production's name on the shared Gateway

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,7 +27,7 @@ from scaffold.live.live_sink import Sink
 from scaffold.model.service import ServiceModel
 from scaffold.model.package import Package
 from scaffold.validate import alertmanager as am_checks
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 
 RECORDED_TOLERANCE = 0.02
 RUN_TIMEOUT_S = 300
@@ -37,6 +36,7 @@ SLO_ALERTS = ("AvailabilityErrorBudgetBurnPage", "AvailabilityErrorBudgetBurnTic
 
 # -- configs, judged by the real tools ----------------------------------------
 
+@pytest.mark.fast
 def test_duration_round_trip() -> None:
     for text, ms in (("2m", 120_000), ("1h30m", 5_400_000), ("500ms", 500), ("1d", 86_400_000), ("0s", 0)):
         assert live_config.duration_ms(text) == ms
@@ -109,6 +109,7 @@ def test_redirected_alertmanager_config_keeps_routes_and_inhibition(default_pack
     assert am_checks.check_routes(path, default_package / am_checks.ROUTE_TESTS, "routes.test.yaml") == []
 
 
+@pytest.mark.fast
 def test_default_rps_meets_the_ticket_guard() -> None:
     m = ServiceModel.from_answers({"service_name": "payments-api"})
     assert live_config.traffic_needed(m) == {"page": 5, "ticket": 5}
@@ -117,6 +118,7 @@ def test_default_rps_meets_the_ticket_guard() -> None:
         assert rps * duration * 0.4 >= 5 and live_config.MIN_AUTO_RPS <= rps <= live_config.MAX_AUTO_RPS
 
 
+@pytest.mark.fast
 def test_sink_records_each_integration() -> None:
     import urllib.request
 
@@ -356,8 +358,7 @@ def test_interrupted_run_stops_every_process(default_package: Path, sig: signal.
 @pytest.mark.live
 def test_a_component_that_fails_to_start_stops_the_others(default_package: Path, tmp_path: Path) -> None:
     _require_servers()
-    pkg = tmp_path / "pkg"
-    shutil.copytree(default_package, pkg, symlinks=True)
+    pkg = mutable_copy(default_package, tmp_path)
     cfg = pkg / am_checks.CONFIG
     cfg.write_text(cfg.read_text().replace('severity="critical"', 'severity=~"("'), encoding="utf-8")
     runner = live.LiveRun(pkg, live.Options(duration=30, fail_rate=0.5))
@@ -462,7 +463,6 @@ def test_try_sets_up_the_app_itself(stack, bare_python, try_cache, render, tmp_p
     assert any(line.startswith("try: traffic ") for line in notes), notes
 
 
-@pytest.mark.fast
 def test_try_refuses_dotnet_with_a_clear_message(render) -> None:
     pkg = Package.load(render(stack="dotnet"))
     with pytest.raises(live.LiveError, match=r"^scaffold try does not run \.NET packages: it installs no \.NET SDK"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import loader
-from tests.conftest import ROOT, git
+from tests.helpers import ROOT, git, mutable_copy
 
 PKG = ROOT / "scaffold"
 
@@ -114,8 +114,7 @@ def test_check_reads_a_hash_commit_as_text(template_repo: Path, tmp_path: Path) 
     the float inf. Find a commit whose short hash looks like that, copy it, check it."""
     import copier
 
-    repo = tmp_path / "tpl"
-    shutil.copytree(template_repo, repo, symlinks=True)
+    repo = mutable_copy(template_repo, tmp_path, "tpl")
     git(repo, "config", "core.abbrev", "7")
     for i in range(3000):  # bounded: about 1 in 45 short hashes has the digits-e-digits shape
         short = git(repo, "rev-parse", "--short=7", "HEAD").strip()
@@ -137,8 +136,7 @@ def test_check_reads_a_hash_commit_as_text(template_repo: Path, tmp_path: Path) 
 
 def _evil_template(tmp_path: Path, template_repo: Path) -> tuple[Path, Path]:
     """A template whose generator code writes a marker file when it is loaded."""
-    evil = tmp_path / "evil"
-    shutil.copytree(template_repo, evil, symlinks=True)
+    evil = mutable_copy(template_repo, tmp_path, "evil")
     marker = tmp_path / "pwned"
     init = evil / "scaffold" / "__init__.py"
     init.write_text(init.read_text() + f"\nopen({str(marker)!r}, 'w').write('ran')\n")
@@ -148,8 +146,7 @@ def _evil_template(tmp_path: Path, template_repo: Path) -> tuple[Path, Path]:
 
 
 def test_check_refuses_an_untrusted_source(render, template_repo: Path, tmp_path: Path) -> None:
-    pkg = tmp_path / "payments-api"
-    shutil.copytree(render(), pkg, symlinks=True)
+    pkg = mutable_copy(render(), tmp_path, "payments-api")
     evil, marker = _evil_template(tmp_path, template_repo)
     answers = pkg / ".copier-answers.yml"
     answers.write_text(re.sub(r"^_src_path: .*$", f"_src_path: {evil}", answers.read_text(), flags=re.M))
@@ -161,8 +158,7 @@ def test_check_refuses_an_untrusted_source(render, template_repo: Path, tmp_path
 
 
 def test_check_refuses_an_option_as_commit(render, tmp_path: Path) -> None:
-    pkg = tmp_path / "payments-api"
-    shutil.copytree(render(), pkg, symlinks=True)
+    pkg = mutable_copy(render(), tmp_path, "payments-api")
     answers = pkg / ".copier-answers.yml"
     target = tmp_path / "clobbered"
     answers.write_text(re.sub(r"^_commit: .*$", f"_commit: --output={target}", answers.read_text(), flags=re.M))
@@ -174,8 +170,7 @@ def test_check_refuses_an_option_as_commit(render, tmp_path: Path) -> None:
 
 
 def test_check_explains_a_relative_source(render, tmp_path: Path) -> None:
-    pkg = tmp_path / "payments-api"
-    shutil.copytree(render(), pkg, symlinks=True)
+    pkg = mutable_copy(render(), tmp_path, "payments-api")
     answers = pkg / ".copier-answers.yml"
     answers.write_text(re.sub(r"^_src_path: .*$", "_src_path: ../nowhere/scaffold", answers.read_text(), flags=re.M))
     proc = subprocess.run([sys.executable, "-m", "scaffold", "check", str(pkg)], capture_output=True, text=True,

@@ -16,7 +16,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import git
+from tests.helpers import git
 from scaffold import migrate, yamlio
 
 OLD, NEW = "docs/postmortem-template.md", "docs/incidents/postmortem-template.md"
@@ -27,7 +27,7 @@ LOCAL_LINE = "Local: attach the Grafana snapshot to every postmortem.\n"
 def template_v2_moved(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("template-mig") / "scaffold"
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
-    docs = repo / "blueprints" / "_shared" / "docs"
+    docs = repo / "blueprints" / "package" / "docs"
     (docs / "incidents").mkdir()
     (docs / "postmortem-template.md.jinja").rename(docs / "incidents" / "postmortem-template.md.jinja")
     conf = (repo / "copier.yml").read_text()
@@ -80,6 +80,7 @@ def test_edited_file_moves_with_its_edit_kept_for_review(template_v2_moved, tmp_
     assert "<<<<<<< before updating" in text
 
 
+@pytest.mark.fast
 def test_rename_answer_keeps_order_and_comments(tmp_path):
     (tmp_path / ".copier-answers.yml").write_text("# keep me\n_commit: v1\nteam: payments\nport: 8080\n")
     assert migrate.rename_answer("team", "owner_team", tmp_path)

@@ -9,7 +9,6 @@ Every rule of the checker is shown to fire on a mutated config (mutation tests).
 from __future__ import annotations
 
 import copy
-import shutil
 from decimal import Decimal
 
 import pytest
@@ -19,6 +18,7 @@ from scaffold import yamlio
 from scaffold.answers.rules import AnswerError
 from scaffold.model.service import ServiceModel
 from scaffold.validate import otel
+from tests.helpers import mutable_copy
 
 M = ServiceModel.from_answers({"service_name": "payments-api"})
 
@@ -145,8 +145,7 @@ def test_checker_passes_on_the_package_and_catches_broken_wiring(pkg, tmp_path):
     assert any("does not parse" in p for p in broken(bad_yaml))
 
     # through the real CLI path: a broken file in a copy of the package fails the checker
-    dest = tmp_path / "pkg"
-    shutil.copytree(pkg, dest, symlinks=True)
+    dest = mutable_copy(pkg, tmp_path)
     path = dest / otel.FILE
     path.write_text(path.read_text().replace("  - memory_limiter\n            - resource\n",
                                                  "  - resource\n            - memory_limiter\n", 1))

@@ -17,7 +17,7 @@ import pytest
 from scaffold import yamlio
 from scaffold.model.package import Package
 from scaffold.validate import terraform as tfcheck
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 CLOUDS = ("aws", "gcp", "azure", "none")
 KINDS = ("Namespace", "ResourceQuota", "LimitRange")

@@ -12,7 +12,7 @@ import pytest
 from scaffold.validate import policy_eval
 from scaffold import yamlio
 from scaffold.model.package import Package
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 BLUEPRINTS = [{"blueprint": "service"}, {"blueprint": "service", "delivery": "rolling"},
               {"blueprint": "worker"}, {"blueprint": "cronjob"}]
@@ -120,6 +120,7 @@ def test_object_labels_rule(render):
 
 
 # -- pattern semantics ------------------------------------------------------------
+@pytest.mark.fast
 @pytest.mark.parametrize("value,pattern,ok", [
     ("a@sha256:" + "0" * 64, "*@sha256:?*", True),
     ("a@sha256:", "*@sha256:?*", False),

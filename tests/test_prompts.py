@@ -147,7 +147,6 @@ def test_advanced_no_takes_the_defaults(template_repo, tmp_path):
         term.child.close(force=True)
 
 
-@pytest.mark.fast
 @pytest.mark.parametrize("data, field, expected", [
     (["memory_request=512Mi"], "memory_limit", "1Gi"),
     (["replicas_min=12"], "replicas_max", 24),
@@ -165,7 +164,6 @@ def test_defaults_follow_earlier_answers(template_repo, tmp_path, data, field, e
     assert {"memory_limit": m.resources.memory_limit, "replicas_max": m.production.replicas_max}[field] == expected
 
 
-@pytest.mark.fast
 def test_comma_list_on_the_command_line(template_repo, tmp_path):
     dest = tmp_path / "svc"
     proc = subprocess.run([COPIER, "copy", "--trust", "--skip-tasks", "--defaults", "--vcs-ref", "v1.0.0",
@@ -176,7 +174,6 @@ def test_comma_list_on_the_command_line(template_repo, tmp_path):
     assert sorted(p.name for p in (dest / "k8s/overlays").iterdir()) == ["live", "qa"]
 
 
-@pytest.mark.fast
 def test_an_advanced_answer_is_never_dropped(template_repo, tmp_path):
     """advanced=no hides the advanced questions (their defaults are taken and not recorded),
     but an advanced answer given anyway is asked, used and recorded."""

@@ -26,6 +26,7 @@ def controls(spec: dict, level: str = "restricted", meta: dict | None = None) ->
     return {v.control for v in pss.check(spec, meta, level)}
 
 
+@pytest.mark.fast
 def test_compliant_pod_passes_both_levels():
     assert pss.check(good_spec(), level="restricted") == []
     assert pss.check(good_spec(), level="baseline") == []
@@ -62,6 +63,7 @@ BASELINE = [
 ]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("path", "value", "control"), BASELINE, ids=[b[0] + "=" + str(b[1]) for b in BASELINE])
 def test_baseline_violations_fail_both_levels(path, value, control):
     spec = _set(good_spec(), path, value)
@@ -85,23 +87,27 @@ RESTRICTED = [
 ]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("path", "value", "control"), RESTRICTED, ids=[r[0] + "=" + str(r[1]) for r in RESTRICTED])
 def test_restricted_violations(path, value, control):
     spec = _set(good_spec(), path, value)
     assert control in controls(spec, "restricted")
 
 
+@pytest.mark.fast
 def test_restricted_only_violations_pass_baseline():
     spec = _set(good_spec(), "containers.0.securityContext.capabilities", None)
     spec = _set(spec, "securityContext.runAsNonRoot", None)
     assert pss.check(spec, level="baseline") == []
 
 
+@pytest.mark.fast
 def test_net_bind_service_may_be_added():
     spec = _set(good_spec(), "containers.0.securityContext.capabilities.add", ["NET_BIND_SERVICE"])
     assert pss.check(spec) == []
 
 
+@pytest.mark.fast
 def test_container_level_settings_satisfy_pod_level_controls():
     spec = good_spec()
     del spec["securityContext"]
@@ -110,6 +116,7 @@ def test_container_level_settings_satisfy_pod_level_controls():
     assert pss.check(spec) == []
 
 
+@pytest.mark.fast
 def test_init_and_ephemeral_containers_are_judged():
     for field in ("initContainers", "ephemeralContainers"):
         spec = good_spec()
@@ -119,6 +126,7 @@ def test_init_and_ephemeral_containers_are_judged():
         assert all(field in v.where for v in found)
 
 
+@pytest.mark.fast
 def test_apparmor_annotation():
     meta = {"annotations": {pss.APPARMOR_ANNOTATION + "app": "unconfined"}}
     assert "AppArmor" in controls(good_spec(), "baseline", meta)
@@ -126,11 +134,13 @@ def test_apparmor_annotation():
     assert pss.check(good_spec(), meta) == []
 
 
+@pytest.mark.fast
 def test_unknown_level_is_refused():
     with pytest.raises(ValueError):
         pss.check(good_spec(), level="privileged-ish")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("blueprint", ["service", "worker", "cronjob"])
 def test_pod_templates_found_in_every_workload_kind(blueprint):
     m = ServiceModel.from_answers({"service_name": "payments-api", "blueprint": blueprint, "delivery": "rolling"})
@@ -149,6 +159,7 @@ def test_pod_templates_found_in_every_workload_kind(blueprint):
         assert found[0].where.endswith("containers[0].securityContext.privileged")
 
 
+@pytest.mark.fast
 def test_objects_without_pod_templates_yield_nothing():
     assert list(pss.pod_templates({"kind": "Service", "spec": {"ports": []}})) == []
     assert list(pss.pod_templates({"kind": "Rollout", "spec": {"workloadRef": {"name": "x"}}})) == []

@@ -289,7 +289,7 @@ def test_terraform_validate_aws(render, tmp_path):
     import subprocess
     from pathlib import Path
 
-    from tests.conftest import require_tool
+    from tests.helpers import require_tool
 
     tf = require_tool("terraform")
     if not Path(TF_MIRROR, "registry.terraform.io", "hashicorp", "aws").is_dir():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require_tool
+from tests.helpers import ROOT, require_tool
 from scaffold import tools, yamlio
 
 RENOVATE_DIR = ROOT / "tools" / "renovate"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold import tools
 from scaffold.cli import app
 
@@ -31,8 +30,7 @@ LONG_FIELD = "x" * 300  # an unknown field whose name makes a > 300-character fi
 
 @pytest.fixture()
 def pkg(render, tmp_path) -> Path:
-    copy = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True, backlog=False), copy, symlinks=True)
+    copy = mutable_copy(render(skip_tasks=True, backlog=False), tmp_path)
     return copy
 
 
@@ -62,7 +60,6 @@ def hide(monkeypatch, *names: str) -> None:
     monkeypatch.delenv("CI", raising=False)
 
 
-@pytest.mark.fast
 def test_missing_required_tool_fails_outside_ci(pkg, monkeypatch):
     hide(monkeypatch, "promtool", "amtool", "kubectl")
     checks = ["--only", "prometheus-rules", "--only", "alertmanager-config", "--only", "kustomize"]
@@ -73,7 +70,6 @@ def test_missing_required_tool_fails_outside_ci(pkg, monkeypatch):
     assert "pass --skip kustomize" in res.stdout
 
 
-@pytest.mark.fast
 def test_explicit_skip_is_counted_not_passed(pkg, monkeypatch):
     hide(monkeypatch, "promtool")
     res = CliRunner().invoke(app, ["validate", str(pkg), "-q", "--only", "prometheus-rules", "--only",
@@ -87,7 +83,6 @@ def test_explicit_skip_is_counted_not_passed(pkg, monkeypatch):
     assert report["ok"] and report["counts"] == {"pass": 1, "fail": 0, "skip": 1}
 
 
-@pytest.mark.fast
 @pytest.mark.parametrize("args, said", [
     (["--only", "bogus"], "--only 'bogus': no such checker; known checkers: alert-runbooks"),
     (["--skip", "bogus"], "--skip 'bogus': no such checker"),
@@ -208,7 +203,6 @@ def test_junit_parses(pkg):
     assert (suites[0].tests, suites[0].failures, suites[0].skipped) == (4, 2, 1)
 
 
-@pytest.mark.fast
 def test_bad_answers_are_one_error_not_a_crash_per_checker(pkg):
     answers = pkg / ".copier-answers.yml"
     answers.write_text(answers.read_text(encoding="utf-8").replace("\nport: 8080\n", "\nport: 80\n"), encoding="utf-8")
@@ -217,7 +211,6 @@ def test_bad_answers_are_one_error_not_a_crash_per_checker(pkg):
     assert res.stderr == "error: port: must be a whole number from 1024 to 65535; got 80\n"
 
 
-@pytest.mark.fast
 def test_a_crashing_checker_is_one_failed_row(pkg, monkeypatch):
     from scaffold.validate import kubernetes
 
@@ -252,7 +245,6 @@ def test_missing_tool_fails_for_real_with_a_path_that_lacks_it(pkg, tmp_path):
     assert res.returncode == 0 and res.stdout.splitlines()[-1] == "1 passed, 0 failed, 2 skipped"
 
 
-@pytest.mark.fast
 def test_parse_errors_carry_their_line(pkg):
     from scaffold import yamlio
     from scaffold.validate import error_line

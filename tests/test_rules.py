@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold import yamlio
 from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
@@ -34,15 +33,6 @@ def check(pkg: Path, *names: str) -> dict[str, list]:
     factories = load_checkers()
     results = {n: run_one(factories[n], package) for n in names or CHECKERS}
     return {n: [(f.file, f.message) for f in r.findings] for n, r in results.items() if r.status != "pass"}
-
-
-@pytest.fixture
-def copy(tmp_path):
-    def _copy(src: Path) -> Path:
-        dest = tmp_path / src.name
-        shutil.copytree(src, dest, symlinks=True)
-        return dest
-    return _copy
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -84,8 +74,8 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
     path.write_text(text.replace(old, new, count))
 
 
-def test_changed_threshold_fails_the_promtool_tests(render, copy):
-    pkg = copy(render(skip_tasks=True))
+def test_changed_threshold_fails_the_promtool_tests(render, tmp_path):
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     # a page threshold above the test's error ratio: the firing case no longer fires
     _edit(pkg / "observability/prometheus/payments-api.rules.yaml", "> 0.006\n", "> 0.9\n", 2)
     _edit(pkg / "observability/prometheus/payments-api.rules.yaml", "> 0.0144\n", "> 0.9\n", 2)
@@ -93,15 +83,15 @@ def test_changed_threshold_fails_the_promtool_tests(render, copy):
     assert "AvailabilityErrorBudgetBurnPage" in str(failed["prometheus-tests"])
 
 
-def test_removed_low_traffic_guard_fails_the_low_traffic_case(render, copy):
-    pkg = copy(render(skip_tasks=True))
+def test_removed_low_traffic_guard_fails_the_low_traffic_case(render, tmp_path):
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     rules = pkg / "observability/prometheus/payments-api.rules.yaml"
     _edit(rules, "* 60 >= 5\n", "* 60 >= 0\n", 100)
     assert "prometheus-tests" in check(pkg, "prometheus-tests")
 
 
-def test_missing_runbook_or_section_fails(render, copy):
-    pkg = copy(render(skip_tasks=True))
+def test_missing_runbook_or_section_fails(render, tmp_path):
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     (pkg / "runbooks/TargetDown.md").unlink()
     _edit(pkg / "runbooks/HighLatency.md", "## Escalation", "## Next steps")
     findings = str(check(pkg, "alert-runbooks"))
@@ -109,8 +99,8 @@ def test_missing_runbook_or_section_fails(render, copy):
     assert "missing or empty section '## Escalation'" in findings
 
 
-def test_missing_silent_case_fails_coverage(render, copy):
-    pkg = copy(render(skip_tasks=True))
+def test_missing_silent_case_fails_coverage(render, tmp_path):
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     path = pkg / "observability/prometheus/payments-api.test.yaml"
     doc = yamlio.load_file(path)
     for test in doc["tests"]:
@@ -121,15 +111,15 @@ def test_missing_silent_case_fails_coverage(render, copy):
         ("observability/prometheus/payments-api.rules.yaml", "HpaMaxedOut: no promtool test case where it stays silent")]}
 
 
-def test_broken_prometheusrule_fails_check_rules(render, copy):
-    pkg = copy(render(skip_tasks=True))
+def test_broken_prometheusrule_fails_check_rules(render, tmp_path):
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     _edit(pkg / "k8s/base/prometheusrule.yaml", "for: 15m", "for: 15 minutes")
     findings = check(pkg, "prometheus-rules")["prometheus-rules"]
     assert any(f == "k8s/base/prometheusrule.yaml" and "promtool check rules" in m for f, m in findings)
 
 
-def test_float_artifact_is_reported(render, copy):
-    pkg = copy(render(skip_tasks=True))
+def test_float_artifact_is_reported(render, tmp_path):
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     _edit(pkg / "observability/prometheus/payments-api.rules.yaml", "> 0.0144\n", "> 0.014400000000000001\n")
     findings = str(check(pkg, "prometheus-rules"))
     assert "float artifact '0.014400000000000001'" in findings

@@ -10,12 +10,11 @@ verb, and the namespace is the alert's own (`$NS`), not a hard-coded production 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold.model.package import Package
 from scaffold.validate import runbook_commands as rc
 
@@ -68,8 +67,7 @@ def test_rollback_matches_the_workload_kind(pkg: Path):
 
 
 def _copy(src: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "pkg"
-    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns(".git", "node_modules"))
+    dest = mutable_copy(src, tmp_path, ignore=(".git", "node_modules"))
     return dest
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import require_tool
 from scaffold.artifacts import prometheus as rules, scenarios
 from scaffold.model import slo
 from scaffold.model.service import ServiceModel

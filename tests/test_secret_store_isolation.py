@@ -5,14 +5,13 @@ shared or renamed store fails the wiring checker."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
 from scaffold import tools, yamlio
 from scaffold.model.package import Package
 from scaffold.validate.wiring import Wiring
-from tests.conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 
 pytestmark = pytest.mark.slow
 
@@ -82,8 +81,7 @@ def test_cloud_none_keeps_the_documented_cluster_store(render):
 
 
 def _mutate(render, tmp_path, old, new, count=1):
-    dest = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), dest, symlinks=True)
+    dest = mutable_copy(render(skip_tasks=True), tmp_path)
     path = dest / "k8s" / "base" / "externalsecret.yaml"
     text = path.read_text()
     assert old in text

@@ -17,7 +17,7 @@ import pytest
 from scaffold.fleet import gitsafe
 from scaffold import yamlio
 
-from conftest import ROOT, require_tool
+from tests.helpers import ROOT, require_tool
 
 PY = sys.executable
 # A hang guard, not a timed assertion: a fixed exploit must return long before this.
@@ -307,14 +307,12 @@ def test_billion_laughs_returns_promptly_and_writes_nothing(tmp_path, template_r
     assert not dest.exists() or not any(dest.iterdir())
 
 
-@pytest.mark.fast
 def test_data_file_from_dev_zero_is_refused(tmp_path):
     proc = scaffold_cli("new", str(tmp_path / "out"), "--defaults", "--data-file", "/dev/zero")
     _one_line_error(proc, "--data-file /dev/zero", "larger than")
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.fast
 def test_data_file_of_huge_comments_is_refused(tmp_path):
     big = tmp_path / "big.yml"
     with open(big, "w") as fh:

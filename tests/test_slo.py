@@ -17,6 +17,7 @@ def model(**answers):
     return ServiceModel.from_answers({"service_name": "payments-api", **answers})
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("days, factors", [
     (30, ["14.4", "6", "3", "1"]),
     (28, ["13.44", "5.6", "2.8", "0.93"]),  # 0.9333.. rounded down: never less sensitive
@@ -29,6 +30,7 @@ def test_burn_factors_scale_to_the_window(days, factors):
     assert [t.severity for t in tiers] == ["critical", "critical", "warning", "warning"]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("objective, days, expected", [
     ("99.9", 30, ["0.0144", "0.006", "0.003", "0.001"]),
     ("99.95", 30, ["0.0072", "0.003", "0.0015", "0.0005"]),
@@ -45,10 +47,12 @@ def test_thresholds_are_decimal_exact(objective, days, expected):
     assert repr(14.4 * (1 - 0.999)) != "0.0144"
 
 
+@pytest.mark.fast
 def test_float_inputs_are_taken_as_printed():
     assert slo.dec(slo.threshold(14.4, 99.9)) == "0.0144"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("objective, days, minutes", [
     ("99.9", 30, "43.2"), ("99.9", 28, "40.32"), ("99.95", 30, "21.6"), ("99.5", 30, "216"), ("95", 28, "2016"),
 ])
@@ -56,12 +60,14 @@ def test_error_budget_minutes(objective, days, minutes):
     assert slo.dec(slo.error_budget_minutes(objective, days)) == minutes
 
 
+@pytest.mark.fast
 def test_dec_never_prints_exponents():
     assert slo.dec(Decimal("0.00000093")) == "0.00000093"
     assert slo.dec(Decimal("6.000")) == "6"
     assert slo.dec(Decimal("1E+1")) == "10"
 
 
+@pytest.mark.fast
 def test_service_slos_select_the_service_metrics():
     availability, latency = slo.slos_for(model())
     assert availability.objective == Decimal("99.9") and availability.target == Decimal("0.999")
@@ -71,6 +77,7 @@ def test_service_slos_select_the_service_metrics():
     assert latency.objective == Decimal("99")
 
 
+@pytest.mark.fast
 def test_worker_and_cronjob_slos():
     names = [(s.name, s.kind) for s in slo.slos_for(model(blueprint="worker"))]
     assert names == [("availability", "availability"), ("latency", "latency")]
@@ -80,6 +87,7 @@ def test_worker_and_cronjob_slos():
     assert 'kube_job_failed{namespace=~"payments-api-(dev|staging|prod)",job_name=~"payments-api-[0-9]+",condition="true"}' in job.errors("5m")
 
 
+@pytest.mark.fast
 def test_extra_slos_follow_the_answer():
     m = model(slos=[
         {"name": "checkout", "objective": 99.5, "error_query": 'sum(rate(x_total{code="500"}[{{window}}]))',
@@ -97,6 +105,7 @@ def _numbers(text: str) -> list[str]:
     return re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", text)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("answers", [
     {}, {"slo_window_days": 28, "slo_availability": 99.95, "slo_latency_target": 99.5},
     {"slo_availability": 99.99, "slo_latency_target": 95.5, "slo_window_days": 28},

@@ -3,7 +3,6 @@ for each cloud, and mutated copies are caught."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from scaffold.artifacts import terraform as tfpolicy
 from scaffold.model.service import ServiceModel
 from scaffold.model.package import Package
 from scaffold.validate import terraform as tfcheck
+from tests.helpers import mutable_copy
 
 CLOUDS = ("aws", "gcp", "azure", "none")
 
@@ -19,12 +19,6 @@ CLOUDS = ("aws", "gcp", "azure", "none")
 @pytest.fixture(scope="module", params=CLOUDS)
 def cloud_pkg(request, render) -> tuple[str, Path]:
     return request.param, render(cloud=request.param, skip_tasks=True)
-
-
-def copy_pkg(src: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / src.name
-    shutil.copytree(src, dest, symlinks=True)
-    return dest
 
 
 def test_every_file_parses_and_structure_passes(cloud_pkg):
@@ -80,7 +74,7 @@ def _findings(pkg_root: Path) -> list[str]:
 
 
 def test_undeclared_variable_use_fails(render, tmp_path):
-    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg_root = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     main = pkg_root / "terraform" / "modules" / "ecr" / "main.tf"
     main.write_text(main.read_text().replace("var.max_image_count", "var.max_images"))
     found = _findings(pkg_root)
@@ -89,7 +83,7 @@ def test_undeclared_variable_use_fails(render, tmp_path):
 
 
 def test_missing_required_module_input_fails(render, tmp_path):
-    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg_root = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     main = pkg_root / "terraform" / "environments" / "dev" / "main.tf"
     text = main.read_text()
     line = "  cluster_name    = var.cluster_name\n"
@@ -107,14 +101,14 @@ def test_missing_required_module_input_fails(render, tmp_path):
 ])
 def test_terraform_owning_an_in_cluster_object_fails(render, tmp_path, resource):
     """GitOps owns the Namespace, ResourceQuota and LimitRange: a second owner in Terraform is a finding."""
-    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg_root = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     (pkg_root / "terraform" / "environments" / "prod" / "extra.tf").write_text(resource)
     found = _findings(pkg_root)
     assert any("which GitOps owns (k8s/base/namespace.yaml)" in f for f in found), found
 
 
 def test_unpinned_provider_undocumented_variable_and_bad_hcl_fail(render, tmp_path):
-    pkg_root = copy_pkg(render(cloud="gcp", skip_tasks=True), tmp_path)
+    pkg_root = mutable_copy(render(cloud="gcp", skip_tasks=True), tmp_path, "payments-api")
     mod = pkg_root / "terraform" / "modules" / "gke-workload-identity"
     (mod / "versions.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
     v = mod / "variables.tf"
@@ -127,20 +121,21 @@ def test_unpinned_provider_undocumented_variable_and_bad_hcl_fail(render, tmp_pa
 
 
 def test_s3_backend_without_lockfile_fails(render, tmp_path):
-    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg_root = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     v = pkg_root / "terraform" / "environments" / "staging" / "versions.tf"
     v.write_text(v.read_text().replace("use_lockfile = true", "use_lockfile = false"))
     assert "s3 backend must set use_lockfile = true (native state locking)" in _findings(pkg_root)
 
 
 def test_readme_table_must_match_module(render, tmp_path):
-    pkg_root = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg_root = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     readme = pkg_root / "terraform" / "modules" / "irsa" / "README.md"
     readme.write_text("\n".join(l for l in readme.read_text().splitlines() if "`policy_arns`" not in l))
     assert "inputs/outputs table lacks policy_arns" in _findings(pkg_root)
 
 
 # -- the HCL emitter: user values can never interpolate -------------------------
+@pytest.mark.fast
 @pytest.mark.parametrize("value,expected", [
     ("plain", '"plain"'),
     ("${file(\"/etc/passwd\")}", '"$${file(\\"/etc/passwd\\")}"'),
@@ -153,6 +148,7 @@ def test_hcl_scalar(value, expected):
     assert tfpolicy.hcl(value) == expected
 
 
+@pytest.mark.fast
 def test_hcl_roundtrip_through_parser(tmp_path):
     values = {"a": "x${y}", "labels": {"app.kubernetes.io/name": "n", "k": "v"}, "n": 3, "b": False}
     f = tmp_path / "t.tfvars"
@@ -182,6 +178,7 @@ def test_roots_declare_exactly_the_variables_they_use(cloud_pkg):
         assert pinned == ({tfpolicy.CLOUD_PROVIDER[cloud]} if cloud != "none" else set())
 
 
+@pytest.mark.fast
 def test_required_version_allows_removed_blocks():
     """`removed { ... lifecycle { destroy = false } }` needs Terraform >= 1.7."""
     import re
@@ -190,6 +187,7 @@ def test_required_version_allows_removed_blocks():
     assert op == ">=" and tuple(int(x) for x in version.split(".")) >= (1, 7)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", ["a1b", "payments-api", "x" * 40, "1st-service"])
 def test_identity_names_fit_cloud_limits(name):
     import re

@@ -9,7 +9,6 @@ without it skips these tests (in CI too), exactly as the checker reports "not ru
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from scaffold.model.package import Package
 from scaffold.validate import run_all
 from scaffold.validate import terraform as tfcheck
 from scaffold.validate import terraform_cli as tfcli
+from tests.helpers import mutable_copy
 
 
 def terraform_or_skip() -> str:
@@ -37,12 +37,6 @@ def mirror_or_skip() -> Path:
     if mirror is None or "registry.terraform.io/hashicorp/aws" not in tfcli.mirror_providers(mirror):
         pytest.skip("no hashicorp/aws provider mirror on this machine")
     return mirror
-
-
-def copy_pkg(src: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / src.name
-    shutil.copytree(src, dest, symlinks=True)
-    return dest
 
 
 # -- pure policy --------------------------------------------------------------------
@@ -194,7 +188,7 @@ def _only(pkg: Path, folder: str) -> list[str]:
 @pytest.mark.slow
 def test_unknown_argument_fails_terraform_validate(render, tmp_path):
     mirror_or_skip()
-    pkg = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     main = pkg / "terraform/modules/ecr/main.tf"
     main.write_text(main.read_text().replace('image_tag_mutability = "IMMUTABLE"',
                                              'image_tag_mutability = "IMMUTABLE"\n  scan_images_on_push  = true'))
@@ -205,7 +199,7 @@ def test_unknown_argument_fails_terraform_validate(render, tmp_path):
 @pytest.mark.slow
 def test_broken_assertion_fails_terraform_test(render, tmp_path):
     mirror_or_skip()
-    pkg = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     test_file = pkg / "terraform/modules/ecr/tests/ecr.tftest.hcl"
     test_file.write_text(test_file.read_text().replace('== "IMMUTABLE"', '== "MUTABLE"'))
     findings = _only(pkg, "modules/ecr")
@@ -218,7 +212,7 @@ def test_shared_state_key_and_wrong_namespace_fail_the_root_test(render, tmp_pat
     """The copy-paste mistakes the root suite exists for: staging's state key in dev, and
     the identity bound to another environment's namespace."""
     mirror_or_skip()
-    pkg = copy_pkg(render(skip_tasks=True), tmp_path)
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path, "payments-api")
     versions = pkg / "terraform/environments/dev/versions.tf"
     versions.write_text(versions.read_text().replace("payments-api/dev/", "payments-api/staging/"))
     tfvars = pkg / "terraform/environments/dev/terraform.tfvars"
@@ -230,7 +224,7 @@ def test_shared_state_key_and_wrong_namespace_fail_the_root_test(render, tmp_pat
 
 def test_unformatted_file_fails_fmt(render, tmp_path):
     terraform_or_skip()
-    pkg = copy_pkg(render(cloud="gcp", skip_tasks=True), tmp_path)  # no provider here: fmt alone runs
+    pkg = mutable_copy(render(cloud="gcp", skip_tasks=True), tmp_path, "payments-api")  # no provider here: fmt alone runs
     main = pkg / "terraform/modules/artifact-registry/main.tf"
     main.write_text(main.read_text().replace("  format        = \"DOCKER\"", "  format = \"DOCKER\""))
     findings = tfcli.check(Package.load(pkg)).findings
@@ -266,7 +260,7 @@ def test_ci_change_detection_script(render, tmp_path):
     import os
     import subprocess
 
-    from tests.conftest import GIT_ENV, git
+    from tests.helpers import GIT_ENV, git
 
     script = next(s["run"] for s in _terraform_job(render(skip_tasks=True))["steps"] if s.get("id") == "changed")
     repo = tmp_path / "repo"

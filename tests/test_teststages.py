@@ -35,6 +35,7 @@ from scaffold import yamlio
 from scaffold.model.service import ServiceModel
 from tests import gha
 from tests.test_app_python import free_port, running_app
+from tests.helpers import mutable_copy
 
 WF = ".github/workflows/ci.yml"
 STOP_TIMEOUT_S = 10
@@ -161,7 +162,6 @@ def test_python_skeleton_listen_backlog_holds_the_load_tests_vus(pkg: Path) -> N
     assert backlog >= 2 * teststages.LOAD_VUS, out
 
 
-@pytest.mark.fast
 @pytest.mark.parametrize(("thresholds", "message"), [
     ({"http_req_duration": ["p(99)>300"]}, "thresholds.http_req_duration: 'p(99)>300' is not supported"),
     ({"http_req_failed": ["p(99)<3"]}, "thresholds.http_req_failed: 'p(99)<3' is not supported; allowed: rate<X"),
@@ -333,7 +333,6 @@ def test_dast_job_fails_when_zap_does_not_complete(pkg: Path, tmp_path: Path) ->
     assert scan.returncode == 1 and "the ZAP baseline did not complete (exit 3)" in scan.stdout
 
 
-@pytest.mark.fast
 @pytest.mark.parametrize(("rules", "alert", "gates"), [
     ("10038\tIGNORE\tCSP\n", {"riskcode": "3", "confidence": "2"}, False),
     ("10038\tFAIL\tCSP\n", {"riskcode": "1", "confidence": "2"}, True),
@@ -359,7 +358,6 @@ def test_load_job_steps_pass_against_the_skeleton(pkg: Path, tmp_path: Path) -> 
 
 # -- scaffold validate judges the new artifacts ------------------------------------------------
 def test_validate_test_stages_catches_drift(pkg: Path, tmp_path: Path) -> None:
-    import shutil
 
     from scaffold.model.package import Package
     from scaffold.validate import load_checkers, run_one
@@ -369,8 +367,7 @@ def test_validate_test_stages_catches_drift(pkg: Path, tmp_path: Path) -> None:
         return [f"{f.file}: {f.message}" for f in result.findings]
 
     assert findings(pkg) == []
-    dest = tmp_path / "pkg"
-    shutil.copytree(pkg, dest, symlinks=True, ignore=shutil.ignore_patterns("backlog", "node_modules"))
+    dest = mutable_copy(pkg, tmp_path, ignore=("backlog", "node_modules"))
     cfg = dest / teststages.LOAD_CONFIG
     cfg.write_text(cfg.read_text().replace("p(99)<300", "p(99)<900"))
     rules = dest / teststages.DAST_RULES

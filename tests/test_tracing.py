@@ -22,7 +22,7 @@ from scaffold.model import stacks
 from scaffold import yamlio
 from scaffold.model.service import ServiceModel
 from scaffold.model.package import Package
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 from tests.otlp_sink import Span, exporter_env, otlp_sink
 from tests.test_app_python import STOP_TIMEOUT_S, running_app
 from tests.test_app_stacks import NODE_PATH, node_process

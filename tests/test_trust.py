@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from scaffold.fleet import fleet
-from tests.conftest import generate_project, git, trust_source
+from tests.helpers import generate_project, git, trust_source
 from tests.test_loader import _evil_template
 
 
@@ -29,7 +29,7 @@ def test_fleet_pins_the_tag_to_a_commit_and_records_it(template_repo: Path, tmp_
     shutil.copytree(template_repo, tpl, symlinks=True)
     trust_source(tpl)
     svc = generate_project(tpl, tmp_path / "svc" / "payments-api")
-    readme = tpl / "blueprints" / "_shared" / "README.md.jinja"
+    readme = tpl / "blueprints" / "package" / "README.md.jinja"
     readme.write_text(readme.read_text() + "\nv2 line\n")
     git(tpl, "commit", "-qam", "v2")
     git(tpl, "tag", "v2.0.0")

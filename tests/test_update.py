@@ -19,7 +19,7 @@ import copier
 import pytest
 from typer.testing import CliRunner
 
-from conftest import generate_project, git, trust_source
+from tests.helpers import generate_project, git, mutable_copy, trust_source
 from scaffold.fleet import lifecycle
 from scaffold import yamlio
 from scaffold.cli import app
@@ -35,14 +35,13 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("template-v2") / "scaffold"
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
     trust_source(repo)
-    shared = repo / "blueprints" / "_shared"
-    readme = shared / "README.md.jinja"
+    tree = repo / "blueprints" / "package"
+    readme = tree / "README.md.jinja"
     readme.write_text(readme.read_text() + f"\n{V2_README_LINE}\n")
-    for bp in ("service", "worker", "cronjob"):
-        (repo / "blueprints" / bp / "ONCALL.md.jinja").write_text(
-            "# On-call for {{ service_name }}\n\nPage the {{ team }} rotation; see runbooks/.\n")
-        stub = repo / "blueprints" / bp / "k8s" / "base" / "kustomization.yaml.jinja"
-        stub.write_text(f"{V2_KUSTOMIZATION_LINE}\n" + stub.read_text())
+    (tree / "ONCALL.md.jinja").write_text(
+        "# On-call for {{ service_name }}\n\nPage the {{ team }} rotation; see runbooks/.\n")
+    kustomization = tree / "k8s" / "base" / "kustomization.yaml.jinja"
+    kustomization.write_text(f"{V2_KUSTOMIZATION_LINE}\n" + kustomization.read_text())
     with (repo / "scaffold" / "artifacts" / "tasks.py").open("a") as f:  # a new artifact is one UNITS entry
         f.write('\nUNITS.append(Unit(("ONCALL.md",), "oncall", "On-call page", "oncall", lambda m, u: [\n'
                 '    f"ONCALL.md names the {m.team} rotation that takes the pager"]))\n')
@@ -198,8 +197,7 @@ def test_validate_names_each_conflicted_file_and_never_crashes(conflicted, tmp_p
     """Issue #22 defect 4: validate on what a conflicted update leaves used to crash with
     a ruamel traceback (or report 'checker crashed' with no file). Now the first checker
     names each conflicted file on one line, and every YAML reader reports file:line."""
-    dest = tmp_path / "payments-api"
-    shutil.copytree(conflicted, dest, symlinks=True)  # a real conflict in k8s/base/kustomization.yaml
+    dest = mutable_copy(conflicted, tmp_path, "payments-api")  # a real conflict in k8s/base/kustomization.yaml
     extra = ["k8s/base/configmap.yaml", "observability/prometheus/payments-api.rules.yaml",
              ".github/workflows/ci.yml", "observability/alertmanager/routes.test.yaml"]
     for rel in extra:

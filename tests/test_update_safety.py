@@ -16,7 +16,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import generate_project, git, require_tool, trust_source
+from tests.helpers import generate_project, git, mutable_copy, require_tool, trust_source
 from scaffold.backlog import backlog
 from scaffold.fleet import keep, lifecycle
 from scaffold import yamlio
@@ -35,8 +35,8 @@ def template_v2(template_repo: Path, tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("tpl-safety") / "scaffold"
     trust_source(repo)
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
-    (repo / "blueprints/_shared/docs/capacity.md.jinja").unlink()
-    (repo / "blueprints/_shared/resilience/README.md.jinja").unlink()
+    (repo / "blueprints/package/docs/capacity.md.jinja").unlink()
+    (repo / "blueprints/package/resilience/README.md.jinja").unlink()
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "v2: capacity and resilience README move to the handbook")
     git(repo, "tag", "v2.0.0")
@@ -131,7 +131,6 @@ def test_check_reports_kept_files(updated):
     assert all(d.path != EDITED_GONE + policy.KEPT_SUFFIX for d in report.drift)
 
 
-@pytest.mark.fast
 def test_artifacts_follow_git_outside_a_repository(tmp_path):
     (tmp_path / "app/__pycache__").mkdir(parents=True)
     (tmp_path / "app/main.py").write_text("print()\n")
@@ -144,11 +143,9 @@ def test_artifacts_follow_git_outside_a_repository(tmp_path):
 
 
 def test_demoted_task_is_not_filed_again(render, tmp_path):
-    import shutil
 
     exe = require_tool("backlog")
-    pkg = tmp_path / "pkg"
-    shutil.copytree(render(), pkg, symlinks=True)
+    pkg = mutable_copy(render(), tmp_path)
     task = next(t for t in backlog.load_tasks(pkg, backlog.load_config(pkg)) if "k8s/base/pdb.yaml" in t.references)
     subprocess.run([exe, "task", "demote", task.id.split("-")[1]], cwd=pkg, check=True, capture_output=True)
     assert not task.path.exists() and list((pkg / "backlog/drafts").glob("draft-*.md"))
@@ -158,10 +155,8 @@ def test_demoted_task_is_not_filed_again(render, tmp_path):
 
 
 def test_retitled_runbook_task_and_backlog_false_never_fail_validate(render, tmp_path):
-    import shutil
 
-    pkg = tmp_path / "pkg"
-    shutil.copytree(render(), pkg, symlinks=True)
+    pkg = mutable_copy(render(), tmp_path)
     tasks = backlog.load_tasks(pkg, backlog.load_config(pkg))
     runbook = next(t for t in tasks if t.title.startswith("Runbook: "))
     text = runbook.path.read_text()
@@ -180,14 +175,12 @@ def test_retitled_runbook_task_and_backlog_false_never_fail_validate(render, tmp
 
 
 def test_check_on_a_bad_recorded_answer_is_one_line(render, tmp_path):
-    import shutil
 
     from typer.testing import CliRunner
 
     from scaffold.cli import app
 
-    pkg = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), pkg, symlinks=True)
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path)
     answers = pkg / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("port: 8080", "port: 80"))
     result = CliRunner().invoke(app, ["check", str(pkg)])
@@ -265,13 +258,11 @@ def _overlay_hpa(pkg: Path, env: str) -> tuple[int, int, int]:
 
 
 def test_a_per_environment_hpa_override_is_an_edit_not_an_error(render, tmp_path):
-    import shutil
 
     from scaffold.validate.kubernetes import KustomizeOverlays
 
     require_tool("kubectl")
-    pkg = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), pkg, symlinks=True)
+    pkg = mutable_copy(render(skip_tasks=True), tmp_path)
     kust = pkg / "k8s/overlays/prod/kustomization.yaml"
     text = kust.read_text()
     bound = "path: /spec/maxReplicas\n        value: 10\n"
@@ -318,10 +309,8 @@ def test_environment_replicas_refuses_bad_bounds_in_one_line(value, words):
 
 def test_inside_copier_update_the_tasks_pass_defers_only_to_a_template_that_has_the_after_pass(render, tmp_path):
     import os
-    import shutil
 
-    pkg = tmp_path / "pkg"
-    shutil.copytree(render(), pkg, symlinks=True)
+    pkg = mutable_copy(render(), tmp_path)
     victim = next((pkg / "backlog/tasks").glob("task-1 - *.md"))
     victim.unlink()
     with_pass, without = tmp_path / "new-tpl", tmp_path / "old-tpl"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import require_tool, shared_crds
+from tests.helpers import require_tool, shared_crds
 from typer.testing import CliRunner
 
 from scaffold import tools

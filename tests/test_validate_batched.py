@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold.validate import crd_schemas
 from scaffold import yamlio
 from scaffold.model.package import Package
@@ -30,8 +29,7 @@ TESTS = "observability/prometheus"
 
 @pytest.fixture(scope="module")
 def broken(default_package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("batched") / default_package.name
-    shutil.copytree(default_package, root, symlinks=True)
+    root = mutable_copy(default_package, tmp_path_factory.mktemp("batched"), default_package.name)
     # kubernetes-validate: an unknown field in a built-in kind
     dep = root / "k8s/base/deployment.yaml"
     dep.write_text(dep.read_text().replace("\nspec:\n", "\nspec:\n  bogusField: 1\n", 1))

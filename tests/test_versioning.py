@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, git, snapshot_template
+from tests.helpers import ROOT, git, mutable_copy, snapshot_template
 
 V1, V2 = "v1.0.0", "v2.0.0"
 NEW_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -39,7 +39,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def _add_readme_call(tpl: Path, call: str) -> None:
-    readme = tpl / "blueprints" / "_shared" / "README.md.jinja"
+    readme = tpl / "blueprints" / "package" / "README.md.jinja"
     # First line: further down, the README's own {% set %} names shadow answers.
     readme.write_text(f"{{{{ {call} }}}}\n" + readme.read_text(encoding="utf-8"), encoding="utf-8")
 
@@ -68,7 +68,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = text[: text.index("\n\ndef v1_only_note")] + "\n"
     k8s.write_text(text + '\n\ndef v2_only_note(m) -> str:\n    return f"<!-- v2 note for {m.name} -->"\n',
                    encoding="utf-8")
-    edit(tpl / "blueprints" / "_shared" / "README.md.jinja", "sc.k8s.v1_only_note(", "sc.k8s.v2_only_note(")
+    edit(tpl / "blueprints" / "package" / "README.md.jinja", "sc.k8s.v1_only_note(", "sc.k8s.v2_only_note(")
     git(tpl, "commit", "-qam", "v2: python-side changes")
     git(tpl, "tag", V2)
     git(tpl, "checkout", "-q", V1)  # the working tree must not matter: Copier clones the tag
@@ -292,8 +292,7 @@ def test_blueprint_update_workflow_refuses_an_untrusted_source(template: Path, t
     from tests import gha
 
     work, _origin, job, env = _workflow_setup(template, tmp_path, f"git+file://{template}")
-    evil = tmp_path / "evil"
-    shutil.copytree(template, evil, symlinks=True)
+    evil = mutable_copy(template, tmp_path, "evil")
     answers = work / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace(f"git+file://{template}", f"git+file://{evil}"))
     git(work, "commit", "-qam", "innocent-looking change")
@@ -324,8 +323,7 @@ def test_blueprint_update_workflow_opens_a_conflicted_update_as_a_draft(default_
 
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "payments-api"
-    shutil.copytree(default_package, work, symlinks=True)
+    work = mutable_copy(default_package, tmp_path, "payments-api")
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "generated")

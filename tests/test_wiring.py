@@ -4,13 +4,13 @@ blueprint/stack/cloud/gitops/delivery choice; a renamed end fails naming both.""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from scaffold import yamlio
 from scaffold.model.package import Package
 from scaffold.validate.wiring import Wiring
+from tests.helpers import mutable_copy
 
 VARIANTS = [
     {},
@@ -39,8 +39,7 @@ def test_wiring_clean(render, answers):
 @pytest.fixture
 def mutable(render, tmp_path):
     def copy(**answers):
-        dest = tmp_path / "pkg"
-        shutil.copytree(render(skip_tasks=True, **answers), dest, symlinks=True)
+        dest = mutable_copy(render(skip_tasks=True, **answers), tmp_path)
         return dest
     return copy
 

@@ -4,13 +4,12 @@ graph read from the files (needs, if:, outputs), and mutations the checkers must
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import require_tool
+from tests.helpers import mutable_copy, require_tool
 from scaffold import yamlio
 from scaffold.model.package import Package
 from scaffold.validate import load_checkers, run_one
@@ -55,8 +54,7 @@ def test_checkov_passes_with_github_actions(render, stack: str) -> None:
 
 @pytest.mark.slow
 def test_checkov_catches_write_all(render, tmp_path: Path) -> None:
-    dest = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), dest, symlinks=True)
+    dest = mutable_copy(render(skip_tasks=True), tmp_path)
     path = dest / WF / "blueprint-update.yml"
     path.write_text(path.read_text().replace("\npermissions: {}\n", "\npermissions: write-all\n", 1))
     result = run_checker("checkov", dest)
@@ -70,8 +68,7 @@ def test_checkov_evaluates_the_workflows_its_schema_rejects(render, tmp_path: Pa
     """ci.yml and cd.yml grant `attestations`, which checkov 3.3's schema does not know; the
     checker runs them from copies, so a write-all ci.yml and cd.yml without its per-file
     CKV_GHA_7 skip both fail."""
-    dest = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), dest, symlinks=True)
+    dest = mutable_copy(render(skip_tasks=True), tmp_path)
     ci, cd = dest / WF / "ci.yml", dest / WF / "cd.yml"
     assert "attestations: write" in ci.read_text()
     ci.write_text(ci.read_text().replace("\npermissions: {}\n", "\npermissions: write-all\n", 1))
@@ -251,8 +248,7 @@ def test_production_is_the_last_environment_and_named(render) -> None:
 # -- mutations the checkers must catch --------------------------------------------------------
 @pytest.fixture()
 def mutable(render, tmp_path: Path) -> Path:
-    dest = tmp_path / "pkg"
-    shutil.copytree(render(skip_tasks=True), dest, symlinks=True)
+    dest = mutable_copy(render(skip_tasks=True), tmp_path)
     return dest
 
 
@@ -301,6 +297,7 @@ def test_actionlint_catches_a_broken_expression(mutable: Path) -> None:
     assert run_checker("workflows-actionlint", mutable).status == "fail"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("line", "ok"), [
     ("      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1", True),
     ("      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1", False),
@@ -314,6 +311,7 @@ def test_pin_rule(line: str, ok: bool) -> None:
     assert (wfcheck.pin_findings("x.yml", line) == []) is ok
 
 
+@pytest.mark.fast
 def test_every_pin_comes_from_the_shared_list() -> None:
     from scaffold.artifacts import workflows
 

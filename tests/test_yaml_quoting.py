@@ -15,12 +15,13 @@ import yaml
 
 from scaffold import yamlio
 from scaffold.validate import run_all
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 TRICKY = ["yes", "no", "on", "off", "y", "n", "Yes", "OFF", "true", "null", "~", "1_000", "1:20",
           "0b101", "0x1f", "0777", "2026-11-27", "=", "<<", ".inf", "1e3"]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("emit", [yamlio.dump, yamlio.dump_plain], ids=["dump", "dump_plain"])
 def test_tricky_strings_read_back_as_strings_in_yaml11(emit):
     data = {"labels": {v: v for v in TRICKY}, "list": TRICKY, "n": 3, "b": True, "d": Decimal("0.0144")}
@@ -28,11 +29,13 @@ def test_tricky_strings_read_back_as_strings_in_yaml11(emit):
     assert back == {"labels": {v: v for v in TRICKY}, "list": TRICKY, "n": 3, "b": True, "d": 0.0144}
 
 
+@pytest.mark.fast
 def test_inline_scalar_is_quoted_too():
     for v in TRICKY:
         assert yaml.safe_load(f"k: {yamlio.scalar(v)}") == {"k": v}
 
 
+@pytest.mark.fast
 def test_plain_names_stay_unquoted():
     assert yamlio.dump({"name": "payments-api", "team": "platform"}) == "name: payments-api\nteam: platform\n"
 

@@ -2,7 +2,7 @@
 line of the team's is lost without a file or a report that names it.
 
 1. generate (v1.0.0);  2. the team edits and commits;
-3. update to v1.1.0, which changes Python (scaffold/k8s.py's HPA scale-down window:
+3. update to v1.1.0, which changes Python (scaffold/artifacts/k8s.py's HPA scale-down window:
    it arrives once the template renders with the tag's own code, issue 12) and a
    template (README);
 4. change answers at v1.1.0: add an environment, delivery=rolling, gitops=flux, stack=go;
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import generate_project, git, require_tool, trust_source
+from tests.helpers import generate_project, git, require_tool, trust_source
 from scaffold.backlog import backlog
 from scaffold.fleet import fleet, keep, lifecycle
 from scaffold import yamlio
@@ -49,13 +49,13 @@ def template(template_repo: Path, tmp_path_factory) -> Path:
     trust_source(repo)
     subprocess.run(["git", "clone", "-q", str(template_repo), str(repo)], check=True)
     # v1.1.0: a Python-side and a template-side change.
-    k8s = repo / "scaffold" / "k8s.py"
+    k8s = repo / "scaffold" / "artifacts" / "k8s.py"
     k8s.write_text(k8s.read_text().replace("SCALE_DOWN_WINDOW_SECONDS = 300", "SCALE_DOWN_WINDOW_SECONDS = 600"))
-    readme = repo / "blueprints/_shared/README.md.jinja"
+    readme = repo / "blueprints/package/README.md.jinja"
     readme.write_text(readme.read_text() + f"\n{README_V11}\n")
     _commit(repo, "v1.1.0", "v1.1.0: slower scale-down; README line")
     # v2.0.0: one file removed, one moved (with its migration).
-    docs = repo / "blueprints/_shared/docs"
+    docs = repo / "blueprints/package/docs"
     (docs / "capacity.md.jinja").unlink()
     (docs / "incidents").mkdir()
     (docs / "postmortem-template.md.jinja").rename(docs / "incidents" / "postmortem-template.md.jinja")
@@ -120,7 +120,7 @@ def _update(dest: Path, ledger: Ledger, *, vcs_ref: str, data: dict | None = Non
     """`scaffold update` as the team runs it, in its own process so the hooks' report is captured."""
     import sys
 
-    code = ("import sys, json; from scaffold import lifecycle; "
+    code = ("import sys, json; from scaffold.fleet import lifecycle; "
             "lifecycle.update(sys.argv[1], vcs_ref=sys.argv[2], data=json.loads(sys.argv[3]))")
     import json
 
@@ -201,7 +201,7 @@ def test_a_year_of_updates_loses_no_ones_work(template: Path, tmp_path: Path):
     assert not (dest / OLD_PM).exists()
 
     # 6. fleet twice, with human commits in between.
-    first = fleet.run([str(dest)], "update", jobs=1)[0]
+    first = fleet.run([str(dest)], "update", jobs=2)[0]  # inside a pool process (the fleet's own update path)
     assert first.status == "updated", first
     ledger.report(first.detail)
     git(dest, "checkout", "-q", first.branch)

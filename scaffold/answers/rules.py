@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import yamlio
-from . import cronspec, observability, quantities, slo_spec
+from . import blueprints, cronspec, observability, quantities, slo_spec
 from .values import DNS_LABEL, percent, printable, show  # noqa: F401 (rules.show, rules.percent ...)
 
 # Every pattern is ASCII-only and anchored with \Z (Python's `$` also matches
@@ -31,7 +31,7 @@ ASSIGNEE = re.compile(r"^@?[A-Za-z0-9][A-Za-z0-9._-]{0,38}\Z", re.ASCII)
 K8S_VERSION = re.compile(r"^1\.([0-9]{1,2})\Z", re.ASCII)
 MARKERS = ("{{", "}}", "{%", "%}", "{#", "${{")
 
-BLUEPRINTS = ("service", "worker", "cronjob")
+BLUEPRINTS = blueprints.NAMES  # scaffold/data/blueprints.yml
 STACKS = ("python", "node", "go", "dotnet")
 CLOUDS = ("aws", "gcp", "azure", "none")
 GITOPS = ("argocd", "flux")
@@ -363,9 +363,9 @@ def _state_bucket(v: Any, a: Mapping[str, Any]) -> str | None:
     return None
 
 
-# Delivery strategies each blueprint has: a canary is an Argo Rollout whose analysis reads
-# the HTTP SLOs, so only a service has one; a worker's or cronjob's pods roll.
-BLUEPRINT_DELIVERY = {"service": DELIVERY, "worker": ("rolling",), "cronjob": ("rolling",)}
+# Delivery strategies each blueprint has (its definition's `delivery`): a canary is an Argo
+# Rollout whose analysis reads the HTTP SLOs, so only a service has one; a worker's or cronjob's pods roll.
+BLUEPRINT_DELIVERY = {bp.name: bp.delivery for bp in blueprints.DEFINITIONS.values()}
 
 
 def _delivery(v: Any, a: Mapping[str, Any]) -> str | None:

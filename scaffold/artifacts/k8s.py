@@ -1,20 +1,20 @@
 """Kubernetes layout policy: which objects a package's base holds, and how
 each core object looks. Objects are plain dicts; templates only emit them.
 
-Other areas add their own base files to :func:`base_resources` (append a
-line in the marked block) and ship their own templates.
+Which files k8s/base holds, and which builder makes each, is the table
+``scaffold.manifests.BASE``; :func:`base_resources` reads it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Mapping
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..answers import quantities
 from .. import yamlio
-from . import dashboards, prometheus
+from . import dashboards, manifests, prometheus
 from ..model.service import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
 from .kube import DNS_NAMESPACE, MONITORING_NAMESPACE, PRIVATE_RANGES, configmap_name, env_hostname  # noqa: F401 (k8s.* names)
 from .kube import from_namespace as _from_namespace, patch as _patch, quantity as _q
@@ -132,36 +132,10 @@ def pss_labels(m: ServiceModel) -> dict[str, str]:
 
 
 # -- which files -----------------------------------------------------------
-def _core_files(m: ServiceModel) -> list[str]:
-    files = ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "configmap.yaml", "externalsecret.yaml",
-             "networkpolicy.yaml"]
-    if m.blueprint == "cronjob":
-        files.append("cronjob.yaml")
-    else:  # canary too: the Rollout's workloadRef points at it, so scanners still see the pods
-        files.append("deployment.yaml")
-    if m.has_http:
-        files.append("service.yaml")
-    if m.scales:
-        files += ["hpa.yaml", "pdb.yaml"]
-    if m.has_route:
-        files.append("httproute.yaml" if m.ingress == "gateway" else "ingress.yaml")
-    return files
-
-
 def base_resources(m: ServiceModel) -> list[str]:
-    """Files in k8s/base, in kustomization order. Each area adds its own entries here."""
-    resources: list[str] = _core_files(m)
-    # -- other areas: append your files below (conditionally, by the model) --
-    resources.append("grafana-dashboards.yaml")  # observability: a ConfigMap per dashboard
-
-    resources += prometheus.base_files(m)
-    if m.canary:  # delivery: Argo Rollouts canary with SLO analysis
-        resources += ["rollout.yaml", "analysistemplate.yaml"]
-    from . import telemetry, verify  # observability: the OTel Collector; post-deploy: the synthetic probe
-
-    resources.append(telemetry.BASE_FILE)
-    resources += verify.base_files(m)
-    return resources
+    """Files in k8s/base, in kustomization order: the entries of scaffold.manifests.BASE
+    this package ships (add a base manifest there, next to its builder)."""
+    return manifests.base_files(m)
 
 
 def base_file(m: ServiceModel, name: str) -> str:
@@ -648,26 +622,38 @@ def ingress(m: ServiceModel) -> Obj:
     }
 
 
-BUILDERS: dict[str, Callable[[ServiceModel], list[Obj]]] = {
-    "namespace.yaml": lambda m: [namespace(m), resource_quota(m), limit_range(m)],
-    "serviceaccount.yaml": lambda m: [service_account(m)],
-    "rbac.yaml": lambda m: [role(m), role_binding(m), cd_reader_role(m), cd_reader_binding(m)],
-    "configmap.yaml": lambda m: [config_map(m)],
-    "externalsecret.yaml": lambda m: [*([secret_store_obj(m)] if secret_store_kind(m) == "SecretStore" else []),
-                                      external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])],
-    "networkpolicy.yaml": network_policies,
-    "deployment.yaml": lambda m: [deployment(m)],
-    "cronjob.yaml": lambda m: [cron_job(m)],
-    "service.yaml": services,
-    "hpa.yaml": lambda m: [hpa(m)],
-    "pdb.yaml": lambda m: [pdb(m)],
-    "httproute.yaml": lambda m: [http_route(m)],
-    "ingress.yaml": lambda m: [ingress(m)],
-}
+def namespace_objects(m: ServiceModel) -> list[Obj]:
+    return [namespace(m), resource_quota(m), limit_range(m)]
+
+
+def rbac_objects(m: ServiceModel) -> list[Obj]:
+    return [role(m), role_binding(m), cd_reader_role(m), cd_reader_binding(m)]
+
+
+def external_secret_objects(m: ServiceModel) -> list[Obj]:
+    return [*([secret_store_obj(m)] if secret_store_kind(m) == "SecretStore" else []),
+            external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])]
+
+
+class _Builders(Mapping[str, Callable[[ServiceModel], list[Obj]]]):
+    """base file -> its objects, read from scaffold.manifests.BASE (no list of its own)."""
+
+    def __getitem__(self, name: str) -> Callable[[ServiceModel], list[Obj]]:
+        entry = manifests.entry(name)
+        return lambda m: manifests.documents(m, entry)  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(manifests.BY_FILE)
+
+    def __len__(self) -> int:
+        return len(manifests.BY_FILE)
+
+
+BUILDERS: Mapping[str, Callable[[ServiceModel], list[Obj]]] = _Builders()
 
 
 def objects(m: ServiceModel, filename: str) -> list[Obj]:
-    """The objects of one core base file (templates emit each with `to_yaml`)."""
+    """The objects of one base file (templates emit each with `to_yaml`)."""
     return BUILDERS[filename](m)
 
 

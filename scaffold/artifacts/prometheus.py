@@ -16,6 +16,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..model import slo
 from .. import yamlio
+from ..answers import blueprints
 from ..conventions import BUDGET_REMAINING, DASHBOARD_KINDS, SLI_ERROR_RATE5M, SLI_ERROR_RATIO_5M, SLI_TOTAL_RATE5M, env_dashboard_uid, metrics_port_name, sli_error_ratio
 from ..model.service import ServiceModel, cached_per_model
 from ..model.slo import SLO, dec
@@ -253,7 +254,8 @@ def prometheus_rule_text(m: ServiceModel) -> str:
 
 def monitor_kind(m: ServiceModel) -> str | None:
     """service: ServiceMonitor on the Service; worker: PodMonitor (no Service); cronjob: none."""
-    return {"service": "ServiceMonitor", "worker": "PodMonitor"}.get(m.blueprint)
+    kind = blueprints.get(m.blueprint).monitor
+    return None if kind == "none" else kind
 
 
 def monitor_file(m: ServiceModel) -> str | None:
@@ -274,11 +276,3 @@ def monitor(m: ServiceModel) -> dict[str, Any]:
         spec["podMetricsEndpoints"] = [endpoint]
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": monitor_kind(m),
             "metadata": {"name": m.name, "namespace": m.name, "labels": dict(m.labels)}, "spec": spec}
-
-
-def base_files(m: ServiceModel) -> list[str]:
-    """This area's entries in k8s/base (scaffold.k8s.base_resources appends them)."""
-    files = ["prometheusrule.yaml"]
-    if mf := monitor_file(m):
-        files.append(mf)
-    return files

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable
 
 from ..model.service import env_namespace
-from . import alerts
+from . import alerts, manifests
 
 GENERATED_LABEL = "scaffold"  # marks tasks the hook owns (vanished-artifact detection)
 REMOVED_LABEL = "artifact-removed"
@@ -398,6 +398,21 @@ UNITS: list[Unit] = [
         f"The capacity plan's traffic assumption was checked against {_pre(m).name} load-test results",
     ]),
 ]
+
+
+def _manifest_units(listed: list[Unit]) -> list[Unit]:
+    """One unit per k8s/base manifest of ``scaffold.manifests.BASE`` that no unit above
+    claims, so a new base manifest is filed without an edit here (its entry's ``task``
+    titles it)."""
+    claimed = {p for u in listed for p in u.paths}
+    return [Unit((e.path,), "k8s", e.task or f"{e.file} manifest", "first", lambda m, u: [
+        f"`kubectl kustomize k8s/base` builds with {u.key}, and kubernetes-validate --strict passes for "
+        f"{m.k8s_version}",
+        f"{m.team} reviewed what {u.key} grants and exposes",
+    ], needs=("k8s/base/kustomization.yaml",)) for e in manifests.BASE if e.path not in claimed]
+
+
+UNITS += _manifest_units(UNITS)
 
 MILESTONE_ROLES = ("first", "env", "prelive", "prod", "oncall")
 

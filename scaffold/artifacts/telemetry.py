@@ -271,9 +271,6 @@ def objects(m: ServiceModel) -> list[Obj]:
     return [service_account(m), config_map(m), deployment(m), service(m), network_policy(m)]
 
 
-BASE_FILE = "otel-collector.yaml"
-
-
 def quota_extra_pods() -> int:
     """Collector pods a namespace holds at once: the replicas plus the surge pod."""
     return COLLECTOR_REPLICAS + 1

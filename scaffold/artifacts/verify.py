@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import kube
+from . import kube, manifests
 from ..model.service import Environment, ServiceModel
 
 Obj = dict[str, Any]
@@ -46,10 +46,6 @@ def probe_name(m: ServiceModel) -> str:
 def job_name(m: ServiceModel) -> str:
     """The `job` label of the probe's series (Probe spec.jobName)."""
     return probe_name(m)
-
-
-def base_files(m: ServiceModel) -> list[str]:
-    return [PROBE_FILE] if m.has_http else []
 
 
 def live_url(m: ServiceModel, env: Environment) -> str:
@@ -98,7 +94,7 @@ def probe(m: ServiceModel) -> Obj:
 
 
 def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
-    if PROBE_FILE not in base_files(m):
+    if PROBE_FILE not in manifests.base_files(m):
         return []
     return [kube.patch({"kind": "Probe", "name": probe_name(m)},
                        [{"op": "replace", "path": "/spec/targets", "value": _targets(m, env)}])]

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -135,20 +136,71 @@ def _recorded(repo: Path) -> tuple[str, list[str]]:
     return str(answers.get("_commit", "")).lstrip("v"), [f"answers: {problem}"] if problem else []
 
 
-def status_repo(entry: str, workdir: str = ".scaffold-fleet") -> RepoResult:
+# -- versions, resolved once per run --------------------------------------------
+# Copier's get_update_data clones the template twice per repository (the recorded
+# version and the latest tag) only to read two version numbers. Within one fleet run
+# those are the same for every repository on the same source and commit, so each is
+# read once per run and process, by Copier's own Template (its latest-tag and PEP 440
+# rules, unchanged). None outside run(): a lone call reads afresh.
+_RUN_VERSIONS: dict | None = None
+
+
+def _fresh_versions() -> None:
+    """A new per-run cache (run() and each pool worker start with one)."""
+    global _RUN_VERSIONS
+    _RUN_VERSIONS = {}
+
+
+def _template_version(url: str, ref: str | None):
+    """Copier's version of the template ``url`` at ``ref`` (None: its latest tag), as
+    get_update_data reads it; None when Copier would refuse to check (not git, no version)."""
+    from copier._template import Template
+
+    key = (url, ref, os.getcwd())  # a relative _src_path is read from the working folder, as Copier does
+    cache = _RUN_VERSIONS
+    if cache is not None and key in cache:
+        return cache[key]
+    template = Template(url=url, ref=ref)
+    try:
+        version = template.version if template.commit is not None else None
+    finally:
+        template._cleanup()
+    if cache is not None:
+        cache[key] = version
+    return version
+
+
+def check_update(repo: Path):
+    """lifecycle.check_update with the template's versions read once per run."""
     from . import lifecycle
 
+    if _RUN_VERSIONS is None:
+        return lifecycle.check_update(repo)
+    answers = lifecycle.read_answers(repo)  # a hostile _commit never reaches Copier's git calls
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        url, ref = str(answers["_src_path"]), str(answers["_commit"])
+        current = _template_version(url, ref)
+        latest = _template_version(url, None)
+    if current is None or latest is None:  # Copier's own refusal, word for word
+        return lifecycle.check_update(repo)
+    return lifecycle.UpdateInfo(bool(latest > current), str(current), str(latest))
+
+
+def status_repo(entry: str, workdir: str = ".scaffold-fleet") -> RepoResult:
     try:
         repo = _checkout(entry, Path(workdir))
         current, warns = _recorded(repo)
         if _git(repo, "status", "--porcelain"):
             latest = ""
             try:
-                latest = lifecycle.check_update(repo).latest_version
+                latest = check_update(repo).latest_version
             except Exception:  # noqa: BLE001 - the version on disk still says where it stands
                 pass
             return RepoResult(entry, "dirty", current, latest, detail="uncommitted changes", warnings=warns)
-        info = lifecycle.check_update(repo)
+        info = check_update(repo)
         return RepoResult(entry, "update-available" if info.update_available else "up-to-date",
                           info.current_version, info.latest_version, warnings=warns,
                           detail="; ".join(warns))
@@ -186,6 +238,119 @@ def _copier_update(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
     proc = subprocess.run([sys.executable, "-c", _UPDATE, str(repo), vcs_ref or "", __package__ or "scaffold"],
                           cwd=repo, capture_output=True, text=True, env={**os.environ, **GIT_IDENTITY})
     return proc.returncode, proc.stderr
+
+
+_IN_WORKER = False  # set in the fleet's own pool processes (see _worker_start)
+_CLONES: Path | None = None  # this run's template checkouts, shared by its pool processes
+
+
+def _worker_start(clones: str | None = None) -> None:
+    """Initializer of the fleet's pool processes: they are ours alone, one repository
+    at a time, so an update may run inside them (see _update_here)."""
+    global _IN_WORKER, _CLONES
+    _IN_WORKER = True
+    _CLONES = Path(clones) if clones else None
+    _fresh_versions()
+
+
+@contextmanager
+def _shared_clones():
+    """Copier clones the template afresh for each of an update's renders (five clones
+    of the same one or two commits per repository). Inside a pool process, each
+    (source, ref) is cloned once per run, by Copier's own clone, and every render gets
+    a hard-linked copy of that checkout (Copier only reads it, and git replaces files
+    by rename, never in place). A local ``HEAD`` (which may carry dirty changes) is
+    always cloned afresh."""
+    import copier._template as copier_template
+
+    real = copier_template.clone
+    clones = _CLONES
+
+    def clone(url: str, ref: str = "HEAD", location: str | None = None) -> str:
+        if clones is None or location is None or not ref or ref == "HEAD":
+            return real(url, ref, location)
+        import hashlib
+        import shutil
+        import tempfile
+
+        where = url if _is_url(url) or url.startswith(("gh:", "gl:")) else os.path.realpath(url)
+        pristine = clones / hashlib.sha256(f"{where}\0{ref}".encode()).hexdigest()[:32]
+        if not pristine.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix=".clone-", dir=clones))
+            real(url, ref, str(staging / "checkout"))
+            try:
+                os.rename(staging / "checkout", pristine)
+            except OSError:  # another process published it first
+                if not pristine.is_dir():
+                    raise
+            shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(pristine, location, symlinks=True, copy_function=os.link, dirs_exist_ok=True)
+        return location
+
+    copier_template.clone = clone
+    try:
+        yield
+    finally:
+        copier_template.clone = real
+
+
+def _update_here(repo: Path, vcs_ref: str | None) -> tuple[int, str]:
+    """What _copier_update does, inside this pool process: no Python start-up and
+    imports per repository, and the template's generator code (loaded once per code
+    digest) and its caches stay warm from one repository to the next. The process
+    is the fleet's own and handles one repository at a time, so its working folder,
+    git identity and file descriptor 2 are ours to set for the update, and are put
+    back after it. Tasks (the hook) write to descriptor 2, as they would in a child
+    process; an exception adds its traceback, as the child's exit would."""
+    import tempfile
+    import traceback
+    import warnings
+
+    from . import lifecycle
+
+    saved_env = {k: os.environ.get(k) for k in GIT_IDENTITY}
+    saved_cwd = os.getcwd()
+    saved_stderr, saved_stdout = sys.stderr, sys.stdout
+    with tempfile.TemporaryFile() as err:
+        sys.stderr.flush()
+        sys.stdout.flush()
+        saved_fd, saved_out = os.dup(2), os.dup(1)
+        rc = 0
+        try:
+            os.dup2(err.fileno(), 2)
+            null = os.open(os.devnull, os.O_WRONLY)  # the child's stdout was captured and dropped
+            os.dup2(null, 1)
+            os.close(null)
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed in finally
+            sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+            os.environ.update(GIT_IDENTITY)
+            os.chdir(repo)
+            with warnings.catch_warnings(), _shared_clones():
+                warnings.simplefilter("ignore")
+                for key, (old, new) in lifecycle.update(repo, vcs_ref=vcs_ref).items():
+                    sys.stderr.write(f"scaffold: answer {key}: {old!r} -> {new!r} (edited by hand)\n")
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else 1
+        except Exception:  # noqa: BLE001 - the child process would have printed it and exited 1
+            rc = 1
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stdout.close()
+            sys.stderr, sys.stdout = saved_stderr, saved_stdout
+            os.dup2(saved_fd, 2)
+            os.dup2(saved_out, 1)
+            os.close(saved_fd)
+            os.close(saved_out)
+            os.chdir(saved_cwd)
+            for k, v in saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        err.seek(0)
+        return rc, err.read().decode("utf-8", "replace")
 
 
 def _foreign_commits(repo: Path, base: str, branch: str) -> list[str]:
@@ -246,7 +411,7 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
             return RepoResult(entry, "dirty", current, detail="uncommitted changes: skipped", warnings=warns)
         # Updating runs the template's code: only a trusted source (scaffold.trust), before anything reads it.
         src, _ = lifecycle.trusted_template(repo, lifecycle.read_answers(repo), trusted)
-        info = lifecycle.check_update(repo)
+        info = check_update(repo)
         if not info.update_available and vcs_ref is None:
             return RepoResult(entry, "up-to-date", info.current_version, info.latest_version, warnings=warns)
         target = vcs_ref or info.latest_version
@@ -263,7 +428,7 @@ def update_repo(entry: str, workdir: str = ".scaffold-fleet", vcs_ref: str | Non
                                   warnings=warns)
         _git(repo, "checkout", "-q", "-B", branch, start_ref)
         created = True
-        rc, stderr = _copier_update(repo, pinned)
+        rc, stderr = (_update_here if _IN_WORKER else _copier_update)(repo, pinned)
         if rc:
             raise FleetError(f"copier update: {cause(stderr, f'exit status {rc}')}")
         changed = [line[3:] for line in _git(repo, "status", "--porcelain", "-uall").splitlines() if line]
@@ -316,17 +481,26 @@ def run(entries: Iterable[str], action: str, *, jobs: int | None = None, workdir
         vcs_ref: str | None = None, progress: Callable[[RepoResult], None] | None = None,
         push: bool = False, trusted: tuple[str, ...] = ()) -> list[RepoResult]:
     """Run ``status`` or ``update`` over every entry in a process pool."""
+    global _RUN_VERSIONS
     entries = list(entries)
     jobs = max(1, jobs or os.cpu_count() or 1)
     results: list[RepoResult] = []
     if jobs == 1:
-        for entry in entries:
-            r = status_repo(entry, workdir) if action == "status" else update_repo(entry, workdir, vcs_ref, push, tuple(trusted))
-            results.append(r)
-            if progress:
-                progress(r)
+        _fresh_versions()
+        try:
+            for entry in entries:
+                r = status_repo(entry, workdir) if action == "status" else update_repo(entry, workdir, vcs_ref, push, tuple(trusted))
+                results.append(r)
+                if progress:
+                    progress(r)
+        finally:
+            _RUN_VERSIONS = None
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        import tempfile
+
+        clones = tempfile.mkdtemp(prefix="scaffold-fleet-clones-")
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(clones,))
+        with _removing(clones), pool:
             futures = {
                 (pool.submit(status_repo, e, workdir) if action == "status" else pool.submit(update_repo, e, workdir, vcs_ref, push, tuple(trusted))): e
                 for e in entries
@@ -341,6 +515,16 @@ def run(entries: Iterable[str], action: str, *, jobs: int | None = None, workdir
                     progress(r)
     order = {e: i for i, e in enumerate(entries)}
     return sorted(results, key=lambda r: order.get(r.repo, 0))
+
+
+@contextmanager
+def _removing(folder: str):
+    try:
+        yield
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def summary(results: list[RepoResult]) -> dict:

@@ -14,8 +14,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache, wraps
 from typing import Any, Callable, Mapping, TypeVar
 
-from ..answers import rules
-from ..answers import quantities
+from ..answers import blueprints, quantities, rules
 
 T = TypeVar("T")
 
@@ -72,7 +71,7 @@ ADVANCED = ("replicas_min", "replicas_max", "environment_replicas", "cpu_request
 DEFAULTS["advanced"] = False
 # Capacity assumption: requests (service) or jobs (worker) per second one fully used CPU
 # core handles, until the team measures its own (the `throughput_per_core` answer).
-THROUGHPUT_PER_CORE = {"service": 200, "worker": 20, "cronjob": 1}
+THROUGHPUT_PER_CORE = {bp.name: bp.throughput_per_core for bp in blueprints.DEFINITIONS.values()}
 DEFAULTS["throughput_per_core"] = THROUGHPUT_PER_CORE["service"]
 ADVANCED += ("traces_endpoint", "logs_endpoint")
 
@@ -135,7 +134,7 @@ def metrics_port(blueprint: str, port: int) -> int:
     """A service serves /metrics on its own port, next to the app port, which the
     HTTPRoute/Ingress never routes to (issue 16: /metrics was public). Workers have
     no route and keep one port."""
-    if blueprint != "service":
+    if not blueprints.get(blueprint).http:
         return port
     return port + 1 if port < 65535 else port - 1
 
@@ -287,11 +286,11 @@ class ServiceModel:
 
     @property
     def workload_kind(self) -> str:
-        return "CronJob" if self.blueprint == "cronjob" else "Deployment"
+        return blueprints.get(self.blueprint).workload
 
     @property
     def has_http(self) -> bool:
-        return self.blueprint == "service"
+        return blueprints.get(self.blueprint).http
 
     @property
     def has_route(self) -> bool:
@@ -300,11 +299,11 @@ class ServiceModel:
     @property
     def scales(self) -> bool:
         """HPA and PDB apply to long-running pods only."""
-        return self.blueprint != "cronjob"
+        return blueprints.get(self.blueprint).scales
 
     @property
     def canary(self) -> bool:
-        return self.delivery == "canary" and self.blueprint == "service"
+        return self.delivery == "canary" and "canary" in blueprints.get(self.blueprint).delivery
 
     @property
     def k8s_minor(self) -> int:

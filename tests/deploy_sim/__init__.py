@@ -6,19 +6,30 @@ the job's steps in order, resolves the ``${{ }}`` expressions of their ``env:``
 the way a GitHub runner does, with the stubs of ``stub.py`` first on PATH.
 ``uses:`` steps are actions: they are not run (the stubs stand in for what they
 install). ``if:`` is honoured for the forms the generated workflows use.
+
+The stubbed CLIs are tiny bash wrappers that hand their arguments over a loopback
+socket (bash's /dev/tcp) to :class:`StubServer`, which runs ``stub.py``'s functions in
+this process: a canary's simulated plan makes ~1000 CLI calls, and a Python interpreter
+per call cost most of the run. The stubs' behaviour and state files are the same.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
+import socket
 import subprocess
-import sys
+import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scaffold import yamlio
+
+from . import stub
 
 STUB = Path(__file__).with_name("stub.py")
 TOOLS = ("kubectl", "git", "kustomize", "cosign", "gh", "argocd", "flux", "sleep", "curl")
@@ -42,6 +53,82 @@ class Run:
 
     def tool_calls(self, tool: str) -> list[list[str]]:
         return [c[1:] for c in self.calls if c[0] == tool]
+
+
+WRAPPER = """#!/bin/bash
+# {tool}: handed to tests/deploy_sim's StubServer (NUL-separated: count, tool, args; reply rc, out, err)
+exec 3<>/dev/tcp/127.0.0.1/{port} || exit 97
+printf '%s\\0' "$#" {tool} "$@" >&3
+IFS= read -r -d '' rc <&3 || exit 98
+IFS= read -r -d '' out <&3
+IFS= read -r -d '' err <&3
+printf '%s' "$out"
+printf '%s' "$err" >&2
+exit "$rc"
+"""
+
+
+class StubServer:
+    """Serves stub.py's CLIs on 127.0.0.1 for one job run (state in ``sim``); one call at a time."""
+
+    def __init__(self, sim: Path) -> None:
+        self.sim = sim
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> StubServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(30)
+                self._handle(conn)
+
+    def _handle(self, conn: socket.socket) -> None:
+        data = b""
+        while True:
+            fields = data.split(b"\0")
+            if len(fields) > 1 and len(fields) - 1 >= int(fields[0]) + 2:
+                break
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        tool, *args = [f.decode() for f in fields[1:int(fields[0]) + 2]]
+        rc, out, err = self.call(tool, args)
+        conn.sendall(f"{rc}\0{out}\0{err}\0".encode())
+
+    def call(self, tool: str, args: list[str]) -> tuple[int, str, str]:
+        """What ``stub.py TOOL ARGS...`` prints and exits with, run in this process."""
+        stub.SIM, stub.STATE = self.sim, self.sim / "state.json"
+        out, err = io.StringIO(), io.StringIO()
+        rc = 0
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                stub.record(tool, args)
+                stub.TOOLS.get(tool, lambda a: None)(args)
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except Exception:  # noqa: BLE001 - a stub bug fails the call, as the crashed process did
+                traceback.print_exc()
+                rc = 1
+        return rc, out.getvalue(), err.getvalue()
 
 
 def gitops_objects(pkg: Path) -> list[list[str]]:
@@ -101,9 +188,10 @@ def run_job(pkg: Path, job_id: str, tmp: Path, *, scenario: dict, secrets: dict[
     bindir = tmp / "bin"
     sim.mkdir()
     bindir.mkdir()
+    server = StubServer(sim)
     for tool in TOOLS:
         wrapper = bindir / tool
-        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "{tool}" "$@"\n')
+        wrapper.write_text(WRAPPER.format(tool=tool, port=server.port))
         wrapper.chmod(0o755)
     namespace = next(s for s in job["steps"] if "NAMESPACE" in (s.get("env") or {}))["env"]["NAMESPACE"]
     rollout = pkg / "k8s" / "base" / "rollout.yaml"
@@ -139,11 +227,20 @@ def run_job(pkg: Path, job_id: str, tmp: Path, *, scenario: dict, secrets: dict[
     for name in ("REGISTRY_USERNAME", "REGISTRY_PASSWORD", "KUBECONFIG"):
         ctx.setdefault(f"secrets.{name}", "")
     run = Run()
-    failed = False
     base_env = {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(tmp / "home"), "SIM_DIR": str(sim),
                 "GITHUB_REPOSITORY": answers.get("github_repo", "acme/x"), "GITHUB_SERVER_URL": "https://github.com",
                 "GITHUB_WORKSPACE": str(work), "LANG": "C.UTF-8"}
     (tmp / "home").mkdir()
+    with server:
+        _run_steps(job, run, ctx, base_env, tmp, work)
+    run.calls = [json.loads(line) for line in (sim / "calls.jsonl").read_text().splitlines()] \
+        if (sim / "calls.jsonl").exists() else []
+    run.state = json.loads((sim / "state.json").read_text())
+    return run
+
+
+def _run_steps(job: dict, run: Run, ctx: dict[str, str], base_env: dict[str, str], tmp: Path, work: Path) -> None:
+    failed = False
     for i, st in enumerate(job["steps"]):
         name = st.get("name", f"step {i}")
         if "run" not in st or not _should_run(st.get("if"), failed, ctx):
@@ -164,7 +261,3 @@ def run_job(pkg: Path, job_id: str, tmp: Path, *, scenario: dict, secrets: dict[
                     ctx[f"steps.{st['id']}.outputs.{k}"] = v
         if proc.returncode != 0:
             failed = True
-    run.calls = [json.loads(line) for line in (sim / "calls.jsonl").read_text().splitlines()] \
-        if (sim / "calls.jsonl").exists() else []
-    run.state = json.loads((sim / "state.json").read_text())
-    return run

@@ -334,11 +334,13 @@ def gh(args: list[str]) -> None:
         print("1")
 
 
+TOOLS = {"kubectl": kubectl, "git": git, "kustomize": kustomize, "sleep": sleep, "gh": gh, "curl": curl}
+
+
 def main() -> None:
     tool, args = Path(sys.argv[1]).name, sys.argv[2:]
     record(tool, args)
-    {"kubectl": kubectl, "git": git, "kustomize": kustomize, "sleep": sleep, "gh": gh, "curl": curl}.get(
-        tool, lambda a: None)(args)
+    TOOLS.get(tool, lambda a: None)(args)
 
 
 if __name__ == "__main__":

@@ -61,3 +61,19 @@ def env_dashboard_uid(m: _Named, kind: str, env: _Env) -> str:
     if env.production:
         return m.dashboard_uid(kind)
     return f"{m.name[: 38 - len(kind) - len(env.name)].rstrip('-')}-{kind}-{env.name}"
+
+
+# Recording rules, named as Sloth names them: the SLI's 5m rates, its error ratio per
+# window and the budget left. Rules, alerts, dashboards, canaries and `scaffold try`
+# all spell them through these.
+SLI_TOTAL_RATE5M = "slo:sli_total:rate5m"
+SLI_ERROR_RATE5M = "slo:sli_error:rate5m"
+BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+
+
+def sli_error_ratio(window: str) -> str:
+    """The recorded error ratio of an SLI over ``window`` (``5m``, ``1h``, ``30d``)."""
+    return f"slo:sli_error:ratio_rate{window}"
+
+
+SLI_ERROR_RATIO_5M = sli_error_ratio("5m")

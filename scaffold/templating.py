@@ -140,11 +140,12 @@ def scaffold_tree(ctx: Context) -> str:
 # every ``sc.<name>`` used under blueprints/, k8s/, observability/, runbooks/ and
 # copier.yml is a row.
 SURFACE: dict[str, str] = {
+    "alerts": "artifacts.alerts",
     "alertmanager": "artifacts.alertmanager",
     "backstage": "artifacts.backstage",
     "backup": "artifacts.backup",
     "canary": "artifacts.canary",
-    "catalog": "artifacts.catalog",
+    "catalog": "artifacts.alerts",  # the old name of sc.alerts, kept while templates move over
     "chaos": "artifacts.chaos",
     "checkov_policy": "artifacts.checkov_policy",
     "dashboards": "artifacts.dashboards",

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
-# Backlog tasks are dated the minute they are filed (scaffold.backlog.backlog.created_date): two
+# Backlog tasks are dated the minute they are filed (scaffold.backlog.sync.created_date): two
 # renders a test compares must not straddle a minute boundary on a loaded machine, so the
 # suite files on one fixed minute. Tests of the filing date set their own, through plumbum's
 # environment as Copier's tasks see it (tests/test_backlog.py).

@@ -18,7 +18,7 @@ from scaffold.artifacts import alertmanager, prometheus as rules
 from scaffold.model import slo
 from scaffold import yamlio
 from scaffold.model.service import ServiceModel
-from scaffold.artifacts import catalog
+from scaffold.artifacts import alerts
 
 NAME = "payments-api"
 PROD, DEV = f"{NAME}-prod", f"{NAME}-dev"
@@ -199,7 +199,7 @@ def amtool_route(tmp_path: Path, m: ServiceModel, labels: dict[str, str]) -> str
 
 
 def _alert_labels(m: ServiceModel, name: str, ns: str) -> dict[str, str]:
-    a = next(a for a in catalog.alerts(m) if a.name == name)
+    a = next(a for a in alerts.alerts(m) if a.name == name)
     return {"alertname": a.name, **a.labels, "namespace": ns}
 
 
@@ -207,7 +207,7 @@ def test_6_a_dev_outage_never_pages(tmp_path):
     m = model()
     pager = alertmanager.receiver_names(m)["page"]
     for env in m.environments:
-        for a in catalog.alerts(m):
+        for a in alerts.alerts(m):
             got = amtool_route(tmp_path, m, _alert_labels(m, a.name, env.namespace)) if a.tier == "page" else None
             if got is not None:
                 assert (got == pager) == env.production, (env.name, a.name, got)
@@ -233,7 +233,7 @@ def test_6_a_prod_page_inhibits_nothing_in_another_namespace():
     m = model()
     cfg = alertmanager.config(m)
     assert "namespace" in cfg["route"]["group_by"]
-    firing_alerts = [_alert_labels(m, a.name, env.namespace) for a in catalog.alerts(m) for env in m.environments]
+    firing_alerts = [_alert_labels(m, a.name, env.namespace) for a in alerts.alerts(m) for env in m.environments]
     for src in firing_alerts:
         for dst in firing_alerts:
             if src["namespace"] != dst["namespace"]:
@@ -243,9 +243,9 @@ def test_6_a_prod_page_inhibits_nothing_in_another_namespace():
 @pytest.mark.fast
 def test_6_every_inhibition_can_match_some_pair_of_catalog_alerts():
     m = model()
-    alerts = [_alert_labels(m, a.name, PROD) for a in catalog.alerts(m)]
+    fired = [_alert_labels(m, a.name, PROD) for a in alerts.alerts(m)]
     for rule in alertmanager.config(m)["inhibit_rules"]:
-        assert any(_inhibits(rule, s, t) for s in alerts for t in alerts if s is not t), rule
+        assert any(_inhibits(rule, s, t) for s in fired for t in fired if s is not t), rule
 
 
 # -- 7. cronjob alerts that clear, OOM under restartPolicy Never ------------------------------

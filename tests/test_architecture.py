@@ -62,3 +62,23 @@ def test_import_contracts_hold() -> None:  # not fast: it runs lint-imports
     run = subprocess.run([str(exe), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "0 broken" in run.stdout, run.stdout[-2000:]
+
+
+@pytest.mark.fast
+def test_recording_rule_names_are_spelled_only_in_conventions() -> None:
+    """Rules, alerts, dashboards, canaries and `scaffold try` name the SLI's recorded series
+    through scaffold.conventions; a hand-written ``slo:...`` name in code would drift from it
+    (docstrings may mention them)."""
+    import io
+    import tokenize
+
+    hand = re.compile(r"slo:(?:sli_|period_)")
+    found = []
+    for path in sorted((ROOT / "scaffold").rglob("*.py")):
+        if path.name == "conventions.py":
+            continue
+        for tok in tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline):
+            literal = tok.type == tokenize.STRING and not tok.string.lstrip("rbuRBU").startswith(('"""', "'''"))
+            if literal and hand.search(tok.string):
+                found.append(f"{path.relative_to(ROOT)}:{tok.start[0]}")
+    assert found == [], "recording-rule names written by hand (use scaffold.conventions)"

@@ -18,7 +18,7 @@ from scaffold.artifacts import tasks as policy
 from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks, listed_tasks
 from tests.helpers import git, mutable_copy, require_tool
-from scaffold.artifacts import catalog
+from scaffold.artifacts import alerts
 
 
 def task_files(root: Path) -> dict[str, bytes]:
@@ -54,7 +54,7 @@ def test_every_unit_and_alert_has_a_task(default_package):
     assert {u.key for u in units} <= named
     assert policy.unclaimed(m, policy.artifacts(default_package)) == []  # every generated file is in a unit
     titles = {t.title for t in tasks}
-    assert {f"Runbook: {a.name} response" for a in catalog.alerts(m)} <= titles
+    assert {f"Runbook: {a.name} response" for a in alerts.alerts(m)} <= titles
     assert len({t.id for t in tasks}) == len(tasks)  # no duplicate ids
     assert m.backlog_assignee == "" and all(t.assignee == [] for t in tasks)  # the default: nobody
     assert all(t.priority in ("high", "medium", "low") for t in tasks)
@@ -72,9 +72,9 @@ def test_dependencies_follow_the_rules(default_package):
 
 def test_runbook_task_criteria(default_package):
     m = Package.load(default_package).model
-    if not catalog.alerts(m):
+    if not alerts.alerts(m):
         pytest.skip("alert catalog is empty")
-    alert = catalog.alerts(m)[0]
+    alert = alerts.alerts(m)[0]
     task = next(t for t in load(default_package) if t.title == f"Runbook: {alert.name} response")
     text = " ".join(c for _, c in task.criteria).lower()
     for topic in ("triage", "common causes", "escalate"):

@@ -20,7 +20,7 @@ from scaffold.artifacts import tasks as policy
 from scaffold.model.package import Package
 from scaffold.validate.backlog import BacklogTasks
 from tests.helpers import mutable_copy, require_tool
-from scaffold.artifacts import catalog
+from scaffold.artifacts import alerts
 
 BLUEPRINTS = {"service": {}, "worker": {"blueprint": "worker"}, "cronjob": {"blueprint": "cronjob"}}
 
@@ -83,7 +83,7 @@ def test_parents_subtasks_and_dependencies(package):
     cd, ci = by_ref[".github/workflows/cd.yml"], by_ref[".github/workflows/ci.yml"]
     assert ci.id in cd.dependencies and ci.parent_task_id == cd.parent_task_id
     routing = by_ref["observability/alertmanager"]
-    for alert in catalog.alerts(m):  # every runbook task under on-call, after the rules and the routing
+    for alert in alerts.alerts(m):  # every runbook task under on-call, after the rules and the routing
         rb = by_ref[policy.runbook_path(alert.name)]
         assert by_id[rb.parent_task_id].references == [policy.parent_key("oncall")]
         assert {routing.id, by_ref["observability/prometheus"].id} <= set(rb.dependencies)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from tests.helpers import require_tool
 
-from scaffold.artifacts import catalog, dashboards
+from scaffold.artifacts import alerts, dashboards
 from scaffold.model import slo
 from scaffold import yamlio
 from scaffold.model.service import ServiceModel
@@ -72,7 +72,7 @@ def test_each_burn_panel_plots_its_alerts_windows_and_thresholds(pkg):
     labels), and the threshold lines are the rule's ratio thresholds in burn-rate units."""
     m = model(pkg)
     rules, panels = rules_by_alert(pkg), slo_panels(pkg)
-    burn_alerts = [a for a in catalog.alerts(m) if "ErrorBudgetBurn" in a.name]
+    burn_alerts = [a for a in alerts.alerts(m) if "ErrorBudgetBurn" in a.name]
     assert len(burn_alerts) == 2 * len(slo.slos_for(m))
     plotted = {}
     for alert in burn_alerts:
@@ -128,11 +128,11 @@ def test_every_alert_panel_links_its_runbook(pkg):
 def test_a_new_catalog_alert_gets_panel_link_and_threshold(pkg):
     """An alert added to the catalog with only title/expr/unit (what #17's probe alert does)."""
     m = copy.copy(model(pkg))  # a private copy: the model is shared with other tests
-    base = next(a for a in catalog.alerts(m) if a.name == "HighLatency")
+    base = next(a for a in alerts.alerts(m) if a.name == "HighLatency")
     expr = 'probe_duration_seconds{job="payments-api-probe"}'
     new = replace(base, name="ProbeSlow", expr=f"{expr} > 2.5", panel={"title": "probe", "expr": expr, "unit": "s"},
                   annotations={**base.annotations, "runbook_url": m.runbook_url("ProbeSlow")})
-    m.__dict__[catalog.CACHE_KEY] = (*catalog.alerts(m), new)
+    m.__dict__[alerts.CACHE_KEY] = (*alerts.alerts(m), new)
     spec = next(p for p in dashboards.alert_panels(m) if p.title == "ProbeSlow: probe")
     assert spec.links == (("Runbook: ProbeSlow", m.runbook_url("ProbeSlow")),)
     assert spec.thresholds == ((None, "green"), (Decimal("2.5"), "red"))
@@ -159,8 +159,8 @@ def test_burn_panels_evaluate_against_the_recording_rules(pkg, tmp_path):
     series, exprs = [], []
     steps_ = 75
     for s in slo.slos_for(m):
-        errors, total = catalog._per_minute(2 * s.budget)
-        series += catalog.slo_series(m, s, ns, [errors] * steps_, [total] * steps_)
+        errors, total = alerts._per_minute(2 * s.budget)
+        series += alerts.slo_series(m, s, ns, [errors] * steps_, [total] * steps_)
         for title in [t for t in panels if t.startswith(f"{s.prefix}ErrorBudgetBurn")] + [f"{s.name}: burn rates"]:
             for t in panels[title]["targets"]:
                 exprs.append(t["expr"].replace("$namespace", ns))

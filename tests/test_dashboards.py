@@ -13,7 +13,7 @@ from scaffold.artifacts import dashboards
 from scaffold import yamlio
 from scaffold.model.service import ServiceModel
 from scaffold.validate import grafana
-from scaffold.artifacts import catalog
+from scaffold.artifacts import alerts
 
 DASH = "observability/grafana/dashboards"
 EXTRA = [{"name": "checkout", "objective": 99.5, "latency_ms": 500}]
@@ -67,8 +67,8 @@ def test_slo_dashboard_has_sli_budget_burn_and_a_panel_per_alert(render):
     titles = [p["title"] for p in all_panels(load(pkg, "payments-api-slo"))]
     for name in ("availability", "latency", "checkout"):
         assert {f"{name}: SLI", f"{name}: error budget remaining", f"{name}: burn rates"} <= set(titles)
-    assert catalog.alerts(m), "the catalog defines alerts"
-    for alert in catalog.alerts(m):
+    assert alerts.alerts(m), "the catalog defines alerts"
+    for alert in alerts.alerts(m):
         assert sum(t.startswith(f"{alert.name}:") or t == alert.name for t in titles) == 1, alert.name
 
 

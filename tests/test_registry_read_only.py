@@ -50,7 +50,7 @@ def test_no_pull_only_job_receives_the_push_secret(registry):
 def test_mutation_push_secret_in_a_deploy_job_is_caught(monkeypatch):
     m = ServiceModel.from_answers({"service_name": "payments-api", "cloud": "none",
                                    "image_registry": "registry.example.com/acme"})
-    monkeypatch.setattr(workflows, "READ_SECRETS", workflows.PUSH_SECRETS)
+    monkeypatch.setattr(workflows.steps, "READ_SECRETS", workflows.PUSH_SECRETS)
     leaked = [jid for jid, job in _pull_only_jobs(m) if "secrets.REGISTRY_PASSWORD" in _receives(job)]
     assert "ci.scan" in leaked and any(j.startswith("cd.deploy-") for j in leaked)
 

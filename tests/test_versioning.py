@@ -56,12 +56,12 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(tpl, "tag", V1)
     # v2: Python-side content changes, and the interface changes both ways.
     edit(tpl / "scaffold" / "artifacts" / "k8s.py", "HPA_CPU_UTILIZATION = 70", "HPA_CPU_UTILIZATION = 60")
-    edit(tpl / "scaffold" / "artifacts" / "catalog.py", 'CPU_THROTTLING_RATIO = Decimal("0.25")',
+    edit(tpl / "scaffold" / "artifacts" / "alerts" / "types.py", 'CPU_THROTTLING_RATIO = Decimal("0.25")',
          'CPU_THROTTLING_RATIO = Decimal("0.27")')
     pins = tpl / "scaffold" / "data" / "pinned-actions.yml"
     old_sha = re.search(r"actions/checkout:\n\s+version: .*\n\s+sha: ([0-9a-f]{40})", pins.read_text()).group(1)
     edit(pins, old_sha, NEW_SHA)
-    edit(tpl / "scaffold" / "artifacts" / "catalog.py", PROSE_V1, PROSE_V2)
+    edit(tpl / "scaffold" / "artifacts" / "alerts" / "pods.py", PROSE_V1, PROSE_V2)
     edit(tpl / "scaffold" / "artifacts" / "tasks.py", CRITERION_V1, CRITERION_V2)
     k8s = tpl / "scaffold" / "artifacts" / "k8s.py"
     text = k8s.read_text(encoding="utf-8")
@@ -163,7 +163,7 @@ def fresh(template: Path, venvs: dict[str, Path], tmp_path_factory: pytest.TempP
 
 
 def backlog_text(pkg: Path) -> str:
-    # created_date is the day of the copy (scaffold.backlog.backlog.created_date): not the tag's to decide
+    # created_date is the day of the copy (scaffold.backlog.sync.created_date): not the tag's to decide
     return "".join(re.sub(r"^created_date: .*\n", "", p.read_text(), flags=re.M)
                    for p in sorted((pkg / "backlog" / "tasks").iterdir()))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model.service import ServiceModel
-from . import catalog
+from . import alerts
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 # namespace: the same alert in dev and in prod are two incidents, never one notification.
@@ -166,7 +166,7 @@ def route_cases(m: ServiceModel) -> list[RouteCase]:
         if not env.production:
             raw.append((f"a page in {env.name} files a ticket",
                         {**base, "alertname": "Example", "severity": "critical", "tier": "page", "namespace": env.namespace}))
-    for alert in catalog.alerts(m):
+    for alert in alerts.alerts(m):
         raw.append((f"alert {alert.name}", {"alertname": alert.name, "namespace": prod,
                                             **{str(k): str(v) for k, v in dict(alert.labels).items()}}))
     return [RouteCase(name, labels, receiver_for(m, labels)) for name, labels in raw]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.service import ServiceModel
-from . import catalog, gitops
+from . import alerts, gitops
 
 TYPE = {"service": "service", "worker": "worker", "cronjob": "job"}
 
@@ -45,7 +45,7 @@ def repo_file_url(m: ServiceModel, path: str) -> str:
 
 def runbook_pages(m: ServiceModel) -> list[tuple[str, str]]:
     """(alert name, docs path) of each catalog alert's runbook, as the hook serves them."""
-    return [(a.name, f"runbooks/{a.name}.md") for a in catalog.alerts(m)]
+    return [(a.name, f"runbooks/{a.name}.md") for a in alerts.alerts(m)]
 
 
 def mkdocs_config(m: ServiceModel) -> dict[str, Any]:

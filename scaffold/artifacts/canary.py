@@ -28,15 +28,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..model import slo as slo_policy
+from ..conventions import SLI_ERROR_RATIO_5M
+from ..model import slo
 from ..model.service import ServiceModel
-from .k8s import MONITORING_NAMESPACE
+from .kube import MONITORING_NAMESPACE
 
 Obj = dict[str, Any]
 
 API_VERSION = "argoproj.io/v1alpha1"
 PROMETHEUS_ADDRESS = f"http://prometheus-operated.{MONITORING_NAMESPACE}.svc:9090"
-SLI_RULE = "slo:sli_error:ratio_rate5m"  # shortest SLI window: reacts within minutes
+SLI_RULE = SLI_ERROR_RATIO_5M  # shortest SLI window: reacts within minutes
 # Canary steps: small blast radius first, analysis gate before half the pods move.
 STEPS: tuple[Obj, ...] = (
     {"setWeight": 10},
@@ -62,20 +63,20 @@ def template_name(m: ServiceModel, gate: bool = False) -> str:
     return f"{m.name}-slo-gate" if gate else f"{m.name}-slo"
 
 
-def gated_slos(m: ServiceModel) -> list[slo_policy.SLO]:
+def gated_slos(m: ServiceModel) -> list[slo.SLO]:
     """Request-rate SLOs: those a canary can move within minutes."""
-    return [s for s in slo_policy.slos_for(m) if s.rate_based]
+    return [s for s in slo.slos_for(m) if s.rate_based]
 
 
-def max_error_ratio(s: slo_policy.SLO) -> Decimal:
+def max_error_ratio(s: slo.SLO) -> Decimal:
     """The canary passes while its 5m error ratio exceeds the stable's by at most the budget ratio."""
     return s.budget
 
 
-def page_error_ratio(m: ServiceModel, s: slo_policy.SLO) -> Decimal:
+def page_error_ratio(m: ServiceModel, s: slo.SLO) -> Decimal:
     """The canary alone may not burn budget at the fastest paging rate (1h/5m tier)."""
-    fastest = slo_policy.burn_rate_windows(m.slo_window_days)[0]
-    return slo_policy.threshold(fastest.factor, s.objective)
+    fastest = slo.burn_rate_windows(m.slo_window_days)[0]
+    return slo.threshold(fastest.factor, s.objective)
 
 
 POD_HASH_LABEL = "rollouts-pod-template-hash"  # set by Argo Rollouts on every pod it owns
@@ -83,7 +84,7 @@ POD_HASH_SERIES_LABEL = "rollouts_pod_template_hash"  # the same, as Prometheus 
 WINDOW = "5m"
 
 
-def query(m: ServiceModel, s: slo_policy.SLO) -> str:
+def query(m: ServiceModel, s: slo.SLO) -> str:
     """The namespace-wide SLI recording rule (extra SLOs that cannot be split by pod)."""
     return f'max({SLI_RULE}{{service="{m.name}",slo="{s.name}",namespace="{{{{args.namespace}}}}"}})'
 
@@ -92,11 +93,11 @@ def _job_matcher(m: ServiceModel) -> str:
     return f'job="{m.name}"'
 
 
-def splits_by_pod(m: ServiceModel, s: slo_policy.SLO) -> bool:
+def splits_by_pod(m: ServiceModel, s: slo.SLO) -> bool:
     return _job_matcher(m) in s.error_query and _job_matcher(m) in s.total_query
 
 
-def pod_error_ratio(m: ServiceModel, s: slo_policy.SLO, hash_arg: str) -> str:
+def pod_error_ratio(m: ServiceModel, s: slo.SLO, hash_arg: str) -> str:
     """The SLO's 5m error ratio over the pods of one ReplicaSet (by pod-template hash)."""
     scoped = (f'{_job_matcher(m)},namespace="{{{{args.namespace}}}}",'
               f'{POD_HASH_SERIES_LABEL}="{{{{args.{hash_arg}}}}}"')
@@ -109,8 +110,8 @@ def no_data_guard(condition: str) -> str:
     return f"len(result) == 0 || isNaN(result[0]) || {condition}"
 
 
-def success_condition(s: slo_policy.SLO, limit: Decimal | None = None) -> str:
-    return no_data_guard(f"result[0] <= {slo_policy.dec(max_error_ratio(s) if limit is None else limit)}")
+def success_condition(s: slo.SLO, limit: Decimal | None = None) -> str:
+    return no_data_guard(f"result[0] <= {slo.dec(max_error_ratio(s) if limit is None else limit)}")
 
 
 def _metric(name: str, q: str, condition: str, gate: bool) -> Obj:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import slo as slo_policy
+from ..model import slo
 from ..model.service import Environment, ServiceModel
-from . import catalog
+from . import alerts
 
 Obj = dict[str, Any]
 
@@ -43,8 +43,8 @@ def delay_ms(m: ServiceModel) -> int:
     return max(MIN_DELAY_MS, m.slo_latency_ms // DELAY_SHARE)
 
 
-def _slo(m: ServiceModel, *preferred: str) -> slo_policy.SLO:
-    slos = slo_policy.slos_for(m)
+def _slo(m: ServiceModel, *preferred: str) -> slo.SLO:
+    slos = slo.slos_for(m)
     for name in preferred:
         for s in slos:
             if s.name == name:
@@ -54,8 +54,8 @@ def _slo(m: ServiceModel, *preferred: str) -> slo_policy.SLO:
 
 def _alert(m: ServiceModel, slo_name: str) -> Any:
     """The page (else any) alert of that SLO: the one that proves the hypothesis wrong."""
-    ranked = sorted((a for a in catalog.alerts(m) if a.slo == slo_name), key=lambda a: a.tier != "page")
-    return ranked[0] if ranked else catalog.alerts(m)[0]
+    ranked = sorted((a for a in alerts.alerts(m) if a.slo == slo_name), key=lambda a: a.tier != "page")
+    return ranked[0] if ranked else alerts.alerts(m)[0]
 
 
 def experiments(m: ServiceModel) -> list[Experiment]:
@@ -72,14 +72,14 @@ def experiments(m: ServiceModel) -> list[Experiment]:
     }[m.blueprint]
     out.append(Experiment(
         f"{m.name}-pod-kill", "PodChaos", avail.name, alert.name, m.runbook_url(alert.name),
-        f"Killing {recovery}; the {avail.title} SLO ({slo_policy.dec(avail.objective)}%) holds in "
+        f"Killing {recovery}; the {avail.title} SLO ({slo.dec(avail.objective)}%) holds in "
         f"{env.namespace} and {alert.name} stays silent."))
     lat = _slo(m, "latency", avail.name)
     alert = _alert(m, lat.name)
     out.append(Experiment(
         f"{m.name}-network-delay", "NetworkChaos", lat.name, alert.name, m.runbook_url(alert.name),
         f"Adding {delay_ms(m)}ms to every packet {m.name} sends for {NETWORK_DURATION} keeps the {lat.title} SLO "
-        f"({slo_policy.dec(lat.objective)}%"
+        f"({slo.dec(lat.objective)}%"
         + (f" of requests within {m.slo_latency_ms}ms" if lat.name == "latency" else "")
         + f"): {alert.name} stays silent."))
     return out

@@ -23,10 +23,17 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as gcm
 from grafana_foundation_sdk.models import dashboard as gm
 
-from ..conventions import CONTAINER, DASHBOARD_KINDS, env_dashboard_uid
+from ..conventions import (
+    BUDGET_REMAINING,
+    CONTAINER,
+    DASHBOARD_KINDS,
+    SLI_ERROR_RATIO_5M,
+    env_dashboard_uid,
+    sli_error_ratio,
+)
 from ..model import slo
 from ..model.service import ServiceModel, cached_per_model
-from . import catalog
+from . import alerts
 
 KINDS = DASHBOARD_KINDS
 DS_VAR = "datasource"
@@ -240,26 +247,26 @@ def _slo_row(m: ServiceModel, name: str) -> Row:
     window = slo.slo_window(m)
     s = _slo(m, name)
     factors = [w.factor for w in slo.burn_rate_windows(m.slo_window_days)]
-    runbooks = tuple((f"Runbook: {a.name}", a.annotations["runbook_url"]) for a in catalog.alerts(m) if a.slo == name)
+    runbooks = tuple((f"Runbook: {a.name}", a.annotations["runbook_url"]) for a in alerts.alerts(m) if a.slo == name)
     sli = PanelSpec(
         f"{name}: SLI", f"Share of good events for the {name} SLO over 5m and over the {window} window; "
         f"threshold line: the objective, {slo.dec(s.objective)}%.",
         "percentunit",
-        (Target(f"1 - slo:sli_error:ratio_rate5m{{{live}}}", "SLI 5m"),
-         Target(f"1 - slo:sli_error:ratio_rate{window}{{{live}}}", f"SLI {window}")),
+        (Target(f"1 - {SLI_ERROR_RATIO_5M}{{{live}}}", "SLI 5m"),
+         Target(f"1 - {sli_error_ratio(window)}{{{live}}}", f"SLI {window}")),
         thresholds=below(s.target), links=runbooks,
     )
     budget = PanelSpec(
         f"{name}: error budget remaining", f"Share of the {window} error budget of the {name} SLO still unspent (below 0: exhausted).",
         "percentunit",
-        (Target(f"slo:period_error_budget_remaining:ratio{{{live}}}", "remaining"),), kind="stat", max=1,
+        (Target(f"{BUDGET_REMAINING}{{{live}}}", "remaining"),), kind="stat", max=1,
         thresholds=below(0), links=runbooks,
     )
     burn = PanelSpec(
         f"{name}: burn rates", f"How fast the {name} SLO spends its error budget per window (1 = exactly on budget over {window}); "
         f"threshold lines: the alerts' burn-rate factors {', '.join(slo.dec(f) for f in factors)}.",
         "short",
-        tuple(Target(f"slo:sli_error:ratio_rate{w}{{{live}}} / {slo.dec(s.budget)}", f"burn {w}")
+        tuple(Target(f"{sli_error_ratio(w)}{{{live}}} / {slo.dec(s.budget)}", f"burn {w}")
               for w in (*slo.SLI_WINDOWS, window)),
         min=0, thresholds=above(*factors), links=runbooks,
     )
@@ -270,7 +277,7 @@ def alert_panels(m: ServiceModel) -> list[PanelSpec]:
     """One panel per catalog alert, from Alert.panel (title, expr, unit, optional targets and
     thresholds), scoped to $namespace, with the alert's runbook_url as the panel's link."""
     panels = []
-    for alert in catalog.alerts(m):
+    for alert in alerts.alerts(m):
         p = _panel_fields(alert.panel)
         severity = dict(alert.labels).get("severity", "")
         targets = p["targets"] or ((p["expr"], alert.name),)

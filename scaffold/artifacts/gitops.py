@@ -43,6 +43,11 @@ def overlay_path(env: Environment) -> str:
     return f"k8s/overlays/{env.name}"
 
 
+def controller_namespace(m: ServiceModel) -> str:
+    """Where the GitOps controller's objects (Applications or Kustomizations) live."""
+    return ARGOCD_NAMESPACE if m.gitops == "argocd" else FLUX_NAMESPACE
+
+
 def app_name(m: ServiceModel, env: Environment) -> str:
     return f"{m.name}-{env.name}"
 
@@ -312,10 +317,10 @@ def cd_reader(m: ServiceModel) -> list[Obj]:
     """cd.yml's KUBECONFIG user may read (get/watch) only this service's Applications or
     Kustomizations in the controller's namespace; k8s/base/rbac.yaml grants it the
     environment namespace's rollout reads. Nothing cluster-wide, no writes beyond that."""
-    from . import k8s, workflows
+    from . import k8s
 
-    ns = workflows.gitops_namespace(m)
-    apps = [workflows.gitops_app(m, e) for e in m.environments]
+    ns = controller_namespace(m)
+    apps = [app_name(m, e) for e in m.environments]
     # read, plus patch for the refresh/reconcile annotation cd.yml sets
     verbs = ["get", "list", "watch", "patch"]
     if m.gitops == "argocd":

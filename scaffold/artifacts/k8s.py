@@ -8,10 +8,7 @@ Which files k8s/base holds, and which builder makes each, is the table
 from __future__ import annotations
 
 import math
-import re
-import textwrap
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
@@ -21,12 +18,14 @@ from ..answers import quantities
 from ..conventions import CONTAINER, METRICS_PORT_NAME, PORT_NAME, metrics_port_name  # noqa: F401 (k8s.* names)
 from ..model.service import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
 from . import dashboards, manifests, prometheus
+from .kube import DNS_NAMESPACE, MONITORING_NAMESPACE, PRIVATE_RANGES, configmap_name, env_hostname  # noqa: F401 (k8s.* names)
+from .kube import from_namespace as _from_namespace
+from .kube import patch as _patch
+from .kube import quantity as _q
 
 Obj = dict[str, Any]
 
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
-MONITORING_NAMESPACE = "monitoring"
-DNS_NAMESPACE = "kube-system"
 # Where north-south traffic comes from, per `ingress` answer.
 GATEWAY = {"name": "public", "namespace": "gateway-system"}
 INGRESS_CLASS = "nginx"
@@ -50,10 +49,6 @@ CRON_PODS = 2  # Forbid: one running job pod, plus one finishing during a retry
 
 
 # -- names -----------------------------------------------------------------
-def configmap_name(m: ServiceModel) -> str:
-    return f"{m.name}-config"
-
-
 def secret_name(m: ServiceModel) -> str:
     return f"{m.name}-secrets"
 
@@ -112,27 +107,10 @@ def secret_key(m: ServiceModel, env: Environment) -> str:
     return f"{m.team}/{m.name}/{env.name}"
 
 
-def env_hostname(m: ServiceModel, env: Environment) -> str:
-    """Production serves m.hostname; others prefix the env name (if it still fits 253)."""
-    if env.production:
-        return m.hostname
-    host = f"{env.name}.{m.hostname}"
-    if len(host) > 253:  # answers.py refuses this; never fall back to production's name
-        raise ValueError(f"hostname: {host[:60]}... is longer than 253 characters")
-    return host
-
-
 def gateway_namespace(m: ServiceModel) -> str | None:
     if not m.has_route:
         return None
     return GATEWAY["namespace"] if m.ingress == "gateway" else INGRESS_NAMESPACE
-
-
-def workload_kind(m: ServiceModel) -> str:
-    """What the HPA scales: the Rollout when canary (it runs the Deployment's template via workloadRef)."""
-    if m.canary:
-        return "Rollout"
-    return m.workload_kind
 
 
 def workload_ref(m: ServiceModel) -> Obj:
@@ -178,16 +156,6 @@ def _meta(m: ServiceModel, name: str | None = None, **extra: Any) -> Obj:
 def namespace(m: ServiceModel) -> Obj:
     labels = {**m.labels, **pss_labels(m)}
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": m.name, "labels": labels}}
-
-
-def _q(value: str) -> Decimal:
-    """A quantity the model produced (m, Ki/Mi/Gi or plain) in base units."""
-    match = re.fullmatch(r"([0-9.]+)(m|Ki|Mi|Gi|Ti)?", value)
-    if not match:
-        raise ValueError(f"unexpected quantity {value!r}")
-    factor = {"m": Decimal("0.001"), "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20,
-              "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40}.get(match.group(2) or "", Decimal(1))
-    return Decimal(match.group(1)) * factor
 
 
 def pod_budget(m: ServiceModel, replicas_max: int) -> int:
@@ -552,10 +520,6 @@ def pdb(m: ServiceModel) -> Obj:
                      "selector": {"matchLabels": dict(m.selector_labels)}}}
 
 
-def _from_namespace(ns: str) -> Obj:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
-
-
 def network_policies(m: ServiceModel) -> list[Obj]:
     deny = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": _meta(m, "default-deny"),
@@ -600,7 +564,6 @@ ACME_SOLVER_PORT = 8089
 # Workload identity needs the cloud's token endpoints: STS (AWS), the GKE metadata
 # server (169.254.169.254:80, 988 on Dataplane V2 nodes) and Entra ID (AAD) over 443.
 # NetworkPolicy cannot name hosts, so 443 is open to public addresses only.
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 METADATA_IP = "169.254.169.254/32"
 
 
@@ -703,10 +666,6 @@ def kustomization(m: ServiceModel) -> Obj:
 
 
 # -- overlays --------------------------------------------------------------
-def _patch(target: Obj, ops: list[Obj]) -> Obj:
-    return {"target": target, "patch": LiteralScalarString(textwrap.dedent(yamlio.dump(ops)))}
-
-
 def _merge_patch(target: Obj, head: Obj, body: Obj) -> Obj:
     """A strategic-merge patch (a JSON merge patch for custom resources): ``body``'s values
     are merged into the target, everything else in the base is kept."""

@@ -16,11 +16,20 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from .. import yamlio
 from ..answers import blueprints
-from ..conventions import DASHBOARD_KINDS, env_dashboard_uid, metrics_port_name
-from ..model import slo as slomath
+from ..conventions import (
+    BUDGET_REMAINING,
+    DASHBOARD_KINDS,
+    SLI_ERROR_RATE5M,
+    SLI_ERROR_RATIO_5M,
+    SLI_TOTAL_RATE5M,
+    env_dashboard_uid,
+    metrics_port_name,
+    sli_error_ratio,
+)
+from ..model import slo
 from ..model.service import ServiceModel, cached_per_model
 from ..model.slo import SLO, dec
-from . import catalog
+from . import alerts
 
 EVALUATION_INTERVAL = "1m"
 RAW_WINDOWS = ("30m", "1h")  # ratio windows computed from the raw series (the others from recorded 5m rates)
@@ -82,42 +91,42 @@ def slo_group(m: ServiceModel, s: SLO) -> dict[str, Any]:
     runs per window directly."""
     labels = {"service": m.name, "slo": s.name}
     sel = f'{{service="{m.name}",slo="{s.name}"}}'
-    window = slomath.slo_window(m)
+    window = slo.slo_window(m)
     if s.rate_based:
         # ratio SLOs fall back on their own total query (their tests feed the recorded 5m rates)
         zero = (f"0 * ({s.total(WINDOW)})" if s.kind == "ratio"
-                else f"0 * sum by (namespace) (slo:sli_total:rate5m{sel})")
+                else f"0 * sum by (namespace) ({SLI_TOTAL_RATE5M}{sel})")
         errors = s.errors(WINDOW) if s.kind == "latency" else f"({s.errors(WINDOW)}) or on (namespace) {zero}"
-        rules = [_record("slo:sli_total:rate5m", s.total("5m"), labels),
-                 _record("slo:sli_error:rate5m", errors.replace(WINDOW, "5m"), labels),
-                 _record("slo:sli_error:ratio_rate5m", f"slo:sli_error:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}",
+        rules = [_record(SLI_TOTAL_RATE5M, s.total("5m"), labels),
+                 _record(SLI_ERROR_RATE5M, errors.replace(WINDOW, "5m"), labels),
+                 _record(SLI_ERROR_RATIO_5M, f"{SLI_ERROR_RATE5M}{sel}\n/\n{SLI_TOTAL_RATE5M}{sel}",
                          labels)]
-        for w in (*slomath.SLI_WINDOWS[1:], window):
+        for w in (*slo.SLI_WINDOWS[1:], window):
             if w in RAW_WINDOWS and s.kind != "ratio":
                 expr = f"({errors.replace(WINDOW, w)})\n/\n({s.total(w)})"
             else:
-                expr = (f"sum_over_time(slo:sli_error:rate5m{sel}[{w}])\n/\n"
-                        f"sum_over_time(slo:sli_total:rate5m{sel}[{w}])")
-            rules.append(_record(f"slo:sli_error:ratio_rate{w}", expr, labels))
+                expr = (f"sum_over_time({SLI_ERROR_RATE5M}{sel}[{w}])\n/\n"
+                        f"sum_over_time({SLI_TOTAL_RATE5M}{sel}[{w}])")
+            rules.append(_record(sli_error_ratio(w), expr, labels))
     else:
-        rules = [_record(f"slo:sli_error:ratio_rate{w}", s.error_ratio(w), labels)
-                 for w in (*slomath.SLI_WINDOWS, window)]
+        rules = [_record(sli_error_ratio(w), s.error_ratio(w), labels)
+                 for w in (*slo.SLI_WINDOWS, window)]
     # No slo:objective:ratio / slo:error_budget:ratio constants: each environment's rule set
     # would write the same series; dashboards and alerts use the decimals themselves.
     rules += [
-        _record("slo:period_error_budget_remaining:ratio",
-                f"1 - slo:sli_error:ratio_rate{window}{sel} / {dec(s.budget)}", labels),
+        _record(BUDGET_REMAINING,
+                f"1 - {sli_error_ratio(window)}{sel} / {dec(s.budget)}", labels),
     ]
     return {"name": f"{m.name}-slo-{s.name}", "interval": EVALUATION_INTERVAL, "rules": rules}
 
 
 def groups(m: ServiceModel, part: str | None = None) -> list[dict[str, Any]]:
-    alerts = [a for a in catalog.alerts(m) if _part_of(m, a.slo) == part]
-    out = [slo_group(m, s) for s in slomath.slos_for(m) if _part_of(m, s.name) == part]
+    of_part = [a for a in alerts.alerts(m) if _part_of(m, a.slo) == part]
+    out = [slo_group(m, s) for s in slo.slos_for(m) if _part_of(m, s.name) == part]
     suffix = f"-{part}" if part else ""
-    out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [_alert_rule(a) for a in alerts if a.slo]})
+    out.append({"name": f"{m.name}{suffix}-slo-alerts", "rules": [_alert_rule(a) for a in of_part if a.slo]})
     if part is None:
-        out.append({"name": f"{m.name}-symptoms", "rules": [_alert_rule(a) for a in alerts if not a.slo]})
+        out.append({"name": f"{m.name}-symptoms", "rules": [_alert_rule(a) for a in of_part if not a.slo]})
     return out
 
 
@@ -147,7 +156,7 @@ def test_file(m: ServiceModel, file_name: str | None = None) -> dict[str, Any]:
     """promtool unit tests: one test group per distinct input, for the alerts of one rule file."""
     part = _part_named(m, file_name, test_file_name) if file_name else None
     merged: dict[str, dict[str, Any]] = {}
-    for a in catalog.alerts(m):
+    for a in alerts.alerts(m):
         if _part_of(m, a.slo) != part:
             continue
         for c in a.tests:
@@ -183,7 +192,7 @@ def scope_expr(m: ServiceModel, env: Any, expr: str) -> str:
     recorded slo:* series) gain a namespace matcher. Extra ratio SLOs are scoped where their
     selectors name the service's job."""
     ns = env.namespace
-    out = expr.replace(f'namespace=~"{slomath.namespace_regex(m)}"', f'namespace="{ns}"')
+    out = expr.replace(f'namespace=~"{slo.namespace_regex(m)}"', f'namespace="{ns}"')
     out = re.sub(rf'\bjob="{re.escape(m.name)}"(?!,namespace=)', f'job="{m.name}",namespace="{ns}"', out)
     return re.sub(rf'(\{{service="{re.escape(m.name)}",slo="[a-z0-9-]+")\}}', rf'\1,namespace="{ns}"}}', out)
 

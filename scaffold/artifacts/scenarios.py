@@ -3,7 +3,7 @@
 For every request SLO of a package, the same scenarios the SRE Workbook reasons
 about (full outage, 20x and 10x burn, 5m and 1m spikes, a low-traffic outage,
 one error at low traffic, idle minutes, a counter reset, a new service, a
-missing threshold bucket). Each one is input series (catalog.slo_series) plus
+missing threshold bucket). Each one is input series (alerts.slo_series) plus
 the page and ticket timeline this module computes by evaluating the package's
 rules the way Prometheus does (rate() with its extrapolation, sum_over_time,
 ``for:``). ``observability/prometheus/scenarios/*.test.yaml`` asserts that
@@ -20,7 +20,7 @@ part of the suite (it needs a workload older than slo.MIN_DATA_AGE).
 
 The cronjob's job-success SLO has its own scenarios (job_scenarios: a failed run, every
 run failing, one failure among frequent runs, failures then a success, idle, a new
-CronJob), fed as kube-state-metrics Job series (catalog.job_runs_series) and evaluated by
+CronJob), fed as kube-state-metrics Job series (alerts.job_runs_series) and evaluated by
 _evaluate_jobs. The CronJobFailed/CronJobLastSuccessTooOld symptom alerts are not in it.
 """
 
@@ -32,10 +32,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from ..model import slo as slomath
+from ..model import slo
 from ..model.service import ServiceModel, cached_per_model
 from ..model.slo import SLO, dec
-from . import catalog, prometheus
+from . import alerts, prometheus
 from .prometheus import RAW_WINDOWS
 
 PREFILL_MINUTES = 360
@@ -113,7 +113,7 @@ def scenarios(m: ServiceModel, s: SLO) -> list[Scenario]:
 RUN_EVERY_MINUTES = 15  # the job scenarios' cadence (runs finish at these minutes)
 FREQUENT_RUN_MINUTES = 5
 JOB_SCENARIO_MINUTES = 120
-JOB_REPORTED_MINUTES = catalog.JOB_REPORTED_MINUTES
+JOB_REPORTED_MINUTES = alerts.JOB_REPORTED_MINUTES
 
 
 def job_scenarios(s: SLO) -> list[Scenario]:
@@ -169,13 +169,13 @@ def traffic_per_minute(s: SLO) -> int:
 
 def inputs(m: ServiceModel, s: SLO, sc: Scenario) -> list[dict[str, str]]:
     if s.kind == "jobs":
-        return catalog.job_runs_series(m, namespace(m, sc), list(sc.errors), list(sc.totals))
+        return alerts.job_runs_series(m, namespace(m, sc), list(sc.errors), list(sc.totals))
     le = None
     if sc.missing_bucket:
         le = "0.5" if s.le == "0.25" else "0.25"
-    series = catalog.slo_series(m, s, namespace(m, sc), list(sc.errors), list(sc.totals), sc.resets, le=le)
+    series = alerts.slo_series(m, s, namespace(m, sc), list(sc.errors), list(sc.totals), sc.resets, le=le)
     if sc.missing_bucket:  # every request slower than any bucket it has (only +Inf would count them)
-        series[0] = {**series[0], "values": catalog.values([0.0] * (len(sc.errors) + 1))}
+        series[0] = {**series[0], "values": alerts.values([0.0] * (len(sc.errors) + 1))}
     return series
 
 
@@ -215,9 +215,9 @@ class _Eval:
         self.kind, self.sc = kind, sc
         self.cache: dict[tuple[str, int, int], float | None] = {}
         self.steps = len(sc.errors) + 1
-        self.errors = catalog.cumulative(list(sc.errors), sc.resets)
-        self.good = catalog.cumulative([t - e for e, t in zip(sc.errors, sc.totals)], sc.resets)
-        self.totals = catalog.cumulative(list(sc.totals), sc.resets)
+        self.errors = alerts.cumulative(list(sc.errors), sc.resets)
+        self.good = alerts.cumulative([t - e for e, t in zip(sc.errors, sc.totals)], sc.resets)
+        self.totals = alerts.cumulative(list(sc.totals), sc.resets)
         if kind == "ratio":
             def rate5m(xs: tuple[float, ...]) -> list[float | None]:
                 return [None] + [sum(xs[max(0, i - 4):i + 1]) / 300 for i in range(len(xs))]
@@ -264,7 +264,7 @@ class _Eval:
         return None if total is None or good is None else total - good
 
     def ratio(self, t: int, window: str) -> float | None:
-        minutes = slomath.window_seconds(window) // 60
+        minutes = slo.window_seconds(window) // 60
         if minutes == 5:
             e, n = self.err5m[t], self.tot5m[t]
         elif window in RAW_WINDOWS and self.kind != "ratio":
@@ -301,7 +301,7 @@ def _evaluate(kind: str, pairs: tuple[tuple[str, str, str, float], ...], sc: Sce
     """Cached on what the timelines depend on: SLOs of one kind and objective share it."""
     ev = _Eval(kind, sc)
     out = []
-    for tier in (catalog.PAGE, catalog.TICKET):
+    for tier in (alerts.PAGE, alerts.TICKET):
         vals: list[float | None] = []
         for t in range(ev.steps):
             value = None
@@ -309,8 +309,8 @@ def _evaluate(kind: str, pairs: tuple[tuple[str, str, str, float], ...], sc: Sce
                 if w_tier != tier:
                     continue
                 rs, rl = ev.ratio(t, short), ev.ratio(t, long)
-                bad = (ev.window_sum("err", t, slomath.window_seconds(long) // 60) or 0.0) * 60
-                if rs is not None and rl is not None and rs > thr and rl > thr and bad >= slomath.MIN_BAD_EVENTS:
+                bad = (ev.window_sum("err", t, slo.window_seconds(long) // 60) or 0.0) * 60
+                if rs is not None and rl is not None and rs > thr and rl > thr and bad >= slo.MIN_BAD_EVENTS:
                     value = rs
                     break
             vals.append(value)
@@ -326,15 +326,15 @@ def _evaluate_jobs(pairs: tuple[tuple[str, str, str, float], ...], sc: Scenario)
     """The job SLO's windows count runs whose condition series starts inside (t - w, t]
     (``max_over_time(..[w]) unless .. offset w``); the ratio is failed / ended, 0 where runs
     ended and none failed, no sample where none ended. No bad-events guard (not rate based)."""
-    failed, ended = catalog.cumulative(list(sc.errors)), catalog.cumulative(list(sc.totals))
+    failed, ended = alerts.cumulative(list(sc.errors)), alerts.cumulative(list(sc.totals))
 
     def ratio(t: int, window: str) -> float | None:
-        lo = max(0, t - slomath.window_seconds(window) // 60)
+        lo = max(0, t - slo.window_seconds(window) // 60)
         n = ended[t] - ended[lo]
         return None if n == 0 else (failed[t] - failed[lo]) / n
 
     out = []
-    for tier in (catalog.PAGE, catalog.TICKET):
+    for tier in (alerts.PAGE, alerts.TICKET):
         vals: list[float | None] = []
         for t in range(len(sc.errors) + 1):
             value = None
@@ -351,8 +351,8 @@ def _evaluate_jobs(pairs: tuple[tuple[str, str, str, float], ...], sc: Scenario)
 
 
 def _for_minutes(m: ServiceModel, name: str) -> int:
-    alert = next(a for a in catalog.alerts(m) if a.name == name)
-    return slomath.window_seconds(alert.for_) // 60 if alert.for_ not in ("0m", "0s") else 0
+    alert = next(a for a in alerts.alerts(m) if a.name == name)
+    return slo.window_seconds(alert.for_) // 60 if alert.for_ not in ("0m", "0s") else 0
 
 
 def timelines(m: ServiceModel, s: SLO, sc: Scenario) -> list[Timeline]:
@@ -391,7 +391,7 @@ def slos(m: ServiceModel, extra: bool = False) -> list[SLO]:
     same histogram), so a package with many would pay seconds of rendering and megabytes
     of test files for timelines it already has; ``extra=True`` includes them (tests)."""
     own = {s["name"] for s in m.extra_slos}
-    return [s for s in slomath.slos_for(m) if (s.rate_based or s.kind == "jobs") and (extra or s.name not in own)]
+    return [s for s in slo.slos_for(m) if (s.rate_based or s.kind == "jobs") and (extra or s.name not in own)]
 
 
 def file_names(m: ServiceModel, extra: bool = False) -> list[str]:
@@ -446,7 +446,7 @@ def _test_group(m: ServiceModel, s: SLO, runs: list[Any]) -> dict[str, Any]:
             points.setdefault(tl.alert, set()).update(t for t, _ in _checks(tl, horizon))
     cases = []
     for alert_name, minutes in points.items():
-        alert = next(a for a in catalog.alerts(m) if a.name == alert_name)
+        alert = next(a for a in alerts.alerts(m) if a.name == alert_name)
         for t in sorted(minutes):
             exp = [_expected(m, alert, namespace(m, sc), vals[t]) for sc, tls in runs for tl, vals in tls
                    if tl.alert == alert_name and _firing_at(tl, t)]
@@ -469,7 +469,7 @@ def _firing_at(tl: Timeline, t: int) -> bool:
 
 def _expected(m: ServiceModel, alert: Any, ns: str, value: float | None) -> dict[str, Any]:
     labels = {"namespace": ns, "service": m.name, "slo": alert.slo}
-    return catalog._expected(alert.labels, alert.annotations, labels, float(value or 0))
+    return alerts._expected(alert.labels, alert.annotations, labels, float(value or 0))
 
 
 def describe(tl: Timeline, onset: int) -> str:
@@ -493,7 +493,7 @@ def workbook_minutes(m: ServiceModel, s: SLO, tier: str, error_ratio: float) -> 
     best = None
     for w, t in s.thresholds(m.slo_window_days):
         if w.tier == tier and error_ratio > float(t):
-            minutes = float(t) * slomath.window_seconds(w.long) / 60 / error_ratio
+            minutes = float(t) * slo.window_seconds(w.long) / 60 / error_ratio
             best = minutes if best is None else min(best, minutes)
     return None if best is None else Decimal(repr(round(best, 1))).normalize()
 
@@ -506,7 +506,7 @@ def rows(m: ServiceModel) -> list[dict[str, str]]:
             tls = {tl.alert: tl for tl, _ in runs}
             row = {"slo": s.name, "scenario": sc.name, "title": sc.title}
             ratio = max((e / t for e, t in zip(sc.errors[sc.onset:], sc.totals[sc.onset:]) if t), default=0.0)
-            for tier in (catalog.PAGE, catalog.TICKET):
+            for tier in (alerts.PAGE, alerts.TICKET):
                 tl = tls[f"{s.prefix}ErrorBudgetBurn{tier.capitalize()}"]
                 d = tl.detection(sc.onset)
                 row[tier] = "never" if d is None else f"{d} min"

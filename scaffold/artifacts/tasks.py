@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..model.service import ServiceModel, env_namespace
-from . import catalog, manifests
+from . import alerts, manifests
 
 GENERATED_LABEL = "scaffold"  # marks tasks the hook owns (vanished-artifact detection)
 REMOVED_LABEL = "artifact-removed"
@@ -318,7 +318,7 @@ UNITS: list[Unit] = [
     Unit(("k8s/base/prometheusrule.yaml",), "observability", "PrometheusRule manifest", "prelive",
          lambda m, u: [
              "The Prometheus Operator loads the rule group: rules visible in /rules, no evaluation errors",
-             f"The {len(catalog.alerts(m))} alerts appear in Alertmanager with the labels severity, tier, team and service",
+             f"The {len(alerts.alerts(m))} alerts appear in Alertmanager with the labels severity, tier, team and service",
          ], needs=("observability/prometheus/",)),
     Unit(("observability/grafana/dashboards/{dashboard}.json",), "observability", "Grafana dashboard {dashboard}",
          "prelive", lambda m, u: [
@@ -534,7 +534,7 @@ def units(m: ServiceModel, files: Iterable[str]) -> list[Inst]:
     files = sorted(set(files))
     present = set(files)
     values = _placeholder_values(m)
-    alert_books = {runbook_path(a.name) for a in catalog.alerts(m)}
+    alert_books = {runbook_path(a.name) for a in alerts.alerts(m)}
     claimed: set[str] = set(alert_books)
     out: list[Inst] = []
     for unit in UNITS:
@@ -567,7 +567,7 @@ def unclaimed(m: ServiceModel, files: Iterable[str]) -> list[str]:
     """Files no unit claims (and that are no alert's runbook): the team's own."""
     files = list(files)
     owned = owner_of(m, files)
-    books = {runbook_path(a.name) for a in catalog.alerts(m)}
+    books = {runbook_path(a.name) for a in alerts.alerts(m)}
     return [f for f in files if f not in owned and f not in books]
 
 
@@ -657,7 +657,7 @@ def team_alerts(m: ServiceModel, root: Path | None, files: Iterable[str]) -> lis
         return []
     from .. import yamlio
 
-    known = {a.name for a in catalog.alerts(m)}
+    known = {a.name for a in alerts.alerts(m)}
     found: dict[str, TeamAlert] = {}
     for rel in files:
         if not fnmatch.fnmatchcase(rel, "observability/prometheus/*.rules.yaml"):
@@ -720,10 +720,10 @@ def plan(m: ServiceModel, files: list[str], root: Path | None = None) -> list[Ta
         assert spec.milestone is not None  # every unit's task sits in a milestone (_unit_spec)
         children.setdefault(u.unit.parent, []).append(((ms_titles.index(spec.milestone), order[id(u.unit)], u.key), spec))
     n = len(UNITS)
-    for i, alert in enumerate(catalog.alerts(m)):
+    for i, alert in enumerate(alerts.alerts(m)):
         children["oncall"].append(((len(ms_titles), n + i, ""), _runbook_spec(m, alert, rules + routing)))
     for i, team_alert in enumerate(team_alerts(m, root, files)):
-        children["oncall"].append(((len(ms_titles), n + len(catalog.alerts(m)) + i, team_alert.name),
+        children["oncall"].append(((len(ms_titles), n + len(alerts.alerts(m)) + i, team_alert.name),
                                    _team_runbook_spec(m, team_alert, rules + routing)))
     present = {parent_key(p.key) for p in PARENTS if children.get(p.key)}
     specs: list[TaskSpec] = []

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 from ..answers.observability import DEFAULT_LOGS_ENDPOINT, DEFAULT_TRACES_ENDPOINT, endpoint_problem  # noqa: F401
 from ..model.service import RUN_AS_GID, RUN_AS_UID, Environment, ServiceModel
+from . import kube, tracing
+from .tracing import COLLECTOR_NAME, OTLP_HTTP_PORT, app_otlp_endpoint, collector_host, collector_name  # noqa: F401
 
 Obj = dict[str, Any]
 
-COLLECTOR_NAME = "otel-collector"
-OTLP_HTTP_PORT = 4318
 OTLP_GRPC_PORT = 4317
 HEALTH_PORT = 13133
 HEALTH_PATH = "/"
@@ -65,22 +65,8 @@ def backend(url: str) -> tuple[str, int, str | None]:
     return host, port, match.group(2) if match else None
 
 
-# -- names and the app's side ------------------------------------------------------
-def collector_name(m: ServiceModel) -> str:
-    """The collector's Deployment/Service/ConfigMap name in the service's namespace."""
-    return COLLECTOR_NAME
-
-
-def collector_host(m: ServiceModel, env: Environment | None = None) -> str:
-    """The collector Service's in-cluster DNS name for one environment's namespace."""
-    env = env or m.production
-    return f"{collector_name(m)}.{env.namespace}.svc"
-
-
-def app_otlp_endpoint(m: ServiceModel, env: Environment | None = None) -> str:
-    """OTEL_EXPORTER_OTLP_ENDPOINT for the app: the collector's OTLP/HTTP port in the
-    app's own namespace (the SDKs append /v1/traces and /v1/logs)."""
-    return f"http://{collector_host(m, env)}:{OTLP_HTTP_PORT}"
+# -- names and the app's side: scaffold.artifacts.tracing (collector_name, collector_host,
+# app_otlp_endpoint), which the app's OTEL_* environment reads without importing this module
 
 
 def selector_labels(m: ServiceModel) -> dict[str, str]:
@@ -155,8 +141,6 @@ def _probe(**timing: int) -> Obj:
 
 
 def container(m: ServiceModel) -> Obj:
-    from . import k8s
-
     return {
         "name": "otel-collector",
         "image": COLLECTOR_IMAGE,
@@ -165,7 +149,7 @@ def container(m: ServiceModel) -> Obj:
         "env": [
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-            {"name": "APP_ENV", "valueFrom": {"configMapKeyRef": {"name": k8s.configmap_name(m), "key": "APP_ENV"}}},
+            {"name": "APP_ENV", "valueFrom": {"configMapKeyRef": {"name": kube.configmap_name(m), "key": "APP_ENV"}}},
             {"name": "GOMEMLIMIT", "value": "100MiB"},
         ],
         "ports": [{"name": "otlp-grpc", "containerPort": OTLP_GRPC_PORT, "protocol": "TCP"},
@@ -188,13 +172,11 @@ def container(m: ServiceModel) -> Obj:
 def collector_resources(m: ServiceModel) -> dict[str, dict[str, str]]:
     """COLLECTOR_RESOURCES, never above the app's own limits: the namespace's LimitRange
     caps every container at those (k8s.limit_range_spec)."""
-    from . import k8s
-
     app = m.resources.as_k8s()["limits"]
     out: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
     for res, want in COLLECTOR_RESOURCES["limits"].items():
-        limit = min(k8s._q(want), k8s._q(app[res]))
-        request = min(k8s._q(COLLECTOR_RESOURCES["requests"][res]), limit)
+        limit = min(kube.quantity(want), kube.quantity(app[res]))
+        request = min(kube.quantity(COLLECTOR_RESOURCES["requests"][res]), limit)
         fmt = _fmt_cpu if res == "cpu" else _fmt_memory
         out["limits"][res], out["requests"][res] = fmt(limit), fmt(request)
     return out
@@ -259,8 +241,6 @@ def service_account(m: ServiceModel) -> Obj:
 def backend_egress(m: ServiceModel) -> list[Obj]:
     """One rule per backend: its namespace when the host is `<svc>.<ns>.svc`, else the
     public internet (NetworkPolicy cannot name hosts) on the backend's port."""
-    from . import k8s
-
     rules: list[Obj] = []
     for signal in SIGNALS:
         host, port, ns = backend(endpoint(m, signal))
@@ -268,7 +248,7 @@ def backend_egress(m: ServiceModel) -> list[Obj]:
             rule = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
                     "ports": [{"protocol": "TCP", "port": port}]}
         else:
-            rule = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(k8s.PRIVATE_RANGES)}}],
+            rule = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(kube.PRIVATE_RANGES)}}],
                     "ports": [{"protocol": "TCP", "port": port}]}
         if rule not in rules:
             rules.append(rule)
@@ -276,9 +256,7 @@ def backend_egress(m: ServiceModel) -> list[Obj]:
 
 
 def network_policy(m: ServiceModel) -> Obj:
-    from . import k8s
-
-    dns = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": k8s.DNS_NAMESPACE}},
+    dns = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": kube.DNS_NAMESPACE}},
                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(m),
@@ -336,8 +314,6 @@ def trace_retention_days(m: ServiceModel, env: Environment) -> int:
 def sampling_ratio(m: ServiceModel, env: Environment) -> Decimal:
     """Head sampling ratio of the app's SDK (parentbased_traceidratio) per environment:
     the ``trace_sampling`` answer, defined once in scaffold/tracing.py."""
-    from . import tracing
-
     return tracing.sampling_ratio(m, env)
 
 

@@ -66,7 +66,6 @@ ZAP_TIMEOUT_MINUTES = 10
 
 IMAGE_ARTIFACT = "test-image"
 IMAGE_TAR = "image.tar"
-CONTAINER = "app"
 NETWORK = "ci-tests"
 READY_TRIES = 30
 READY_INTERVAL_S = 2

@@ -17,10 +17,31 @@ from ..answers.observability import check_trace_sampling  # noqa: F401 (tracing.
 from ..model import stacks
 from ..model.service import ServiceModel
 
+# The collector gateway the app exports to (scaffold.artifacts.telemetry builds it): its
+# name and OTLP/HTTP port, so the app's OTEL_* environment and the collector's Service agree.
+COLLECTOR_NAME = "otel-collector"
+OTLP_HTTP_PORT = 4318
 SAMPLER = "parentbased_traceidratio"
 PROPAGATORS = "tracecontext,baggage"
 DEFAULT_PRODUCTION_RATIO = Decimal("0.1")
 NON_PRODUCTION_RATIO = Decimal(1)
+
+
+def collector_name(m: ServiceModel) -> str:
+    """The collector's Deployment/Service/ConfigMap name in the service's namespace."""
+    return COLLECTOR_NAME
+
+
+def collector_host(m: ServiceModel, env: Any = None) -> str:
+    """The collector Service's in-cluster DNS name for one environment's namespace."""
+    env = env or m.production
+    return f"{collector_name(m)}.{env.namespace}.svc"
+
+
+def app_otlp_endpoint(m: ServiceModel, env: Any = None) -> str:
+    """OTEL_EXPORTER_OTLP_ENDPOINT for the app: the collector's OTLP/HTTP port in the
+    app's own namespace (the SDKs append /v1/traces and /v1/logs)."""
+    return f"http://{collector_host(m, env)}:{OTLP_HTTP_PORT}"
 
 
 def sampling_ratio(m: ServiceModel, env: Any) -> Decimal:
@@ -46,10 +67,8 @@ def resource_attributes(m: ServiceModel, env: Any) -> str:
 def otel_env(m: ServiceModel, env: Any) -> dict[str, str]:
     """The ``OTEL_*`` variables of this environment's ConfigMap. The exporter endpoint
     (``stacks.OTLP_ENDPOINT_ENV``) is the collector gateway of the environment's own namespace."""
-    from . import telemetry
-
     return {
-        stacks.OTLP_ENDPOINT_ENV: telemetry.app_otlp_endpoint(m, env),
+        stacks.OTLP_ENDPOINT_ENV: app_otlp_endpoint(m, env),
         stacks.OTEL_SERVICE_NAME_ENV: m.name,
         stacks.OTEL_RESOURCE_ATTRIBUTES_ENV: resource_attributes(m, env),
         stacks.OTEL_TRACES_SAMPLER_ENV: SAMPLER,

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.service import Environment, ServiceModel
+from . import kube, manifests
 
 Obj = dict[str, Any]
 
@@ -50,10 +51,8 @@ def job_name(m: ServiceModel) -> str:
 def live_url(m: ServiceModel, env: Environment) -> str:
     """What users reach: the environment's hostname through the Gateway/Ingress; with
     no route, the Service's in-cluster name (probed from the monitoring namespace)."""
-    from . import k8s
-
     if m.has_route:
-        return f"https://{k8s.env_hostname(m, env)}{PROBE_PATH}"
+        return f"https://{kube.env_hostname(m, env)}{PROBE_PATH}"
     return f"http://{m.name}.{env.namespace}.svc:{m.port}{PROBE_PATH}"
 
 
@@ -95,21 +94,17 @@ def probe(m: ServiceModel) -> Obj:
 
 
 def overlay_patches(m: ServiceModel, env: Environment) -> list[Obj]:
-    from . import k8s
-
-    if PROBE_FILE not in k8s.base_resources(m):
+    if PROBE_FILE not in manifests.base_files(m):
         return []
-    return [k8s._patch({"kind": "Probe", "name": probe_name(m)},
+    return [kube.patch({"kind": "Probe", "name": probe_name(m)},
                        [{"op": "replace", "path": "/spec/targets", "value": _targets(m, env)}])]
 
 
 def probe_ingress(m: ServiceModel) -> list[Obj]:
     """With no route the blackbox exporter reaches the pods from the monitoring namespace."""
-    from . import k8s
-
     if not m.has_http or m.has_route:
         return []
-    return [{"from": [k8s._from_namespace(k8s.MONITORING_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.port}]}]
+    return [{"from": [kube.from_namespace(kube.MONITORING_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.port}]}]
 
 
 # -- CD ---------------------------------------------------------------------------------

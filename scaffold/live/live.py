@@ -33,6 +33,7 @@ from typing import Any
 
 from .. import tools, yamlio
 from ..artifacts import prometheus
+from ..conventions import SLI_ERROR_RATIO_5M
 from ..model import stacks
 from ..model.package import Package
 from ..model.service import ServiceModel
@@ -395,7 +396,7 @@ class LiveRun:
         s = self.seen
         s.polls += 1
         try:
-            q = urllib.parse.quote("slo:sli_error:ratio_rate5m")
+            q = urllib.parse.quote(SLI_ERROR_RATIO_5M)
             for r in get_json(f"{self.prom_url}/api/v1/query?query={q}")["data"]["result"]:
                 value = float(r["value"][1])
                 if math.isnan(value):  # no traffic yet

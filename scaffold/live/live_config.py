@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..model import slo as slo_math
+from ..model import slo
 from ..model.service import ServiceModel
 
 COMPRESSION = 60
@@ -186,7 +186,7 @@ def alertmanager_config(original: dict[str, Any], *, sink_url: str, secrets_dir:
 def traffic_needed(m: ServiceModel) -> dict[str, int]:
     """Bad events each tier's long window needs before it may fire (the low-traffic guard,
     ``sum_over_time(slo:sli_error:rate5m[long]) * 60 >= MIN_BAD_EVENTS``)."""
-    return {w.tier: slo_math.MIN_BAD_EVENTS for w in slo_math.burn_rate_windows(m.slo_window_days)}
+    return {w.tier: slo.MIN_BAD_EVENTS for w in slo.burn_rate_windows(m.slo_window_days)}
 
 
 def default_rps(m: ServiceModel, duration: float) -> float:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import tools
+from ..conventions import SLI_ERROR_RATIO_5M
 from ..model.package import PackageError
 from . import live
 
@@ -77,11 +78,11 @@ def summary_view(s: dict[str, Any]) -> Group:
         head.add_row("traffic", f"{tr['sent']} requests, codes {tr['codes']}, observed error ratio "
                      f"{tr['observed_error_ratio']:.4f}")
     if s["recorded_error_ratio"] is not None:
-        head.add_row("recorded", f"slo:sli_error:ratio_rate5m{{slo=\"availability\"}} = {s['recorded_error_ratio']:.4f}"
+        head.add_row("recorded", f"{SLI_ERROR_RATIO_5M}{{slo=\"availability\"}} = {s['recorded_error_ratio']:.4f}"
                      + (f" (expected {o['fail_rate']} +/- {s['error_ratio_tolerance']:.4f})"
                         if s["error_ratio_tolerance"] is not None else ""))
     elif tr["sent"]:
-        head.add_row("recorded", "slo:sli_error:ratio_rate5m{slo=\"availability\"} absent: no 5xx series exists "
+        head.add_row("recorded", f"{SLI_ERROR_RATIO_5M}{{slo=\"availability\"}} absent: no 5xx series exists "
                      "(zero errors)")
     for note in s["notes"]:
         head.add_row("note", note)

@@ -47,8 +47,6 @@ COMMANDS: dict[str, dict[str, Any]] = {
         "install": "python -m pip install --require-hashes -r requirements.txt && python -m pip install -r requirements-dev.txt",
         "lint": "ruff check . && ruff format --check .",
         "test": "python -m pytest -q",
-        "sast": "bandit -r . -x ./tests -f sarif -o bandit.sarif",
-        "sca": "pip-audit -r requirements.txt --strict",
     },
     "node": {
         "toolchain": "22",
@@ -56,8 +54,6 @@ COMMANDS: dict[str, dict[str, Any]] = {
         "install": "npm ci",
         "lint": "npm run lint",
         "test": "npm test",
-        "sast": "npm run lint",  # eslint-plugin-security rules are part of lint
-        "sca": "npm audit --audit-level=high",
     },
     "go": {
         "toolchain": "1.25",
@@ -65,8 +61,6 @@ COMMANDS: dict[str, dict[str, Any]] = {
         "install": "go mod download",
         "lint": 'go vet ./... && test -z "$(gofmt -l .)"',
         "test": "go test ./...",
-        "sast": "gosec ./...",
-        "sca": "govulncheck ./...",
     },
     "dotnet": {
         "toolchain": "10.0.x",
@@ -74,8 +68,6 @@ COMMANDS: dict[str, dict[str, Any]] = {
         "install": "dotnet restore App.slnx",
         "lint": "dotnet format --verify-no-changes",
         "test": "dotnet test --no-restore",
-        "sast": "dotnet build --no-restore",  # .NET analyzers (AnalysisLevel latest-recommended) report as warnings
-        "sca": "dotnet list package --vulnerable --include-transitive",
     },
 }
 

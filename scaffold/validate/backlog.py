@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .. import tools
-from ..artifacts import catalog
+from ..artifacts import alerts
 from ..artifacts import tasks as policy
 from ..backlog import backlog
 from ..model.package import Package
@@ -57,7 +57,7 @@ class BacklogTasks:
             if unit.key not in named and not any(f in named for f in unit.files):
                 findings.append(Finding(unit.key, "no backlog task names this artifact (run `scaffold tasks`)"))
         titles = {t.title for t in tasks + drafts}
-        for alert in catalog.alerts(pkg.model):
+        for alert in alerts.alerts(pkg.model):
             # The runbook path is the task's identity; a retitled task still counts.
             if f"Runbook: {alert.name} response" not in titles and policy.runbook_path(alert.name) not in named:
                 findings.append(Finding(policy.runbook_path(alert.name), f"alert {alert.name} has no runbook task"))

@@ -97,6 +97,70 @@ def test_private_cli_config_allows_only_the_mirror(tmp_path, monkeypatch):
     assert env["CHECKPOINT_DISABLE"] == "1"
 
 
+# A terraform that installs providers as the real one does (internal/providercache): with
+# TF_PLUGIN_CACHE_DIR set, an init whose lock file holds no checksum for the provider
+# installs it into the cache again (RemoveAll, then link), and the folder's providers/
+# entry links to the cache entry; without it, the entry links to the unpacked mirror.
+# validate/test read the folder's entry for a while and fail as terraform does if it is gone.
+_STUB_TERRAFORM = r'''#!PYTHON
+import os, sys, time, pathlib
+cmd = sys.argv[1]
+if cmd == "fmt":
+    sys.exit(0)
+rel = "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
+data = pathlib.Path(os.environ["TF_DATA_DIR"]) / "providers" / rel
+mirror = pathlib.Path(os.environ["STUB_MIRROR"]) / rel
+cache = os.environ.get("TF_PLUGIN_CACHE_DIR")
+if cmd == "init":
+    target = mirror
+    if cache:
+        target = pathlib.Path(cache) / rel
+        if target.is_symlink():
+            target.unlink()
+        time.sleep(0.3)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(mirror)
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.symlink_to(target)
+    sys.exit(0)
+for _ in range(8):
+    if not data.resolve().is_dir():
+        print(f"Error: registry.terraform.io/hashicorp/aws: there is no package for "
+              f"registry.terraform.io/hashicorp/aws 5.100.0 cached in {data.parents[5]}")
+        sys.exit(1)
+    time.sleep(0.1)
+'''
+
+
+def test_folders_checked_in_parallel_share_no_provider_install(tmp_path, monkeypatch):
+    """Regression: the checker shared one TF_PLUGIN_CACHE_DIR between folders, and one
+    folder's init reinstalled the cached aws provider while another folder's test read it
+    ("there is no package ... cached": an intermittent CI failure). Every folder's run must
+    find its provider for as long as it runs, whatever the others do meanwhile."""
+    import sys
+    from types import SimpleNamespace
+
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64").mkdir(parents=True)
+    (mirror / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5").touch()
+    stub = tmp_path / "bin/terraform"
+    stub.parent.mkdir()
+    stub.write_text(_STUB_TERRAFORM.replace("PYTHON", sys.executable), encoding="utf-8")
+    stub.chmod(0o755)
+    versions = ('terraform {\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n'
+                '      version = ">= 5.0"\n    }\n  }\n}\n')
+    folders = ["modules/a", "modules/b", "modules/c", "environments/dev", "environments/prod"]
+    for rel in folders:
+        (tmp_path / "pkg/terraform" / rel / "tests").mkdir(parents=True)
+        (tmp_path / "pkg/terraform" / rel / "versions.tf").write_text(versions, encoding="utf-8")
+        (tmp_path / "pkg/terraform" / rel / "tests/main.tftest.hcl").write_text("", encoding="utf-8")
+    monkeypatch.setattr(tfcli.tools, "find", lambda tool: str(stub) if tool == "terraform" else None)
+    monkeypatch.setenv("STUB_MIRROR", str(mirror))
+    outcome = tfcli._check(SimpleNamespace(root=tmp_path / "pkg"), mirror, ())
+    assert outcome.findings == [] and outcome.not_run == []
+    assert sorted(sum(outcome.ran.values(), [])) == sorted(["terraform/", *folders])
+
+
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
 def test_modules_state_minimums_roots_pin_a_major(render, cloud):
     root = render(cloud=cloud, skip_tasks=True) / "terraform"

@@ -9,7 +9,14 @@
 Nothing reaches the network or a real backend: a private CLI config allows only the
 filesystem mirror (no ``direct`` installation), ``-backend=false`` never configures the
 state store, TF_DATA_DIR/HOME live in the temporary folder and every TF_* variable of the
-caller is dropped. The mirror is ``--tf-plugin-dir``, SCAFFOLD_TF_PLUGIN_DIR, or found on
+caller is dropped.
+
+No plugin cache (TF_PLUGIN_CACHE_DIR) is used: an init whose lock file lacks the
+provider's checksums (every relaxed copy, every module) installs into the cache again,
+removing the cached package first, and a ``terraform test`` of another folder linked to it
+then fails with "there is no package ... cached". Without the cache each folder links the
+unpacked mirror itself (no copy, ~0.7 s per init here), so the folders share nothing
+writable and run in parallel. The mirror is ``--tf-plugin-dir``, SCAFFOLD_TF_PLUGIN_DIR, or found on
 the machine (Terraform's implied mirror folders, /opt/tf-plugins, then a same-filesystem
 search for ``terraform-provider-*``, like ``find / -xdev``).
 
@@ -21,13 +28,11 @@ the copy only, and the detail says so.
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,7 +45,6 @@ from . import Finding, checker
 from . import terraform as tfcheck
 
 PLUGIN_DIR_ENV = "SCAFFOLD_TF_PLUGIN_DIR"
-CACHE_DIR_ENV = "SCAFFOLD_TF_PLUGIN_CACHE_DIR"
 DEFAULT_HOST = "registry.terraform.io"
 KNOWN_MIRRORS = ("/opt/tf-plugins", "~/.terraform.d/plugins", "~/.local/share/terraform/plugins",
                  "/usr/local/share/terraform/plugins", "/usr/share/terraform/plugins")
@@ -139,19 +143,6 @@ def _same_device(path: str, dev: int) -> bool:
         return False
 
 
-@cache
-def plugin_cache_dir() -> Path:
-    """One provider cache per process (every init after the first links instead of hashing
-    the provider again); SCAFFOLD_TF_PLUGIN_CACHE_DIR keeps it across runs."""
-    given = os.environ.get(CACHE_DIR_ENV)
-    if given:
-        Path(given).mkdir(parents=True, exist_ok=True)
-        return Path(given)
-    path = Path(tempfile.mkdtemp(prefix="scaffold-tf-plugin-cache-"))
-    atexit.register(shutil.rmtree, path, True)
-    return path
-
-
 def cli_config(mirror: Path) -> str:
     """Only the filesystem mirror: with no ``direct`` block nothing is fetched from a registry."""
     return ("provider_installation {\n  filesystem_mirror {\n"
@@ -216,8 +207,7 @@ def relax(path: Path, source: str, constraint: str, version: str) -> bool:
 def clean_env(work: Path, data_dir: Path, config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "CHECKPOINT_"))}
     env.update(HOME=str(work / "home"), TF_CLI_CONFIG_FILE=str(config), TF_DATA_DIR=str(data_dir),
-               TF_PLUGIN_CACHE_DIR=str(plugin_cache_dir()), CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
-               TF_INPUT="0")
+               CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1", TF_INPUT="0")
     return env
 
 
@@ -245,12 +235,6 @@ def summarize(output: str) -> str:
     return "; ".join(dict.fromkeys(keep))[:600]
 
 
-# Terraform's plugin cache is not safe for concurrent installs, and an init whose lock file
-# lacks the provider's checksums (the relaxed copies) installs into the cache again: inits
-# run one at a time (linking from the cache takes a second), validate and test in parallel.
-_INIT_LOCK = threading.Lock()
-
-
 def run_dir(exe: str, work: Path, plan: DirPlan, config: Path) -> list[tuple[str, str]]:
     """(step, problem) for one folder of the copy: init, validate (roots), test."""
     cwd = work / "terraform" / plan.rel
@@ -261,11 +245,7 @@ def run_dir(exe: str, work: Path, plan: DirPlan, config: Path) -> list[tuple[str
     if any((cwd / "tests").glob("*.tftest.hcl")):
         steps.append(("test", ["test", "-no-color"]))
     for step, args in steps:
-        if step == "init":  # the only step that writes to the shared plugin cache
-            with _INIT_LOCK:
-                code, output = _terraform(exe, args, cwd, env)
-        else:
-            code, output = _terraform(exe, args, cwd, env)
+        code, output = _terraform(exe, args, cwd, env)
         if code != 0:
             return [(step, summarize(output))]
     return []
@@ -363,11 +343,10 @@ def _check(pkg: Package, plugin_dir: Path | None, only: tuple[str, ...]) -> Outc
                              f"validated with that constraint relaxed to `= {version}` in a temporary copy only")
         if not runnable:
             return out
-        # Terraform's plugin cache is not safe for concurrent installs: the first init fills
-        # it alone; the others then only link from it, two at a time.
-        results = [run_dir(exe, work, runnable[0], config)]
+        # Folders share nothing writable (own TF_DATA_DIR, no plugin cache), so they run
+        # two at a time in any order.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results += list(pool.map(lambda p: run_dir(exe, work, p, config), runnable[1:]))
+            results = list(pool.map(lambda p: run_dir(exe, work, p, config), runnable))
     for p, problems in zip(runnable, results):
         for step, problem in problems:
             out.findings.append(Finding(f"terraform/{p.rel}", f"terraform {step}: {problem}"))

@@ -58,7 +58,7 @@ def test_mutation_push_secret_in_a_deploy_job_is_caught(monkeypatch):
 @pytest.mark.parametrize("answers", [{}, {"gitops": "flux", "delivery": "rolling"}, {"blueprint": "cronjob"}])
 def test_cd_reader_is_namespaced_and_read_only(answers):
     m = ServiceModel.from_answers({"service_name": "payments-api", **answers})
-    rbac = k8s.BUILDERS["rbac.yaml"](m) + gitops.files(m)["cd-reader.yaml"]
+    rbac = k8s.rbac_objects(m) + gitops.files(m)["cd-reader.yaml"]
     roles = [o for o in rbac if o["kind"] == "Role" and o["metadata"]["name"] == k8s.cd_reader_name(m)]
     bindings = [o for o in rbac if o["kind"] == "RoleBinding" and o["metadata"]["name"] == k8s.cd_reader_name(m)]
     assert len(roles) == 2 and len(bindings) == 2

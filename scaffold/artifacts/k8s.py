@@ -8,7 +8,6 @@ Which files k8s/base holds, and which builder makes each, is the table
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
@@ -636,28 +635,6 @@ def rbac_objects(m: ServiceModel) -> list[Obj]:
 def external_secret_objects(m: ServiceModel) -> list[Obj]:
     return [*([secret_store_obj(m)] if secret_store_kind(m) == "SecretStore" else []),
             external_secret(m), *([pull_secret(m)] if needs_pull_secret(m) else [])]
-
-
-class _Builders(Mapping[str, Callable[[ServiceModel], list[Obj]]]):
-    """base file -> its objects, read from scaffold.artifacts.manifests.BASE (no list of its own)."""
-
-    def __getitem__(self, name: str) -> Callable[[ServiceModel], list[Obj]]:
-        entry = manifests.entry(name)
-        return lambda m: manifests.documents(m, entry)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(manifests.BY_FILE)
-
-    def __len__(self) -> int:
-        return len(manifests.BY_FILE)
-
-
-BUILDERS: Mapping[str, Callable[[ServiceModel], list[Obj]]] = _Builders()
-
-
-def objects(m: ServiceModel, filename: str) -> list[Obj]:
-    """The objects of one base file (templates emit each with `to_yaml`)."""
-    return BUILDERS[filename](m)
 
 
 def kustomization(m: ServiceModel) -> Obj:

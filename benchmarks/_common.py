@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # `tests.helpers`, as the tests import it
 
 
 def snapshot(dest: Path) -> Path:
-    from conftest import snapshot_template, trust_source
+    from tests.helpers import snapshot_template, trust_source
 
     repo = snapshot_template(dest)
     trust_source(repo)  # fleet and check run only trusted template sources

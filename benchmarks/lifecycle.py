@@ -4,8 +4,11 @@
   the plain-files template (benchmarks/copy_package.py), where nothing is rendered;
 - `scaffold fleet update` over N generated services (default 50) on 2 processes vs a
   serial loop of plain `copier update` + `git commit` (what a team would script)
-  over the same services (goal >= 1.8x); same results checked; parallel efficiency
-  = speed-up / jobs.
+  over the same services (goal >= 1.8x); same results checked per service; parallel
+  efficiency = speed-up / jobs. The services are distinct, as in a real fleet: each has
+  its own name and team, and stack, blueprint, cloud, GitOps, delivery, environments and
+  objective rotate (`fleet_answers`), so no render of one service is the render of another
+  and nothing a pool process keeps loaded can be reused from one service to the next.
 
     .venv/bin/python benchmarks/lifecycle.py [--runs N] [--fleet N] [--jobs N] [--no-fleet]
 """
@@ -22,10 +25,9 @@ import time
 from pathlib import Path
 
 from _common import CPU, _cpu, save, alternate, copier_copy, report, snapshot, tmpdir
-from conftest import GIT_ENV, generate_project, git
+from tests.helpers import GIT_ENV, generate_project, git
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 ENV = {**os.environ, **GIT_ENV, "PYTHONWARNINGS": "ignore"}
 
 
@@ -62,6 +64,25 @@ def _files(repo: Path, ref: str) -> dict[str, str]:
     return out
 
 
+STACKS = ("python", "node", "go", "dotnet")
+BLUEPRINTS = ("service", "worker", "cronjob")
+CLOUDS = ("aws", "gcp", "azure", "none")
+ENVIRONMENTS = (["dev", "staging", "prod"], ["dev", "prod"], ["dev", "qa", "staging", "prod"])
+
+
+def fleet_answers(i: int) -> dict:
+    """Service i of a varied fleet (periods 4, 3, 4, 2, 2, 3 and 5: no two services alike)."""
+    return {"service_name": f"svc-{i:02d}", "team": f"team-{i % 7}", "stack": STACKS[i % 4],
+            "blueprint": BLUEPRINTS[i % 3], "cloud": CLOUDS[(i // 2) % 4], "gitops": ("argocd", "flux")[i % 2],
+            "delivery": ("canary", "rolling")[(i // 3) % 2], "environments": ENVIRONMENTS[i % 3],
+            "slo_availability": (99.9, 99.5, 99.95, 99.0, 99.99)[i % 5]}
+
+
+def _seed(args: tuple[Path, Path, int]) -> Path:
+    template, dest, i = args
+    return generate_project(template, dest, **fleet_answers(i))
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -95,13 +116,18 @@ def main(argv=None) -> dict:
     if args.no_fleet:
         return out
 
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:  # v1 copies of the distinct services
+        seeds = list(pool.map(_seed, [(template, work / "seeds" / f"svc-{i:02d}", i) for i in range(args.fleet)]))
+
     def fresh(name: str) -> list[Path]:
         folder = work / name
         if folder.exists():
             shutil.rmtree(folder)
-        repos = [folder / f"svc-{i:02d}" for i in range(args.fleet)]
-        for repo in repos:
-            shutil.copytree(seed, repo, symlinks=True)
+        repos = [folder / s.name for s in seeds]
+        for s, repo in zip(seeds, repos):
+            shutil.copytree(s, repo, symlinks=True)
         return repos
 
     results: list = []
@@ -123,10 +149,9 @@ def main(argv=None) -> dict:
         CPU[f"scaffold fleet update (jobs={args.jobs})"].append(_cpu() - cpu)
     counts = fleet.summary(results)["counts"]
     assert all(r.status == "updated" for r in results), counts
-    # same results: every fleet branch holds the tree the serial loop committed
-    serial_tree = _files(work / "serial" / "svc-00", "update-v2")
-    fleet_trees = [_files(Path(r.repo), r.branch) for r in results]
-    same = all(t == serial_tree for t in fleet_trees)
+    # same results: every service's fleet branch holds the tree the serial loop committed for it
+    same = all(_files(Path(r.repo), r.branch) == _files(work / "serial" / Path(r.repo).name, "update-v2")
+               for r in results)
     base = statistics.median(ft["serial copier update loop"])
     fl = statistics.median(ft[f"scaffold fleet update (jobs={args.jobs})"])
     speedup = base / fl

@@ -118,6 +118,53 @@ def test_promtool_tests_split_across_cores_fail_as_one_run(broken: Path):
         assert not any("-pkg.test.yaml" in f.message or "promtool-" in f.message for f in findings)
 
 
+def _all_failures(output: str) -> set[str]:
+    """Failed alert cases and failed expression cases (promtool prints the expression)."""
+    return _failures(output) | set(re.findall(r"expr: \".*?\", time: \S+", output))
+
+
+def test_promtool_tests_with_rules_cut_to_each_test_fail_as_the_whole_files(default_package: Path, tmp_path: Path):
+    """Each test is evaluated with only the rules it can observe (promtool_scope): on rules
+    broken three ways, plus queries of a record and of ALERTS, the scoped runs fail exactly
+    the cases the CLI fails over the whole files, for one part and for two."""
+    promtool = require_tool("promtool")
+    root = mutable_copy(default_package, tmp_path, default_package.name)
+    rules_file = next((root / TESTS).glob("*.rules.yaml"))
+    text = rules_file.read_text()
+    text = text.replace("> 0.25", "> 0.99", 1)  # CpuThrottlingHigh never fires now
+    page = text.index("- alert: AvailabilityErrorBudgetBurnPage")
+    text = text[:page] + text[page:].replace("> 0.0", "> 0.9", 4)  # both page tiers need a ~90 % error ratio
+    latency = text.index("record: slo:sli_error:rate5m", text.index('slo: latency'))  # a broken record:
+    text = text[:latency] + text[latency:].replace("expr: ", "expr: 0 * ", 1)  # every latency tier's guard reads it
+    rules_file.write_text(text)
+    test_file = next((root / TESTS).glob(f"{root.name}.test.yaml"))
+    tdoc = yamlio.load_file(test_file)
+    ns = f"{root.name}-prod"
+    series = [{"series": f'http_requests_total{{job="{root.name}",namespace="{ns}",code="500"}}', "values": "0+60x20"}]
+    tdoc["tests"] += [
+        {"interval": "1m", "input_series": series, "promql_expr_test": [
+            {"expr": "slo:sli_error:rate5m", "eval_time": "10m", "exp_samples": [{"labels": "x", "value": 42}]}]},
+        {"interval": "1m", "input_series": series, "promql_expr_test": [
+            {"expr": 'ALERTS{alertstate="firing"}', "eval_time": "10m", "exp_samples": [{"labels": "x", "value": 1}]}]},
+    ]
+    test_file.write_text(yamlio.dump_plain(tdoc))
+    pkg = Package.load(root)
+    paths = pkg.files(prometheus.TESTS_GLOB)
+    cli = set()
+    for path in paths:
+        proc = subprocess.run([promtool, "test", "rules", path.name], cwd=path.parent, capture_output=True, text=True)
+        cli |= _all_failures(proc.stdout + proc.stderr)
+    assert any("CpuThrottlingHigh" in c for c in cli) and any("AvailabilityErrorBudgetBurnPage" in c for c in cli)
+    assert any("slo:sli_error:rate5m" in c for c in cli) and any("ALERTS" in c for c in cli)
+    assert any("LatencyErrorBudgetBurnTicket" in c for c in cli), "the broken record must fail the latency tiers"
+    plan = prometheus._plan(paths[0], 2)
+    assert plan and any(docs is not None for run in plan for _, docs in run), "the tests must run cut"
+    for parts in (1, 2):
+        findings = prometheus.promtool_tests(pkg, paths, parts)
+        assert set().union(*(_all_failures(f.message) for f in findings)) == cli
+        assert not any("promtool-" in f.message or "-rules-" in f.message for f in findings)
+
+
 def test_actionlint_once_over_all_workflows_finds_what_per_file_runs_find(broken: Path):
     exe, shellcheck = require_tool("actionlint"), require_tool("shellcheck")
     pkg = Package.load(broken)

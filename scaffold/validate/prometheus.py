@@ -6,6 +6,7 @@ runbook or test in the generated package is caught too.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -135,55 +136,139 @@ class PromtoolTestRules:
 
 
 def promtool_tests(pkg: Package, paths: list[Path], parts: int | None = None) -> list[Finding]:
-    """``promtool test rules`` over test files, each file's tests split into ``parts`` (default:
-    the validate jobs) files run at once: promtool runs one test after another on one core,
-    and each test has its own storage, so a split changes no result. A file whose tests
-    cannot be read (or has one test) is given to promtool as it is. One finding per failing
-    file, promtool's own report, the part files named as the original."""
+    """``promtool test rules`` over test files: each file's tests dealt into ``parts``
+    (default: the validate jobs) runs at once, as promtool runs one test after another on
+    one core and each test has its own storage; and each test evaluated with the rules it
+    can observe only (`promtool_scope`), its rule files cut to that closure in a temporary
+    copy. Neither changes a result. A file that cannot be planned (unreadable, globbed rule
+    files that match nothing, rules promtool cannot load) is given to promtool as it is.
+    One finding per failing file, promtool's own report, the temporary files named as the
+    originals."""
     from concurrent.futures import ThreadPoolExecutor
 
     from . import jobs
 
     parts = parts or jobs()
     with tempfile.TemporaryDirectory(prefix="promtool-") as tmp:
-        runs: list[tuple[Path, Path, str]] = []  # (original, cwd, file name given to promtool)
+        runs: list[tuple[Path, Path, list[str]]] = []  # (original, cwd, file names given to promtool)
+        renames: dict[str, str] = {}  # temporary file -> what the report calls it
         for n, path in enumerate(paths):
-            for i, chunk in enumerate(_split_tests(path, parts)):
-                if chunk is None:
-                    runs.append((path, path.parent, path.name))
-                    continue
-                name = f"{n}-{i}-{path.name}"
-                (Path(tmp) / name).write_text(yamlio.dump_plain(chunk), encoding="utf-8")
-                runs.append((path, Path(tmp), name))
+            plan = _plan(path, parts)
+            if plan is None:
+                runs.append((path, path.parent, [path.name]))
+                continue
+            for i, files in enumerate(plan):
+                names = []
+                for j, (doc, rule_docs) in enumerate(files):
+                    stem = f"{n}-{i}-{j}"
+                    if rule_docs is not None:
+                        rule_files = []
+                        for k, (original, rule_doc) in enumerate(rule_docs):
+                            rule_path = Path(tmp) / f"{stem}-rules-{k}-{Path(original).name}"
+                            rule_path.write_text(yamlio.dump_plain(rule_doc), encoding="utf-8")
+                            renames[str(rule_path)] = original
+                            rule_files.append(str(rule_path))
+                        doc = {**doc, "rule_files": rule_files}
+                    name = f"{stem}-{path.name}"
+                    (Path(tmp) / name).write_text(yamlio.dump_plain(doc), encoding="utf-8")
+                    renames[name] = path.name
+                    names.append(name)
+                runs.append((path, Path(tmp), names))
         with ThreadPoolExecutor(max_workers=max(1, min(parts, len(runs)))) as pool:
-            results = list(pool.map(lambda r: tools.run("promtool", "test", "rules", r[2], cwd=r[1]), runs))
+            results = list(pool.map(lambda r: tools.run("promtool", "test", "rules", *r[2], cwd=r[1]), runs))
         failed: dict[Path, list[str]] = {}
-        for (path, _, name), res in zip(runs, results):
+        for (path, _, _names), res in zip(runs, results):
             if res.returncode != 0:
-                failed.setdefault(path, []).append(res.output.replace(name, path.name))
-    return [Finding(pkg.rel(path), f"promtool test rules: {chr(10).join(out)[-4000:]}") for path, out in failed.items()]
+                out = res.output
+                for temp in sorted(renames, key=len, reverse=True):  # absolute rule paths before bare names
+                    out = out.replace(temp, renames[temp])
+                failed.setdefault(path, []).append(out)
+    return [Finding(pkg.rel(path), _report(chr(10).join(out))) for path, out in failed.items()]
 
 
-def _split_tests(path: Path, parts: int) -> list[dict[str, Any] | None]:
-    """The test file as ``parts`` documents with the tests dealt out by cost (minutes
-    evaluated), rule files made absolute; ``[None]`` to run the file as it is."""
+def _report(output: str) -> str:
+    """promtool's report, its failing cases listed first: the report itself is cut to its
+    last 4000 characters, and a long one would otherwise lose its first failures."""
+    cases = dict.fromkeys(re.findall(r"(?:alertname: \S+|expr: \".*?\"), time: \S+?,", output))
+    head = f"{len(cases)} failing case(s): {' '.join(cases)}\n" if cases else ""
+    return f"promtool test rules: {head}{output[-4000:]}"
+
+
+Planned = list[list[tuple[dict[str, Any], list[tuple[str, Any]] | None]]]
+
+
+def _plan(path: Path, parts: int) -> Planned | None:
+    """The test file as runs (one per part, tests dealt out by cost), each a list of test
+    documents, with the cut rule documents they use (None: the whole files, absolute);
+    tests that observe the same rules share a document. None: run the file as it is."""
+    from . import promtool_scope as scope
+
     try:
         doc = yamlio.load_file(path)
     except Exception:  # noqa: BLE001 - promtool says what is wrong with it
-        return [None]
+        return None
     tests = doc.get("tests") if isinstance(doc, dict) else None
     rule_files = doc.get("rule_files") if isinstance(doc, dict) else None
-    if parts < 2 or not isinstance(tests, list) or len(tests) < 2 or not isinstance(rule_files, list) \
+    if not isinstance(tests, list) or not tests or not isinstance(rule_files, list) \
             or not all(isinstance(f, str) for f in rule_files):
-        return [None]
-    loads = [0.0] * min(parts, len(tests))
+        return None
+    files = _rule_paths(path, rule_files)
+    if files is None:
+        return None
+    rules = None
+    if files and tools.run("promtool", "check", "rules", *map(str, files)).returncode == 0:
+        try:
+            rules = scope.Rules.index([yamlio.load_file(f) for f in files])
+        except Exception:  # noqa: BLE001 - promtool loaded it; whole files then
+            rules = None
+    closures = [rules.closure(t) if rules else None for t in tests]
+    if parts < 2 and (rules is None or all(c is None for c in closures)):
+        return None  # nothing to split and nothing to cut
+    loads = [0.0] * max(1, min(parts, len(tests)))
     chosen: list[list[int]] = [[] for _ in loads]
     for i in sorted(range(len(tests)), key=lambda i: -_test_cost(tests[i])):
         k = loads.index(min(loads))
         chosen[k].append(i)
         loads[k] += _test_cost(tests[i])
-    files = [f if Path(f).is_absolute() else str(path.parent / f) for f in rule_files]
-    return [{**doc, "rule_files": files, "tests": [tests[i] for i in sorted(idx)]} for idx in chosen if idx]
+    whole = {**doc, "rule_files": [str(f) for f in files] or rule_files}
+    plan: Planned = []
+    for idx in chosen:
+        if not idx:
+            continue
+        buckets: dict[Any, list[int]] = {}
+        for i in sorted(idx):
+            buckets.setdefault(closures[i], []).append(i)
+        run: list[tuple[dict[str, Any], list[tuple[str, Any]] | None]] = []
+        for keep, members in buckets.items():
+            picked = [tests[i] for i in members]
+            if keep is None or rules is None:
+                run.append(({**whole, "tests": picked}, None))
+                continue
+            cut = {**doc, "tests": picked}
+            if "group_eval_order" in doc:
+                cut["group_eval_order"] = scope.scoped_eval_order(doc["group_eval_order"], rules, keep)
+            said = [os.path.relpath(f, path.parent) for f in files]  # as the test file names them
+            run.append((cut, list(zip(said, rules.cut(keep)))))
+        plan.append(run)
+    return plan
+
+
+def _rule_paths(path: Path, rule_files: list[str]) -> list[Path] | None:
+    """The test file's rule files, relative to it, globs expanded as promtool does; None
+    when a pattern matches nothing (promtool's own report then)."""
+    out: list[Path] = []
+    for pattern in rule_files:
+        full = pattern if Path(pattern).is_absolute() else str(path.parent / pattern)
+        if any(c in pattern for c in "*?["):
+            import glob
+
+            matched = sorted(glob.glob(full))
+            if not matched:
+                return None
+            out += [Path(m) for m in matched]
+        else:
+            out.append(Path(full))
+    return out
 
 
 def _test_cost(test: Any) -> float:

@@ -71,10 +71,11 @@ ENVIRONMENTS = (["dev", "staging", "prod"], ["dev", "prod"], ["dev", "qa", "stag
 
 
 def fleet_answers(i: int) -> dict:
-    """Service i of a varied fleet (periods 4, 3, 4, 2, 2, 3 and 5: no two services alike)."""
+    """Service i of a varied fleet (no two alike: stack, blueprint, cloud, GitOps, environments and
+    objective rotate with periods 4, 3, 4, 2, 3 and 5; canary for every other service blueprint)."""
     return {"service_name": f"svc-{i:02d}", "team": f"team-{i % 7}", "stack": STACKS[i % 4],
             "blueprint": BLUEPRINTS[i % 3], "cloud": CLOUDS[(i // 2) % 4], "gitops": ("argocd", "flux")[i % 2],
-            "delivery": ("canary", "rolling")[(i // 3) % 2], "environments": ENVIRONMENTS[i % 3],
+            "delivery": "canary" if i % 3 == 0 and (i // 3) % 2 == 0 else "rolling", "environments": ENVIRONMENTS[i % 3],
             "slo_availability": (99.9, 99.5, 99.95, 99.0, 99.99)[i % 5]}
 
 

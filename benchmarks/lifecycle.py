@@ -88,7 +88,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--fleet", type=int, default=50, help="services in the fleet figure")
-    ap.add_argument("--fleet-runs", type=int, default=1)
+    ap.add_argument("--fleet-runs", type=int, default=5, help="alternated rounds (serial, then fleet) of the fleet figure")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-fleet", action="store_true")
     args = ap.parse_args(argv)
@@ -160,7 +160,7 @@ def main(argv=None) -> dict:
            {k: v for k, v in ft.items()}, "serial copier update loop", "fleet speed-up >= 1.8x")
     print(f"  speed-up {speedup:.2f}x on {args.jobs} processes, parallel efficiency {speedup / args.jobs:.0%}; "
           f"{counts['updated']} updated; same trees as the serial loop: {same}")
-    out.update({"fleet_size": args.fleet, "serial_s": base, "fleet_s": fl, "fleet_speedup": speedup,
+    out.update({"fleet_size": args.fleet, "fleet_runs": args.fleet_runs, "serial_s": base, "fleet_s": fl, "fleet_speedup": speedup,
                 "efficiency": speedup / args.jobs, "same_trees": same})
     return out
 

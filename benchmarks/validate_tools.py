@@ -12,7 +12,7 @@ or folder, as its docs show:
   - kubectl kustomize, per overlay;
   - the CRD validators, per file (and per overlay build) holding custom resources: one
     `node tools/crd-validate.mjs` (ajv, @kubernetes-models) and one Python process for
-    the cloudcoil pydantic models;
+    the cloudcoil pydantic models (Velero, Flux);
   - promtool check rules per rule file (plain, the PrometheusRule and each overlay's rules
     unwrapped, the dashboard queries), promtool test rules per test file;
   - amtool check-config, amtool config routes test per route case;
@@ -46,7 +46,7 @@ from scaffold.validate import crds, grafana, kubernetes, prometheus, workflows  
 
 PY_VALIDATE = """
 import json, sys
-from scaffold import crd_schemas
+from scaffold.validate import crd_schemas
 objs = json.load(open(sys.argv[1]))
 errs = crd_schemas.validate(objs)
 sys.exit(1 if any(errs) else 0)
@@ -137,9 +137,14 @@ def by_hand(pkg_dir: Path, work: Path) -> list[tuple[list[str], Path]]:
 
 
 def run_cmds(cmds: list[tuple[list[str], Path]]) -> None:
+    """Every command must pass on the valid package: one that crashes early (a wrong import,
+    a missing file) would make the baseline look cheaper than the work it stands for."""
     env = {**os.environ, "NO_COLOR": "1"}
     for argv, cwd in cmds:
-        subprocess.run(argv, cwd=cwd, capture_output=True, env=env)
+        res = subprocess.run(argv, cwd=cwd, capture_output=True, env=env, text=True)
+        if res.returncode != 0:
+            raise SystemExit(f"by-hand command failed ({res.returncode}): {' '.join(argv)}\n"
+                             f"{res.stdout[-1500:]}{res.stderr[-1500:]}")
 
 
 def validate(pkg: Path) -> None:

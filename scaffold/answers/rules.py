@@ -97,11 +97,15 @@ def bounded(value: Any) -> str | None:
 
 def shipped_k8s_minors() -> list[int]:
     """Kubernetes minors kubernetes-validate can judge strictly, oldest first."""
+    import importlib.util
     import os
 
-    import kubernetes_validate
-
-    root = os.path.join(os.path.dirname(kubernetes_validate.__file__), "kubernetes-json-schema")
+    # Found, not imported: importing kubernetes_validate pulls jsonschema (~70 ms in every
+    # process that asks, the hook and `scaffold new` included), and only its folder is read.
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("kubernetes_validate")
+    root = os.path.join(list(spec.submodule_search_locations)[0], "kubernetes-json-schema")
     minors = set()
     for name in os.listdir(root):
         m = re.match(r"^v1\.(\d+)\.\d+-local-strict$", name)

@@ -27,9 +27,11 @@ _evaluate_jobs. The CronJobFailed/CronJobLastSuccessTooOld symptom alerts are no
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import add
 from typing import Any
 
 from ..model import slo
@@ -180,19 +182,25 @@ def inputs(m: ServiceModel, s: SLO, sc: Scenario) -> list[dict[str, str]]:
 
 
 # -- Prometheus' evaluation, for the rule shapes scaffold generates -----------------
-def _rate(values: list[float], t: int, minutes: int) -> float | None:
-    """rate(counter[<minutes>m]) at minute t, 1-minute samples from minute 0 (promql extrapolatedRate)."""
+def _resets(values: list[float]) -> list[int]:
+    """The minutes whose sample is below the one before (a counter reset)."""
+    return [i for i in range(1, len(values)) if values[i] < values[i - 1]]
+
+
+def _rate(values: list[float], t: int, minutes: int, resets: list[int] | None = None) -> float | None:
+    """rate(counter[<minutes>m]) at minute t, 1-minute samples from minute 0 (promql extrapolatedRate).
+
+    ``resets`` (from :func:`_resets`) saves the walk over the window: the same additions, in
+    the same order, as Prometheus' loop that adds the value before each reset."""
     lo = max(0, t - minutes)
     count = t + 1 - lo
     if count < 2:
         return None
     first = values[lo]
     result = values[t] - first
-    prev = first
-    for v in values[lo + 1:t + 1]:
-        if v < prev:
-            result += prev
-        prev = v
+    found = resets if resets is not None else _resets(values)
+    for i in found[bisect_right(found, lo):bisect_right(found, t)]:
+        result += values[i - 1]
     range_s = minutes * 60
     first_t, last_t = lo * 60, t * 60
     start = (t - minutes) * 60
@@ -214,10 +222,12 @@ class _Eval:
     def __init__(self, kind: str, sc: Scenario) -> None:
         self.kind, self.sc = kind, sc
         self.cache: dict[tuple[str, int, int], float | None] = {}
+        self.sums: dict[tuple[str, int, int], float | None] = {}
         self.steps = len(sc.errors) + 1
         self.errors = alerts.cumulative(list(sc.errors), sc.resets)
         self.good = alerts.cumulative([t - e for e, t in zip(sc.errors, sc.totals)], sc.resets)
         self.totals = alerts.cumulative(list(sc.totals), sc.resets)
+        self.resets = (_resets(self.errors), _resets(self.good), _resets(self.totals))
         if kind == "ratio":
             def rate5m(xs: tuple[float, ...]) -> list[float | None]:
                 return [None] + [sum(xs[max(0, i - 4):i + 1]) / 300 for i in range(len(xs))]
@@ -230,13 +240,25 @@ class _Eval:
         self.tot0 = [0.0 if x is None else x for x in self.tot5m]
         self.err_n = _counts(self.err5m)
         self.tot_n = _counts(self.tot5m)
+        # Left-to-right running sums: a window that starts at minute 0 is one of them, the very
+        # additions a sum over it makes (1d and longer windows, in these scenarios).
+        self.err_run = _running(self.err0)
+        self.tot_run = _running(self.tot0)
 
     def window_sum(self, which: str, t: int, minutes: int) -> float | None:
-        xs, n = (self.err0, self.err_n) if which == "err" else (self.tot0, self.tot_n)
+        key = (which, t, minutes)  # the guard sums the long window its ratio already summed
+        if key not in self.sums:
+            self.sums[key] = self._window_sum(which, t, minutes)
+        return self.sums[key]
+
+    def _window_sum(self, which: str, t: int, minutes: int) -> float | None:
+        xs, n, run = (self.err0, self.err_n, self.err_run) if which == "err" else (self.tot0, self.tot_n, self.tot_run)
         lo = max(0, t - minutes)
         if n[t + 1] - n[lo] == 0:
             return None
-        return sum(xs[lo:t + 1])
+        # Plain left-to-right additions, as Prometheus' sum_over_time makes them (sum() is
+        # compensated from Python 3.12 on, so it is not used: output must not vary with it).
+        return run[t] if lo == 0 else reduce(add, xs[lo:t + 1], 0.0)
 
     def raw_total(self, t: int, minutes: int) -> float | None:
         key = ("tot", t, minutes)
@@ -252,15 +274,15 @@ class _Eval:
 
     def _raw_total(self, t: int, minutes: int) -> float | None:
         if self.kind == "availability":  # sum by (namespace) over the 500 and the 200 series
-            e, g = _rate(self.errors, t, minutes), _rate(self.good, t, minutes)
+            e, g = _rate(self.errors, t, minutes, self.resets[0]), _rate(self.good, t, minutes, self.resets[1])
             return None if e is None or g is None else e + g
-        return _rate(self.totals, t, minutes)  # latency: the _count series
+        return _rate(self.totals, t, minutes, self.resets[2])  # latency: the _count series
 
     def _raw_errors(self, t: int, minutes: int) -> float | None:
         if self.kind == "availability":
-            return _rate(self.errors, t, minutes)
-        total = _rate(self.totals, t, minutes)
-        good = None if self.sc.missing_bucket else _rate(self.good, t, minutes)
+            return _rate(self.errors, t, minutes, self.resets[0])
+        total = _rate(self.totals, t, minutes, self.resets[2])
+        good = None if self.sc.missing_bucket else _rate(self.good, t, minutes, self.resets[1])
         return None if total is None or good is None else total - good
 
     def ratio(self, t: int, window: str) -> float | None:
@@ -276,6 +298,16 @@ class _Eval:
         if n == 0:
             return math.nan if e == 0 else math.copysign(math.inf, e)
         return e / n
+
+
+def _running(xs: list[float]) -> list[float]:
+    """running[t]: xs[0] + ... + xs[t], added left to right."""
+    out: list[float] = []
+    total = 0.0
+    for x in xs:
+        total += x
+        out.append(total)
+    return out
 
 
 def _counts(xs: list[float | None]) -> list[int]:

@@ -41,7 +41,7 @@ def rows(fig: dict[str, dict]) -> dict[str, str]:
         out["validate"] = line
     if c := fig.get("copy_package"):
         out["copy"] = (f"| 2. `copier copy --defaults` (hook included) vs Copier's floor: the same {c['files']} files as plain "
-                       f"files in a template | {c['copy_s']:.2f} s vs {c['plain_s']:.2f} s = **{c['copy_ratio']:.2f}×**; "
+                       f"files in a template | {c['copy_s']:.2f} s vs {c['plain_s']:.2f} s = **{c['copy_ratio']:.3f}×**; "
                        f"vs a 1-file template {c['vs_tiny']:.2f}×; Copier's per-file git sync {c['git_calls']} calls "
                        f"= {c['git_s']:.2f} s ({c['git_share']:.0%} of a plain copy) | ≤ 1.3× | {_met(c['copy_ratio'] <= 1.3)} |")
     if u := fig.get("lifecycle"):

@@ -187,19 +187,18 @@ def _resets(values: list[float]) -> list[int]:
     return [i for i in range(1, len(values)) if values[i] < values[i - 1]]
 
 
-def _rate(values: list[float], t: int, minutes: int, resets: list[int] | None = None) -> float | None:
+def _rate(values: list[float], t: int, minutes: int, resets: list[int]) -> float | None:
     """rate(counter[<minutes>m]) at minute t, 1-minute samples from minute 0 (promql extrapolatedRate).
 
-    ``resets`` (from :func:`_resets`) saves the walk over the window: the same additions, in
-    the same order, as Prometheus' loop that adds the value before each reset."""
+    ``resets`` (:func:`_resets` of ``values``) saves the walk over the window: the same
+    additions, in the same order, as Prometheus' loop that adds the value before each reset."""
     lo = max(0, t - minutes)
     count = t + 1 - lo
     if count < 2:
         return None
     first = values[lo]
     result = values[t] - first
-    found = resets if resets is not None else _resets(values)
-    for i in found[bisect_right(found, lo):bisect_right(found, t)]:
+    for i in resets[bisect_right(resets, lo):bisect_right(resets, t)]:
         result += values[i - 1]
     range_s = minutes * 60
     first_t, last_t = lo * 60, t * 60

@@ -231,6 +231,7 @@ def _plan(path: Path, parts: int) -> Planned | None:
         chosen[k].append(i)
         loads[k] += _test_cost(tests[i])
     whole = {**doc, "rule_files": [str(f) for f in files] or rule_files}
+    said = [os.path.relpath(f, path.parent) for f in files]  # the rule files as the test file names them
     plan: Planned = []
     for idx in chosen:
         if not idx:
@@ -247,7 +248,6 @@ def _plan(path: Path, parts: int) -> Planned | None:
             cut = {**doc, "tests": picked}
             if "group_eval_order" in doc:
                 cut["group_eval_order"] = scope.scoped_eval_order(doc["group_eval_order"], rules, keep)
-            said = [os.path.relpath(f, path.parent) for f in files]  # as the test file names them
             run.append((cut, list(zip(said, rules.cut(keep)))))
         plan.append(run)
     return plan

@@ -22,6 +22,8 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import LiteralScalarString
 from ruamel.yaml.tag import Tag
 
+from . import yamlemit
+
 _STR = "tag:yaml.org,2002:str"
 _YAML11 = VersionedResolver(version=(1, 1))
 
@@ -95,6 +97,7 @@ def _yaml(typ: str = "rt") -> YAML:
     y = YAML(typ=typ, pure=True)
     if typ == "rt":
         y.Representer = _RoundTrip
+        y.Emitter = yamlemit.RoundTripEmitter  # same bytes, without ruamel's per-character loops
     y.default_flow_style = False
     y.width = 4096  # never fold long PromQL or descriptions
     y.indent(mapping=2, sequence=4, offset=2)

@@ -269,6 +269,10 @@ def test_bounded_refuses_shared_containers_and_huge_values():
     assert "aliases" in rules.bounded([shared, shared])
     assert "too large" in rules.bounded(["x"] * (rules.MAX_NODES + 1))
     assert rules.bounded(VALID["slos"]) is None
+    # one scalar takes a short cut: it must say what the walk says of the same value
+    for value in ("x" * rules.MAX_TEXT, "x" * (rules.MAX_TEXT + 1), "", 0, 1.5, True, None):
+        assert rules.bounded(value) == rules.bounded([value]), value
+    assert "plain YAML data" in rules.bounded(object())
 
 
 @pytest.mark.fast

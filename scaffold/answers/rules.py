@@ -60,10 +60,18 @@ MAX_DEPTH = 8
 MAX_TEXT = 64 * 1024
 
 
+_PLAIN_SCALARS = (int, float, bool, Decimal)
+
+
 def bounded(value: Any) -> str | None:
     """None when the value is a plain tree of bounded size, else what is wrong.
     A container reached twice is a YAML anchor/alias (or a merge key): refused,
     since copy-by-reference is how a few hundred bytes expand to gigabytes."""
+    kind = type(value)  # one scalar, as most answers are: what the walk below would say of it
+    if kind is str:
+        return None if len(value) <= MAX_TEXT else f"is too large (more than {MAX_TEXT} characters of text)"
+    if kind in _PLAIN_SCALARS or value is None:
+        return None
     from collections import deque
 
     seen: set[int] = set()

@@ -333,15 +333,20 @@ def _evaluate(kind: str, pairs: tuple[tuple[str, str, str, float], ...], sc: Sce
     ev = _Eval(kind, sc)
     out = []
     for tier in (alerts.PAGE, alerts.TICKET):
+        own = [(short, long, slo.window_seconds(long) // 60, thr) for w_tier, short, long, thr in pairs if w_tier == tier]
         vals: list[float | None] = []
         for t in range(ev.steps):
             value = None
-            for w_tier, short, long, thr in pairs:  # `or`: the first pair that holds gives the value
-                if w_tier != tier:
+            for short, long, long_minutes, thr in own:  # `or`: the first pair that holds gives the value
+                # `and` in PromQL keeps a sample only where every side has one: the short
+                # window decides most minutes, so the long window and guard are read only then
+                rs = ev.ratio(t, short)
+                if rs is None or not rs > thr:
                     continue
-                rs, rl = ev.ratio(t, short), ev.ratio(t, long)
-                bad = (ev.window_sum("err", t, slo.window_seconds(long) // 60) or 0.0) * 60
-                if rs is not None and rl is not None and rs > thr and rl > thr and bad >= slo.MIN_BAD_EVENTS:
+                rl = ev.ratio(t, long)
+                if rl is None or not rl > thr:
+                    continue
+                if (ev.window_sum("err", t, long_minutes) or 0.0) * 60 >= slo.MIN_BAD_EVENTS:
                     value = rs
                     break
             vals.append(value)

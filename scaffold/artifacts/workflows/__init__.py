@@ -25,7 +25,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from ...model.service import ServiceModel
+from ... import yamlemit
+from ...model.service import ServiceModel, cached_per_model
 from .blueprint_update import blueprint_update
 from .cd import cd
 from .ci import ci, terraform_dirs
@@ -58,13 +59,21 @@ WORKFLOWS = {"ci.yml": ci, "cd.yml": cd, "security.yml": security, "blueprint-up
 
 
 def render(m: ServiceModel, name: str, **options: Any) -> str:
-    """One workflow file's YAML, emitted by ruamel with the version comments kept."""
+    """One workflow file's YAML, emitted by ruamel with the version comments kept.
+    Emitted once per model and options: the workflow files, README's "Before the
+    first deploy" (release.py) and SECURITY.md's pins (security.py) all read them."""
+    return _render(m, name, tuple(sorted(options.items())))
+
+
+@cached_per_model(maxsize=64)
+def _render(m: ServiceModel, name: str, options: tuple[tuple[str, Any], ...]) -> str:
     y = YAML(typ="rt", pure=True)
+    y.Emitter = yamlemit.RoundTripEmitter
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
     y.representer.ignore_aliases = lambda *_: True  # inputs shared by two triggers stay literal
     buf = io.StringIO()
-    y.dump(WORKFLOWS[name](m, **options), buf)
+    y.dump(WORKFLOWS[name](m, **dict(options)), buf)
     return buf.getvalue()
 
 

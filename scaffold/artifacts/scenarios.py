@@ -243,6 +243,10 @@ class _Eval:
         # additions a sum over it makes (1d and longer windows, in these scenarios).
         self.err_run = _running(self.err0)
         self.tot_run = _running(self.tot0)
+        # Where each minute's run of equal values starts: scenarios hold a rate for hours, so
+        # most windows lie inside one run, and their sum depends only on the value and length.
+        self.err_from, self.tot_from = _run_starts(self.err0), _run_starts(self.tot0)
+        self.flat: dict[tuple[float, int], float] = {}
 
     def window_sum(self, which: str, t: int, minutes: int) -> float | None:
         key = (which, t, minutes)  # the guard sums the long window its ratio already summed
@@ -251,13 +255,24 @@ class _Eval:
         return self.sums[key]
 
     def _window_sum(self, which: str, t: int, minutes: int) -> float | None:
-        xs, n, run = (self.err0, self.err_n, self.err_run) if which == "err" else (self.tot0, self.tot_n, self.tot_run)
+        if which == "err":
+            xs, n, run, starts = self.err0, self.err_n, self.err_run, self.err_from
+        else:
+            xs, n, run, starts = self.tot0, self.tot_n, self.tot_run, self.tot_from
         lo = max(0, t - minutes)
         if n[t + 1] - n[lo] == 0:
             return None
         # Plain left-to-right additions, as Prometheus' sum_over_time makes them (sum() is
         # compensated from Python 3.12 on, so it is not used: output must not vary with it).
-        return run[t] if lo == 0 else reduce(add, xs[lo:t + 1], 0.0)
+        if lo == 0:
+            return run[t]
+        if starts[t] <= lo:  # every value in the window equals xs[t]: the same additions as any such window
+            key = (xs[t], t + 1 - lo)
+            found = self.flat.get(key)
+            if found is None:
+                found = self.flat[key] = reduce(add, xs[lo:t + 1], 0.0)
+            return found
+        return reduce(add, xs[lo:t + 1], 0.0)
 
     def raw_total(self, t: int, minutes: int) -> float | None:
         key = ("tot", t, minutes)
@@ -284,8 +299,10 @@ class _Eval:
         good = None if self.sc.missing_bucket else _rate(self.good, t, minutes, self.resets[1])
         return None if total is None or good is None else total - good
 
-    def ratio(self, t: int, window: str) -> float | None:
-        minutes = slo.window_seconds(window) // 60
+    def ratio(self, t: int, window: str, minutes: int | None = None) -> float | None:
+        """The SLI ratio over ``window`` at minute t (``minutes``: the window's length, when known)."""
+        if minutes is None:
+            minutes = slo.window_seconds(window) // 60
         if minutes == 5:
             e, n = self.err5m[t], self.tot5m[t]
         elif window in RAW_WINDOWS and self.kind != "ratio":
@@ -306,6 +323,16 @@ def _running(xs: list[float]) -> list[float]:
     for x in xs:
         total += x
         out.append(total)
+    return out
+
+
+def _run_starts(xs: list[float]) -> list[int]:
+    """starts[t]: the first minute of the run of values equal to xs[t] that ends at t
+    (equal floats add alike: 0.0 and -0.0 are the only equal pair with two spellings,
+    and both add nothing to a sum that starts at 0.0; NaN equals nothing, so it is a run of one)."""
+    out: list[int] = []
+    for i, x in enumerate(xs):
+        out.append(out[-1] if i and xs[i - 1] == x else i)
     return out
 
 
@@ -333,17 +360,18 @@ def _evaluate(kind: str, pairs: tuple[tuple[str, str, str, float], ...], sc: Sce
     ev = _Eval(kind, sc)
     out = []
     for tier in (alerts.PAGE, alerts.TICKET):
-        own = [(short, long, slo.window_seconds(long) // 60, thr) for w_tier, short, long, thr in pairs if w_tier == tier]
+        own = [(short, slo.window_seconds(short) // 60, long, slo.window_seconds(long) // 60, thr)
+               for w_tier, short, long, thr in pairs if w_tier == tier]
         vals: list[float | None] = []
         for t in range(ev.steps):
             value = None
-            for short, long, long_minutes, thr in own:  # `or`: the first pair that holds gives the value
+            for short, short_minutes, long, long_minutes, thr in own:  # `or`: the first pair that holds gives the value
                 # `and` in PromQL keeps a sample only where every side has one: the short
                 # window decides most minutes, so the long window and guard are read only then
-                rs = ev.ratio(t, short)
+                rs = ev.ratio(t, short, short_minutes)
                 if rs is None or not rs > thr:
                     continue
-                rl = ev.ratio(t, long)
+                rl = ev.ratio(t, long, long_minutes)
                 if rl is None or not rl > thr:
                     continue
                 if (ev.window_sum("err", t, long_minutes) or 0.0) * 60 >= slo.MIN_BAD_EVENTS:

@@ -105,6 +105,7 @@ def _materialise(pkg: Path, key: str) -> Path:
             if digest(staging / PACKAGE_DIR) != key:  # changed while copying
                 shutil.rmtree(staging, ignore_errors=True)
                 raise LoaderError(f"{pkg} changed while it was being loaded; render again")
+            _compile(staging / PACKAGE_DIR)
             try:
                 os.rename(staging, target.parent)
             except OSError:  # it exists: another process's valid copy, or a broken one
@@ -121,6 +122,17 @@ def _materialise(pkg: Path, key: str) -> Path:
             continue
     raise LoaderError(f"cannot cache the generator code of {pkg}: no writable cache folder "
                       f"(set SCAFFOLD_CACHE_DIR)")
+
+
+def _compile(folder: Path) -> None:
+    """Bytecode for every module of the copy, once, as pip does at install time. Every
+    render and hook process imports the generator from this copy, and a Python told not
+    to write bytecode (PYTHONDONTWRITEBYTECODE, common in containers and CI) still reads
+    it: without this, each process compiled ~100 modules from source (~0.1 s of every hook).
+    The digest skips ``__pycache__``; a module that fails to compile fails on import."""
+    import compileall
+
+    compileall.compile_dir(folder, quiet=2, workers=1)
 
 
 def module_name(key: str) -> str:

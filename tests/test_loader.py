@@ -82,6 +82,24 @@ def test_loaded_code_outlives_the_template_clone(tmp_path: Path, cache: Path) ->
 
 
 @pytest.mark.fast
+def test_the_cached_copy_holds_bytecode_even_where_python_writes_none(
+        tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each render and hook process imports the generator from its cached copy; under
+    PYTHONDONTWRITEBYTECODE (containers, CI) each compiled every module from source."""
+    import importlib.util
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    src = _copy_pkg(tmp_path / "clone")
+    (src / "scaffold" / "marker_for_bytecode.py").write_text("VALUE = 1\n")
+    mod = loader.load(src)
+    assert mod is not None
+    target = cache / "generators" / loader.digest(src / "scaffold") / "scaffold"
+    for rel in ("entry.py", "marker_for_bytecode.py", "artifacts/k8s.py"):
+        assert Path(importlib.util.cache_from_source(str(target / rel))).is_file(), rel
+    assert loader._valid(target, loader.digest(src / "scaffold"))  # bytecode is not part of the digest
+
+
+@pytest.mark.fast
 def test_a_tampered_cache_is_not_used(tmp_path: Path, cache: Path) -> None:
     src = _copy_pkg(tmp_path / "clone")
     key = loader.digest(src / "scaffold")

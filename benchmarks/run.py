@@ -1,10 +1,11 @@
 """Run every benchmark script in this folder, each in its own process (not a test: the
 figures go in the README), then rewrite the README's goals table from their figures.
 
-    run.py [--quick] [--fleet=N] [--no-readme] [NAME ...]
+    run.py [--quick] [--fleet=N] [--no-fleet] [--no-readme] [NAME ...]
 
 NAME picks scripts (e.g. `validate_tools lifecycle`). --quick runs 2 rounds and a 4-service
-fleet (a smoke run while developing; its table says so); --fleet=N sizes the fleet alone. The table sits between the
+fleet (a smoke run while developing; its table says so); --fleet=N sizes the fleet alone; --no-fleet
+skips it (its README row stays as it was). The table sits between the
 `<!-- bench:goals -->` markers of README.md; scripts not run keep their rows.
 """
 
@@ -109,6 +110,8 @@ if __name__ == "__main__":
             extra = QUICK.get(script.stem, []) if quick else []
             if fleet and script.stem == "lifecycle":
                 extra = [*extra, "--fleet", fleet[-1]]
+            if "--no-fleet" in argv and script.stem == "lifecycle":  # the fleet row keeps its last figure
+                extra = [*extra, "--no-fleet"]
             rc = subprocess.run([sys.executable, str(script), *extra], cwd=HERE,
                                 env={**__import__("os").environ, "BENCH_JSON": str(out)}).returncode
             failed += rc != 0

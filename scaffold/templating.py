@@ -8,6 +8,7 @@ compute policy.
 
 from __future__ import annotations
 
+from types import CodeType
 from typing import Any
 
 from jinja2 import pass_context
@@ -209,27 +210,58 @@ def install(environment: Any) -> None:
 
 
 def _memoize_compile(environment: Any) -> None:
-    """Compile each distinct template source once per environment.
+    """Compile each distinct template source once per process and environment settings.
 
     Copier renders every path name and file body with ``from_string``, which
     never caches; one runbook body or path part is otherwise recompiled per
-    file it yields. Compiling is a pure function of the source and the
-    environment's fixed settings, so caching the code object changes nothing
-    but time. Extensions' ``preprocess`` hooks still run on every call: Copier's
-    yield tag resets its per-path state there. Parsed ASTs bypass the cache."""
-    from functools import lru_cache
-
+    file it yields, and ``copier update`` builds a new environment for each of its
+    three renders (so does the fleet, per service). Compiling is a pure function of
+    the source, the template's name and the settings that the lexer, parser and code
+    generator read (:func:`_compile_settings`), so caching the code object changes
+    nothing but time. The file name only labels the code (tracebacks): a hit for
+    another clone's path gets its code relabelled. Extensions' ``preprocess`` hooks
+    still run on every call: Copier's yield tag resets its per-path state there.
+    Parsed ASTs bypass the cache."""
     compile_ = environment.compile
-
-    @lru_cache(maxsize=2048)
-    def cached(source: str, name: Any, filename: Any, raw: bool, defer_init: bool) -> Any:
-        return compile_(source, name, filename, raw, defer_init)
 
     def compile(source: Any, name: Any = None, filename: Any = None, raw: bool = False,
                 defer_init: bool = False) -> Any:
-        if isinstance(source, str):
-            environment.preprocess(source, name, filename)
-            return cached(source, name, filename, raw, defer_init)
-        return compile_(source, name, filename, raw, defer_init)
+        if not isinstance(source, str):
+            return compile_(source, name, filename, raw, defer_init)
+        environment.preprocess(source, name, filename)
+        key = (_compile_settings(environment), source, name, raw, defer_init)
+        found = _COMPILED.get(key)
+        if found is None:
+            found = compile_(source, name, filename, raw, defer_init)
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            _COMPILED[key] = found
+        if isinstance(found, CodeType) and found.co_filename != (filename or "<template>"):
+            return _relabel(found, filename or "<template>")
+        return found
 
     environment.compile = compile
+
+
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+_COMPILED_MAX = 8192
+
+
+def _compile_settings(environment: Any) -> tuple[Any, ...]:
+    """What a compiled template depends on besides its source and name: the environment
+    class (the sandbox intercepts operators at compile time), the syntax, whitespace and
+    newline settings, the extensions (their tags), the names of the filters and tests
+    (the compiler refuses unknown ones), and the code generator's switches."""
+    e = environment
+    return (type(e), e.block_start_string, e.block_end_string, e.variable_start_string, e.variable_end_string,
+            e.comment_start_string, e.comment_end_string, e.line_statement_prefix, e.line_comment_prefix,
+            e.trim_blocks, e.lstrip_blocks, e.newline_sequence, e.keep_trailing_newline, e.optimized,
+            e.is_async, e.autoescape, e.finalize, e.code_generator_class, e.context_class,
+            tuple((name, type(ext)) for name, ext in sorted(e.extensions.items())),
+            tuple(sorted(e.filters)), tuple(sorted(e.tests)))
+
+
+def _relabel(code: CodeType, filename: str) -> CodeType:
+    """``code`` as ``compile`` would have labelled it for ``filename`` (nested code too)."""
+    consts = tuple(_relabel(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)

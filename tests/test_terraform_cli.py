@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scaffold.artifacts import terraform as tfpolicy
 from scaffold import tools
+from scaffold.artifacts import terraform as tfpolicy
 from scaffold.cli import app
 from scaffold.model.package import Package
 from scaffold.validate import run_all
